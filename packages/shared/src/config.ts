@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+/**
+ * The one configuration schema. Parsed once from the environment at process start
+ * (`loadConfig()`); nothing else reads `process.env`. Every default here is the spec's.
+ *
+ * Unknown variables under our own prefixes (`ENGINE_`, `DROPBOX_`, `DASHBOARD_`) are
+ * rejected, so a typo such as `ENGINE_WINDOW_DAY=90` fails loudly instead of silently
+ * training on the default window.
+ */
+const OWN_PREFIXES = ['ENGINE_', 'DROPBOX_', 'DASHBOARD_'];
+
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Environment variable → parsed field. The keys are the exact variable names. */
+const envSchema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Absent → single-machine mode (in-process pipeline, embedded registry). */
+  REDIS_URL: z.string().url().optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL').optional(),
+  RUNPOD_POD_ID: z.string().optional(),
+
+  ENGINE_DATA_DIR: z.string().default('.engine'),
+  ENGINE_CANDLE_SOURCE: z.string().default('binance'),
+  /** Override an exchange's REST base URL (tests point ccxt at a local fake). */
+  ENGINE_EXCHANGE_URL: z.string().url().optional(),
+  ENGINE_UNIVERSE: csv.default(['BTC/USDT', 'ETH/USDT']),
+  ENGINE_WINDOW_DAYS: int(1, 3650).default(150),
+  ENGINE_SCHEDULE_CRON: z.string().default('0 2 * * *'),
+  ENGINE_SCHEDULE_TZ: z.string().default('UTC'),
+  ENGINE_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('engine'),
+  ENGINE_WORKER_ROLE: z.enum(['train', 'sync']).default('train'),
+  ENGINE_WORKER_CONCURRENCY: int(1, 64).default(1),
+  ENGINE_LOCK_DURATION_MS: int(5_000, 3_600_000).default(120_000),
+  ENGINE_SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(8_000),
+  ENGINE_TRAIN_THREADS: int(0, 256).default(0),
+  ENGINE_SYNC_SWEEP_CRON: z.string().default('*/30 * * * *'),
+
+  DROPBOX_APP_KEY: z.string().optional(),
+  DROPBOX_APP_SECRET: z.string().optional(),
+  DROPBOX_REFRESH_TOKEN: z.string().optional(),
+  DROPBOX_ROOT: z.string().regex(/^\//, 'expected an absolute Dropbox path').default('/Runpodhuracan'),
+  /** Override Dropbox's API hosts (tests point the real SDK at a local fake). */
+  DROPBOX_API_URL: z.string().url().optional(),
+
+  DASHBOARD_PORT: int(1, 65535).default(3000),
+  DASHBOARD_HOST: z.string().default('127.0.0.1'),
+  DASHBOARD_USER: z.string().optional(),
+  DASHBOARD_PASSWORD: z.string().optional(),
+  DASHBOARD_READ_ONLY: bool.default(false),
+  DASHBOARD_ALLOW_ANONYMOUS: bool.default(false),
+});
+
+export type EnvConfig = z.infer<typeof envSchema>;
+
+/** The typed, grouped configuration every app receives. */
+export interface Config {
+  logLevel: EnvConfig['LOG_LEVEL'];
+  mode: 'fleet' | 'single';
+  redisUrl?: string;
+  databaseUrl?: string;
+  podId?: string;
+  dataDir: string;
+  candleSource: string;
+  exchangeUrl?: string;
+  universe: string[];
+  windowDays: number;
+  schedule: { cron: string; tz: string; syncSweepCron: string };
+  queuePrefix: string;
+  worker: { role: 'train' | 'sync'; concurrency: number; lockDurationMs: number; shutdownDeadlineMs: number; trainThreads: number };
+  dropbox: { appKey?: string; appSecret?: string; refreshToken?: string; root: string; apiUrl?: string };
+  dashboard: { port: number; host: string; user?: string; password?: string; readOnly: boolean; allowAnonymous: boolean };
+}
+
+/** Names of the variables that hold secrets: never logged, never echoed in errors. */
+export const SECRET_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'DROPBOX_APP_SECRET', 'DROPBOX_REFRESH_TOKEN', 'DASHBOARD_PASSWORD'] as const;
+
+/**
+ * Parse the environment. Throws a ConfigError whose message names every bad variable,
+ * what was expected, and never the secret's value.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const known = new Set(Object.keys(envSchema.shape));
+  const unknown = Object.keys(env).filter((k) => OWN_PREFIXES.some((p) => k.startsWith(p)) && !known.has(k));
+  if (unknown.length > 0) {
+    throw new ConfigError(`unknown configuration variable(s): ${unknown.join(', ')} (known: ${[...known].filter((k) => OWN_PREFIXES.some((p) => k.startsWith(p))).join(', ')})`, { unknown });
+  }
+  const input: Record<string, string> = {};
+  for (const k of known) {
+    const v = env[k];
+    if (v !== undefined && v !== '') input[k] = v;
+  }
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '?');
+      const secret = (SECRET_VARIABLES as readonly string[]).includes(name);
+      const got = secret ? '(secret, not shown)' : JSON.stringify(input[name]);
+      return `${name}: ${i.message}; got ${got}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, { variables: parsed.error.issues.map((i) => i.path[0]) });
+  }
+  const e = parsed.data;
+  const dropboxVars = [e.DROPBOX_APP_KEY, e.DROPBOX_REFRESH_TOKEN];
+  if (dropboxVars.some((v) => v !== undefined) && dropboxVars.some((v) => v === undefined)) {
+    throw new ConfigError('invalid configuration: DROPBOX_APP_KEY and DROPBOX_REFRESH_TOKEN must be set together (refresh-token auth; DROPBOX_APP_SECRET too unless the app uses PKCE)');
+  }
+  if (e.DASHBOARD_USER !== undefined && e.DASHBOARD_PASSWORD === undefined) {
+    throw new ConfigError('invalid configuration: DASHBOARD_USER is set but DASHBOARD_PASSWORD is not');
+  }
+  return {
+    logLevel: e.LOG_LEVEL,
+    mode: e.REDIS_URL ? 'fleet' : 'single',
+    redisUrl: e.REDIS_URL,
+    databaseUrl: e.DATABASE_URL,
+    podId: e.RUNPOD_POD_ID,
+    dataDir: e.ENGINE_DATA_DIR,
+    candleSource: e.ENGINE_CANDLE_SOURCE,
+    exchangeUrl: e.ENGINE_EXCHANGE_URL,
+    universe: e.ENGINE_UNIVERSE,
+    windowDays: e.ENGINE_WINDOW_DAYS,
+    schedule: { cron: e.ENGINE_SCHEDULE_CRON, tz: e.ENGINE_SCHEDULE_TZ, syncSweepCron: e.ENGINE_SYNC_SWEEP_CRON },
+    queuePrefix: e.ENGINE_QUEUE_PREFIX,
+    worker: {
+      role: e.ENGINE_WORKER_ROLE,
+      concurrency: e.ENGINE_WORKER_CONCURRENCY,
+      lockDurationMs: e.ENGINE_LOCK_DURATION_MS,
+      shutdownDeadlineMs: e.ENGINE_SHUTDOWN_DEADLINE_MS,
+      trainThreads: e.ENGINE_TRAIN_THREADS,
+    },
+    dropbox: { appKey: e.DROPBOX_APP_KEY, appSecret: e.DROPBOX_APP_SECRET, refreshToken: e.DROPBOX_REFRESH_TOKEN, root: e.DROPBOX_ROOT, apiUrl: e.DROPBOX_API_URL },
+    dashboard: {
+      port: e.DASHBOARD_PORT,
+      host: e.DASHBOARD_HOST,
+      user: e.DASHBOARD_USER,
+      password: e.DASHBOARD_PASSWORD,
+      readOnly: e.DASHBOARD_READ_ONLY,
+      allowAnonymous: e.DASHBOARD_ALLOW_ANONYMOUS,
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { PermanentError } from './errors';
+import { parsePair, pairSlug } from './symbols';
+import { parseUtcDay } from './time';
+
+/**
+ * The job catalog: every queue, its payload schema and its result type, in one place so
+ * the scheduler, the workers and the dashboard cannot drift apart. Payloads are small
+ * (symbol, run date, ids): never candles or models.
+ */
+export const QUEUES = {
+  /** Parent job of a daily run; its children are the per-symbol training jobs. */
+  run: 'run',
+  /** One job per (run date, symbol): candles → features → labels → folds → model → bundle. */
+  train: 'train',
+  /** Registry write + Dropbox upload of one finished bundle; also the periodic sweep. */
+  sync: 'sync',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+const runDate = z.string().refine((s) => {
+  try {
+    parseUtcDay(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'expected a UTC day YYYY-MM-DD');
+const symbol = z.string().refine((s) => {
+  try {
+    return parsePair(s).symbol === s;
+  } catch {
+    return false;
+  }
+}, 'expected an upper-case pair BASE/QUOTE such as BTC/USDT');
+
+export const runJobSchema = z.object({
+  runDate,
+  symbols: z.array(symbol).min(1),
+  trigger: z.enum(['schedule', 'manual']),
+}).strict();
+export type RunJob = z.infer<typeof runJobSchema>;
+
+export const trainJobSchema = z.object({
+  runDate,
+  symbol,
+  windowDays: z.number().int().min(1).max(3650),
+  /** `binance` (any ccxt exchange id) or `csv:DIR`. */
+  source: z.string().min(1),
+}).strict();
+export type TrainJob = z.infer<typeof trainJobSchema>;
+
+export const syncJobSchema = z.union([
+  z.object({ kind: z.literal('model'), modelId: z.string().uuid(), symbol, runDate }).strict(),
+  z.object({ kind: z.literal('sweep') }).strict(),
+]);
+export type SyncJob = z.infer<typeof syncJobSchema>;
+
+/** What a training job returns (stored by BullMQ; small). */
+export interface TrainResult {
+  modelId: string;
+  symbol: string;
+  runDate: string;
+  verdict: 'published' | 'rejected';
+  reasons: string[];
+  /** Where the bundle waits for the sync worker (staging store key). */
+  bundleRef: string;
+}
+
+export const JOB_SCHEMAS = { [QUEUES.run]: runJobSchema, [QUEUES.train]: trainJobSchema, [QUEUES.sync]: syncJobSchema } as const;
+
+/** Validate a payload at the boundary; a malformed payload is a permanent failure. */
+export function parseJob<Q extends QueueName>(queue: Q, data: unknown): z.infer<(typeof JOB_SCHEMAS)[Q]> {
+  const r = JOB_SCHEMAS[queue].safeParse(data);
+  if (!r.success) {
+    const why = r.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
+    throw new PermanentError('PAYLOAD_INVALID', `invalid ${queue} job payload: ${why}`, { queue });
+  }
+  return r.data as z.infer<(typeof JOB_SCHEMAS)[Q]>;
+}
+
+/* Deterministic job ids, in BullMQ's allowed syntax (no ':', not an integer). A second
+ * trigger on the same day computes the same ids, and BullMQ adds nothing. */
+export const jobIds = {
+  run: (day: string) => `run-${day}`,
+  train: (day: string, sym: string) => `train-${day}-${pairSlug(parsePair(sym))}`,
+  sync: (modelId: string) => `sync-${modelId}`,
+};

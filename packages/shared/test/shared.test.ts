@@ -1,0 +1,81 @@
+import { Writable } from 'node:stream';
+import { ConfigError, createLogger, jobIds, loadConfig, parseJob, parsePair, parseUtcDay, PermanentError, wrapError, TransientError } from '@engine/shared';
+
+describe('config', () => {
+  it('applies the spec defaults and single-machine mode without REDIS_URL', () => {
+    const c = loadConfig({});
+    expect(c.windowDays).toBe(150);
+    expect(c.schedule.cron).toBe('0 2 * * *');
+    expect(c.mode).toBe('single');
+  });
+
+  it('names the bad variable and what was expected', () => {
+    expect(() => loadConfig({ ENGINE_WINDOW_DAYS: 'ninety' })).toThrow(/ENGINE_WINDOW_DAYS.*"ninety"/);
+    expect(() => loadConfig({ ENGINE_WINDOW_DAYS: 'ninety' })).toThrow(ConfigError);
+  });
+
+  it('rejects unknown variables under our prefixes (typos)', () => {
+    expect(() => loadConfig({ ENGINE_WINDOW_DAY: '90' })).toThrow(/unknown configuration variable.*ENGINE_WINDOW_DAY/);
+  });
+
+  it('never echoes a secret value in an error', () => {
+    let msg = '';
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' });
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/DATABASE_URL/);
+    expect(msg).not.toMatch(/hunter2/);
+  });
+});
+
+describe('logger', () => {
+  it('redacts secrets by configuration', () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+    const log = createLogger({ level: 'info' }, sink);
+    log.info({ dropbox: { refreshToken: 'sl.SECRET' }, password: 'p4ss', symbol: 'BTC/USDT' }, 'hello');
+    const out = lines.join('');
+    expect(out).toContain('BTC/USDT');
+    expect(out).not.toContain('sl.SECRET');
+    expect(out).not.toContain('p4ss');
+  });
+});
+
+describe('symbols, dates and jobs', () => {
+  it('parses pairs in the usual spellings', () => {
+    expect(parsePair('btc/usdt').symbol).toBe('BTC/USDT');
+    expect(parsePair('ETHUSDT').symbol).toBe('ETH/USDT');
+    expect(parsePair('SUI-USDT').base).toBe('SUI');
+    expect(() => parsePair('nonsense')).toThrow(/expected BASE\/QUOTE/);
+  });
+
+  it('rejects impossible dates', () => {
+    expect(parseUtcDay('2026-07-16')).toBe(Date.UTC(2026, 6, 16));
+    expect(() => parseUtcDay('2026-02-30')).toThrow(/YYYY-MM-DD/);
+  });
+
+  it('makes deterministic BullMQ-safe job ids', () => {
+    expect(jobIds.train('2026-11-24', 'BTC/USDT')).toBe('train-2026-11-24-BTC-USDT');
+    expect(jobIds.train('2026-11-24', 'BTC/USDT')).not.toContain(':');
+  });
+
+  it('rejects malformed payloads permanently, naming the field', () => {
+    expect(() => parseJob('train', { runDate: '2026-11-24', symbol: 'btc', windowDays: 150, source: 'binance' })).toThrow(/symbol/);
+    try {
+      parseJob('train', { runDate: 'x' });
+    } catch (e) {
+      expect(e).toBeInstanceOf(PermanentError);
+    }
+    expect(parseJob('train', { runDate: '2026-11-24', symbol: 'BTC/USDT', windowDays: 150, source: 'binance' }).symbol).toBe('BTC/USDT');
+  });
+
+  it('wraps unknown errors as transient with the cause kept', () => {
+    const orig = new Error('socket hang up');
+    const w = wrapError(orig, 'fetching candles');
+    expect(w).toBeInstanceOf(TransientError);
+    expect(w.cause).toBe(orig);
+    expect(w.message).toBe('fetching candles: socket hang up');
+  });
+});
