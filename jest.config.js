@@ -1,5 +1,5 @@
 /** One jest run over every package's unit tests and the root integration tests.
- * Sources are transformed by swc (no type-checking here: `npm run build` does that).
+ * Sources are transpiled by ts-jest (no type-checking here: `npm run build` does that).
  * Code that needs compiled JS (worker threads, child processes) uses dist/, so
  * `npm run build` must run before `npm test` (the ci script does both). */
 module.exports = {
@@ -8,7 +8,8 @@ module.exports = {
   testMatch: ['**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: {
-    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+    // Transpile only (isolatedModules): type errors are `tsc --build`'s job, not jest's.
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }],
   },
   moduleNameMapper: {
     '^@engine/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
