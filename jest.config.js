@@ -12,6 +12,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }],
   },
   moduleNameMapper: {
+    '^@engine/(scheduler|worker|dashboard|cli)$': '<rootDir>/apps/$1/src/index.ts',
     '^@engine/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
   },
   testTimeout: 60000,

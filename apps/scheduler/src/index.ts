@@ -1,1 +1,4 @@
-export {};
+export * from './redis';
+export * from './lifecycle';
+export * from './run';
+export * from './scheduler';

@@ -86,3 +86,52 @@ export const jobIds = {
   train: (day: string, sym: string) => `train-${day}-${pairSlug(parsePair(sym))}`,
   sync: (modelId: string) => `sync-${modelId}`,
 };
+
+/** Job names inside the queues (BullMQ routes by queue; the name says which kind of job). */
+export const JOB_NAMES = {
+  /** The daily Job Scheduler's tick on the `run` queue; its processor starts a run. */
+  daily: 'daily',
+  /** A run's parent job; processed once every child has finished (or failed). */
+  run: 'run',
+  train: 'train',
+  syncModel: 'sync-model',
+  /** The sync worker's periodic Job Scheduler tick: re-sync whatever is pending. */
+  sweep: 'sweep',
+} as const;
+
+/** Ids of the Job Schedulers (upserted at start, so a restart never duplicates them). */
+export const SCHEDULER_IDS = { daily: 'daily-run', syncSweep: 'sync-sweep' } as const;
+
+/**
+ * Retry policy per queue. Transient errors are retried with exponential backoff
+ * (`delay · 2^(attempt−1)`, or a server's Retry-After when larger); permanent ones fail at
+ * once. Overridable per run (`engine run-now --attempts`).
+ */
+export const RETRY_POLICY = {
+  train: { attempts: 3, backoffMs: 15_000 },
+  sync: { attempts: 8, backoffMs: 5_000 },
+} as const;
+
+/** Stages a training job reports through `job.updateProgress`. */
+export type TrainStage = 'candles' | 'features' | 'labels' | 'fold' | 'final' | 'export' | 'registry' | 'done';
+
+/** The progress object of a training job (what Bull Board shows). */
+export interface TrainProgress {
+  stage: TrainStage;
+  /** 0‥100 over the whole job. */
+  pct: number;
+  /** For `fold`: 1-based index and count. */
+  fold?: number;
+  folds?: number;
+  message?: string;
+}
+
+/** What a run's parent job returns once all its children have finished. */
+export interface RunResult {
+  runDate: string;
+  symbols: string[];
+  published: string[];
+  rejected: string[];
+  /** symbol → failure reason, for the children that failed (never blocks the others). */
+  failed: Record<string, string>;
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { createLogger, loadConfig } from '@engine/shared';
+import { closeWithin, waitForShutdownSignal } from './lifecycle';
+import { startScheduler } from './scheduler';
+
+/** The scheduler process: config → scheduler → wait for a signal → close within the deadline. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger({ level: config.logLevel, name: 'scheduler' });
+  const scheduler = await startScheduler(config, log);
+  log.info({ pid: process.pid }, 'scheduler ready');
+  const signal = await waitForShutdownSignal();
+  log.info({ signal }, 'shutting down');
+  const clean = await closeWithin(config.worker.shutdownDeadlineMs, [scheduler], log);
+  process.exit(clean ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`scheduler: ${(err as Error).message}\n`);
+  process.exit(1);
+});

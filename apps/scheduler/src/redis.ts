@@ -1,0 +1,37 @@
+import { Redis } from 'ioredis';
+import { redactUrl } from '@engine/shared';
+
+/**
+ * Who uses the connection. BullMQ workers block on Redis and must never give up on a
+ * command (`maxRetriesPerRequest: null`, or a Redis restart kills the worker); producers
+ * such as `engine run-now` should fail fast instead of hanging when Redis is down.
+ */
+export type RedisRole = 'worker' | 'producer';
+
+/** One ioredis connection for BullMQ, configured for its role. */
+export function createRedisConnection(url: string, role: RedisRole): Redis {
+  const conn = new Redis(url, {
+    maxRetriesPerRequest: role === 'worker' ? null : 3,
+    enableOfflineQueue: role === 'worker',
+    connectTimeout: 10_000,
+    lazyConnect: false,
+  });
+  // Without a listener ioredis prints every reconnect error as an unhandled event.
+  conn.on('error', () => undefined);
+  return conn;
+}
+
+/** Wait until the connection is usable; a clear transient error naming the (redacted) URL otherwise. */
+export async function ensureRedis(conn: Redis, url: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await conn.ping()) === 'PONG') return;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw new Error(`Redis at ${redactUrl(url)} is not reachable after ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

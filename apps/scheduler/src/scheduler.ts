@@ -1,0 +1,119 @@
+import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  ConfigError,
+  JOB_NAMES,
+  QUEUES,
+  SCHEDULER_IDS,
+  jobIds,
+  parseJob,
+  type Config,
+  type Logger,
+  type RunResult,
+  type TrainResult,
+} from '@engine/shared';
+import { createRedisConnection, ensureRedis } from './redis';
+import { KEEP_FINISHED_JOBS_S, runDateOfFire, startRun, type RunProducer, type RunStarted } from './run';
+import type { Closeable } from './lifecycle';
+
+/** What the daily trigger trains: the universe and how. */
+export interface DailyPlan {
+  cron: string;
+  tz: string;
+  universe: string[];
+  source: string;
+  windowDays: number;
+}
+
+/** The scheduler process: the daily Job Scheduler plus the worker of the `run` queue. */
+export interface Scheduler extends Closeable {
+  readonly producer: RunProducer;
+}
+
+/** The plan the configuration describes. */
+export function dailyPlanFrom(config: Config): DailyPlan {
+  return { cron: config.schedule.cron, tz: config.schedule.tz, universe: config.universe, source: config.candleSource, windowDays: config.windowDays };
+}
+
+/** Open the producer side (run queue + flow producer) on a connection. */
+export function openRunProducer(connection: Redis, prefix: string): RunProducer {
+  return {
+    flow: new FlowProducer({ connection, prefix }),
+    runQueue: new Queue(QUEUES.run, { connection, prefix }),
+    prefix,
+  };
+}
+
+/** Close what openRunProducer opened (not the connection). */
+export async function closeRunProducer(p: RunProducer): Promise<void> {
+  await p.flow.close();
+  await p.runQueue.close();
+}
+
+/**
+ * Summarise a finished run from its children: the training results of those that
+ * completed and the reasons of those that failed.
+ */
+export async function summariseRun(job: Job, prefix: string): Promise<RunResult> {
+  const run = parseJob(QUEUES.run, job.data);
+  const values = await job.getChildrenValues<TrainResult>();
+  const failures = await job.getIgnoredChildrenFailures();
+  const keyOf = (symbol: string) => `${prefix}:${QUEUES.train}:${jobIds.train(run.runDate, symbol)}`;
+  const result: RunResult = { runDate: run.runDate, symbols: run.symbols, published: [], rejected: [], failed: {} };
+  for (const symbol of run.symbols) {
+    const v = values[keyOf(symbol)];
+    const failure = failures[keyOf(symbol)];
+    if (v) (v.verdict === 'published' ? result.published : result.rejected).push(symbol);
+    else result.failed[symbol] = failure ?? 'no result recorded (the training job was removed or never ran)';
+  }
+  return result;
+}
+
+/**
+ * Start the scheduler: upsert the daily Job Scheduler (idempotent, so restarts and several
+ * replicas never duplicate it) and process the run queue: a `daily` tick starts the run of
+ * the fire's UTC day; a `run` parent, processed when all its children are done, is
+ * summarised.
+ */
+export async function startScheduler(config: Config, log: Logger, plan: DailyPlan = dailyPlanFrom(config)): Promise<Scheduler> {
+  if (!config.redisUrl) throw new ConfigError('the scheduler needs REDIS_URL (without it, use single-machine mode: `engine train`)');
+  const prefix = config.queuePrefix;
+  const connection = createRedisConnection(config.redisUrl, 'worker');
+  await ensureRedis(connection, config.redisUrl);
+  const producer = openRunProducer(connection, prefix);
+
+  const keep = { age: KEEP_FINISHED_JOBS_S };
+  await producer.runQueue.upsertJobScheduler(
+    SCHEDULER_IDS.daily,
+    { pattern: plan.cron, tz: plan.tz },
+    { name: JOB_NAMES.daily, data: {}, opts: { attempts: 5, backoff: { type: 'exponential', delay: 10_000 }, removeOnComplete: keep, removeOnFail: keep } },
+  );
+  const next = (await producer.runQueue.getJobScheduler(SCHEDULER_IDS.daily))?.next;
+  log.info({ cron: plan.cron, tz: plan.tz, universe: plan.universe, source: plan.source, windowDays: plan.windowDays, next: next ? new Date(next).toISOString() : null, prefix }, 'daily schedule upserted');
+
+  const worker = new Worker<unknown, RunStarted | RunResult>(
+    QUEUES.run,
+    async (job) => {
+      if (job.name === JOB_NAMES.daily) {
+        const fire = job.opts.prevMillis ?? job.timestamp;
+        return startRun(producer, { runDate: runDateOfFire(fire), symbols: plan.universe, source: plan.source, windowDays: plan.windowDays, trigger: 'schedule' }, log.child({ jobId: job.id }));
+      }
+      const summary = await summariseRun(job, prefix);
+      log.info({ jobId: job.id, ...summary }, 'run finished');
+      return summary;
+    },
+    { connection, prefix, concurrency: 1 },
+  );
+  worker.on('failed', (job, err) => log.error({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'run job failed'));
+  worker.on('error', (err) => log.error({ err: err.message }, 'run worker error'));
+
+  return {
+    name: 'scheduler',
+    producer,
+    async close() {
+      await worker.close();
+      await closeRunProducer(producer);
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}
