@@ -1,0 +1,148 @@
+import { ConfigError } from '@engine/shared';
+import type { Db } from './types';
+
+/** The schema the registry lives in unless configured otherwise. */
+export const DEFAULT_SCHEMA = 'engine_registry';
+
+const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Validate a schema name (it is spliced into SQL as an identifier, so only `[a-z0-9_]`). */
+export function checkSchema(schema: string): string {
+  if (!SCHEMA_RE.test(schema)) {
+    throw new ConfigError(`registry schema '${schema}' is not a plain identifier: expected [a-z_][a-z0-9_]* (max 63 chars)`);
+  }
+  return schema;
+}
+
+/** One versioned step. `sql(s)` receives the quoted schema name. Never edit a shipped step: add one. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: (s: string) => string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'models, metrics, gates, append-only publish log, live pointer, staging store',
+    sql: (s) => `
+CREATE TABLE ${s}.models (
+  id              uuid PRIMARY KEY,
+  symbol          text NOT NULL,
+  run_date        date NOT NULL,
+  created_at      timestamptz NOT NULL,
+  recorded_at     timestamptz NOT NULL DEFAULT now(),
+  verdict         text NOT NULL CHECK (verdict IN ('published', 'rejected')),
+  reasons         jsonb NOT NULL DEFAULT '[]',
+  manifest        jsonb NOT NULL,
+  recipe_version  text NOT NULL,
+  recipe_hash     text NOT NULL,
+  median_source   text NOT NULL CHECK (median_source IN ('registry', 'folds')),
+  location        text NOT NULL,
+  sync_state      text NOT NULL DEFAULT 'pending' CHECK (sync_state IN ('pending', 'synced', 'failed')),
+  sync_attempts   integer NOT NULL DEFAULT 0,
+  synced_at       timestamptz,
+  published_files jsonb,
+  last_sync_error text,
+  rolled_back_at  timestamptz,
+  CONSTRAINT models_symbol_run_date_key UNIQUE (symbol, run_date)
+);
+CREATE INDEX models_symbol_published_idx ON ${s}.models (symbol, run_date DESC) WHERE verdict = 'published';
+CREATE INDEX models_pending_idx ON ${s}.models (recorded_at) WHERE sync_state = 'pending';
+
+CREATE TABLE ${s}.model_metrics (
+  model_id uuid NOT NULL REFERENCES ${s}.models (id),
+  name     text NOT NULL,
+  value    double precision NOT NULL,
+  PRIMARY KEY (model_id, name)
+);
+
+CREATE TABLE ${s}.model_gates (
+  model_id uuid NOT NULL REFERENCES ${s}.models (id),
+  position integer NOT NULL,
+  name     text NOT NULL,
+  value    double precision,
+  bound    double precision,
+  op       text NOT NULL CHECK (op IN ('>=', '<=')),
+  passed   boolean NOT NULL,
+  note     text,
+  PRIMARY KEY (model_id, name)
+);
+
+CREATE TABLE ${s}.publish_log (
+  seq      bigserial PRIMARY KEY,
+  at       timestamptz NOT NULL DEFAULT now(),
+  event    text NOT NULL CHECK (event IN ('published', 'rejected', 'rolled_back', 'synced', 'sync_failed', 'duplicate_ignored', 'pointer_updated')),
+  symbol   text NOT NULL,
+  model_id uuid REFERENCES ${s}.models (id),
+  actor    text NOT NULL,
+  reason   text,
+  details  jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX publish_log_symbol_idx ON ${s}.publish_log (symbol, seq DESC);
+
+-- The publish log is evidence: it is appended to, never rewritten (SPEC §5: the old
+-- engine overwrote it). The trigger makes that a database rule, not a convention.
+CREATE FUNCTION ${s}.publish_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'publish_log is append-only: % is not allowed', TG_OP USING ERRCODE = '42501';
+END
+$$;
+CREATE TRIGGER publish_log_no_update_delete BEFORE UPDATE OR DELETE ON ${s}.publish_log
+  FOR EACH ROW EXECUTE FUNCTION ${s}.publish_log_append_only();
+CREATE TRIGGER publish_log_no_truncate BEFORE TRUNCATE ON ${s}.publish_log
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.publish_log_append_only();
+
+CREATE TABLE ${s}.live_models (
+  symbol           text PRIMARY KEY,
+  model_id         uuid NOT NULL REFERENCES ${s}.models (id),
+  since            timestamptz NOT NULL DEFAULT now(),
+  pointer_model_id uuid REFERENCES ${s}.models (id)
+);
+
+CREATE TABLE ${s}.staged_files (
+  key    text NOT NULL,
+  name   text NOT NULL,
+  sha256 text NOT NULL,
+  bytes  bytea NOT NULL,
+  staged_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (key, name)
+);
+`,
+  },
+];
+
+/**
+ * Bring the registry schema up to the latest migration. Safe when several processes
+ * start at once: everything runs in ONE transaction holding a transaction-scoped
+ * advisory lock keyed on the schema, so the second migrator waits, then finds the
+ * versions applied and does nothing. DDL is transactional in PostgreSQL, so a failed
+ * step leaves the schema exactly as it was.
+ */
+export async function migrate(db: Db, opts: { schema?: string } = {}): Promise<{ applied: number[]; version: number }> {
+  const schema = checkSchema(opts.schema ?? DEFAULT_SCHEMA);
+  const s = `"${schema}"`;
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`engine.registry.migrate:${schema}`]);
+    await tx.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const rows = await tx.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations ORDER BY version`);
+    const done = new Set(rows.map((r) => Number(r.version)));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await tx.query(m.sql(s));
+      await tx.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+      applied.push(m.version);
+    }
+    const version = Math.max(0, ...done, ...applied);
+    return { applied, version };
+  });
+}
+
+/** Drop the whole registry schema (tests clean up with it). */
+export async function dropSchema(db: Db, schema: string): Promise<void> {
+  await db.query(`DROP SCHEMA IF EXISTS "${checkSchema(schema)}" CASCADE`);
+}

@@ -1,0 +1,495 @@
+import { PermanentError, type GateResult, type ManifestCore, type ModelBundle } from '@engine/shared';
+import { verifyBundle } from './bundle-io';
+import { DEFAULT_SCHEMA, checkSchema, migrate } from './migrations';
+import type {
+  Db,
+  GateHistoryEntry,
+  LiveModel,
+  ModelDetail,
+  ModelRecord,
+  ModelSummary,
+  PublishEvent,
+  PublishEventKind,
+  PublishedFile,
+  Queryable,
+  RecordResult,
+  Row,
+  SyncState,
+  Verdict,
+} from './types';
+
+/** Options shared by the registry's classes. */
+export interface RegistryOptions {
+  /** PostgreSQL schema holding the tables (default `engine_registry`; tests use their own). */
+  schema?: string;
+}
+
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
+
+/** Numbers of `manifest.metrics`, flattened one level (`costs.fees_gbp`); non-finite values are left out. */
+export function flattenMetrics(metrics: ManifestCore['metrics']): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(metrics)) {
+    if (typeof v === 'number') {
+      if (Number.isFinite(v)) out[k] = v;
+    } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) {
+        if (typeof v2 === 'number' && Number.isFinite(v2)) out[`${k}.${k2}`] = v2;
+      }
+    }
+  }
+  return out;
+}
+
+const fmt = (v: number | null): string => (v === null ? 'n/a' : Number.isInteger(v) ? String(v) : v.toPrecision(4));
+
+/** Human reasons for a rejection: each failed gate as `name value </> bound (note)`. */
+export function rejectionReasons(manifest: ManifestCore): string[] {
+  if (manifest.gates.passed) return [];
+  const reasons = manifest.gates.results
+    .filter((g) => !g.passed)
+    .map((g) => `${g.name}: ${fmt(g.value)} ${g.op === '>=' ? '<' : '>'} ${fmt(g.bound)}${g.note ? ` (${g.note})` : ''}`);
+  return reasons.length > 0 ? reasons : ['gates.passed is false although no single gate failed'];
+}
+
+const MODEL_COLUMNS = `m.id::text AS id, m.symbol, m.run_date::text AS run_date, m.created_at, m.recorded_at, m.verdict,
+  m.reasons, m.recipe_version, m.recipe_hash, m.median_source, m.location, m.sync_state, m.sync_attempts,
+  m.synced_at, m.published_files, m.last_sync_error, m.rolled_back_at, (l.model_id IS NOT NULL) AS live`;
+
+function toRecord(r: Row): ModelRecord {
+  return {
+    id: String(r.id),
+    symbol: String(r.symbol),
+    runDate: String(r.run_date),
+    createdAt: iso(r.created_at),
+    recordedAt: iso(r.recorded_at),
+    verdict: r.verdict as Verdict,
+    reasons: (r.reasons as string[] | null) ?? [],
+    recipeVersion: String(r.recipe_version),
+    recipeHash: String(r.recipe_hash),
+    medianSource: r.median_source as 'registry' | 'folds',
+    location: String(r.location),
+    syncState: r.sync_state as SyncState,
+    syncAttempts: Number(r.sync_attempts),
+    syncedAt: isoOrNull(r.synced_at),
+    publishedFiles: (r.published_files as Record<string, PublishedFile> | null) ?? null,
+    lastSyncError: (r.last_sync_error as string | null) ?? null,
+    rolledBackAt: isoOrNull(r.rolled_back_at),
+    live: Boolean(r.live),
+  };
+}
+
+function toEvent(r: Row): PublishEvent {
+  return {
+    seq: Number(r.seq),
+    at: iso(r.at),
+    event: r.event as PublishEventKind,
+    symbol: String(r.symbol),
+    modelId: (r.model_id as string | null) ?? null,
+    actor: String(r.actor),
+    reason: (r.reason as string | null) ?? null,
+    details: (r.details as Record<string, unknown> | null) ?? {},
+  };
+}
+
+function toLive(r: Row): LiveModel {
+  return {
+    symbol: String(r.symbol),
+    modelId: String(r.model_id),
+    runDate: String(r.run_date),
+    since: iso(r.since),
+    pointerModelId: (r.pointer_model_id as string | null) ?? null,
+  };
+}
+
+/**
+ * The model registry (SPEC §1.9): every model ever recorded with its verdict, metrics
+ * and gate table, the append-only publish log, and the live model per symbol.
+ * Idempotent on (symbol, run_date): a retried job never makes a second row.
+ */
+export class Registry {
+  readonly schema: string;
+  private readonly s: string;
+
+  constructor(
+    readonly db: Db,
+    opts: RegistryOptions = {},
+  ) {
+    this.schema = checkSchema(opts.schema ?? DEFAULT_SCHEMA);
+    this.s = `"${this.schema}"`;
+  }
+
+  /** Migrate the schema (safe with concurrent starters), then return a registry on it. */
+  static async open(db: Db, opts: RegistryOptions = {}): Promise<Registry> {
+    await migrate(db, { schema: opts.schema });
+    return new Registry(db, opts);
+  }
+
+  private t(name: string): string {
+    return `${this.s}.${name}`;
+  }
+
+  private async appendEvent(
+    q: Queryable,
+    e: { event: PublishEventKind; symbol: string; modelId: string | null; actor: string; reason?: string | null; details?: Record<string, unknown> },
+  ): Promise<void> {
+    await q.query(`INSERT INTO ${this.t('publish_log')} (event, symbol, model_id, actor, reason, details) VALUES ($1, $2, $3, $4, $5, $6::jsonb)`, [
+      e.event,
+      e.symbol,
+      e.modelId,
+      e.actor,
+      e.reason ?? null,
+      JSON.stringify(e.details ?? {}),
+    ]);
+  }
+
+  private async selectModel(q: Queryable, where: string, params: unknown[]): Promise<ModelRecord | null> {
+    const rows = await q.query(
+      `SELECT ${MODEL_COLUMNS} FROM ${this.t('models')} m LEFT JOIN ${this.t('live_models')} l ON l.model_id = m.id WHERE ${where}`,
+      params,
+    );
+    return rows[0] === undefined ? null : toRecord(rows[0]);
+  }
+
+  /**
+   * Record a finished model in ONE transaction: the `models` row, its metrics and gate
+   * table, a `published`/`rejected` log entry, and — when published and not older than
+   * the current live model — the live pointer. A rejected model leaves the previous
+   * live model live.
+   *
+   * Idempotent on (symbol, run_date): when that pair is already recorded nothing is
+   * written and the FIRST model is returned with `created: false`. A retried job that
+   * produced a different model id for the same day is ignored (kept: the first one,
+   * whose sync may already be under way); a `duplicate_ignored` event names both ids.
+   *
+   * @param location staging-store key of the bundle (see `stagingKey`).
+   */
+  async recordModel(bundle: ModelBundle, location: string, opts: { actor?: string } = {}): Promise<RecordResult> {
+    verifyBundle(bundle, 'being recorded');
+    const m = bundle.manifest;
+    const actor = opts.actor ?? 'engine';
+    const verdict: Verdict = m.gates.passed ? 'published' : 'rejected';
+    const reasons = rejectionReasons(m);
+    return this.db.transaction(async (tx) => {
+      const inserted = await tx.query(
+        `INSERT INTO ${this.t('models')} (id, symbol, run_date, created_at, verdict, reasons, manifest, recipe_version, recipe_hash, median_source, location)
+         VALUES ($1, $2, $3::date, $4::timestamptz, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11)
+         ON CONFLICT (symbol, run_date) DO NOTHING RETURNING id`,
+        [m.model_id, m.symbol, m.run_date, m.created_at, verdict, JSON.stringify(reasons), JSON.stringify(m), m.feature_recipe.version, m.feature_recipe.hash, m.gates.median_source, location],
+      );
+      if (inserted.length === 0) {
+        const existing = await this.selectModel(tx, 'm.symbol = $1 AND m.run_date = $2::date', [m.symbol, m.run_date]);
+        if (existing === null) {
+          throw new PermanentError('REGISTRY_CONFLICT', `model ${m.model_id} (${m.symbol} ${m.run_date}) conflicts with a row that is not (symbol, run_date)`, { modelId: m.model_id });
+        }
+        if (existing.id !== m.model_id) {
+          await this.appendEvent(tx, {
+            event: 'duplicate_ignored',
+            symbol: m.symbol,
+            modelId: existing.id,
+            actor,
+            reason: `(${m.symbol}, ${m.run_date}) already recorded as ${existing.id}; model ${m.model_id} from a retried job ignored`,
+            details: { kept: existing.id, ignored: m.model_id, ignoredLocation: location },
+          });
+        }
+        return { model: existing, created: false };
+      }
+
+      const metrics = Object.entries(flattenMetrics(m.metrics));
+      if (metrics.length > 0) {
+        const values = metrics.map((_, i) => `($1, $${2 * i + 2}, $${2 * i + 3})`).join(', ');
+        await tx.query(`INSERT INTO ${this.t('model_metrics')} (model_id, name, value) VALUES ${values}`, [m.model_id, ...metrics.flat()]);
+      }
+      const gates = m.gates.results;
+      if (gates.length > 0) {
+        const values = gates.map((_, i) => `($1, ${i}, $${6 * i + 2}, $${6 * i + 3}, $${6 * i + 4}, $${6 * i + 5}, $${6 * i + 6}, $${6 * i + 7})`).join(', ');
+        const params = gates.flatMap((g) => [g.name, g.value, g.bound, g.op, g.passed, g.note ?? null]);
+        await tx.query(`INSERT INTO ${this.t('model_gates')} (model_id, position, name, value, bound, op, passed, note) VALUES ${values}`, [m.model_id, ...params]);
+      }
+      await this.appendEvent(tx, {
+        event: verdict,
+        symbol: m.symbol,
+        modelId: m.model_id,
+        actor,
+        reason: verdict === 'rejected' ? reasons.join('; ') : null,
+        details: { runDate: m.run_date, location, medianSource: m.gates.median_source, gates: gates.map((g) => ({ name: g.name, passed: g.passed })) },
+      });
+      if (verdict === 'published') {
+        // A backfill of an older day never displaces a newer live model.
+        await tx.query(
+          `INSERT INTO ${this.t('live_models')} AS l (symbol, model_id) VALUES ($1, $2)
+           ON CONFLICT (symbol) DO UPDATE SET model_id = EXCLUDED.model_id, since = now()
+           WHERE (SELECT run_date FROM ${this.t('models')} WHERE id = l.model_id) <= $3::date`,
+          [m.symbol, m.model_id, m.run_date],
+        );
+      }
+      const model = await this.selectModel(tx, 'm.id = $1', [m.model_id]);
+      return { model: model!, created: true };
+    });
+  }
+
+  /**
+   * Metrics of the symbol's last `n` PUBLISHED models, newest first: what the gates'
+   * medians are computed over. Rejected and rolled-back models never count (SPEC §5:
+   * the old engine's medians included rejected models, so the gates always passed).
+   * `before` (YYYY-MM-DD) keeps only earlier run dates, so training day D, or a retry
+   * of it, never sees its own model.
+   */
+  async gateHistory(symbol: string, n = 10, opts: { before?: string } = {}): Promise<GateHistoryEntry[]> {
+    const rows = await this.db.query(
+      `SELECT h.id::text AS id, h.run_date::text AS run_date, mm.name, mm.value
+       FROM (SELECT id, run_date FROM ${this.t('models')}
+             WHERE symbol = $1 AND verdict = 'published' AND rolled_back_at IS NULL AND ($3::date IS NULL OR run_date < $3::date)
+             ORDER BY run_date DESC LIMIT $2) h
+       LEFT JOIN ${this.t('model_metrics')} mm ON mm.model_id = h.id
+       ORDER BY h.run_date DESC, mm.name`,
+      [symbol, n, opts.before ?? null],
+    );
+    const out: GateHistoryEntry[] = [];
+    for (const r of rows) {
+      let last = out[out.length - 1];
+      if (last === undefined || last.modelId !== r.id) {
+        last = { modelId: String(r.id), runDate: String(r.run_date), metrics: {} };
+        out.push(last);
+      }
+      if (r.name !== null) last.metrics[String(r.name)] = Number(r.value);
+    }
+    return out;
+  }
+
+  private async metricsOf(ids: string[]): Promise<Map<string, Record<string, number>>> {
+    const out = new Map<string, Record<string, number>>(ids.map((id) => [id, {}]));
+    if (ids.length === 0) return out;
+    const rows = await this.db.query(
+      `SELECT model_id::text AS model_id, name, value FROM ${this.t('model_metrics')}
+       WHERE model_id IN (SELECT jsonb_array_elements_text($1::jsonb)::uuid) ORDER BY name`,
+      [JSON.stringify(ids)],
+    );
+    for (const r of rows) out.get(String(r.model_id))![String(r.name)] = Number(r.value);
+    return out;
+  }
+
+  /** Models newest first (run date, then recording time), optionally of one symbol / verdict. */
+  async listModels(opts: { symbol?: string; verdict?: Verdict; limit?: number } = {}): Promise<ModelSummary[]> {
+    const rows = await this.db.query(
+      `SELECT ${MODEL_COLUMNS} FROM ${this.t('models')} m LEFT JOIN ${this.t('live_models')} l ON l.model_id = m.id
+       WHERE ($1::text IS NULL OR m.symbol = $1) AND ($2::text IS NULL OR m.verdict = $2)
+       ORDER BY m.run_date DESC, m.recorded_at DESC LIMIT $3`,
+      [opts.symbol ?? null, opts.verdict ?? null, opts.limit ?? 50],
+    );
+    const records = rows.map(toRecord);
+    const metrics = await this.metricsOf(records.map((r) => r.id));
+    return records.map((r) => ({ ...r, metrics: metrics.get(r.id) ?? {} }));
+  }
+
+  /** One model with manifest, metrics and gate table; null when unknown. */
+  async getModel(id: string): Promise<ModelDetail | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+    const rows = await this.db.query(
+      `SELECT ${MODEL_COLUMNS}, m.manifest FROM ${this.t('models')} m LEFT JOIN ${this.t('live_models')} l ON l.model_id = m.id WHERE m.id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (row === undefined) return null;
+    const gates = await this.db.query(`SELECT name, value, bound, op, passed, note FROM ${this.t('model_gates')} WHERE model_id = $1 ORDER BY position`, [id]);
+    const metrics = await this.metricsOf([id]);
+    return {
+      ...toRecord(row),
+      manifest: row.manifest as ManifestCore,
+      metrics: metrics.get(id) ?? {},
+      gates: gates.map(
+        (g): GateResult => ({
+          name: String(g.name),
+          value: g.value === null ? null : Number(g.value),
+          bound: g.bound === null ? null : Number(g.bound),
+          op: g.op as '>=' | '<=',
+          passed: Boolean(g.passed),
+          ...(g.note === null ? {} : { note: String(g.note) }),
+        }),
+      ),
+    };
+  }
+
+  /** The model recorded for (symbol, run_date), or null. */
+  async findModel(symbol: string, runDate: string): Promise<ModelRecord | null> {
+    return this.selectModel(this.db, 'm.symbol = $1 AND m.run_date = $2::date', [symbol, runDate]);
+  }
+
+  /** The symbol's live model, or null when it never had a published one. */
+  async liveModel(symbol: string): Promise<LiveModel | null> {
+    const rows = await this.db.query(
+      `SELECT l.symbol, l.model_id::text AS model_id, m.run_date::text AS run_date, l.since, l.pointer_model_id::text AS pointer_model_id
+       FROM ${this.t('live_models')} l JOIN ${this.t('models')} m ON m.id = l.model_id WHERE l.symbol = $1`,
+      [symbol],
+    );
+    return rows[0] === undefined ? null : toLive(rows[0]);
+  }
+
+  /** Every symbol's live model, by symbol. */
+  async liveModels(): Promise<LiveModel[]> {
+    const rows = await this.db.query(
+      `SELECT l.symbol, l.model_id::text AS model_id, m.run_date::text AS run_date, l.since, l.pointer_model_id::text AS pointer_model_id
+       FROM ${this.t('live_models')} l JOIN ${this.t('models')} m ON m.id = l.model_id ORDER BY l.symbol`,
+    );
+    return rows.map(toLive);
+  }
+
+  /**
+   * Take the live model out: the previous published (not rolled-back) model of the
+   * symbol becomes live, the rolled-back one is marked and no longer counts in gate
+   * history, and a `rolled_back` event records actor and reason. The published
+   * `latest.json` follows at the next sync / sweep (`pendingPointers`).
+   */
+  async rollback(symbol: string, opts: { actor: string; reason: string }): Promise<{ symbol: string; from: string; to: string }> {
+    if (opts.actor.trim() === '' || opts.reason.trim() === '') {
+      throw new PermanentError('ROLLBACK_INVALID', `rollback of ${symbol}: actor and reason are required (got actor '${opts.actor}', reason '${opts.reason}')`, { symbol });
+    }
+    return this.db.transaction(async (tx) => {
+      const live = await tx.query(
+        `SELECT l.model_id::text AS id, m.run_date::text AS run_date, m.recorded_at FROM ${this.t('live_models')} l
+         JOIN ${this.t('models')} m ON m.id = l.model_id WHERE l.symbol = $1 FOR UPDATE OF l`,
+        [symbol],
+      );
+      const cur = live[0];
+      if (cur === undefined) {
+        throw new PermanentError('NO_LIVE_MODEL', `rollback of ${symbol}: the symbol has no live model (nothing was ever published for it)`, { symbol });
+      }
+      const prev = await tx.query(
+        `SELECT id::text AS id, run_date::text AS run_date FROM ${this.t('models')}
+         WHERE symbol = $1 AND verdict = 'published' AND rolled_back_at IS NULL AND id <> $2
+           AND (run_date, recorded_at) < ($3::date, $4::timestamptz)
+         ORDER BY run_date DESC, recorded_at DESC LIMIT 1`,
+        [symbol, cur.id, cur.run_date, cur.recorded_at],
+      );
+      const to = prev[0];
+      if (to === undefined) {
+        throw new PermanentError(
+          'NO_PREVIOUS_MODEL',
+          `rollback of ${symbol}: no earlier published model to roll back to; live model ${String(cur.id)} (${String(cur.run_date)}) stays live`,
+          { symbol, live: cur.id },
+        );
+      }
+      await tx.query(`UPDATE ${this.t('models')} SET rolled_back_at = now() WHERE id = $1`, [cur.id]);
+      await tx.query(`UPDATE ${this.t('live_models')} SET model_id = $2, since = now() WHERE symbol = $1`, [symbol, to.id]);
+      await this.appendEvent(tx, {
+        event: 'rolled_back',
+        symbol,
+        modelId: String(cur.id),
+        actor: opts.actor,
+        reason: opts.reason,
+        details: { from: cur.id, fromRunDate: cur.run_date, to: to.id, toRunDate: to.run_date },
+      });
+      return { symbol, from: String(cur.id), to: String(to.id) };
+    });
+  }
+
+  /** Models not yet published to the target (oldest first); `failed` ones are excluded. */
+  async pendingSync(limit = 100): Promise<ModelRecord[]> {
+    const rows = await this.db.query(
+      `SELECT ${MODEL_COLUMNS} FROM ${this.t('models')} m LEFT JOIN ${this.t('live_models')} l ON l.model_id = m.id
+       WHERE m.sync_state = 'pending' ORDER BY m.recorded_at, m.id LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  /**
+   * Mark a model's files as published (and where), logging `synced`. Idempotent: a model
+   * already synced is left alone and `false` is returned (no second event).
+   */
+  async markSynced(id: string, opts: { actor: string; files: Record<string, PublishedFile>; target: string }): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        `UPDATE ${this.t('models')} SET sync_state = 'synced', synced_at = now(), published_files = $2::jsonb, last_sync_error = NULL
+         WHERE id = $1 AND sync_state <> 'synced' RETURNING symbol`,
+        [id, JSON.stringify(opts.files)],
+      );
+      const row = rows[0];
+      if (row === undefined) return false;
+      await this.appendEvent(tx, {
+        event: 'synced',
+        symbol: String(row.symbol),
+        modelId: id,
+        actor: opts.actor,
+        details: { target: opts.target, files: Object.keys(opts.files).sort() },
+      });
+      return true;
+    });
+  }
+
+  /**
+   * Record a failed sync attempt (`sync_failed` event). A transient failure leaves the
+   * model pending for the sweep; a permanent one (bundle missing or corrupt) sets it to
+   * `failed` so the sweep stops retrying it.
+   */
+  async markSyncFailed(id: string, opts: { actor: string; error: string; permanent: boolean }): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        `UPDATE ${this.t('models')} SET sync_attempts = sync_attempts + 1, last_sync_error = $2,
+           sync_state = CASE WHEN $3::boolean THEN 'failed' ELSE sync_state END
+         WHERE id = $1 AND sync_state <> 'synced' RETURNING symbol, sync_attempts`,
+        [id, opts.error, opts.permanent],
+      );
+      const row = rows[0];
+      if (row === undefined) return;
+      await this.appendEvent(tx, {
+        event: 'sync_failed',
+        symbol: String(row.symbol),
+        modelId: id,
+        actor: opts.actor,
+        reason: opts.error,
+        details: { permanent: opts.permanent, attempt: Number(row.sync_attempts) },
+      });
+    });
+  }
+
+  /** Live models whose files are published but whose `latest.json` does not name them yet. */
+  async pendingPointers(): Promise<LiveModel[]> {
+    const rows = await this.db.query(
+      `SELECT l.symbol, l.model_id::text AS model_id, m.run_date::text AS run_date, l.since, l.pointer_model_id::text AS pointer_model_id
+       FROM ${this.t('live_models')} l JOIN ${this.t('models')} m ON m.id = l.model_id
+       WHERE m.sync_state = 'synced' AND l.pointer_model_id IS DISTINCT FROM l.model_id ORDER BY l.symbol`,
+    );
+    return rows.map(toLive);
+  }
+
+  /**
+   * Note that the symbol's published `latest.json` now names `modelId`. When the live
+   * model changed meanwhile (a rollback or a newer publish raced this write) the pointer
+   * is marked unknown instead, so the sweep rewrites it for the model that is live now.
+   * Returns true when `modelId` is live and recorded as the pointer.
+   */
+  async markPointer(symbol: string, modelId: string, opts: { actor: string; path: string }): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        `SELECT model_id::text AS model_id, pointer_model_id::text AS pointer_model_id FROM ${this.t('live_models')} WHERE symbol = $1 FOR UPDATE`,
+        [symbol],
+      );
+      const row = rows[0];
+      if (row === undefined) return false;
+      const isLive = row.model_id === modelId;
+      await tx.query(`UPDATE ${this.t('live_models')} SET pointer_model_id = $2 WHERE symbol = $1`, [symbol, isLive ? modelId : null]);
+      if (isLive && row.pointer_model_id !== modelId) {
+        await this.appendEvent(tx, {
+          event: 'pointer_updated',
+          symbol,
+          modelId,
+          actor: opts.actor,
+          details: { path: opts.path, previous: row.pointer_model_id ?? null },
+        });
+      }
+      return isLive;
+    });
+  }
+
+  /** The publish log, newest first; of one symbol when given. */
+  async events(symbol?: string, limit = 100): Promise<PublishEvent[]> {
+    const rows = await this.db.query(
+      `SELECT seq, at, event, symbol, model_id::text AS model_id, actor, reason, details FROM ${this.t('publish_log')}
+       WHERE ($1::text IS NULL OR symbol = $1) ORDER BY seq DESC LIMIT $2`,
+      [symbol ?? null, limit],
+    );
+    return rows.map(toEvent);
+  }
+}

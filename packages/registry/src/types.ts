@@ -1,0 +1,207 @@
+import type { GateResult, ManifestCore, ModelBundle } from '@engine/shared';
+
+/**
+ * The public shapes of the registry package. Everything here is stable API for the
+ * fleet (scheduler, workers, CLI, dashboard); implementations live in their own files.
+ */
+
+/** One database row as the driver returns it. */
+export type Row = Record<string, unknown>;
+
+/** Anything that runs a parameterised SQL statement (`$1`, `$2`, …) and returns its rows. */
+export interface Queryable {
+  query<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<R[]>;
+}
+
+/**
+ * The registry's one database handle: a `pg` pool (the fleet, `DATABASE_URL`) or an
+ * embedded PGlite (single-machine mode). The SQL is the same for both.
+ */
+export interface Db extends Queryable {
+  readonly kind: 'pg' | 'pglite';
+  /** Run `fn` inside BEGIN … COMMIT; any throw rolls everything back and is rethrown. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A model's verdict: published models can go live; rejected ones are kept with reasons. */
+export type Verdict = 'published' | 'rejected';
+
+/**
+ * Where a model stands with the publish target (Dropbox or a local folder):
+ * `pending` — not yet (or not completely) published; the sweep retries it;
+ * `synced` — every file uploaded and hash-verified;
+ * `failed` — a permanent failure (bundle missing or corrupt in the staging store);
+ * the sweep stops retrying and the reason is in the publish log.
+ */
+export type SyncState = 'pending' | 'synced' | 'failed';
+
+/** One published file of a synced model: where it went and what its bytes hash to. */
+export interface PublishedFile {
+  /** Full remote path, e.g. `/Runpodhuracan/2026-07-16/models/BTC-USDT_model.onnx`. */
+  path: string;
+  /** SHA-256 hex of the bytes (the manifest's artifact hash). */
+  sha256: string;
+  /** Dropbox content hash (4 MiB blocks) of the bytes. */
+  contentHash: string;
+  bytes: number;
+}
+
+/** A registry row of `models`. */
+export interface ModelRecord {
+  id: string;
+  symbol: string;
+  /** `YYYY-MM-DD` */
+  runDate: string;
+  /** ISO time the model was trained (from the manifest). */
+  createdAt: string;
+  /** ISO time the registry recorded it. */
+  recordedAt: string;
+  verdict: Verdict;
+  /** Failed gates (value vs bound), empty for a published model. */
+  reasons: string[];
+  recipeVersion: string;
+  recipeHash: string;
+  medianSource: 'registry' | 'folds';
+  /** Staging-store key of the bundle (see `stagingKey`). */
+  location: string;
+  syncState: SyncState;
+  syncAttempts: number;
+  syncedAt: string | null;
+  /** Bundle file name (incl. `manifest.json`) → where it was published. Null until synced. */
+  publishedFiles: Record<string, PublishedFile> | null;
+  lastSyncError: string | null;
+  /** Set when an operator rolled this model back; it never goes live again by itself. */
+  rolledBackAt: string | null;
+  /** True when this model is the symbol's live model. */
+  live: boolean;
+}
+
+/** `getModel`: the record, its manifest, numeric metrics and gate table. */
+export interface ModelDetail extends ModelRecord {
+  manifest: ManifestCore;
+  /** Flattened numeric metrics, e.g. `sharpe_ratio`, `costs.fees_gbp`. */
+  metrics: Record<string, number>;
+  gates: GateResult[];
+}
+
+/** `listModels`: the record plus the headline metrics (no manifest). */
+export interface ModelSummary extends ModelRecord {
+  metrics: Record<string, number>;
+}
+
+export interface RecordResult {
+  /** The row now in the registry for (symbol, run_date): this bundle's, or the first one recorded. */
+  model: ModelRecord;
+  /** False when (symbol, run_date) was already recorded (a retried job): nothing changed. */
+  created: boolean;
+}
+
+/** One published model's metrics, newest first: what the gates' medians are computed over. */
+export interface GateHistoryEntry {
+  modelId: string;
+  runDate: string;
+  metrics: Record<string, number>;
+}
+
+export interface LiveModel {
+  symbol: string;
+  modelId: string;
+  runDate: string;
+  /** ISO time it became live. */
+  since: string;
+  /** Model the published `latest.json` pointer names now; differs from modelId until the pointer is written. */
+  pointerModelId: string | null;
+}
+
+export type PublishEventKind =
+  | 'published'
+  | 'rejected'
+  | 'rolled_back'
+  | 'synced'
+  | 'sync_failed'
+  | 'duplicate_ignored'
+  | 'pointer_updated';
+
+/** One append-only `publish_log` entry. */
+export interface PublishEvent {
+  seq: number;
+  at: string;
+  event: PublishEventKind;
+  symbol: string;
+  modelId: string | null;
+  actor: string;
+  reason: string | null;
+  details: Record<string, unknown>;
+}
+
+/**
+ * The hand-off between training workers and the sync worker: bundles by key, in a store
+ * both reach (PostgreSQL bytes in the fleet, a folder on one machine). `get` verifies
+ * every file's SHA-256 against the manifest.
+ */
+export interface ArtifactStore {
+  readonly kind: 'postgres' | 'folder';
+  /** Store (or overwrite) the bundle under `key`; atomic: a reader sees the old or the new bundle whole. */
+  put(key: string, bundle: ModelBundle): Promise<void>;
+  /** The bundle, hash-verified; PermanentError `BUNDLE_NOT_FOUND` or DataError `BUNDLE_CORRUPT`. */
+  get(key: string): Promise<ModelBundle>;
+  has(key: string): Promise<boolean>;
+  /** Remove the bundle; no error when absent. */
+  delete(key: string): Promise<void>;
+  /** Keys present, sorted; with `prefix`, only keys starting with it. */
+  list(prefix?: string): Promise<string[]>;
+}
+
+/**
+ * A publish target's file operations (Dropbox or a local folder). Paths are absolute
+ * (`/Runpodhuracan/…`). `contentHash` is Dropbox's content hash of the stored bytes.
+ */
+export interface RemoteFiles {
+  readonly kind: 'dropbox' | 'folder';
+  /** For logs: `dropbox` or the folder path (never a credential). */
+  describe(): string;
+  /** Content hash of the file at `path`, or null when there is none. */
+  contentHash(path: string): Promise<string | null>;
+  /** Write (overwrite) `path`; returns the content hash the target computed for what it stored. */
+  upload(path: string, bytes: Uint8Array): Promise<{ contentHash: string }>;
+  /** The bytes at `path`, or null when there is none. */
+  download(path: string): Promise<Uint8Array | null>;
+}
+
+/** The `latest.json` pointer: the symbol's live model and where its files are. Written last. */
+export interface LatestPointer {
+  schema: 1;
+  symbol: string;
+  model_id: string;
+  run_date: string;
+  created_at: string;
+  feature_recipe: { version: string; hash: string };
+  /** Bundle file name (`model.onnx`, `manifest.json`, …) → path, SHA-256, content hash, size. */
+  files: Record<string, { path: string; sha256: string; content_hash: string; bytes: number }>;
+}
+
+/** What one `syncModel` did. */
+export interface SyncOutcome {
+  modelId: string;
+  symbol: string;
+  runDate: string;
+  verdict: Verdict;
+  /** `synced` now, `already-synced` (nothing to do), or `skipped` (no publisher configured). */
+  state: 'synced' | 'already-synced' | 'skipped';
+  /** Files whose bytes were sent; 0 on a repeat sync. */
+  uploaded: number;
+  /** Files already present with the same content hash. */
+  unchanged: number;
+  /** The symbol's `latest.json`: written, already right, or not this model's (rejected / not live). */
+  pointer: 'updated' | 'unchanged' | 'not-live';
+}
+
+/** What one sweep did. Failures are counted and logged; they never stop the sweep. */
+export interface SweepOutcome {
+  /** Staged bundles with no registry row that were recorded. */
+  ingested: string[];
+  synced: string[];
+  failed: { modelId: string; error: string; permanent: boolean }[];
+  pointers: string[];
+}
