@@ -187,15 +187,22 @@ export interface SyncOutcome {
   symbol: string;
   runDate: string;
   verdict: Verdict;
-  /** `synced` now, `already-synced` (nothing to do), or `skipped` (no publisher configured). */
-  state: 'synced' | 'already-synced' | 'skipped';
+  /** `synced` now, or `already-synced` (it was; nothing was uploaded). */
+  state: 'synced' | 'already-synced';
   /** Files whose bytes were sent; 0 on a repeat sync. */
   uploaded: number;
   /** Files already present with the same content hash. */
   unchanged: number;
   /** The symbol's `latest.json`: written, already right, or not this model's (rejected / not live). */
-  pointer: 'updated' | 'unchanged' | 'not-live';
+  pointer: PointerOutcome;
 }
+
+/**
+ * What writing a symbol's `latest.json` did: `updated`, `unchanged` (already named the
+ * live model), `not-live` (the model is not the symbol's live model, or there is none),
+ * `waiting` (the live model's files are not published yet; the sweep writes it later).
+ */
+export type PointerOutcome = 'updated' | 'unchanged' | 'not-live' | 'waiting';
 
 /** What one sweep did. Failures are counted and logged; they never stop the sweep. */
 export interface SweepOutcome {
