@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { Pool, type PoolClient } from 'pg';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite as PGliteClass } from '@electric-sql/pglite';
 import { PermanentError, TransientError, redactUrl, type Config } from '@engine/shared';
 import type { Db, Queryable, Row } from './types';
 
@@ -98,6 +99,18 @@ export function createPgDb(opts: PgDbOptions): Db {
   };
 }
 
+/*
+ * PGlite's WASM glue loads Node built-ins through dynamic import(), which a CommonJS VM
+ * context (jest's module sandbox) cannot serve. Loading it with Node's own require keeps
+ * it in the main context; outside such sandboxes this is the ordinary require.
+ */
+const nodeModule = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule?.('node:module') as { createRequire: typeof createRequire } | undefined;
+const nodeRequire = (nodeModule?.createRequire ?? createRequire)(__filename);
+type PGlite = PGliteClass;
+function loadPGlite(): typeof PGliteClass {
+  return (nodeRequire('@electric-sql/pglite') as typeof import('@electric-sql/pglite')).PGlite;
+}
+
 /** A `;` followed by more SQL: a script of several statements. */
 const MULTI_STATEMENT = /;\s*\S/;
 
@@ -114,7 +127,8 @@ export interface PgliteDbOptions {
  */
 export async function createPgliteDb(opts: PgliteDbOptions = {}): Promise<Db> {
   if (opts.dataDir !== undefined) await mkdir(opts.dataDir, { recursive: true });
-  const pg = opts.dataDir === undefined ? new PGlite() : new PGlite(opts.dataDir);
+  const PGliteImpl = loadPGlite();
+  const pg = new PGliteImpl({ dataDir: opts.dataDir });
   await pg.waitReady;
   const run = async <R extends Row>(q: Pick<PGlite, 'query' | 'exec'>, text: string, params: readonly unknown[] = []): Promise<R[]> => {
     try {

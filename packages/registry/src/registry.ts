@@ -24,7 +24,9 @@ export interface RegistryOptions {
   schema?: string;
 }
 
-const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+/* Duck-typed, not instanceof: PGlite may hand back Dates from another JS realm (see db.ts). */
+const iso = (v: unknown): string =>
+  typeof (v as Date | null)?.toISOString === 'function' ? (v as Date).toISOString() : new Date(String(v)).toISOString();
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
 
 /** Numbers of `manifest.metrics`, flattened one level (`costs.fees_gbp`); non-finite values are left out. */
