@@ -4,6 +4,9 @@ import type { Publisher } from './publisher';
 import type { Registry } from './registry';
 import type { ArtifactStore, PointerOutcome, RecordResult, SweepOutcome, SyncOutcome } from './types';
 
+/** Error codes meaning the staged bundle itself is unusable: retrying cannot help. */
+const BUNDLE_PROBLEMS = new Set(['BUNDLE_CORRUPT', 'BUNDLE_NOT_FOUND', 'BUNDLE_MISMATCH', 'BUNDLE_INVALID']);
+
 /** A finished training job's model, as a sync job names it. */
 export interface ModelRef {
   modelId: string;
@@ -93,8 +96,9 @@ export class ModelSync {
   /**
    * Publish a recorded model: staged bundle → target (identical files skipped) →
    * `markSynced` (+ `synced` event) → prune the staged copy → `latest.json` when the
-   * model is live. On failure a `sync_failed` event is logged and the error rethrown
-   * (transient: the model stays pending; permanent: it is marked failed).
+   * model is live. On failure a `sync_failed` event is logged and the error rethrown;
+   * the model stays pending for the sweep, unless its staged bundle is missing or
+   * corrupt (then it is marked `failed`: no retry can publish it).
    */
   async syncModel(modelId: string): Promise<SyncOutcome> {
     const rec = await this.registry.getModel(modelId);
@@ -122,8 +126,11 @@ export class ModelSync {
         const pointer = now.live ? await this.syncPointer(now.symbol) : 'not-live';
         return { ...base, state: 'already-synced', uploaded: 0, unchanged: 0, pointer };
       }
-      log?.warn({ err: e, permanent: e.permanent }, 'model sync failed');
-      await this.registry.markSyncFailed(modelId, { actor: this.actor, error: e.message, permanent: e.permanent }).catch((markErr: unknown) => {
+      // Only a broken or missing staged bundle can never sync; anything else (Dropbox down,
+      // a revoked refresh token an operator will fix) leaves the model pending for the sweep.
+      const hopeless = BUNDLE_PROBLEMS.has(e.code);
+      log?.warn({ err: e, permanent: e.permanent, hopeless }, 'model sync failed');
+      await this.registry.markSyncFailed(modelId, { actor: this.actor, error: e.message, permanent: hopeless }).catch((markErr: unknown) => {
         log?.error({ err: markErr }, 'could not record the sync failure');
       });
       throw e;

@@ -179,7 +179,8 @@ export function registrySuite(driver: SuiteDriver): void {
 
     test('a bundle whose file does not match its manifest hash is refused before anything is written', async () => {
       const b = makeBundle();
-      b.files[0]!.bytes[10] ^= 0xff;
+      const onnx = b.files[0]!.bytes;
+      onnx[10] = onnx[10]! ^ 0xff;
       expect(await codeOf(reg.recordModel(b, 'k'))).toBe('BUNDLE_CORRUPT');
       expect(await count('models')).toBe(0);
     });
