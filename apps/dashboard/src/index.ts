@@ -1,1 +1,12 @@
-export {};
+/**
+ * @engine/dashboard: Bull Board plus the model registry pages, behind a login.
+ * `createDashboard` builds the express app; `main.ts` runs it as a service.
+ */
+export { createDashboard, QUEUES_PATH, type Dashboard, type DashboardOptions } from './dashboard';
+export { authMode, SESSION_COOKIE, type AuthMode } from './auth/auth';
+export { SessionCodec, safeEqual } from './auth/session';
+export { BundleReader, type BundleSources } from './bundle-reader';
+export { readEquity, readFolds, readImportance, drawdown, type EquityData, type FoldRow, type Importance } from './bundle-data';
+export { CATALOG_QUEUES, openCatalogQueues, listFailedJobs, retryFailedJob, type FailedJob } from './queues';
+export { startDashboard, type RunningDashboard } from './service';
+export * from './plot';

@@ -1,0 +1,49 @@
+import { html } from '../html';
+import type { FleetStatus, SymbolStatus } from '../fleet-status';
+import { badge, fmtNum, fmtTime, modelHref, shortId, symbolHref } from './format';
+import { layout, type PageContext } from './layout';
+import { eventsTable, failedJobsTable, retryButton } from './parts';
+
+function why(ctx: PageContext, s: SymbolStatus) {
+  if (s.lastRun === null) return html`<span class="muted">never trained</span>`;
+  if (s.lastRun.outcome === 'failed' && s.failure !== null) {
+    return html`<div class="reason">${s.failure.reason}</div><div class="small muted">job ${s.failure.id}, ${s.failure.attemptsMade} attempt(s) ${retryButton(ctx, s.failure, '/')}</div>`;
+  }
+  if (s.latest !== null && s.latest.verdict === 'rejected') {
+    return html`${s.latest.reasons.map((r) => html`<div class="reason">${r}</div>`)}`;
+  }
+  if (s.latest !== null) {
+    const m = s.latest.metrics;
+    return html`<span class="small">Sharpe ${fmtNum(m.sharpe_ratio)}, PF ${fmtNum(m.profit_factor)}, ${fmtNum(m.total_trades)} trades</span>`;
+  }
+  return html``;
+}
+
+/** The fleet today: one row per symbol, then queues, failed jobs and the latest publish-log entries. */
+export function fleetPage(ctx: PageContext, f: FleetStatus, notice?: { text: string; error?: boolean }): string {
+  const tally = { published: 0, rejected: 0, failed: 0, none: 0 };
+  for (const s of f.symbols) tally[s.lastRun?.outcome ?? 'none']++;
+  const body = html`<h1>Fleet today</h1>
+<div class="cards">
+  <div class="card"><div class="k">Symbols</div><div class="v">${f.symbols.length}</div></div>
+  <div class="card"><div class="k">Live models</div><div class="v">${f.symbols.filter((s) => s.live !== null).length}</div></div>
+  <div class="card"><div class="k">Last run published</div><div class="v">${tally.published}</div></div>
+  <div class="card"><div class="k">Last run rejected</div><div class="v">${tally.rejected}</div></div>
+  <div class="card"><div class="k">Last run failed</div><div class="v">${tally.failed}</div></div>
+</div>
+<table class="fleet"><thead><tr><th>Symbol</th><th>Live model</th><th>Last run</th><th>Outcome and why</th></tr></thead><tbody>
+${f.symbols.map(
+  (s) => html`<tr data-symbol="${s.symbol}"><td><a href="${symbolHref(s.symbol)}"><strong>${s.symbol}</strong></a></td>
+<td>${s.live === null ? badge('none', 'none') : html`<a href="${modelHref(s.live.modelId)}" title="${s.live.modelId}">${s.live.runDate}</a> <span class="mono muted">${shortId(s.live.modelId)}</span><div class="small muted">since ${fmtTime(s.live.since)}</div>`}</td>
+<td>${s.lastRun === null ? '–' : html`${s.latest !== null && s.lastRun.outcome !== 'failed' ? html`<a href="${modelHref(s.latest.id)}">${s.lastRun.runDate}</a>` : s.lastRun.runDate} ${badge(s.lastRun.outcome)}`}</td>
+<td>${why(ctx, s)}</td></tr>`,
+)}</tbody></table>
+${ctx.queues
+  ? html`<h2>Queues</h2><table class="queues"><thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Active</th><th class="num">Delayed</th><th class="num">Waiting children</th><th class="num">Failed</th><th class="num">Completed</th></tr></thead><tbody>
+${f.counts.map((q) => html`<tr><td><a href="/queues/queue/${encodeURIComponent(q.queue)}">${q.queue}</a></td><td class="num">${fmtNum(q.counts.waiting)}</td><td class="num">${fmtNum(q.counts.active)}</td><td class="num">${fmtNum(q.counts.delayed)}</td><td class="num">${fmtNum(q.counts['waiting-children'])}</td><td class="num">${fmtNum(q.counts.failed)}</td><td class="num">${fmtNum(q.counts.completed)}</td></tr>`)}
+</tbody></table><p class="small"><a href="/queues">Open Bull Board</a> for job lists, progress, logs and cleaning.</p>
+<h2>Failed jobs</h2>${failedJobsTable(ctx, f.failed, '/')}`
+  : html`<h2>Queues</h2><p class="muted">No Redis configured (single-machine mode): there are no queues to show.</p>`}
+<h2>Publish log</h2>${eventsTable(f.events, { showSymbol: true })}`;
+  return layout('Fleet', ctx, body, { notice, active: 'fleet' });
+}

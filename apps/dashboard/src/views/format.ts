@@ -1,0 +1,49 @@
+import { pairSlug, parsePair } from '@engine/shared';
+import { html, type SafeHtml } from '../html';
+
+/** A number for a table cell: integers grouped, others to 4 significant digits; `–` for none. */
+export function fmtNum(v: number | null | undefined): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return '–';
+  if (!Number.isFinite(v)) return v > 0 ? '∞' : '−∞';
+  if (Number.isInteger(v)) return v.toLocaleString('en-US');
+  const a = Math.abs(v);
+  if (a >= 1000) return v.toLocaleString('en-US', { maximumFractionDigits: 0 });
+  return Number(v.toPrecision(4)).toString();
+}
+
+/** An ISO time as `2026-07-16 02:04 UTC`; `–` for none. */
+export function fmtTime(v: string | number | null | undefined): string {
+  if (v === null || v === undefined) return '–';
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) return String(v);
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** `BTC/USDT` → `/symbols/BTC-USDT`. */
+export function symbolHref(symbol: string): string {
+  return `/symbols/${pairSlug(parsePair(symbol))}`;
+}
+
+export function modelHref(id: string): string {
+  return `/models/${id}`;
+}
+
+/** A coloured label: published, rejected, failed, live, pass, fail, pending, synced, rolled-back. */
+export function badge(kind: string, text = kind): SafeHtml {
+  return html`<span class="badge ${kind.replace(/[^a-z-]/g, '')}">${text}</span>`;
+}
+
+/** Short model id for tables: the first 8 hex digits (the full id is in the link and title). */
+export function shortId(id: string): string {
+  return id.slice(0, 8);
+}
+
+/** A model's headline metrics, in display order, with how to show each. */
+export const HEADLINE_METRICS: readonly { key: string; label: string }[] = [
+  { key: 'sharpe_ratio', label: 'Sharpe' },
+  { key: 'profit_factor', label: 'Profit factor' },
+  { key: 'win_rate', label: 'Win rate' },
+  { key: 'max_drawdown', label: 'Max drawdown' },
+  { key: 'total_trades', label: 'Trades' },
+  { key: 'total_profit_gbp', label: 'Profit (GBP)' },
+];
