@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { Redis } from 'ioredis';
+import { REPO_ROOT } from './paths';
+
+/** The real services the fleet tests run against. */
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const PG_ADMIN_URL = process.env.ENGINE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Poll `f` until it returns something other than undefined; a named timeout otherwise. */
+export async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const t0 = Date.now();
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A database of its own for one test file, dropped afterwards (the registry uses its default schema in it). */
+export async function freshDatabase(tag: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `engine_${tag}_${process.pid}_${Date.now()}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const admin = new Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Delete every Redis key under a queue prefix (what `obliterate` does, for all queues at once). */
+export async function dropRedisPrefix(prefix: string): Promise<void> {
+  const r = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** A fleet role running as a real child process (`node apps/<app>/dist/main.js`). */
+export class RoleProcess {
+  readonly child: ChildProcess;
+  private out = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(
+    readonly name: string,
+    script: string,
+    env: Record<string, string>,
+  ) {
+    // Only what the role needs: the test's own environment never leaks in.
+    const base: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info' };
+    this.child = spawn(process.execPath, [path.join(REPO_ROOT, script)], { cwd: REPO_ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const collect = (b: Buffer) => {
+      this.out += b.toString();
+      if (process.env.ENGINE_TEST_ECHO) process.stderr.write(`[${name}] ${b.toString()}`);
+    };
+    this.child.stdout!.on('data', collect);
+    this.child.stderr!.on('data', collect);
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get output(): string {
+    return this.out;
+  }
+
+  /** Parsed pino lines (JSON) of the process so far. */
+  logs(): Record<string, unknown>[] {
+    const lines: Record<string, unknown>[] = [];
+    for (const l of this.out.split('\n')) {
+      if (!l.startsWith('{')) continue;
+      try {
+        lines.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        // a partial line still being written
+      }
+    }
+    return lines;
+  }
+
+  /** Wait for a log line whose `msg` matches (and optionally whose fields satisfy `where`). */
+  waitForLog(msg: RegExp, where: (l: Record<string, unknown>) => boolean = () => true, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+    return until(`${this.name} to log ${msg}\n--- its output so far:\n${this.out.slice(-3000)}`, () => {
+      if (this.child.exitCode !== null) throw new Error(`${this.name} exited with ${this.child.exitCode}:\n${this.out.slice(-3000)}`);
+      return this.logs().find((l) => msg.test(String(l.msg)) && where(l));
+    }, timeoutMs);
+  }
+
+  /** SIGTERM and wait for the exit (SIGKILL after `graceMs`). */
+  async stop(graceMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    const r = await this.exited;
+    clearTimeout(timer);
+    return r;
+  }
+
+  kill9(): void {
+    this.child.kill('SIGKILL');
+  }
+}
