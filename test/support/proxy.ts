@@ -15,14 +15,14 @@ export class TcpProxy {
 
   /** Listen on 127.0.0.1 (a free port) and forward to `target`. */
   static async start(target: { host: string; port: number }): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
-    const server = net.createServer((client) => proxy!.accept(client, target));
+    const holder: { proxy?: TcpProxy } = {};
+    const server = net.createServer((client) => holder.proxy!.accept(client, target));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
-    proxy = new TcpProxy(server, (server.address() as net.AddressInfo).port);
-    return proxy;
+    holder.proxy = new TcpProxy(server, (server.address() as net.AddressInfo).port);
+    return holder.proxy;
   }
 
   /** `postgres://…@127.0.0.1:<proxy port>/…`: the same URL, through the proxy. */
