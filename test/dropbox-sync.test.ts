@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Dropbox } from 'dropbox';
-import { EngineError, type ModelBundle } from '@engine/shared';
+import { EngineError, loadConfig, type ModelBundle } from '@engine/shared';
 import {
   DROPBOX_BLOCK_BYTES,
   DropboxFiles,
@@ -11,6 +11,7 @@ import {
   createPgDb,
   dropSchema,
   dropboxContentHash,
+  openRegistryContext,
   stagingKey,
   type Db,
   type DropboxFilesOptions,
@@ -330,6 +331,34 @@ describe('sync to Dropbox (real SDK against a local fake, registry on PostgreSQL
     const swept = await r.sync.handle({ kind: 'sweep' });
     expect(swept).toEqual({ ingested: [lost.manifest.model_id], synced: [lost.manifest.model_id], failed: [], pointers: [] });
     expect(r.fake.files.has(`${ROOT}/2026-07-16/models/ETH-USDT_model.onnx`)).toBe(true);
+  });
+
+  test('configured from the environment: DATABASE_URL → PostgreSQL staging, DROPBOX_* → Dropbox under DROPBOX_ROOT', async () => {
+    const fake = await startFakeDropbox();
+    const config = loadConfig({
+      DATABASE_URL: TEST_DATABASE_URL,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      DROPBOX_APP_KEY: fake.appKey,
+      DROPBOX_APP_SECRET: fake.appSecret,
+      DROPBOX_REFRESH_TOKEN: fake.refreshToken,
+      DROPBOX_API_URL: fake.url,
+      DROPBOX_ROOT: '/EngineTest',
+    });
+    const ctx = await openRegistryContext(config, { actor: 'sync@pod-1', schema, poolSize: 2 });
+    try {
+      expect([ctx.db.kind, ctx.store.kind, ctx.publisher.files.kind]).toEqual(['pg', 'postgres', 'dropbox']);
+      expect(ctx.publisher.target()).toBe(`dropbox@${new URL(fake.url).host}:/EngineTest`);
+      const b = makeBundle({ symbol: 'BTC/USDT', runDate: '2026-07-16' });
+      const ref = { modelId: b.manifest.model_id, symbol: 'BTC/USDT', runDate: '2026-07-16' };
+      await ctx.store.put(stagingKey(ref), b);
+      expect(await ctx.sync.handle({ kind: 'model', ...ref })).toMatchObject({ state: 'synced', pointer: 'updated' });
+      expect(fake.files.has('/EngineTest/2026-07-16/models/BTC-USDT_model.onnx')).toBe(true);
+      expect(fake.files.has('/EngineTest/latest/BTC-USDT.json')).toBe(true);
+      expect((await ctx.registry.events('BTC/USDT')).every((e) => e.actor === 'sync@pod-1')).toBe(true);
+    } finally {
+      await ctx.close();
+      await fake.close();
+    }
   });
 
   test('the fake speaks list_folder (+continue) and download to the real SDK', async () => {

@@ -44,7 +44,8 @@ export function flattenMetrics(metrics: ManifestCore['metrics']): Record<string,
   return out;
 }
 
-const fmt = (v: number | null): string => (v === null ? 'n/a' : Number.isInteger(v) ? String(v) : v.toPrecision(4));
+/** 4 significant digits, no trailing zeros: `-4.2`, `0.0731`, `1.1`. */
+const fmt = (v: number | null): string => (v === null ? 'n/a' : String(Number(v.toPrecision(4))));
 
 /** Human reasons for a rejection: each failed gate as `name value </> bound (note)`. */
 export function rejectionReasons(manifest: ManifestCore): string[] {

@@ -144,11 +144,11 @@ export function registrySuite(driver: SuiteDriver): void {
       const r = await reg.recordModel(bad, 'b');
       expect(r.model.verdict).toBe('rejected');
       expect(r.model.live).toBe(false);
-      expect(r.model.reasons).toEqual(['sharpe_ratio: -4.200 < 0.7000', 'profit_factor: 0.5000 < 1.100', 'max_drawdown: 0.3100 > 0.1200 (bound = 1.2 x median over 4 published models)', 'win_rate: 0.3400 < 0.5000']);
+      expect(r.model.reasons).toEqual(['sharpe_ratio: -4.2 < 0.7', 'profit_factor: 0.5 < 1.1', 'max_drawdown: 0.31 > 0.12 (bound = 1.2 x median over 4 published models)', 'win_rate: 0.34 < 0.5']);
       expect((await reg.liveModel('BTC/USDT'))?.modelId).toBe(good.manifest.model_id);
       const ev = await reg.events('BTC/USDT');
       expect(ev[0]).toMatchObject({ event: 'rejected', modelId: bad.manifest.model_id });
-      expect(ev[0]!.reason).toContain('sharpe_ratio: -4.200 < 0.7000');
+      expect(ev[0]!.reason).toContain('sharpe_ratio: -4.2 < 0.7');
     });
 
     test('a backfilled older published model does not displace a newer live one', async () => {
