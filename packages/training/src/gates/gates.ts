@@ -1,0 +1,172 @@
+import type { GateResult } from '@engine/shared';
+import type { TradeMetrics } from '../metrics/trade-metrics';
+import { mean, median } from '../metrics/stats';
+
+/** Publish gates (SPEC §1.7) and the leakage guard. */
+export interface GateConfig {
+  /** Annualised daily Sharpe ≥ this. Default 0.7. */
+  min_sharpe: number;
+  /** Profit factor ≥ this. Default 1.1. */
+  min_profit_factor: number;
+  /** Max drawdown ≤ this × the median drawdown. Default 1.2. */
+  max_drawdown_multiple: number;
+  /** Win rate ≥ median win rate − this (a fraction: 0.01 = 1 percentage point). */
+  win_rate_tolerance: number;
+  /** Out-of-sample trades ≥ this. Default 300. */
+  min_trades: number;
+  /** Medians come from at most this many of the symbol's latest published models. Default 10. */
+  history_size: number;
+  /** With fewer published models than this, medians come from this model's folds. Default 3. */
+  min_history: number;
+  /** Results too good to be true are rejected as suspected leakage. */
+  implausible: {
+    /** Win rate at or above this is implausible. Default 0.99. */
+    max_win_rate: number;
+    /** Profit factor at or above this (or no losing trade at all) is implausible. Default 20. */
+    max_profit_factor: number;
+    /** The guard judges only records with at least this many trades. Default 30. */
+    min_trades: number;
+  };
+}
+
+export const DEFAULT_GATES: GateConfig = {
+  min_sharpe: 0.7,
+  min_profit_factor: 1.1,
+  max_drawdown_multiple: 1.2,
+  win_rate_tolerance: 0.01,
+  min_trades: 300,
+  history_size: 10,
+  min_history: 3,
+  implausible: { max_win_rate: 0.99, max_profit_factor: 20, min_trades: 30 },
+};
+
+/** One earlier model of the same symbol, as the registry remembers it. */
+export interface GateHistoryEntry {
+  model_id?: string;
+  run_date: string;
+  /** Only published models count towards the medians (SPEC §5: rejected ones never do). */
+  published: boolean;
+  max_drawdown: number;
+  win_rate: number;
+}
+
+export interface GateOutcome {
+  passed: boolean;
+  median_source: 'registry' | 'folds';
+  /** The medians used, and how many values each came from. */
+  medians: { max_drawdown: number; win_rate: number; drawdown_count: number; win_rate_count: number };
+  results: GateResult[];
+  /** True when the implausibility guard fired: the record looks like leakage, not skill. */
+  suspected_leakage: boolean;
+  /** Names of the failed gates. */
+  failed: string[];
+}
+
+const fin = (x: number | null): number | null => (x === null || !Number.isFinite(x) ? null : x);
+
+/**
+ * Judge a model's out-of-sample record.
+ *
+ * Medians come from the symbol's latest `history_size` PUBLISHED models when there are at
+ * least `min_history` of them (`median_source: 'registry'`); then the model's overall max
+ * drawdown and win rate are compared with theirs, like with like (each is a whole
+ * walk-forward record of the same length).
+ *
+ * Otherwise (`'folds'`) medians are over this model's evaluated folds, and the model's value
+ * is put in the same units as a fold's:
+ * - win rate: the pooled out-of-sample win rate (a rate does not depend on the span);
+ * - drawdown: the MEAN of the folds' max drawdowns. A drawdown grows with the span it is
+ *   measured over, so the whole record's max drawdown is always ≥ every fold's and would
+ *   fail "≤ 1.2 × median fold drawdown" for nearly every genuine edge (simulated: > 80% of
+ *   the time); the mean fold drawdown measures the same thing as the median's values and
+ *   fails when drawdowns concentrate in a few bad folds.
+ *   Neither is the model's own value compared with itself (the original engine's bug).
+ */
+export function evaluateGates(
+  overall: TradeMetrics,
+  folds: readonly TradeMetrics[],
+  history: readonly GateHistoryEntry[],
+  cfg: GateConfig,
+): GateOutcome {
+  const published = history
+    .filter((h) => h.published)
+    .sort((a, b) => (a.run_date < b.run_date ? 1 : a.run_date > b.run_date ? -1 : 0))
+    .slice(0, cfg.history_size);
+  const fromRegistry = published.length >= cfg.min_history;
+  let ddValue: number;
+  let ddValues: number[];
+  let wrValues: number[];
+  let ddNote: string;
+  if (fromRegistry) {
+    ddValues = published.map((h) => h.max_drawdown);
+    wrValues = published.map((h) => h.win_rate);
+    ddValue = overall.max_drawdown;
+    ddNote = `overall out-of-sample max drawdown (GBP) vs the median of the last ${published.length} published models`;
+  } else {
+    ddValues = folds.map((f) => f.max_drawdown);
+    wrValues = folds.filter((f) => f.total_trades > 0).map((f) => f.win_rate);
+    ddValue = ddValues.length > 0 ? mean(ddValues) : NaN;
+    ddNote = `mean of the ${ddValues.length} folds' max drawdowns (GBP) vs their median (fewer than ${cfg.min_history} published models)`;
+  }
+  const medDd = median(ddValues);
+  const medWr = median(wrValues);
+
+  const results: GateResult[] = [];
+  const ge = (name: string, value: number | null, bound: number | null, note?: string, passIfNull = false): void => {
+    const passed = value === null ? passIfNull : bound !== null && Number.isFinite(bound) && value >= bound;
+    results.push({ name, value: fin(value), bound: fin(bound), op: '>=', passed, ...(note ? { note } : {}) });
+  };
+  const le = (name: string, value: number | null, bound: number | null, note?: string): void => {
+    const passed = value !== null && Number.isFinite(value) && bound !== null && Number.isFinite(bound) && value <= bound;
+    results.push({ name, value: fin(value), bound: fin(bound), op: '<=', passed, ...(note ? { note } : {}) });
+  };
+
+  ge('sharpe_ratio', overall.sharpe_ratio, cfg.min_sharpe, 'annualised from daily P&L (√365), days without trades count as 0');
+  const pfUnbounded = overall.profit_factor === null;
+  ge('profit_factor', overall.profit_factor, cfg.min_profit_factor, pfUnbounded ? 'no losing trade: unbounded' : undefined, pfUnbounded);
+  le(
+    'max_drawdown',
+    Number.isFinite(ddValue) ? ddValue : null,
+    Number.isFinite(medDd) ? cfg.max_drawdown_multiple * medDd : null,
+    `${ddNote}; bound = ${cfg.max_drawdown_multiple} × median${Number.isFinite(medDd) ? '' : ' (no median: nothing to compare with)'}`,
+  );
+  ge(
+    'win_rate',
+    overall.win_rate,
+    Number.isFinite(medWr) ? medWr - cfg.win_rate_tolerance : null,
+    `pooled win rate vs median ${fromRegistry ? 'of published models' : 'of folds with trades'} − ${(cfg.win_rate_tolerance * 100).toFixed(1)} pp`,
+  );
+  ge('total_trades', overall.total_trades, cfg.min_trades);
+
+  // Leakage guard: judged only on a record long enough to mean something.
+  const g = cfg.implausible;
+  const judged = overall.total_trades >= g.min_trades;
+  const wrOk = !judged || overall.win_rate < g.max_win_rate;
+  results.push({
+    name: 'plausible_win_rate',
+    value: overall.win_rate,
+    bound: g.max_win_rate,
+    op: '<=',
+    passed: wrOk,
+    note: judged ? `must stay below ${g.max_win_rate}: a higher win rate after costs suggests leakage` : `not judged: fewer than ${g.min_trades} trades`,
+  });
+  const pf = overall.profit_factor;
+  const pfOk = !judged || (pf !== null && pf < g.max_profit_factor);
+  results.push({
+    name: 'plausible_profit_factor',
+    value: fin(pf),
+    bound: g.max_profit_factor,
+    op: '<=',
+    passed: pfOk,
+    note: judged ? `must stay below ${g.max_profit_factor}${pf === null ? '; no losing trade at all' : ''}: suggests leakage` : `not judged: fewer than ${g.min_trades} trades`,
+  });
+  const failed = results.filter((r) => !r.passed).map((r) => r.name);
+  return {
+    passed: failed.length === 0,
+    median_source: fromRegistry ? 'registry' : 'folds',
+    medians: { max_drawdown: medDd, win_rate: medWr, drawdown_count: ddValues.length, win_rate_count: wrValues.length },
+    results,
+    suspected_leakage: !wrOk || !pfOk,
+    failed,
+  };
+}

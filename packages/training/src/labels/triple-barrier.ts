@@ -1,0 +1,261 @@
+import { PermanentError, type CandleSeries } from '@engine/shared';
+import { type CostModel, minimumRoundTripBps, roundTripCost } from '../costs/cost-model';
+import { rollingReturnStd } from './rolling-volatility';
+
+/** Barriers as multiples of σ_h (σ of 1-minute returns × √horizon), or fixed bps. */
+export type BarrierConfig =
+  | {
+      mode: 'volatility';
+      /** Take-profit = max(tp_sigma · σ_h, tp_min_cost_multiple · round-trip cost). */
+      tp_sigma: number;
+      tp_min_cost_multiple: number;
+      /** Stop-loss = sl_sigma · σ_h. */
+      sl_sigma: number;
+    }
+  | { mode: 'bps'; tp_bps: number; sl_bps: number };
+
+/** Triple-barrier labelling settings (SPEC §1.3). */
+export interface LabelConfig {
+  /** Vertical barrier: the trade is closed at the close of bar t + horizon. Default 4. */
+  horizon_minutes: number;
+  /** Long (default) or short trades. */
+  side: 'long' | 'short';
+  /** Returns in the rolling σ; default 60. */
+  vol_window: number;
+  barriers: BarrierConfig;
+  /**
+   * Allow barriers under which no label can be positive (take-profit at or below the
+   * round-trip cost). Off by default: such a run is refused. When on, the result's
+   * `warnings` says so loudly and the manifest records it.
+   */
+  allow_unwinnable: boolean;
+}
+
+export const DEFAULT_LABEL_CONFIG: LabelConfig = {
+  horizon_minutes: 4,
+  side: 'long',
+  vol_window: 60,
+  barriers: { mode: 'volatility', tp_sigma: 2, tp_min_cost_multiple: 2, sl_sigma: 1 },
+  allow_unwinnable: false,
+};
+
+/** Exit reasons in `exit_reason`. */
+export const EXIT_NONE = 0;
+export const EXIT_TP = 1;
+export const EXIT_SL = 2;
+export const EXIT_TIME = 3;
+export const EXIT_REASON_NAMES = ['none', 'tp', 'sl', 'time'] as const;
+
+/** Per-row labels; rows without a label hold NaN / `EXIT_NONE` / −1. */
+export interface TripleBarrierLabels {
+  rows: number;
+  /** Net edge in bps: gross minus the round-trip cost. The regression target. */
+  net_edge_bps: Float64Array;
+  gross_bps: Float64Array;
+  exit_reason: Uint8Array;
+  /** Bar index where the trade exits (the label is known at that bar's close). −1 when unlabelled. */
+  exit_index: Int32Array;
+  tp_bps: Float64Array;
+  sl_bps: Float64Array;
+  /** Rolling σ of 1-minute returns at the signal bar, in bps. */
+  sigma1_bps: Float64Array;
+  fee_bps: Float64Array;
+  spread_bps: Float64Array;
+  slippage_bps: Float64Array;
+  /** Labelled rows. */
+  labelled: number;
+  /** Why rows have no label. */
+  dropped: { warmup: number; gap: number; end_of_data: number };
+  /** Share of labelled rows whose take-profit exceeds their round-trip cost. */
+  winnable_fraction: number;
+  warnings: string[];
+}
+
+function checkConfig(cfg: LabelConfig, costs: CostModel, symbol: string): string[] {
+  const where = `labels for ${symbol}`;
+  if (!Number.isInteger(cfg.horizon_minutes) || cfg.horizon_minutes < 1) {
+    throw new PermanentError('LABELS_CONFIG', `${where}: horizon_minutes must be an integer ≥ 1, got ${cfg.horizon_minutes}`);
+  }
+  if (!Number.isInteger(cfg.vol_window) || cfg.vol_window < 2) {
+    throw new PermanentError('LABELS_CONFIG', `${where}: vol_window must be an integer ≥ 2, got ${cfg.vol_window}`);
+  }
+  const b = cfg.barriers;
+  const nums = b.mode === 'bps' ? [b.tp_bps, b.sl_bps] : [b.tp_sigma, b.sl_sigma, b.tp_min_cost_multiple];
+  if (nums.some((x) => !Number.isFinite(x) || x < 0)) {
+    throw new PermanentError('LABELS_CONFIG', `${where}: barrier settings must be finite and ≥ 0, got ${JSON.stringify(b)}`);
+  }
+  const warnings: string[] = [];
+  if (b.mode === 'bps') {
+    const minCost = minimumRoundTripBps(costs);
+    if (b.tp_bps <= minCost) {
+      const msg = `${where}: take-profit ${b.tp_bps} bps is at or below the minimum round-trip cost ${minCost.toFixed(2)} bps (cost model ${costs.version}): no label can be positive, every trade loses`;
+      if (!cfg.allow_unwinnable) {
+        throw new PermanentError('LABELS_UNWINNABLE', `${msg}. Raise the take-profit (or use volatility barriers) or set allow_unwinnable to label anyway`, { symbol, tp_bps: b.tp_bps, min_round_trip_bps: minCost });
+      }
+      warnings.push(`UNWINNABLE BARRIERS: ${msg}`);
+    }
+  }
+  return warnings;
+}
+
+/**
+ * Triple-barrier labels (SPEC §1.3). The signal is known at the close of bar t; the trade
+ * enters at the open of bar t+1 and exits at the first of
+ * - stop-loss: low ≤ entry·(1 − sl) (long), filled at the stop or at a worse open;
+ * - take-profit: high ≥ entry·(1 + tp), filled at the take-profit price;
+ * - the vertical barrier: the close of bar t + horizon.
+ * When one bar touches both barriers the stop is assumed first (conservative). Short trades
+ * mirror this. The round-trip cost (fee, spread, slippage at the signal bar's σ) is
+ * subtracted from the gross return to give `net_edge_bps`.
+ *
+ * A row gets no label (NaN) when its σ window is not full or crosses a gap, when any bar
+ * of its trade window is a gap, or when the window runs past the end of the data: labels
+ * are dropped, never truncated.
+ *
+ * @throws PermanentError `LABELS_UNWINNABLE` when no label could be positive (take-profit at
+ *   or below the round-trip cost) and `allow_unwinnable` is off.
+ */
+export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, costs: CostModel): TripleBarrierLabels {
+  const warnings = checkConfig(cfg, costs, candles.symbol);
+  const n = candles.ts.length;
+  const { open, high, low, close, gap } = candles;
+  const h = cfg.horizon_minutes;
+  const sqrtH = Math.sqrt(h);
+  const sigma = rollingReturnStd(close, cfg.vol_window);
+  const long = cfg.side === 'long';
+  const b = cfg.barriers;
+  const volMode = b.mode === 'volatility';
+  const tpSigma = volMode ? b.tp_sigma : 0;
+  const slSigma = volMode ? b.sl_sigma : 0;
+  const tpCostMult = volMode ? b.tp_min_cost_multiple : 0;
+  const tpFixed = volMode ? 0 : b.tp_bps;
+  const slFixed = volMode ? 0 : b.sl_bps;
+
+  const net = new Float64Array(n).fill(NaN);
+  const gross = new Float64Array(n).fill(NaN);
+  const reason = new Uint8Array(n);
+  const exitIdx = new Int32Array(n).fill(-1);
+  const tpOut = new Float64Array(n).fill(NaN);
+  const slOut = new Float64Array(n).fill(NaN);
+  const sigOut = new Float64Array(n).fill(NaN);
+  const feeOut = new Float64Array(n).fill(NaN);
+  const spreadOut = new Float64Array(n).fill(NaN);
+  const slipOut = new Float64Array(n).fill(NaN);
+
+  // Consecutive non-gap bars ending at i: the trade window t+1..t+h is clean iff
+  // cleanRun[t+h] ≥ h.
+  const cleanRun = new Int32Array(n);
+  for (let i = 0; i < n; i++) cleanRun[i] = gap[i] === 1 ? 0 : (i > 0 ? cleanRun[i - 1]! : 0) + 1;
+
+  let labelled = 0;
+  let winnable = 0;
+  let dWarm = 0;
+  let dGap = 0;
+  let dEnd = 0;
+  for (let t = 0; t < n; t++) {
+    if (t + h >= n) {
+      dEnd++;
+      continue;
+    }
+    const s = sigma[t]!;
+    if (!(s >= 0)) {
+      if (t < cfg.vol_window) dWarm++;
+      else dGap++;
+      continue;
+    }
+    if (cleanRun[t + h]! < h) {
+      dGap++;
+      continue;
+    }
+    const sBps = s * 1e4;
+    const cost = roundTripCost(costs, sBps);
+    const sigmaH = sBps * sqrtH;
+    const tp = volMode ? Math.max(tpSigma * sigmaH, tpCostMult * cost.total_bps) : tpFixed;
+    const sl = volMode ? slSigma * sigmaH : slFixed;
+    const entry = open[t + 1]!;
+    let exitPrice = NaN;
+    let why = EXIT_TIME;
+    let j = t + 1;
+    const last = t + h;
+    if (long) {
+      const tpPrice = entry * (1 + tp / 1e4);
+      const slPrice = entry * (1 - sl / 1e4);
+      for (; j <= last; j++) {
+        if (low[j]! <= slPrice) {
+          exitPrice = Math.min(open[j]!, slPrice);
+          why = EXIT_SL;
+          break;
+        }
+        if (high[j]! >= tpPrice) {
+          exitPrice = tpPrice;
+          why = EXIT_TP;
+          break;
+        }
+      }
+      if (j > last) {
+        j = last;
+        exitPrice = close[last]!;
+      }
+    } else {
+      const tpPrice = entry * (1 - tp / 1e4);
+      const slPrice = entry * (1 + sl / 1e4);
+      for (; j <= last; j++) {
+        if (high[j]! >= slPrice) {
+          exitPrice = Math.max(open[j]!, slPrice);
+          why = EXIT_SL;
+          break;
+        }
+        if (low[j]! <= tpPrice) {
+          exitPrice = tpPrice;
+          why = EXIT_TP;
+          break;
+        }
+      }
+      if (j > last) {
+        j = last;
+        exitPrice = close[last]!;
+      }
+    }
+    const g = long ? (exitPrice / entry - 1) * 1e4 : (1 - exitPrice / entry) * 1e4;
+    gross[t] = g;
+    net[t] = g - cost.total_bps;
+    reason[t] = why;
+    exitIdx[t] = j;
+    tpOut[t] = tp;
+    slOut[t] = sl;
+    sigOut[t] = sBps;
+    feeOut[t] = cost.fee_bps;
+    spreadOut[t] = cost.spread_bps;
+    slipOut[t] = cost.slippage_bps;
+    labelled++;
+    if (tp > cost.total_bps) winnable++;
+  }
+
+  const winnableFraction = labelled > 0 ? winnable / labelled : 0;
+  if (labelled > 0 && winnable === 0 && b.mode === 'volatility') {
+    const msg = `labels for ${candles.symbol}: with ${JSON.stringify(b)} every take-profit is at or below its round-trip cost (${labelled} labelled rows): no label can be positive`;
+    if (!cfg.allow_unwinnable) {
+      throw new PermanentError('LABELS_UNWINNABLE', `${msg}. Raise tp_sigma / tp_min_cost_multiple or set allow_unwinnable`, { symbol: candles.symbol });
+    }
+    warnings.push(`UNWINNABLE BARRIERS: ${msg}`);
+  } else if (labelled > 0 && winnableFraction < 1) {
+    warnings.push(`labels for ${candles.symbol}: ${((1 - winnableFraction) * 100).toFixed(1)}% of labelled rows have a take-profit at or below their round-trip cost and can never be positive`);
+  }
+  return {
+    rows: n,
+    net_edge_bps: net,
+    gross_bps: gross,
+    exit_reason: reason,
+    exit_index: exitIdx,
+    tp_bps: tpOut,
+    sl_bps: slOut,
+    sigma1_bps: sigOut,
+    fee_bps: feeOut,
+    spread_bps: spreadOut,
+    slippage_bps: slipOut,
+    labelled,
+    dropped: { warmup: dWarm, gap: dGap, end_of_data: dEnd },
+    winnable_fraction: winnableFraction,
+    warnings,
+  };
+}

@@ -1,0 +1,86 @@
+/** Small statistics helpers for the metrics (plain loops, no allocation beyond the input). */
+
+export function mean(x: ArrayLike<number>): number {
+  if (x.length === 0) return NaN;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]!;
+  return s / x.length;
+}
+
+/** Sample standard deviation (ddof = 1); NaN with fewer than 2 values. */
+export function sampleStd(x: ArrayLike<number>): number {
+  const n = x.length;
+  if (n < 2) return NaN;
+  const m = mean(x);
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const d = x[i]! - m;
+    s += d * d;
+  }
+  return Math.sqrt(s / (n - 1));
+}
+
+/** Median of the finite values; NaN when there are none. */
+export function median(x: readonly number[]): number {
+  const v = x.filter((a) => Number.isFinite(a)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+}
+
+/** Population skewness and (non-excess) kurtosis, as used by the probabilistic Sharpe ratio. */
+export function skewKurtosis(x: ArrayLike<number>): { skew: number; kurtosis: number } {
+  const n = x.length;
+  const m = mean(x);
+  let m2 = 0;
+  let m3 = 0;
+  let m4 = 0;
+  for (let i = 0; i < n; i++) {
+    const d = x[i]! - m;
+    const d2 = d * d;
+    m2 += d2;
+    m3 += d2 * d;
+    m4 += d2 * d2;
+  }
+  m2 /= n;
+  m3 /= n;
+  m4 /= n;
+  if (!(m2 > 0)) return { skew: 0, kurtosis: 3 };
+  return { skew: m3 / Math.pow(m2, 1.5), kurtosis: m4 / (m2 * m2) };
+}
+
+/** Standard normal CDF via {@link erfc} (absolute error < 1e-7). */
+export function normalCdf(z: number): number {
+  if (Number.isNaN(z)) return NaN;
+  if (z === Infinity) return 1;
+  if (z === -Infinity) return 0;
+  return 0.5 * erfc(-z / Math.SQRT2);
+}
+
+/** Complementary error function (Numerical Recipes erfcc, fractional error < 1.2e-7). */
+export function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? r : 2 - r;
+}
+
+/** Maximum drawdown of the cumulative sum of `pnl` starting from 0 (a positive number, or 0). */
+export function maxDrawdown(pnl: ArrayLike<number>): number {
+  let eq = 0;
+  let peak = 0;
+  let dd = 0;
+  for (let i = 0; i < pnl.length; i++) {
+    eq += pnl[i]!;
+    if (eq > peak) peak = eq;
+    const d = peak - eq;
+    if (d > dd) dd = d;
+  }
+  return dd;
+}

@@ -1,0 +1,175 @@
+import { DAY_MS } from '@engine/shared';
+import type { CostModel } from '../costs/cost-model';
+import { EXIT_SL, EXIT_TIME, EXIT_TP } from '../labels/triple-barrier';
+import type { SimTrade } from '../simulation/simulate';
+import { maxDrawdown, mean, normalCdf, sampleStd, skewKurtosis } from './stats';
+
+/** Trading metrics of a set of simulated trades (SPEC §1.6). Money is GBP; bps are of notional. */
+export interface TradeMetrics {
+  total_trades: number;
+  /** Trades with net P&L > 0. */
+  wins: number;
+  /** Trades with net P&L ≤ 0 (a break-even trade after costs is not a win). */
+  losses: number;
+  /** wins / total_trades; 0 without trades. */
+  win_rate: number;
+  total_profit_gbp: number;
+  total_net_bps: number;
+  mean_net_bps: number;
+  mean_gross_bps: number;
+  /** Annualised Sharpe of daily P&L: mean / std (ddof 1) × √365, every day of the span counted (no trade → 0). */
+  sharpe_ratio: number;
+  /** Mean / std of per-trade net bps, not annualised. */
+  sharpe_per_trade: number;
+  /** Probabilistic Sharpe ratio: P(true daily Sharpe > 0) given the sample's length, skew and kurtosis. */
+  probabilistic_sharpe: number;
+  /** Σ winning net / |Σ losing net|; null when there are wins but no losses (unbounded); 0 without wins. */
+  profit_factor: number | null;
+  /** Maximum drawdown of the time-ordered cumulative P&L, GBP (≥ 0). */
+  max_drawdown: number;
+  max_drawdown_bps: number;
+  /** Days in the evaluated span (the Sharpe's sample size). */
+  days: number;
+  costs: {
+    fees_gbp: number;
+    spread_gbp: number;
+    slippage_gbp: number;
+    total_gbp: number;
+    mean_fee_bps: number;
+    mean_spread_bps: number;
+    mean_slippage_bps: number;
+    mean_round_trip_bps: number;
+  };
+  exit_reasons: { tp: number; sl: number; time: number };
+}
+
+/** GBP value of `bps` on one trade's notional. */
+export function bpsToGbp(bps: number, costs: CostModel): number {
+  return (costs.notional_quote * bps * costs.quote_to_gbp) / 1e4;
+}
+
+/** UTC day start (epoch ms) of a trade: the day of its entry. */
+export function tradeDay(t: SimTrade): number {
+  return Math.floor(t.entry_ts / DAY_MS) * DAY_MS;
+}
+
+/**
+ * Daily P&L in GBP over `days` (UTC day starts, ascending): each trade counts on its entry
+ * day; days without trades are 0. A trade on a day outside `days` is an error (the span
+ * must cover every trade).
+ */
+export function dailyPnl(trades: readonly SimTrade[], days: readonly number[], costs: CostModel): Float64Array {
+  const out = new Float64Array(days.length);
+  const index = new Map<number, number>();
+  days.forEach((d, i) => index.set(d, i));
+  for (const t of trades) {
+    const k = index.get(tradeDay(t));
+    if (k === undefined) throw new RangeError(`trade entered ${new Date(t.entry_ts).toISOString()} lies outside the evaluated days`);
+    out[k] = out[k]! + bpsToGbp(t.net_bps, costs);
+  }
+  return out;
+}
+
+/** UTC day starts covering [start, end) (epoch ms). */
+export function daysInSpan(start: number, end: number): number[] {
+  const out: number[] = [];
+  for (let d = Math.floor(start / DAY_MS) * DAY_MS; d < end; d += DAY_MS) out.push(d);
+  return out;
+}
+
+/** Annualised Sharpe (√365) of a daily P&L series; 0 when flat. */
+export function annualisedSharpe(daily: ArrayLike<number>): number {
+  const sd = sampleStd(daily);
+  const m = mean(daily);
+  if (!(sd > 0)) return 0;
+  return (m / sd) * Math.sqrt(365);
+}
+
+/**
+ * Probabilistic Sharpe ratio (Bailey & López de Prado 2012) of a per-period return series
+ * against a benchmark per-period Sharpe (default 0):
+ * Φ((ŜR − SR*)·√(n−1) / √(1 − γ₃·ŜR + (γ₄ − 1)/4·ŜR²)).
+ */
+export function probabilisticSharpe(returns: ArrayLike<number>, benchmark = 0): number {
+  const n = returns.length;
+  if (n < 3) return NaN;
+  const sd = sampleStd(returns);
+  if (!(sd > 0)) return 0.5;
+  const sr = mean(returns) / sd;
+  const { skew, kurtosis } = skewKurtosis(returns);
+  const v = 1 - skew * sr + ((kurtosis - 1) / 4) * sr * sr;
+  return normalCdf(((sr - benchmark) * Math.sqrt(n - 1)) / Math.sqrt(Math.max(v, 1e-12)));
+}
+
+/** Metrics of `trades` (time-ordered) evaluated over the UTC days `days`. */
+export function tradeMetrics(trades: readonly SimTrade[], days: readonly number[], costs: CostModel): TradeMetrics {
+  const n = trades.length;
+  const net = new Float64Array(n);
+  const gbp = new Float64Array(n);
+  let wins = 0;
+  let winSum = 0;
+  let lossSum = 0;
+  let gross = 0;
+  let fee = 0;
+  let spread = 0;
+  let slip = 0;
+  let tp = 0;
+  let sl = 0;
+  let time = 0;
+  for (let i = 0; i < n; i++) {
+    const t = trades[i]!;
+    if (i > 0 && t.entry_ts < trades[i - 1]!.exit_ts) {
+      throw new RangeError(`trades overlap: entry ${new Date(t.entry_ts).toISOString()} before the previous exit ${new Date(trades[i - 1]!.exit_ts).toISOString()}`);
+    }
+    net[i] = t.net_bps;
+    gbp[i] = bpsToGbp(t.net_bps, costs);
+    if (t.net_bps > 0) {
+      wins++;
+      winSum += t.net_bps;
+    } else lossSum -= t.net_bps;
+    gross += t.gross_bps;
+    fee += t.fee_bps;
+    spread += t.spread_bps;
+    slip += t.slippage_bps;
+    if (t.exit_reason === EXIT_TP) tp++;
+    else if (t.exit_reason === EXIT_SL) sl++;
+    else if (t.exit_reason === EXIT_TIME) time++;
+  }
+  const daily = dailyPnl(trades, days, costs);
+  let totalNet = 0;
+  let totalGbp = 0;
+  for (let i = 0; i < n; i++) {
+    totalNet += net[i]!;
+    totalGbp += gbp[i]!;
+  }
+  const sdTrade = sampleStd(net);
+  const avg = (x: number) => (n > 0 ? x / n : 0);
+  return {
+    total_trades: n,
+    wins,
+    losses: n - wins,
+    win_rate: n > 0 ? wins / n : 0,
+    total_profit_gbp: totalGbp,
+    total_net_bps: totalNet,
+    mean_net_bps: avg(totalNet),
+    mean_gross_bps: avg(gross),
+    sharpe_ratio: annualisedSharpe(daily),
+    sharpe_per_trade: sdTrade > 0 ? mean(net) / sdTrade : 0,
+    probabilistic_sharpe: probabilisticSharpe(daily),
+    profit_factor: lossSum > 0 ? winSum / lossSum : winSum > 0 ? null : 0,
+    max_drawdown: maxDrawdown(gbp),
+    max_drawdown_bps: maxDrawdown(net),
+    days: days.length,
+    costs: {
+      fees_gbp: bpsToGbp(fee, costs),
+      spread_gbp: bpsToGbp(spread, costs),
+      slippage_gbp: bpsToGbp(slip, costs),
+      total_gbp: bpsToGbp(fee + spread + slip, costs),
+      mean_fee_bps: avg(fee),
+      mean_spread_bps: avg(spread),
+      mean_slippage_bps: avg(slip),
+      mean_round_trip_bps: avg(fee + spread + slip),
+    },
+    exit_reasons: { tp, sl, time },
+  };
+}

@@ -1,0 +1,82 @@
+import { MINUTE_MS } from '@engine/shared';
+import type { TripleBarrierLabels } from '../labels/triple-barrier';
+import { TradeDecider, type TradingRules } from './trade-decider';
+
+/** One simulated trade. Times are epoch ms; bps are of notional. */
+export interface SimTrade {
+  /** Signal row (the bar whose close produced the decision). */
+  row: number;
+  fold: number;
+  decision_ts: number;
+  entry_ts: number;
+  exit_ts: number;
+  exit_index: number;
+  exit_reason: number;
+  predicted_bps: number;
+  threshold_bps: number;
+  gross_bps: number;
+  net_bps: number;
+  fee_bps: number;
+  spread_bps: number;
+  slippage_bps: number;
+}
+
+/** Predictions for a run of rows traded under one threshold (e.g. one fold's test window). */
+export interface SimSegment {
+  fold: number;
+  threshold_bps: number;
+  /** Candidate rows, ascending in time; rows without a label are never entered. */
+  rows: Int32Array;
+  /** Predicted net edge per entry of `rows`. */
+  predicted_bps: Float64Array;
+}
+
+/**
+ * Trade the segments in time order with one {@link TradeDecider}, Hamilton's way: enter
+ * at the next bar's open when the predicted edge beats the segment's threshold, hold until
+ * the label's exit (TP, SL or the vertical barrier), then cool down. State (open position,
+ * cooldown, daily count) carries across segment boundaries, as it would live.
+ */
+export function simulateSegments(
+  segments: readonly SimSegment[],
+  labels: TripleBarrierLabels,
+  ts: Float64Array,
+  rules: Omit<TradingRules, 'threshold_bps'>,
+): SimTrade[] {
+  const trades: SimTrade[] = [];
+  if (segments.length === 0) return trades;
+  const decider = new TradeDecider({ ...rules, threshold_bps: segments[0]!.threshold_bps });
+  for (const seg of segments) {
+    decider.setThreshold(seg.threshold_bps);
+    const { rows, predicted_bps: pred } = seg;
+    if (pred.length !== rows.length) throw new RangeError(`segment of fold ${seg.fold}: ${rows.length} rows but ${pred.length} predictions`);
+    for (let r = 0; r < rows.length; r++) {
+      const i = rows[r]!;
+      const net = labels.net_edge_bps[i]!;
+      if (Number.isNaN(net)) continue;
+      const decisionTs = ts[i]! + MINUTE_MS;
+      const d = decider.decide(decisionTs, pred[r]!);
+      if (!d.enter) continue;
+      const e = labels.exit_index[i]!;
+      const exitTs = ts[e]! + MINUTE_MS;
+      decider.closePosition(exitTs);
+      trades.push({
+        row: i,
+        fold: seg.fold,
+        decision_ts: decisionTs,
+        entry_ts: decisionTs,
+        exit_ts: exitTs,
+        exit_index: e,
+        exit_reason: labels.exit_reason[i]!,
+        predicted_bps: pred[r]!,
+        threshold_bps: seg.threshold_bps,
+        gross_bps: labels.gross_bps[i]!,
+        net_bps: net,
+        fee_bps: labels.fee_bps[i]!,
+        spread_bps: labels.spread_bps[i]!,
+        slippage_bps: labels.slippage_bps[i]!,
+      });
+    }
+  }
+  return trades;
+}

@@ -1,0 +1,154 @@
+import { EngineError } from '@engine/shared';
+import { roundTripCost } from '../src/costs/cost-model';
+import { rollingReturnStd } from '../src/labels/rolling-volatility';
+import { DEFAULT_LABEL_CONFIG, EXIT_SL, EXIT_TIME, EXIT_TP, type LabelConfig, tripleBarrierLabels } from '../src/labels/triple-barrier';
+import { FLAT_23, candlesFrom, flat } from './candle-fixtures';
+import { randomWalkCandles } from './random-walk';
+
+const BPS: LabelConfig = { horizon_minutes: 3, side: 'long', vol_window: 2, barriers: { mode: 'bps', tp_bps: 50, sl_bps: 20 }, allow_unwinnable: false };
+type Bar = [number, number, number, number];
+
+/** Rows 0..2 flat at 100 (σ defined at row 2), then the given bars, then flat padding. */
+function series(bars: Bar[], pad = 3) {
+  return candlesFrom([flat(100), flat(100), flat(100), ...bars, ...Array.from({ length: pad }, () => flat(100))]);
+}
+
+describe('triple-barrier labels', () => {
+  it('takes profit at the take-profit price, entering at the next open', () => {
+    const l = tripleBarrierLabels(series([[100, 100.2, 99.9, 100.1], [100.1, 100.6, 100.05, 100.5]]), BPS, FLAT_23);
+    expect(l.exit_reason[2]).toBe(EXIT_TP);
+    expect(l.exit_index[2]).toBe(4);
+    expect(l.gross_bps[2]).toBeCloseTo(50, 9);
+    expect(l.net_edge_bps[2]).toBeCloseTo(27, 9);
+    expect(l.fee_bps[2]! + l.spread_bps[2]! + l.slippage_bps[2]!).toBeCloseTo(23, 12);
+  });
+
+  it('assumes the stop was hit first when one bar touches both barriers', () => {
+    const l = tripleBarrierLabels(series([[100, 100.2, 99.9, 100.1], [100.1, 100.6, 99.7, 100]]), BPS, FLAT_23);
+    expect(l.exit_reason[2]).toBe(EXIT_SL);
+    expect(l.gross_bps[2]).toBeCloseTo(-20, 9);
+    expect(l.net_edge_bps[2]).toBeCloseTo(-43, 9);
+  });
+
+  it('fills a stop that the market gapped through at the worse open', () => {
+    const l = tripleBarrierLabels(series([[100, 100.1, 99.9, 100], [99.5, 99.6, 99.4, 99.5]]), BPS, FLAT_23);
+    expect(l.exit_reason[2]).toBe(EXIT_SL);
+    expect(l.gross_bps[2]).toBeCloseTo(-50, 9);
+  });
+
+  it('exits at the close of the last bar at the vertical barrier', () => {
+    const l = tripleBarrierLabels(series([[100, 100.1, 99.9, 100.05], [100.05, 100.2, 100, 100.1], [100.1, 100.3, 100.05, 100.25]]), BPS, FLAT_23);
+    expect(l.exit_reason[2]).toBe(EXIT_TIME);
+    expect(l.exit_index[2]).toBe(5);
+    expect(l.gross_bps[2]).toBeCloseTo(25, 9);
+    expect(l.net_edge_bps[2]).toBeCloseTo(2, 9);
+  });
+
+  it('mirrors the barriers for short trades', () => {
+    const cfg: LabelConfig = { ...BPS, side: 'short' };
+    const down = tripleBarrierLabels(series([[100, 100.1, 99.4, 99.5]]), cfg, FLAT_23);
+    expect(down.exit_reason[2]).toBe(EXIT_TP);
+    expect(down.gross_bps[2]).toBeCloseTo(50, 9);
+    const both = tripleBarrierLabels(series([[100, 100.3, 99.4, 99.5]]), cfg, FLAT_23);
+    expect(both.exit_reason[2]).toBe(EXIT_SL);
+    expect(both.gross_bps[2]).toBeCloseTo(-20, 9);
+  });
+
+  it('drops rows whose window runs past the end of the data instead of truncating them', () => {
+    const c = candlesFrom(Array.from({ length: 10 }, () => flat(100)));
+    const l = tripleBarrierLabels(c, BPS, FLAT_23);
+    // Row t needs bars t+1..t+3: rows 7, 8, 9 have no complete window.
+    for (const t of [7, 8, 9]) {
+      expect(l.net_edge_bps[t]).toBeNaN();
+      expect(l.exit_index[t]).toBe(-1);
+    }
+    expect(l.net_edge_bps[6]).toBeCloseTo(-23, 9);
+    expect(l.dropped.end_of_data).toBe(3);
+    expect(l.dropped.warmup).toBe(2);
+    expect(l.labelled).toBe(5);
+  });
+
+  it('drops rows whose trade window or volatility window touches a gap', () => {
+    const rows: (Bar | null)[] = Array.from({ length: 20 }, () => flat(100));
+    rows[10] = null;
+    const l = tripleBarrierLabels(candlesFrom(rows), BPS, FLAT_23);
+    // Trade windows t+1..t+3 containing 10: t = 7, 8, 9; the gap row itself and σ windows over it: 10, 11, 12.
+    for (const t of [7, 8, 9, 10, 11, 12]) expect(l.net_edge_bps[t]).toBeNaN();
+    expect(l.net_edge_bps[6]).not.toBeNaN();
+    expect(l.net_edge_bps[13]).not.toBeNaN();
+  });
+
+  it('refuses barriers under which no label can be positive, and warns loudly when told to allow them', () => {
+    const original: LabelConfig = { ...DEFAULT_LABEL_CONFIG, barriers: { mode: 'bps', tp_bps: 15, sl_bps: 10 } };
+    const c = randomWalkCandles({ days: 0.2, seed: 3 });
+    let err: unknown;
+    try {
+      tripleBarrierLabels(c, original, FLAT_23);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EngineError);
+    expect((err as EngineError).code).toBe('LABELS_UNWINNABLE');
+    expect((err as Error).message).toMatch(/take-profit 15 bps is at or below the minimum round-trip cost 23\.00 bps/);
+    const allowed = tripleBarrierLabels(c, { ...original, allow_unwinnable: true }, FLAT_23);
+    expect(allowed.warnings.join('\n')).toMatch(/UNWINNABLE BARRIERS/);
+    let maxNet = -Infinity;
+    for (let i = 0; i < allowed.rows; i++) if (allowed.net_edge_bps[i]! > maxNet) maxNet = allowed.net_edge_bps[i]!;
+    expect(maxNet).toBeLessThanOrEqual(15 - 23 + 1e-9);
+    const vol: LabelConfig = { ...DEFAULT_LABEL_CONFIG, barriers: { mode: 'volatility', tp_sigma: 0.1, tp_min_cost_multiple: 0, sl_sigma: 1 } };
+    expect(() => tripleBarrierLabels(c, vol, FLAT_23)).toThrow(/no label can be positive/);
+  });
+
+  it('uses TP = max(2σ_h, 2 × round-trip cost) and SL = σ_h by default', () => {
+    const c = randomWalkCandles({ days: 1, seed: 5, sigmaBps: 30 });
+    const l = tripleBarrierLabels(c, DEFAULT_LABEL_CONFIG, FLAT_23);
+    const sigma = rollingReturnStd(c.close, 60);
+    let checked = 0;
+    let volBound = 0;
+    for (let t = 0; t < l.rows; t++) {
+      if (Number.isNaN(l.net_edge_bps[t]!)) continue;
+      const sh = sigma[t]! * 1e4 * 2; // √4
+      const cost = roundTripCost(FLAT_23, sigma[t]! * 1e4).total_bps;
+      expect(l.tp_bps[t]).toBeCloseTo(Math.max(2 * sh, 2 * cost), 9);
+      expect(l.sl_bps[t]).toBeCloseTo(sh, 9);
+      if (2 * sh > 2 * cost) volBound++;
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(1300);
+    expect(volBound).toBeGreaterThan(0);
+    expect(l.winnable_fraction).toBe(1);
+    expect(l.warnings).toEqual([]);
+  });
+
+  it('labels 216,000 rows (150 days) well under a second', () => {
+    const c = randomWalkCandles({ days: 150, seed: 11 });
+    tripleBarrierLabels(c, DEFAULT_LABEL_CONFIG, FLAT_23); // warm the JIT
+    const t0 = performance.now();
+    const l = tripleBarrierLabels(c, DEFAULT_LABEL_CONFIG, FLAT_23);
+    const ms = performance.now() - t0;
+    expect(l.rows).toBe(216_000);
+    expect(l.labelled).toBe(216_000 - 60 - 4);
+    // Typically ~30 ms; the bound leaves room for a busy 2-core CI machine.
+    expect(ms).toBeLessThan(1000);
+  });
+});
+
+describe('rolling return volatility', () => {
+  it('equals the naive sample std over the last window returns, NaN across gaps', () => {
+    const c = randomWalkCandles({ days: 0.1, seed: 9 });
+    c.close[50] = NaN;
+    const w = 7;
+    const s = rollingReturnStd(c.close, w);
+    for (let t = 0; t < c.close.length; t++) {
+      const r: number[] = [];
+      for (let j = t - w + 1; j <= t; j++) if (j >= 1) r.push(c.close[j]! / c.close[j - 1]! - 1);
+      if (r.length < w || r.some((x) => !Number.isFinite(x))) {
+        expect(s[t]).toBeNaN();
+        continue;
+      }
+      const m = r.reduce((a, b) => a + b, 0) / w;
+      const v = r.reduce((a, b) => a + (b - m) ** 2, 0) / (w - 1);
+      expect(s[t]).toBeCloseTo(Math.sqrt(v), 12);
+    }
+  });
+});

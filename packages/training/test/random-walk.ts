@@ -1,0 +1,47 @@
+import type { CandleSeries } from '@engine/shared';
+import { T0 } from './candle-fixtures';
+
+/** A seeded 32-bit PRNG (mulberry32) returning [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Driftless log-normal random-walk candles (`sigmaBps` per minute), with intrabar highs and lows. */
+export function randomWalkCandles(opts: { days: number; seed: number; sigmaBps?: number; start?: number; symbol?: string }): CandleSeries {
+  const n = Math.round(opts.days * 1440);
+  const r = rng(opts.seed);
+  const sig = (opts.sigmaBps ?? 8) / 1e4;
+  const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-300)) * Math.cos(2 * Math.PI * r());
+  const c: CandleSeries = {
+    symbol: opts.symbol ?? 'TEST/USDT',
+    ts: new Float64Array(n),
+    open: new Float64Array(n),
+    high: new Float64Array(n),
+    low: new Float64Array(n),
+    close: new Float64Array(n),
+    volume: new Float64Array(n),
+    gap: new Uint8Array(n),
+  };
+  let p = 100;
+  for (let i = 0; i < n; i++) {
+    c.ts[i] = (opts.start ?? T0) + i * 60_000;
+    const o = p;
+    const cl = o * Math.exp(sig * gauss());
+    const hi = Math.max(o, cl) * Math.exp(Math.abs(sig * 0.5 * gauss()));
+    const lo = Math.min(o, cl) * Math.exp(-Math.abs(sig * 0.5 * gauss()));
+    c.open[i] = o;
+    c.high[i] = hi;
+    c.low[i] = lo;
+    c.close[i] = cl;
+    c.volume[i] = 1 + r();
+    p = cl;
+  }
+  return c;
+}
