@@ -8,5 +8,5 @@ export { SessionCodec, safeEqual } from './auth/session';
 export { BundleReader, type BundleSources } from './bundle-reader';
 export { readEquity, readFolds, readImportance, drawdown, type EquityData, type FoldRow, type Importance } from './bundle-data';
 export { CATALOG_QUEUES, openCatalogQueues, listFailedJobs, retryFailedJob, type FailedJob } from './queues';
-export { startDashboard, type RunningDashboard } from './service';
+export { startDashboard, serveUntilSignal, type RunningDashboard } from './service';
 export * from './plot';

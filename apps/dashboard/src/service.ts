@@ -8,6 +8,8 @@ import { createDashboard, type Dashboard } from './dashboard';
 
 /** A dashboard serving HTTP, with everything it opened. */
 export interface RunningDashboard {
+  /** `dashboard`, for shutdown logs. */
+  readonly name: 'dashboard';
   /** `http://host:port` it listens on. */
   url: string;
   dashboard: Dashboard;
@@ -62,9 +64,36 @@ export async function startDashboard(config: Config, logger: Logger): Promise<Ru
     const addr = server.address() as AddressInfo;
     const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
     log.info({ url, registry: ctx.where, queues: dashboard.queues.map((q) => q.name), readOnly: config.dashboard.readOnly, auth: dashboard.auth.kind }, 'dashboard listening');
-    return { url, dashboard, close: closeAll };
+    return { name: 'dashboard', url, dashboard, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * Serve until the first SIGINT or SIGTERM, then close within `deadlineMs`. Resolves true
+ * when everything closed in time, false when the deadline passed first (the caller
+ * exits non-zero either way it sees fit).
+ */
+export async function serveUntilSignal(running: RunningDashboard, deadlineMs: number, logger: Logger): Promise<boolean> {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+  logger.info({ signal, deadlineMs }, 'shutting down');
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), deadlineMs);
+  });
+  const closed = running.close().then(() => true);
+  const ok = await Promise.race([closed, expired]);
+  clearTimeout(timer);
+  if (!ok) logger.error({ deadlineMs }, 'shutdown deadline passed before everything closed');
+  return ok;
 }

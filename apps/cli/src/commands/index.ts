@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { registerDashboardCommands } from './dashboard';
 import { registerModelsCommands } from './models';
 
 /** Each command group registers itself here; one line per group. */
 export function registerCommands(program: Command): void {
+  registerDashboardCommands(program);
   registerModelsCommands(program);
   void program;
 }

@@ -137,11 +137,13 @@ export function lineChart(opts: LineChartOptions): string {
 
   // Markers (fold boundaries), under the lines.
   const marks: string[] = [];
+  const markLabels: string[] = [];
   for (const m of opts.markers ?? []) {
     if (!Number.isFinite(m.x) || m.x < xMin || m.x > xMax) continue;
     const x = num(sx(m.x));
     marks.push(`<line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="${INK.marker}" stroke-dasharray="4 3"/>`);
-    if (m.label) marks.push(`<text x="${x}" y="${MARGIN.top + 10}" dx="3" fill="${INK.marker}" font-size="10">${esc(m.label)}</text>`);
+    // A white halo keeps the label readable where it crosses the curve.
+    if (m.label) markLabels.push(`<text x="${x}" y="${MARGIN.top + 10}" dx="3" fill="${INK.marker}" font-size="10" stroke="#ffffff" stroke-width="3" paint-order="stroke">${esc(m.label)}</text>`);
   }
   if (marks.length > 0) out.push(`<g class="markers">${marks.join('')}</g>`);
 
@@ -164,6 +166,8 @@ export function lineChart(opts: LineChartOptions): string {
     if (d) out.push(`<path class="line" data-series="${esc(s.name)}" d="${d}" fill="none" stroke="${color}" stroke-width="1.5" stroke-linejoin="round"/>`);
     legend.push(`<g transform="translate(${num(width - MARGIN.right - 150)} ${num(10 + k * 14)})"><rect width="10" height="3" y="-4" fill="${color}"/><text x="14" fill="${INK.text}">${esc(s.name)}</text></g>`);
   });
+  // Marker labels go over the lines, haloed, so a curve never hides them.
+  if (markLabels.length > 0) out.push(`<g class="marker-labels">${markLabels.join('')}</g>`);
   if (opts.series.length > 1) out.push(`<g class="legend">${legend.join('')}</g>`);
   out.push('</svg>');
   return out.join('');

@@ -17,9 +17,9 @@ export const PASSWORD = 'correct horse battery staple';
 
 /** The registry's seed: two published BTC models (the newer one live) and a rejected ETH model. */
 export const SEEDS: Record<'btcOld' | 'btcNew' | 'eth', SeedSpec> = {
-  btcOld: { symbol: 'BTC/USDT', runDate: '2026-07-14', seed: 1, edgeGbp: 0.5, expect: 'published' },
-  btcNew: { symbol: 'BTC/USDT', runDate: '2026-07-15', seed: 31, edgeGbp: 0.5, expect: 'published' },
-  eth: { symbol: 'ETH/USDT', runDate: '2026-07-15', seed: 5, edgeGbp: -0.1, expect: 'rejected' },
+  btcOld: { symbol: 'BTC/USDT', runDate: '2026-07-14', seed: 124, edgeGbp: 0.8, expect: 'published' },
+  btcNew: { symbol: 'BTC/USDT', runDate: '2026-07-15', seed: 45, edgeGbp: 0.8, expect: 'published' },
+  eth: { symbol: 'ETH/USDT', runDate: '2026-07-15', seed: 1, edgeGbp: -0.6, expect: 'rejected' },
 };
 
 /** What the failing training job says: the reason the fleet page must show. */

@@ -21,6 +21,8 @@ export interface SeedSpec {
   seed: number;
   /** Mean P&L per trade, GBP. */
   edgeGbp: number;
+  /** Standard deviation of a trade's P&L, GBP (default 6: Sharpe in single digits at a 0.5 GBP edge). */
+  noiseGbp?: number;
   /** The verdict the gates must reach. */
   expect: 'published' | 'rejected';
   tradesPerFold?: number;
@@ -70,6 +72,7 @@ function sharpe(daily: number[]): number {
 export function buildBundle(spec: SeedSpec): ModelBundle {
   const rand = mulberry32(spec.seed);
   const perFold = spec.tradesPerFold ?? 60;
+  const noise = spec.noiseGbp ?? 6;
   const end = parseUtcDay(spec.runDate);
   const folds: Record<string, unknown>[] = [];
   const t: number[] = [];
@@ -83,7 +86,7 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
     const testEnd = testStart + 5 * DAY_MS;
     for (let d = testStart; d < testEnd; d += DAY_MS) daily.set(d, daily.get(d) ?? 0);
     const times = Array.from({ length: perFold }, () => testStart + Math.floor(rand() * (testEnd - testStart - 3_600_000))).sort((a, b) => a - b);
-    const pnl = times.map(() => Math.round((spec.edgeGbp + 1.2 * gauss(rand)) * 100) / 100);
+    const pnl = times.map(() => Math.round((spec.edgeGbp + noise * gauss(rand)) * 100) / 100);
     if (k === 0) {
       t.push(testStart);
       equity.push(0);

@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { ConfigError, createLogger, loadConfig, type Config } from '@engine/shared';
+import { serveUntilSignal, startDashboard } from '@engine/dashboard';
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError(`--port must be a whole number in 1‥65535, got '${v}'`);
+  return n;
+}
+
+/**
+ * `engine dashboard`: serve Bull Board and the model registry pages until SIGTERM/SIGINT
+ * (what the compose file's `dashboard` service runs, for use without Docker).
+ */
+export function registerDashboardCommands(program: Command): void {
+  program
+    .command('dashboard')
+    .description(
+      'serve the dashboard until SIGTERM/SIGINT: Bull Board at /queues and the model registry pages, behind a login ' +
+        '(DASHBOARD_USER + DASHBOARD_PASSWORD, or DASHBOARD_ALLOW_ANONYMOUS=true); DASHBOARD_READ_ONLY=true disables retries and rollbacks',
+    )
+    .option('--port <n>', 'port to listen on (default: DASHBOARD_PORT, 3000)', port)
+    .option('--host <host>', 'address to listen on (default: DASHBOARD_HOST, 127.0.0.1)')
+    .action(async (opts: { port?: number; host?: string }) => {
+      const config = loadConfig();
+      const effective: Config = { ...config, dashboard: { ...config.dashboard, port: opts.port ?? config.dashboard.port, host: opts.host ?? config.dashboard.host } };
+      const log = createLogger({ level: config.logLevel, name: 'dashboard' });
+      const running = await startDashboard(effective, log);
+      process.stdout.write(`dashboard at ${running.url}/ (queues at ${running.url}/queues); Ctrl-C stops it\n`);
+      if (!(await serveUntilSignal(running, config.worker.shutdownDeadlineMs, log))) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,132 @@
+/**
+ * The dashboard in a real browser (Debian's chromium driven by playwright-core): an admin
+ * signs in, sees the queues in Bull Board, opens a model page with its equity plot,
+ * retries a failed training job and rolls back a symbol's live model. Against a real
+ * registry (PostgreSQL, own schema, two published BTC models) and real BullMQ queues
+ * (Redis, own prefix, one failed job). Screenshots go to test-results/dashboard/.
+ */
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { FAILURE_REASON, PASSWORD, startDashboardFixture, USER, type DashboardFixture } from '../apps/dashboard/test/support/dashboard-fixture';
+import { REPO_ROOT } from './support/paths';
+
+const SHOTS = path.join(REPO_ROOT, 'test-results', 'dashboard');
+
+describe('dashboard in a browser', () => {
+  let fx: DashboardFixture;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  /** Requests the pages tried to send anywhere but the dashboard (the offline check). */
+  const external: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    [fx, browser] = await Promise.all([
+      startDashboardFixture(),
+      chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      }),
+    ]);
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // Offline, as on an air-gapped ops box: anything not served by the dashboard is refused.
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith(fx.url)) return route.continue();
+      external.push(url);
+      return route.abort();
+    });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await fx?.close();
+  });
+
+  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  test('an admin signs in, inspects, retries and rolls back', async () => {
+    // Signing in: the dashboard sends an anonymous visitor to the login form.
+    await page.goto(`${fx.url}/`);
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await shot('01-login');
+    await page.fill('#user', USER);
+    await page.fill('#password', 'not the password');
+    await page.click('button[type=submit]');
+    await page.getByText('Wrong user or password.').waitFor();
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${fx.url}/`);
+
+    // The fleet today: BTC live and published, ETH rejected with its reasons, SOL failed with the job's reason.
+    await page.getByRole('heading', { name: 'Fleet today' }).waitFor();
+    const btc = page.locator('tr[data-symbol="BTC/USDT"]');
+    await expect(btc.locator('.badge.published').count()).resolves.toBe(1);
+    await expect(btc.textContent()).resolves.toContain(fx.models.btcNew.runDate);
+    const eth = page.locator('tr[data-symbol="ETH/USDT"]');
+    await expect(eth.locator('.badge.rejected').count()).resolves.toBe(1);
+    await expect(eth.locator('.reason').first().textContent()).resolves.toMatch(/^\w+: /);
+    const sol = page.locator('tr[data-symbol="SOL/USDT"]');
+    await expect(sol.locator('.badge.failed').count()).resolves.toBe(1);
+    await expect(sol.textContent()).resolves.toContain(FAILURE_REASON);
+    await shot('02-fleet');
+
+    // Bull Board lists every catalog queue.
+    await page.goto(`${fx.url}/queues`);
+    for (const q of ['run', 'train', 'sync']) await page.getByRole('link', { name: new RegExp(`^${q}\\b`) }).first().waitFor();
+    await shot('03-bull-board');
+    await page.goto(`${fx.url}/queues/queue/train?status=failed`);
+    await page.getByText(FAILURE_REASON).first().waitFor();
+    await shot('04-bull-board-failed');
+
+    // The live model's page: gates, folds and the equity plot with its line.
+    await page.goto(`${fx.url}/`);
+    await btc.locator(`a[href="/models/${fx.models.btcNew.id}"]`).first().click();
+    await page.waitForURL(`${fx.url}/models/${fx.models.btcNew.id}`);
+    await expect(page.locator('table.gates tr[data-gate]').count()).resolves.toBe(5);
+    await expect(page.locator('table.folds tbody tr').count()).resolves.toBe(6);
+    const line = page.locator('#equity-plot svg path.line');
+    await expect(line.count()).resolves.toBe(1);
+    expect(((await line.getAttribute('d')) ?? '').length).toBeGreaterThan(100);
+    await expect(page.locator('#equity-plot svg .markers line').count()).resolves.toBe(6);
+    await expect(page.locator('#drawdown-plot svg path.area').count()).resolves.toBe(1);
+    await expect(page.locator('#importance-plot svg .bar').count()).resolves.toBe(20);
+    await expect(page.locator('[data-missing]').count()).resolves.toBe(0);
+    const box = await page.locator('#equity-plot svg').boundingBox();
+    expect(box!.width).toBeGreaterThan(600);
+    await shot('05-model');
+
+    // Retry the failed training job from the fleet page.
+    await page.goto(`${fx.url}/`);
+    await sol.locator(`button[data-job="${fx.failedJobId}"]`).click();
+    await page.getByText('Job sent back to the queue for another attempt.').waitFor();
+    expect(await (await fx.trainQueue.getJob(fx.failedJobId!))!.getState()).toBe('waiting');
+    await expect(page.locator(`tr[data-job="${fx.failedJobId}"]`).count()).resolves.toBe(0);
+    await shot('06-after-retry');
+
+    // Roll BTC back: confirmation page, a reason, and the publish log says who and why.
+    await page.goto(`${fx.url}/symbols/BTC-USDT`);
+    await page.click('#rollback-link');
+    await page.getByRole('heading', { name: 'Roll back BTC/USDT' }).waitFor();
+    await expect(page.locator('.confirm').textContent()).resolves.toContain(fx.models.btcOld.runDate);
+    await shot('07-rollback-confirm');
+    const reason = 'live fills diverge from the backtest since 09:00 (browser test)';
+    await page.fill('#reason', reason);
+    await page.click('#confirm-rollback');
+    await page.getByText('Rolled back: the previous published model is live').waitFor();
+    expect((await fx.registry.liveModel('BTC/USDT'))!.modelId).toBe(fx.models.btcOld.id);
+    const [event] = await fx.registry.events('BTC/USDT', 1);
+    expect(event).toMatchObject({ event: 'rolled_back', actor: USER, reason, modelId: fx.models.btcNew.id });
+    const logRow = page.locator('table.events tr[data-event="rolled_back"]');
+    await expect(logRow.textContent()).resolves.toContain(reason);
+    await expect(page.locator(`tr[data-model="${fx.models.btcNew.id}"] .badge.rolled-back`).count()).resolves.toBe(1);
+    await shot('08-after-rollback');
+
+    // Our pages asked for nothing outside the dashboard; Bull Board's bundle asks only for its web font.
+    expect(external.filter((u) => !u.startsWith('https://fonts.googleapis.com/'))).toEqual([]);
+  });
+});
