@@ -168,7 +168,12 @@ export function readImportance(files: Map<string, Uint8Array>, manifest: Record<
   }
   if (files.has('model.json')) {
     const p = parseJson(files, 'model.json');
-    if (p.ok && isObj(p.value) && p.value.feature_importance !== undefined) candidates.push({ where: 'model.json feature_importance', doc: p.value.feature_importance });
+    if (p.ok && isObj(p.value) && p.value.feature_importance !== undefined) {
+      const fi = p.value.feature_importance;
+      // The native GBDT model: `feature_names` beside `feature_importance: { gain: [...], split: [...] }`.
+      const doc = isObj(fi) && Array.isArray(fi.gain) && Array.isArray(p.value.feature_names) ? { kind: 'gain', names: p.value.feature_names, values: fi.gain } : fi;
+      candidates.push({ where: 'model.json feature_importance', doc });
+    }
   }
   if (manifest.feature_importance !== undefined) candidates.push({ where: 'manifest feature_importance', doc: manifest.feature_importance });
   const c = candidates[0];

@@ -47,6 +47,8 @@ describe('readImportance', () => {
     expect(a).toEqual({ ok: true, value: { kind: 'gain', items: [{ name: 'b', value: 3 }, { name: 'c', value: 2 }, { name: 'a', value: 1 }] } });
     const b = readImportance(files({ 'model.json': { trees: [], feature_importance: { x: 0.2, y: 0.8 } } }), {});
     expect(b.ok && b.value.items.map((i) => i.name)).toEqual(['y', 'x']);
+    const native = readImportance(files({ 'model.json': { format: 'engine-gbdt', feature_names: ['f0', 'f1'], feature_importance: { gain: [0.5, 2.5], split: [3, 1] }, trees: [] } }), {});
+    expect(native).toEqual({ ok: true, value: { kind: 'gain', items: [{ name: 'f1', value: 2.5 }, { name: 'f0', value: 0.5 }] } });
     const c = readImportance(new Map(), { feature_importance: [{ name: 'z', gain: 4 }] });
     expect(c.ok && c.value.items).toEqual([{ name: 'z', value: 4 }]);
   });
