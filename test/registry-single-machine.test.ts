@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { EngineError, loadConfig } from '@engine/shared';
@@ -29,6 +30,8 @@ describe('single-machine mode (PGlite on disk, local folders)', () => {
     try {
       expect([ctx.db.kind, ctx.store.kind, ctx.publisher.files.kind]).toEqual(['pglite', 'folder', 'folder']);
       expect(ctx.where).toBe(`pglite:${path.join(dir, 'registry')}`);
+      // A second process (here: a second open) must not open the same one-connection database.
+      await expect(openRegistryContext(config, { actor: 'cli' })).rejects.toThrow(/is open in process \d+ \(this one\); single-machine mode allows one process/);
       await ctx.store.put(stagingKey(ref), b);
       const out = await ctx.sync.handle({ kind: 'model', ...ref });
       expect(out).toMatchObject({ modelId: ref.modelId, state: 'synced', uploaded: 5, pointer: 'updated' });
@@ -42,6 +45,9 @@ describe('single-machine mode (PGlite on disk, local folders)', () => {
     expect(pointer.model_id).toBe(ref.modelId);
     expect(pointer.files['manifest.json']!.path).toBe('/Runpodhuracan/2026-07-16/models/ETH-USDT_metadata.json');
 
+    // Closing released the lock; a lock left by a process that died is taken over.
+    await expect(readFile(path.join(dir, 'registry.lock'))).rejects.toThrow(/ENOENT/);
+    await writeFile(path.join(dir, 'registry.lock'), String(spawnSync('true').pid));
     const again = await openRegistryContext(config, { actor: 'engine-train@laptop' });
     try {
       const models = await again.registry.listModels();

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Pool, type PoolClient } from 'pg';
 import type { PGlite as PGliteClass } from '@electric-sql/pglite';
@@ -126,10 +126,20 @@ export interface PgliteDbOptions {
  * so a query from elsewhere never runs inside someone else's BEGIN … COMMIT.
  */
 export async function createPgliteDb(opts: PgliteDbOptions = {}): Promise<Db> {
-  if (opts.dataDir !== undefined) await mkdir(opts.dataDir, { recursive: true });
+  let unlock: () => Promise<void> = async () => undefined;
+  if (opts.dataDir !== undefined) {
+    await mkdir(opts.dataDir, { recursive: true });
+    unlock = await lockDataDir(opts.dataDir);
+  }
   const PGliteImpl = loadPGlite();
-  const pg = new PGliteImpl({ dataDir: opts.dataDir });
-  await pg.waitReady;
+  let pg: PGlite;
+  try {
+    pg = new PGliteImpl({ dataDir: opts.dataDir });
+    await pg.waitReady;
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
   const run = async <R extends Row>(q: Pick<PGlite, 'query' | 'exec'>, text: string, params: readonly unknown[] = []): Promise<R[]> => {
     try {
       // The extended protocol (query) takes one statement; a parameterless script such as
@@ -151,9 +161,51 @@ export async function createPgliteDb(opts: PgliteDbOptions = {}): Promise<Db> {
       return pg.transaction(async (t) => fn({ query: (text, params) => run(t, text, params) }));
     },
     async close() {
-      await pg.close();
+      try {
+        await pg.close();
+      } finally {
+        await unlock();
+      }
     },
   };
+}
+
+/**
+ * PGlite has exactly one connection: two processes opening the same folder (say
+ * `engine models list` while `engine train` runs) would corrupt it. A lock file beside
+ * the folder holds the owner's pid; a lock whose process is gone is taken over.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lockPath = `${dataDir.replace(/[\\/]+$/, '')}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(lockPath, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return () => rm(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
+        throw new PermanentError(
+          'REGISTRY_LOCKED',
+          `the embedded registry ${dataDir} is open in process ${owner}${owner === process.pid ? ' (this one)' : ''}; single-machine mode allows one process at a time: stop it, or set DATABASE_URL to share a PostgreSQL`,
+          { dataDir, owner },
+        );
+      }
+      await rm(lockPath, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new TransientError('REGISTRY_LOCKED', `could not take the lock ${lockPath}: another process took it at the same moment`, { dataDir });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
