@@ -158,6 +158,27 @@ describe('dashboard authentication', () => {
   test('no credentials and no explicit anonymous access: the dashboard refuses to start', () => {
     expect(() => createDashboard({ config: loadConfig({}), registry: fx.registry, logger: createLogger({ level: 'silent' }) })).toThrow(ConfigError);
   });
+
+  test('explicit anonymous access lets visitors in as "anonymous", still with CSRF-protected forms', async () => {
+    const anon = createDashboard({ config: loadConfig({ DASHBOARD_ALLOW_ANONYMOUS: 'true' }), registry: fx.registry, logger: createLogger({ level: 'silent' }) });
+    const server = anon.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const r = await fetch(`${base}/symbols/BTC-USDT`, { redirect: 'manual' });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
+      const body = await r.text();
+      expect(body).toContain('Signed in as <strong>anonymous</strong>');
+      // No Redis here: the queues page says why there is no Bull Board.
+      expect(await (await fetch(`${base}/queues`)).text()).toContain('No Redis is configured');
+      const noToken = await fetch(`${base}/symbols/BTC-USDT/rollback`, { method: 'POST', redirect: 'manual', headers: { cookie: r.headers.get('set-cookie')!.split(';')[0]!, 'content-type': 'application/x-www-form-urlencoded' }, body: 'reason=no+token+given' });
+      expect(noToken.status).toBe(403);
+    } finally {
+      await new Promise((r) => server.close(r));
+      await anon.close();
+    }
+  });
 });
 
 describe('dashboard in read-only mode', () => {
