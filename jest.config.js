@@ -10,7 +10,11 @@ module.exports = {
   transform: {
     // Transpile only (isolatedModules): type errors are `tsc --build`'s job, not jest's.
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }],
+    // ccxt's CommonJS build require()s ESM-only @noble/@scure packages (plain Node 20.19+
+    // loads them via require(esm); jest 29 cannot), so jest transpiles those to CommonJS.
+    '^.+/node_modules/(@noble|@scure)/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'CommonJS', target: 'ES2022', isolatedModules: true }, diagnostics: false }],
   },
+  transformIgnorePatterns: ['/node_modules/(?!(@noble|@scure)/)'],
   moduleNameMapper: {
     '^@engine/(scheduler|worker|dashboard|cli)$': '<rootDir>/apps/$1/src/index.ts',
     '^@engine/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { registerDashboardCommands } from './dashboard';
 import { registerModelsCommands } from './models';
+import { registerCandlesCommands } from './candles';
 
 /** Each command group registers itself here; one line per group. */
 export function registerCommands(program: Command): void {
   registerDashboardCommands(program);
   registerModelsCommands(program);
+  registerCandlesCommands(program);
   void program;
 }
