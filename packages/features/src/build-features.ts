@@ -53,6 +53,7 @@ export interface FeatureFrame {
  *   the same grid, or the reference is the symbol itself.
  */
 export function buildFeatures(candles: CandleSeries, context: FeatureContext = {}, opts: BuildFeaturesOptions = {}): FeatureFrame {
+  opts.signal?.throwIfAborted();
   const names = selectNames(opts.features);
   checkSeries(candles, 'candles');
   const n = candles.ts.length;
