@@ -87,8 +87,10 @@ describe('dashboard in a browser', () => {
     await page.goto(`${fx.url}/`);
     await btc.locator(`a[href="/models/${fx.models.btcNew.id}"]`).first().click();
     await page.waitForURL(`${fx.url}/models/${fx.models.btcNew.id}`);
-    await expect(page.locator('table.gates tr[data-gate]').count()).resolves.toBe(5);
-    await expect(page.locator('table.folds tbody tr').count()).resolves.toBe(6);
+    await expect(page.locator('table.gates tr[data-gate]').count()).resolves.toBe(7);
+    // Seven folds, one skipped for missing data (shown muted, with its reason).
+    await expect(page.locator('table.folds tbody tr').count()).resolves.toBe(7);
+    await expect(page.locator('table.folds tbody tr.skipped').textContent()).resolves.toContain('skipped: training coverage 41.2% < 60% of minutes');
     const line = page.locator('#equity-plot svg path.line');
     await expect(line.count()).resolves.toBe(1);
     expect(((await line.getAttribute('d')) ?? '').length).toBeGreaterThan(100);

@@ -62,7 +62,7 @@ const numArray = (v: unknown): number[] | null => {
   return out;
 };
 
-const TIME_KEYS = ['t', 'ts', 'time', 'times', 'timestamp', 'timestamps', 'at', 'exit_ts', 'exit_time'] as const;
+const TIME_KEYS = ['t', 'ts', 'time', 'times', 'timestamp', 'timestamps', 'at', 'exit', 'exit_ts', 'exit_time'] as const;
 const EQUITY_KEYS = ['equity', 'equity_gbp', 'cum_pnl', 'cumulative', 'cum_pnl_gbp', 'value', 'values', 'pnl_cum'] as const;
 const FOLD_START_KEYS = ['test_start', 'start', 'from', 'ts'] as const;
 const FOLD_END_KEYS = ['test_end', 'end', 'to'] as const;
@@ -75,10 +75,10 @@ function toMs(v: unknown): number {
 }
 
 /**
- * The out-of-sample equity curve from `equity.json`. Accepts the curve as columns
- * (`{ t: [...], equity: [...] }`) or as rows (`{ points: [{ t, equity }] }` or a bare
- * array), and fold boundaries as `folds: [{ index, test_start, test_end }]` or
- * `fold_boundaries: [ms, …]`.
+ * The out-of-sample equity curve from `equity.json`. The trainer writes rows —
+ * `{ currency, points: [{ exit: ISO, equity_gbp, … }], fold_boundaries: [{ fold,
+ * test_start, test_end }] }` — and columns (`{ t: [...], equity: [...] }`) are accepted
+ * too; times as epoch ms or ISO strings; boundaries as objects or bare epoch ms.
  */
 export function readEquity(files: Map<string, Uint8Array>, name = 'equity.json'): Read<EquityData> {
   const parsed = parseJson(files, name);
@@ -107,7 +107,7 @@ export function readEquity(files: Map<string, Uint8Array>, name = 'equity.json')
   if (t.length === 0) return fail(`${name} has an empty curve (no out-of-sample trades)`);
 
   const folds: EquityData['folds'] = [];
-  const foldList = first(root, ['folds', 'fold_windows']);
+  const foldList = first(root, ['folds', 'fold_windows', 'fold_boundaries']);
   if (Array.isArray(foldList)) {
     foldList.forEach((f, i) => {
       if (!isObj(f)) return;
@@ -118,6 +118,7 @@ export function readEquity(files: Map<string, Uint8Array>, name = 'equity.json')
     });
   }
   const bounds = numArray(first(root, ['fold_boundaries', 'boundaries', 'fold_starts']));
+  folds.sort((a, b) => a.start - b.start);
   if (folds.length === 0 && bounds !== null) bounds.forEach((b, i) => folds.push({ index: i, start: b, end: bounds[i + 1] ?? null }));
   const unit = first(root, ['unit', 'currency']);
   return { ok: true, value: { t, equity, unit: typeof unit === 'string' ? unit : null, folds } };
@@ -193,8 +194,12 @@ export function readImportance(files: Map<string, Uint8Array>, manifest: Record<
       items = names.map((n, i) => ({ name: n as string, value: values[i]! }));
     }
   } else if (Array.isArray(doc)) {
-    if (doc.every((r) => isObj(r) && typeof first(r, ['name', 'feature']) === 'string' && typeof first(r, ['value', 'gain', 'importance']) === 'number')) {
-      items = (doc as Record<string, unknown>[]).map((r) => ({ name: first(r, ['name', 'feature']) as string, value: first(r, ['value', 'gain', 'importance']) as number }));
+    // The trainer's importance.json: `{ model, features: [{ name, gain, splits }] }`, ranked by gain.
+    const rows: unknown[] = doc;
+    const valueKey = (['value', 'gain', 'importance'] as const).find((k) => rows.every((r) => isObj(r) && typeof r[k] === 'number'));
+    if (valueKey !== undefined && rows.every((r) => isObj(r) && typeof first(r, ['name', 'feature']) === 'string')) {
+      items = (rows as Record<string, unknown>[]).map((r) => ({ name: first(r, ['name', 'feature']) as string, value: r[valueKey] as number }));
+      if (kind === null && valueKey !== 'value') kind = valueKey;
     }
   } else if (isObj(doc)) {
     const entries = Object.entries(doc).filter(([k]) => k !== 'kind' && k !== 'type');

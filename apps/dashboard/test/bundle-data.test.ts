@@ -8,6 +8,22 @@ describe('readEquity', () => {
     expect(r).toEqual({ ok: true, value: { t: [1, 2, 3], equity: [0, 5, 3], unit: 'GBP', folds: [{ index: 0, start: 1, end: 2 }, { index: 1, start: 2, end: 3 }] } });
   });
 
+  test("the trainer's shape: rows with ISO exit times, boundaries as fold objects", () => {
+    const r = readEquity(files({ 'equity.json': {
+      description: 'out-of-sample equity curve',
+      currency: 'GBP',
+      fold_boundaries: [{ fold: 1, test_start: '2026-01-06T00:00:00.000Z', test_end: '2026-01-11T00:00:00.000Z' }, { fold: 0, test_start: '2026-01-01T00:00:00.000Z', test_end: '2026-01-06T00:00:00.000Z' }],
+      points: [{ exit: '2026-01-01T10:00:00.000Z', fold: 0, net_bps: 12, equity_gbp: 1.2, equity_bps: 12, exit_reason: 'tp' }, { exit: '2026-01-07T10:00:00.000Z', fold: 1, net_bps: -5, equity_gbp: 0.7, equity_bps: 7, exit_reason: 'sl' }],
+      daily: [],
+    } }));
+    expect(r).toEqual({ ok: true, value: {
+      t: [Date.UTC(2026, 0, 1, 10), Date.UTC(2026, 0, 7, 10)],
+      equity: [1.2, 0.7],
+      unit: 'GBP',
+      folds: [{ index: 0, start: Date.UTC(2026, 0, 1), end: Date.UTC(2026, 0, 6) }, { index: 1, start: Date.UTC(2026, 0, 6), end: Date.UTC(2026, 0, 11) }],
+    } });
+  });
+
   test('rows with ISO times and bare boundaries', () => {
     const r = readEquity(files({ 'equity.json': { points: [{ t: '2026-01-01T00:00:00Z', equity: 1 }, { t: '2026-01-02T00:00:00Z', equity: 2 }], fold_boundaries: [Date.UTC(2026, 0, 1)] } }));
     expect(r.ok && r.value.t).toEqual([Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 2)]);
@@ -51,6 +67,9 @@ describe('readImportance', () => {
     expect(native).toEqual({ ok: true, value: { kind: 'gain', items: [{ name: 'f1', value: 2.5 }, { name: 'f0', value: 0.5 }] } });
     const c = readImportance(new Map(), { feature_importance: [{ name: 'z', gain: 4 }] });
     expect(c.ok && c.value.items).toEqual([{ name: 'z', value: 4 }]);
+    // The trainer's importance.json: features ranked by gain, with split counts beside.
+    const t = readImportance(files({ 'importance.json': { model: 'model.json', features: [{ name: 'ret_5', gain: 10, splits: 3 }, { name: 'vol_60', gain: 30, splits: 1 }] } }), {});
+    expect(t).toEqual({ ok: true, value: { kind: 'gain', items: [{ name: 'vol_60', value: 30 }, { name: 'ret_5', value: 10 }] } });
   });
 
   test('absent or malformed importance is explained', () => {

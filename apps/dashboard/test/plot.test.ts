@@ -94,6 +94,24 @@ describe('lineChart', () => {
     expect(svg).toContain('>02-02 00:00</text>');
   });
 
+  test('xInclude widens the axis so markers before the first point are drawn', () => {
+    const before = { x: t0 - 6 * 3_600_000, label: 'F0' };
+    expect(lineChart({ title: 't', series: [{ name: 's', x, y }], markers: [before] })).not.toContain('>F0</text>');
+    const svg = lineChart({ title: 't', series: [{ name: 's', x, y }], markers: [before], xInclude: [before.x] });
+    expect(svg).toContain('>F0</text>');
+    expect(points(pathD(svg, 'line'))[0]![0]).toBeGreaterThan(64);
+  });
+
+  test('a step line holds each value until the next point', () => {
+    const pts = points(pathD(lineChart({ title: 't', xKind: 'number', series: [{ name: 'eq', x: [0, 1, 10], y: [0, 5, 6], step: true }] }), 'line'));
+    expect(pts).toHaveLength(5);
+    // Horizontal to the next x at the old y, then vertical to the new y.
+    expect(pts[1]![1]).toBe(pts[0]![1]);
+    expect(pts[1]![0]).toBe(pts[2]![0]);
+    expect(pts[3]![1]).toBe(pts[2]![1]);
+    expect(pts[3]![0]).toBe(pts[4]![0]);
+  });
+
   test('a non-finite point breaks the line into two segments', () => {
     const yy = y.slice();
     yy[10] = NaN;

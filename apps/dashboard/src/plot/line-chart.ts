@@ -11,6 +11,12 @@ export interface LineSeries {
   color?: string;
   /** Fill between the line and `LineChartOptions.baseline` (default 0): drawdown, for example. */
   area?: boolean;
+  /**
+   * Hold each value until the next point (a step line): right for cumulative P&L, which
+   * changes only when a trade closes — a gap without trades stays flat instead of
+   * showing a slope that never happened.
+   */
+  step?: boolean;
 }
 
 /** A vertical marker across the plot: a fold boundary, an event. */
@@ -36,6 +42,8 @@ export interface LineChartOptions {
   markers?: Marker[];
   /** A horizontal reference line, also the floor of area fills (default 0, drawn when in range). */
   baseline?: number;
+  /** x values the axis must include besides the data (the whole out-of-sample span, not just its first and last trade). */
+  xInclude?: readonly number[];
 }
 
 const MARGIN = { left: 64, right: 16, top: 30, bottom: 40 };
@@ -76,6 +84,14 @@ export function lineChart(opts: LineChartOptions): string {
       if (x > xMax) xMax = x;
       if (y < yMin) yMin = y;
       if (y > yMax) yMax = y;
+    }
+  }
+
+  if (Number.isFinite(xMin)) {
+    for (const x of opts.xInclude ?? []) {
+      if (!Number.isFinite(x)) continue;
+      if (x < xMin) xMin = x;
+      if (x > xMax) xMax = x;
     }
   }
 
@@ -156,7 +172,7 @@ export function lineChart(opts: LineChartOptions): string {
   const legend: string[] = [];
   opts.series.forEach((s, k) => {
     const color = s.color ?? PALETTE[k % PALETTE.length]!;
-    const segments = pixelSegments(s, sx, sy, plotW);
+    const segments = pixelSegments(s, sx, sy, plotW).map((seg) => (s.step ? stepped(seg) : seg));
     if (s.area) {
       const by = num(sy(baseline));
       const d = segments.map((seg) => `M${num(seg[0]!)},${by}L${pairs(seg)}L${num(seg[seg.length - 2]!)},${by}Z`).join('');
@@ -171,6 +187,13 @@ export function lineChart(opts: LineChartOptions): string {
   if (opts.series.length > 1) out.push(`<g class="legend">${legend.join('')}</g>`);
   out.push('</svg>');
   return out.join('');
+}
+
+/** A step line through a flat [x, y, …] segment: before each point, a corner at (its x, the previous y). */
+function stepped(seg: number[]): number[] {
+  const out: number[] = [seg[0]!, seg[1]!];
+  for (let i = 2; i < seg.length; i += 2) out.push(seg[i]!, seg[i - 1]!, seg[i]!, seg[i + 1]!);
+  return out;
 }
 
 /** `x1,y1 x2,y2 …` of a flat [x, y, x, y, …] segment, joined for a path's L command. */

@@ -1,6 +1,6 @@
 import { html } from '../html';
 import type { FleetStatus, SymbolStatus } from '../fleet-status';
-import { badge, fmtNum, fmtTime, modelHref, shortId, symbolHref } from './format';
+import { badge, fmtMetric, fmtNum, fmtTime, modelHref, shortId, symbolHref } from './format';
 import { layout, type PageContext } from './layout';
 import { eventsTable, failedJobsTable, retryButton } from './parts';
 
@@ -14,7 +14,7 @@ function why(ctx: PageContext, s: SymbolStatus) {
   }
   if (s.latest !== null) {
     const m = s.latest.metrics;
-    return html`<span class="small">Sharpe ${fmtNum(m.sharpe_ratio)}, PF ${fmtNum(m.profit_factor)}, ${fmtNum(m.total_trades)} trades</span>`;
+    return html`<span class="small">Sharpe ${fmtMetric('sharpe_ratio', m.sharpe_ratio)}, PF ${fmtMetric('profit_factor', m.profit_factor)}, win rate ${fmtMetric('win_rate', m.win_rate)}, ${fmtNum(m.total_trades)} trades</span>`;
   }
   return html``;
 }

@@ -11,6 +11,17 @@ export function fmtNum(v: number | null | undefined): string {
   return Number(v.toPrecision(4)).toString();
 }
 
+/**
+ * A metric by name: rates (`win_rate`, coverage) as percentages, an unbounded profit
+ * factor (no losing trade, recorded as Number.MAX_VALUE) as ∞, anything else as `fmtNum`.
+ */
+export function fmtMetric(key: string, v: number | null | undefined): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return '–';
+  if (/win_rate$/.test(key) || /(^|\.)coverage\./.test(key)) return `${(v * 100).toFixed(1)} %`;
+  if (/profit_factor$/.test(key) && v >= 1e300) return '∞';
+  return fmtNum(v);
+}
+
 /** An ISO time as `2026-07-16 02:04 UTC`; `–` for none. */
 export function fmtTime(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '–';

@@ -32,6 +32,9 @@ table { border-collapse:collapse; width:100%; background:#fff; border:1px solid 
 th, td { text-align:left; padding:6px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { background:#f3f4f6; font-weight:600; font-size:12px; text-transform:uppercase; letter-spacing:.03em; color:#374151; }
 td.num, th.num { text-align:right; font-variant-numeric: tabular-nums; }
+td.num, td.nowrap { white-space:nowrap; }
+table.folds { font-size:12.5px; }
+table.folds th, table.folds td { padding:5px 8px; }
 tr.muted td { color:var(--muted); }
 .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; font-weight:600; white-space:nowrap; }
 .badge.published, .badge.pass, .badge.live, .badge.synced { background:var(--okbg); color:var(--ok); }

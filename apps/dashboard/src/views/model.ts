@@ -2,7 +2,7 @@ import type { ModelDetail } from '@engine/registry';
 import { html, raw, type SafeHtml } from '../html';
 import { barChart, lineChart } from '../plot';
 import { drawdown, type EquityData, type FoldRow, type Importance, type Read } from '../bundle-data';
-import { badge, fmtNum, fmtTime, HEADLINE_METRICS, symbolHref } from './format';
+import { badge, fmtMetric, fmtTime, HEADLINE_METRICS, symbolHref } from './format';
 import { layout, type PageContext } from './layout';
 
 /** What the model page shows besides the registry row: data read from the bundle's files. */
@@ -25,26 +25,90 @@ function gateTable(m: ModelDetail): SafeHtml {
   const source = m.medianSource === 'registry' ? "medians over this symbol's last published models in the registry" : "medians over this model's own walk-forward folds (fewer than 3 published models in the registry)";
   return html`<table class="gates"><thead><tr><th>Gate</th><th class="num">Value</th><th>Rule</th><th>Verdict</th><th>Note</th></tr></thead><tbody>
 ${m.gates.map(
-  (g) => html`<tr data-gate="${g.name}"><td>${g.name}</td><td class="num">${fmtNum(g.value)}</td><td class="mono">${g.op} ${fmtNum(g.bound)}</td><td>${badge(g.passed ? 'pass' : 'fail', g.passed ? 'pass' : 'fail')}</td><td class="small">${g.note ?? ''}</td></tr>`,
+  (g) => html`<tr data-gate="${g.name}"><td>${g.name}</td><td class="num">${fmtMetric(g.name, g.value)}</td><td class="mono">${g.op} ${fmtMetric(g.name, g.bound)}</td><td>${badge(g.passed ? 'pass' : 'fail', g.passed ? 'pass' : 'fail')}</td><td class="small">${g.note ?? ''}</td></tr>`,
 )}</tbody></table><p class="small muted">Bounds that depend on history use ${source}.</p>`;
 }
 
 const TIME_COLUMN = /(^|_)(start|end|ts|time|at|from|to)$/;
 
-function cell(key: string, v: unknown): SafeHtml | string {
+/** The value at a dotted path (`metrics.win_rate`) of a fold row. */
+function at(row: FoldRow, path: string): unknown {
+  let v: unknown = row;
+  for (const k of path.split('.')) v = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+/**
+ * The fold table's columns, in order, each with the paths that may hold it (the trainer's
+ * FoldReport first). Only columns some row has are shown; a file in another shape falls
+ * back to its own scalar fields.
+ */
+const FOLD_COLUMNS: readonly { label: string; paths: readonly string[]; kind: 'time' | 'num' | 'text' | 'window' }[] = [
+  { label: 'Fold', paths: ['fold', 'index'], kind: 'num' },
+  { label: 'Test window', paths: ['test_start'], kind: 'window' },
+  { label: 'Train rows', paths: ['train_rows'], kind: 'num' },
+  { label: 'Purged', paths: ['purged'], kind: 'num' },
+  { label: 'Embargoed', paths: ['embargoed'], kind: 'num' },
+  { label: 'Test coverage', paths: ['coverage.test'], kind: 'num' },
+  { label: 'Threshold bps', paths: ['threshold.threshold_bps', 'threshold_bps'], kind: 'num' },
+  { label: 'Rank IC', paths: ['rank_ic'], kind: 'num' },
+  { label: 'Trades', paths: ['metrics.total_trades', 'trades', 'total_trades'], kind: 'num' },
+  { label: 'Win rate', paths: ['metrics.win_rate', 'win_rate'], kind: 'num' },
+  { label: 'Profit GBP', paths: ['metrics.total_profit_gbp', 'total_profit_gbp', 'profit_gbp'], kind: 'num' },
+  { label: 'Sharpe', paths: ['metrics.sharpe_ratio', 'sharpe_ratio', 'sharpe'], kind: 'num' },
+  { label: 'Profit factor', paths: ['metrics.profit_factor', 'profit_factor'], kind: 'num' },
+  { label: 'Max DD GBP', paths: ['metrics.max_drawdown', 'max_drawdown', 'max_drawdown_gbp'], kind: 'num' },
+];
+
+type ColumnKind = 'time' | 'num' | 'text' | 'window';
+
+const day = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? fmtTime(v).slice(0, 10) : '–');
+
+function cell(row: FoldRow, path: string, kind: ColumnKind, v: unknown): SafeHtml | string {
+  if (kind === 'window') return `${day(row.test_start)} → ${day(row.test_end)}`;
   if (v === null || v === undefined) return '–';
-  if (typeof v === 'number') return TIME_COLUMN.test(key) && v > 1e11 ? fmtTime(v) : fmtNum(v);
+  if (kind === 'time' && (typeof v === 'string' || typeof v === 'number')) return fmtTime(v).replace(' 00:00 UTC', '');
+  if (typeof v === 'number') return fmtMetric(path, v);
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   if (typeof v === 'string') return v;
   const s = JSON.stringify(v);
   return html`<span class="mono small" title="${s}">${s.length > 60 ? `${s.slice(0, 59)}…` : s}</span>`;
 }
 
+interface FoldColumn {
+  label: string;
+  kind: ColumnKind;
+  path: (r: FoldRow) => string | undefined;
+}
+
+/**
+ * The per-fold table: the trainer's FoldReport columns that the file has (a skipped fold
+ * shows its reason across the metric columns); a file in another shape shows its own
+ * scalar fields.
+ */
 function foldTable(rows: FoldRow[]): SafeHtml {
-  const cols: string[] = [];
-  for (const r of rows) for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
-  return html`<div style="overflow-x:auto"><table class="folds"><thead><tr>${cols.map((c) => html`<th class="${typeof rows[0]![c] === 'number' && !TIME_COLUMN.test(c) ? 'num' : ''}">${c.replace(/_/g, ' ')}</th>`)}</tr></thead><tbody>
-${rows.map((r) => html`<tr>${cols.map((c) => html`<td class="${typeof r[c] === 'number' && !TIME_COLUMN.test(c) ? 'num' : ''}">${cell(c, r[c])}</td>`)}</tr>`)}
+  let cols: FoldColumn[] = FOLD_COLUMNS.map((c) => ({ label: c.label, kind: c.kind, path: (r: FoldRow) => c.paths.find((p) => at(r, p) !== undefined) })).filter((c) =>
+    rows.some((r) => c.path(r) !== undefined),
+  );
+  if (cols.length < 3) {
+    const keys: string[] = [];
+    for (const r of rows) for (const [k, v] of Object.entries(r)) if ((v === null || typeof v !== 'object') && !keys.includes(k)) keys.push(k);
+    cols = keys.map((k): FoldColumn => ({ label: k.replace(/_/g, ' '), kind: TIME_COLUMN.test(k) ? 'time' : typeof rows[0]![k] === 'string' ? 'text' : 'num', path: () => k }));
+  }
+  // Columns up to the test window identify the fold; a skipped fold's reason spans the rest.
+  const lead = cols.findIndex((c) => c.kind === 'window') + 1 || 1;
+  const td = (r: FoldRow, c: FoldColumn) => {
+    const p = c.path(r);
+    return html`<td class="${c.kind === 'num' ? 'num' : 'nowrap'}">${p === undefined ? '–' : cell(r, p, c.kind, at(r, p))}</td>`;
+  };
+  return html`<div style="overflow-x:auto"><table class="folds"><thead><tr>${cols.map((c) => html`<th class="${c.kind === 'num' ? 'num' : ''}">${c.label}</th>`)}</tr></thead><tbody>
+${rows.map((r) => {
+  const skipped = r.skipped === true || (typeof r.skip_reason === 'string' && r.skip_reason !== '');
+  if (skipped && cols.length > lead) {
+    return html`<tr class="muted skipped">${cols.slice(0, lead).map((c) => td(r, c))}<td colspan="${cols.length - lead}">skipped: ${typeof r.skip_reason === 'string' ? r.skip_reason : 'no reason recorded'}</td></tr>`;
+  }
+  return html`<tr>${cols.map((c) => td(r, c))}</tr>`;
+})}
 </tbody></table></div>`;
 }
 
@@ -57,8 +121,10 @@ function plots(p: ModelPlots): SafeHtml {
     const e = p.equity.value;
     const unit = e.unit ?? 'P&L';
     const markers = e.folds.map((f) => ({ x: f.start, label: `F${f.index}` }));
-    parts.push(html`<div class="plot-box" id="equity-plot">${raw(lineChart({ id: 'equity', title: `Out-of-sample equity (${unit}), fold test windows marked`, series: [{ name: 'equity', x: e.t, y: e.equity }], markers, yLabel: unit }))}</div>`);
-    parts.push(html`<div class="plot-box" id="drawdown-plot">${raw(lineChart({ id: 'drawdown', title: `Drawdown (${unit})`, series: [{ name: 'drawdown', x: e.t, y: drawdown(e.equity), area: true, color: '#dc2626' }], markers, yLabel: unit }))}</div>`);
+    // The axis spans every test window, from the first fold's start to the last one's end.
+    const xInclude = e.folds.flatMap((f) => (f.end === null ? [f.start] : [f.start, f.end]));
+    parts.push(html`<div class="plot-box" id="equity-plot">${raw(lineChart({ id: 'equity', title: `Out-of-sample equity (${unit}), fold test windows marked`, series: [{ name: 'equity', x: e.t, y: e.equity, step: true }], markers, xInclude, yLabel: unit }))}</div>`);
+    parts.push(html`<div class="plot-box" id="drawdown-plot">${raw(lineChart({ id: 'drawdown', title: `Drawdown (${unit})`, series: [{ name: 'drawdown', x: e.t, y: drawdown(e.equity), area: true, step: true, color: '#dc2626' }], markers, xInclude, yLabel: unit }))}</div>`);
   } else {
     parts.push(missing('equity data', p.equity.reason));
   }
@@ -80,7 +146,7 @@ export function modelPage(ctx: PageContext, m: ModelDetail, p: ModelPlots): stri
   const body = html`<p class="small"><a href="/">Fleet</a> › <a href="${symbolHref(m.symbol)}">${m.symbol}</a> › ${m.runDate}</p>
 <h1>${m.symbol} · ${m.runDate} ${badge(m.verdict)} ${m.live ? badge('live') : html``} ${m.rolledBackAt !== null ? badge('rolled-back', `rolled back ${fmtTime(m.rolledBackAt)}`) : html``}</h1>
 <p class="small muted">Model <span class="mono">${m.id}</span> · trained ${fmtTime(m.createdAt)} · recipe ${m.recipeVersion} <span class="mono">${m.recipeHash.slice(0, 12)}</span> · sync ${badge(m.syncState)}${m.lastSyncError ? html` <span class="reason">${m.lastSyncError}</span>` : html``}</p>
-<div class="cards">${HEADLINE_METRICS.map((k) => html`<div class="card"><div class="k">${k.label}</div><div class="v">${fmtNum(m.metrics[k.key])}</div></div>`)}</div>
+<div class="cards">${HEADLINE_METRICS.map((k) => html`<div class="card"><div class="k">${k.label}</div><div class="v">${fmtMetric(k.key, m.metrics[k.key])}</div></div>`)}</div>
 ${m.verdict === 'rejected' ? html`<h2>Why it was rejected</h2><ul>${m.reasons.map((r) => html`<li class="reason">${r}</li>`)}</ul>` : html``}
 <h2>Gates</h2>${gateTable(m)}
 <h2>Out-of-sample performance</h2>${plots(p)}
