@@ -1,0 +1,435 @@
+/**
+ * The histogram engine's shared memory and its hot loops. Everything here is plain typed
+ * arrays over SharedArrayBuffers so the main thread and the worker threads
+ * (hist-worker.ts) run the very same code on the very same memory.
+ *
+ * Determinism: a thread owns whole features, and a feature's histogram is always summed
+ * row by row in partition order, whichever thread does it. So histograms, gains and
+ * therefore models are bit-identical for any thread count.
+ *
+ * This module imports nothing so a worker loads only what it runs.
+ */
+
+/** Doubles per (slot, feature) best-split record: gain, bin, defaultLeft, GL, HL, CL. */
+export const SPLIT_W = 6;
+/** Ints per pair in a task: small, large, parent slot, begin, end, flags. */
+export const PAIR_W = 6;
+/** Pair flag: find the best split of the small child. */
+export const FLAG_SPLIT_SMALL = 1;
+/** Pair flag: find the best split of the large child (parent − small). */
+export const FLAG_SPLIT_LARGE = 2;
+/**
+ * Pair flag (packed mode, root): build the small histogram by scanning every row in
+ * storage order with `pfull` (0 for rows outside the bag) instead of through `order`.
+ */
+export const FLAG_FULL_SCAN = 4;
+
+/** Control words (Int32) shared by the coordinator and the workers. */
+export const CTRL_GEN = 0;
+export const CTRL_PENDING = 1;
+export const CTRL_CMD = 2;
+/** Set to 1 by a worker whose share threw; the coordinator then fails the training. */
+export const CTRL_ERR = 3;
+export const CMD_RUN = 1;
+export const CMD_EXIT = 2;
+
+/** The buffers one training shares with its worker threads. */
+export interface HistBuffers {
+  nRows: number;
+  /** Bytes between two feature columns of `bins` (nRows rounded up to a multiple of 4). */
+  colStride: number;
+  nFeatures: number;
+  nSlots: number;
+  /**
+   * Doubles per histogram bin. 1 = packed mode (constant hessian): one double per bin
+   * holding `Σq · 2^countBits + count`, where q are the gradients quantised to integers;
+   * 3 = general mode: [grad sum, hess sum, count].
+   */
+  binStride: number;
+  /** Doubles per histogram slot. */
+  slotSize: number;
+  maxPairs: number;
+  bins: SharedArrayBuffer;
+  order: SharedArrayBuffer;
+  og: SharedArrayBuffer;
+  oh: SharedArrayBuffer;
+  /** Float64 per row (colStride of them, zero-padded): the packed gradient of the row (0 outside the bag), packed mode. */
+  pfull: SharedArrayBuffer;
+  hist: SharedArrayBuffer;
+  /** Int32: featOff[F], nBins[F]. */
+  meta: SharedArrayBuffer;
+  /** Float64: per slot G, H, C, (unused). */
+  sums: SharedArrayBuffer;
+  split: SharedArrayBuffer;
+  /** Int32: nPairs, nFeats, feats[F], pairs[maxPairs * PAIR_W]. */
+  task: SharedArrayBuffer;
+  /** Float64: lambda, minData, minHess, 1/scale (packed: gradient = q / scale), 2^countBits. */
+  params: SharedArrayBuffer;
+  ctrl: SharedArrayBuffer;
+}
+
+/** Typed views over {@link HistBuffers}. */
+export interface HistViews {
+  nRows: number;
+  colStride: number;
+  nFeatures: number;
+  binStride: number;
+  slotSize: number;
+  bins: Uint8Array;
+  bins32: Uint32Array;
+  order: Int32Array;
+  og: Float64Array;
+  oh: Float64Array;
+  pfull: Float64Array;
+  hist: Float64Array;
+  featOff: Int32Array;
+  nBins: Int32Array;
+  sums: Float64Array;
+  split: Float64Array;
+  task: Int32Array;
+  params: Float64Array;
+  ctrl: Int32Array;
+}
+
+export function makeViews(b: HistBuffers): HistViews {
+  const meta = new Int32Array(b.meta);
+  return {
+    nRows: b.nRows,
+    colStride: b.colStride,
+    nFeatures: b.nFeatures,
+    binStride: b.binStride,
+    slotSize: b.slotSize,
+    bins: new Uint8Array(b.bins),
+    bins32: new Uint32Array(b.bins, 0, b.bins.byteLength >> 2),
+    order: new Int32Array(b.order),
+    og: new Float64Array(b.og),
+    oh: new Float64Array(b.oh),
+    pfull: new Float64Array(b.pfull),
+    hist: new Float64Array(b.hist),
+    featOff: meta.subarray(0, b.nFeatures),
+    nBins: meta.subarray(b.nFeatures, 2 * b.nFeatures),
+    sums: new Float64Array(b.sums),
+    split: new Float64Array(b.split),
+    task: new Int32Array(b.task),
+    params: new Float64Array(b.params),
+    ctrl: new Int32Array(b.ctrl),
+  };
+}
+
+/**
+ * Packed histogram of one feature over rows `order[begin..end)`: one add per row of
+ * `og[i] = q · 2^countBits + 1` (q = the row's quantised gradient), so a bin accumulates
+ * `Σq · 2^countBits + count` exactly (integers below 2^53). One read-modify-write per row
+ * instead of two halves the work of the hottest loop; loads are grouped before the stores
+ * so V8 keeps the arrays' metadata in registers across four rows.
+ */
+function histPacked(
+  bins: Uint8Array,
+  base: number,
+  order: Int32Array,
+  og: Float64Array,
+  hist: Float64Array,
+  off: number,
+  begin: number,
+  end: number,
+): void {
+  let i = begin;
+  for (; i + 3 < end; i += 4) {
+    const b0 = off + bins[base + order[i]];
+    const b1 = off + bins[base + order[i + 1]];
+    const b2 = off + bins[base + order[i + 2]];
+    const b3 = off + bins[base + order[i + 3]];
+    const g0 = og[i];
+    const g1 = og[i + 1];
+    const g2 = og[i + 2];
+    const g3 = og[i + 3];
+    hist[b0] += g0;
+    hist[b1] += g1;
+    hist[b2] += g2;
+    hist[b3] += g3;
+  }
+  for (; i < end; i++) hist[off + bins[base + order[i]]] += og[i];
+}
+
+/**
+ * Packed histogram of one feature over ALL rows in storage order (the root): `p[r]` is 0
+ * for rows outside the bag, which adds nothing. Without the `order` indirection the bins
+ * stream sequentially and are read four at a time as one 32-bit word (`w0` = the column's
+ * first word; columns start on 4-byte boundaries and are zero-padded).
+ */
+function histPackedFull(bins32: Uint32Array, w0: number, p: Float64Array, hist: Float64Array, off: number, n: number): void {
+  // `p` and the bin columns are zero-padded to a multiple of 4 rows, so no tail loop (a
+  // never-run tail would also cost a deoptimisation on every call)
+  for (let i = 0; i < n; i += 4) {
+    const w = bins32[w0 + (i >> 2)];
+    const g0 = p[i];
+    const g1 = p[i + 1];
+    const g2 = p[i + 2];
+    const g3 = p[i + 3];
+    hist[off + (w & 255)] += g0;
+    hist[off + ((w >>> 8) & 255)] += g1;
+    hist[off + ((w >>> 16) & 255)] += g2;
+    hist[off + (w >>> 24)] += g3;
+  }
+}
+
+/** Histogram with per-row hessians: per bin [grad sum, hess sum, count]. */
+function histGeneral(
+  bins: Uint8Array,
+  base: number,
+  order: Int32Array,
+  og: Float64Array,
+  oh: Float64Array,
+  hist: Float64Array,
+  off: number,
+  begin: number,
+  end: number,
+): void {
+  let i = begin;
+  for (; i + 1 < end; i += 2) {
+    const b0 = off + bins[base + order[i]] * 3;
+    const b1 = off + bins[base + order[i + 1]] * 3;
+    const g0 = og[i];
+    const g1 = og[i + 1];
+    const h0 = oh[i];
+    const h1 = oh[i + 1];
+    hist[b0] += g0;
+    hist[b0 + 1] += h0;
+    hist[b0 + 2] += 1;
+    hist[b1] += g1;
+    hist[b1 + 1] += h1;
+    hist[b1 + 2] += 1;
+  }
+  if (i < end) {
+    const b = off + bins[base + order[i]] * 3;
+    hist[b] += og[i];
+    hist[b + 1] += oh[i];
+    hist[b + 2] += 1;
+  }
+}
+
+/** Count part of a packed bin value `P = Q · 2^cb + C` (0 <= C < 2^cb). */
+function packedCount(P: number, cbMul: number, invCb: number): number {
+  return P - Math.floor(P * invCb) * cbMul;
+}
+
+/**
+ * Best split of one feature of one node in packed mode (hessian 1 per row), written at
+ * `split[o..o+SPLIT_W)`: gain (½·(GL²/(HL+λ) + GR²/(HR+λ) − G²/(H+λ)), −Infinity when no
+ * valid split), threshold bin t (left = value bins 0..t), defaultLeft (NaN rows go left),
+ * then the left child's Q (quantised gradient sum), H and C. Scans t ascending and keeps
+ * the first maximum, so ties resolve the same way every time. Node totals are Q and C.
+ */
+function bestSplitPacked(
+  hist: Float64Array,
+  off: number,
+  nb: number,
+  Q: number,
+  C: number,
+  invScale: number,
+  cbMul: number,
+  lambda: number,
+  minData: number,
+  minHess: number,
+  split: Float64Array,
+  o: number,
+): void {
+  const invCb = 1 / cbMul;
+  const Pm = hist[off + nb];
+  const cm = packedCount(Pm, cbMul, invCb);
+  const qm = (Pm - cm) * invCb;
+  const G = Q * invScale;
+  const parent = (G * G) / (C + lambda);
+  let best = -Infinity;
+  let bestT = -1;
+  let bestDl = 0;
+  let bQL = 0;
+  let bCL = 0;
+  let QL = 0;
+  let CL = 0;
+  const last = nb - 1;
+  for (let t = 0; t < last; t++) {
+    const P = hist[off + t];
+    if (P === 0) continue; // empty bin: same partition as the previous threshold
+    const c = packedCount(P, cbMul, invCb);
+    QL += (P - c) * invCb;
+    CL += c;
+    // missing rows go right
+    const CR = C - CL;
+    if (CL >= minData && CR >= minData && CL >= minHess && CR >= minHess) {
+      const GL = QL * invScale;
+      const GR = G - GL;
+      const gain = (GL * GL) / (CL + lambda) + (GR * GR) / (CR + lambda) - parent;
+      if (gain > best) {
+        best = gain;
+        bestT = t;
+        // without missing rows in this node, unseen NaNs follow the bigger child
+        bestDl = cm > 0 ? 0 : CL >= CR ? 1 : 0;
+        bQL = QL;
+        bCL = CL;
+      }
+    }
+    if (cm > 0) {
+      // missing rows go left
+      const CL2 = CL + cm;
+      const CR2 = C - CL2;
+      if (CL2 >= minData && CR2 >= minData && CL2 >= minHess && CR2 >= minHess) {
+        const QL2 = QL + qm;
+        const GL2 = QL2 * invScale;
+        const GR2 = G - GL2;
+        const gain = (GL2 * GL2) / (CL2 + lambda) + (GR2 * GR2) / (CR2 + lambda) - parent;
+        if (gain > best) {
+          best = gain;
+          bestT = t;
+          bestDl = 1;
+          bQL = QL2;
+          bCL = CL2;
+        }
+      }
+    }
+  }
+  split[o] = bestT < 0 ? -Infinity : 0.5 * best;
+  split[o + 1] = bestT;
+  split[o + 2] = bestDl;
+  split[o + 3] = bQL;
+  split[o + 4] = bCL;
+  split[o + 5] = bCL;
+}
+
+/** As {@link bestSplitPacked} for general mode: bins [G, H, C]; node totals G, H, C. */
+function bestSplitGeneral(
+  hist: Float64Array,
+  off: number,
+  nb: number,
+  G: number,
+  H: number,
+  C: number,
+  lambda: number,
+  minData: number,
+  minHess: number,
+  split: Float64Array,
+  o: number,
+): void {
+  const mo = off + nb * 3;
+  const gm = hist[mo];
+  const hm = hist[mo + 1];
+  const cm = hist[mo + 2];
+  const parent = (G * G) / (H + lambda);
+  let best = -Infinity;
+  let bestT = -1;
+  let bestDl = 0;
+  let bGL = 0;
+  let bHL = 0;
+  let bCL = 0;
+  let GL = 0;
+  let HL = 0;
+  let CL = 0;
+  const last = nb - 1;
+  for (let t = 0; t < last; t++) {
+    const p = off + t * 3;
+    const c = hist[p + 2];
+    if (c === 0) continue;
+    GL += hist[p];
+    HL += hist[p + 1];
+    CL += c;
+    const CR = C - CL;
+    const HR = H - HL;
+    if (CL >= minData && CR >= minData && HL >= minHess && HR >= minHess) {
+      const GR = G - GL;
+      const gain = (GL * GL) / (HL + lambda) + (GR * GR) / (HR + lambda) - parent;
+      if (gain > best) {
+        best = gain;
+        bestT = t;
+        bestDl = cm > 0 ? 0 : CL >= CR ? 1 : 0;
+        bGL = GL;
+        bHL = HL;
+        bCL = CL;
+      }
+    }
+    if (cm > 0) {
+      const GL2 = GL + gm;
+      const HL2 = HL + hm;
+      const CL2 = CL + cm;
+      const CR2 = C - CL2;
+      const HR2 = H - HL2;
+      if (CL2 >= minData && CR2 >= minData && HL2 >= minHess && HR2 >= minHess) {
+        const GR2 = G - GL2;
+        const gain = (GL2 * GL2) / (HL2 + lambda) + (GR2 * GR2) / (HR2 + lambda) - parent;
+        if (gain > best) {
+          best = gain;
+          bestT = t;
+          bestDl = 1;
+          bGL = GL2;
+          bHL = HL2;
+          bCL = CL2;
+        }
+      }
+    }
+  }
+  split[o] = bestT < 0 ? -Infinity : 0.5 * best;
+  split[o + 1] = bestT;
+  split[o + 2] = bestDl;
+  split[o + 3] = bGL;
+  split[o + 4] = bHL;
+  split[o + 5] = bCL;
+}
+
+/**
+ * One thread's share of the current task: for every pair, for the thread's slice of the
+ * tree's features, build the small child's histogram, derive the large child's by
+ * subtraction from the parent, and find both children's best splits.
+ */
+export function runShare(v: HistViews, thread: number, nThreads: number): void {
+  const { task, hist, bins, bins32, order, og, oh, pfull, featOff, nBins, sums, split, params } = v;
+  const nRows = v.nRows;
+  const colStride = v.colStride;
+  const nF = v.nFeatures;
+  const packed = v.binStride === 1;
+  const stride = v.binStride;
+  const slotSize = v.slotSize;
+  const nPairs = task[0];
+  const nFeats = task[1];
+  const kBegin = Math.floor((thread * nFeats) / nThreads);
+  const kEnd = Math.floor(((thread + 1) * nFeats) / nThreads);
+  const lambda = params[0];
+  const minData = params[1];
+  const minHess = params[2];
+  const invScale = params[3];
+  const cbMul = params[4];
+  const pairs = 2 + nF;
+  for (let p = 0; p < nPairs; p++) {
+    const q = pairs + p * PAIR_W;
+    const small = task[q];
+    const large = task[q + 1];
+    const parent = task[q + 2];
+    const begin = task[q + 3];
+    const end = task[q + 4];
+    const flags = task[q + 5];
+    for (let k = kBegin; k < kEnd; k++) {
+      const f = task[2 + k];
+      const nb = nBins[f];
+      const len = (nb + 1) * stride;
+      const offS = small * slotSize + featOff[f];
+      hist.fill(0, offS, offS + len);
+      if ((flags & FLAG_FULL_SCAN) !== 0) histPackedFull(bins32, (f * colStride) >> 2, pfull, hist, offS, nRows);
+      else if (packed) histPacked(bins, f * colStride, order, og, hist, offS, begin, end);
+      else histGeneral(bins, f * colStride, order, og, oh, hist, offS, begin, end);
+      const offL = large * slotSize + featOff[f];
+      if (parent >= 0) {
+        const offP = parent * slotSize + featOff[f];
+        for (let j = 0; j < len; j++) hist[offL + j] = hist[offP + j] - hist[offS + j];
+      }
+      for (let side = 0; side < 2; side++) {
+        if ((flags & (side === 0 ? FLAG_SPLIT_SMALL : FLAG_SPLIT_LARGE)) === 0) continue;
+        const slot = side === 0 ? small : large;
+        const off = side === 0 ? offS : offL;
+        const o = (slot * nF + f) * SPLIT_W;
+        if (packed) {
+          bestSplitPacked(hist, off, nb, sums[slot * 4], sums[slot * 4 + 2], invScale, cbMul, lambda, minData, minHess, split, o);
+        } else {
+          bestSplitGeneral(hist, off, nb, sums[slot * 4], sums[slot * 4 + 1], sums[slot * 4 + 2], lambda, minData, minHess, split, o);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Worker-thread entry of the histogram engine (runs from dist/). It receives a training's
+ * shared buffers by message, then serves tasks through Atomics on the control words until
+ * told to detach (another message) or to exit.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { CMD_EXIT, CTRL_CMD, CTRL_ERR, CTRL_GEN, CTRL_PENDING, makeViews, runShare, type HistBuffers } from './hist-kernels';
+
+interface AttachMessage {
+  type: 'attach';
+  buffers: HistBuffers;
+  thread: number;
+  nThreads: number;
+}
+
+const port = parentPort;
+if (port === null) throw new Error('hist-worker.js must run as a worker thread');
+const spin = (workerData as { spinIterations?: number } | null)?.spinIterations ?? 20000;
+
+port.on('message', (msg: AttachMessage | { type: 'ping' }) => {
+  if (msg.type !== 'attach') {
+    port.postMessage({ type: 'pong' });
+    return;
+  }
+  const v = makeViews(msg.buffers);
+  const ctrl = v.ctrl;
+  let seen = Atomics.load(ctrl, CTRL_GEN);
+  port.postMessage({ type: 'attached', thread: msg.thread });
+  // Serve until the coordinator says exit; each generation bump is one task.
+  for (;;) {
+    let g = Atomics.load(ctrl, CTRL_GEN);
+    for (let s = 0; g === seen && s < spin; s++) g = Atomics.load(ctrl, CTRL_GEN);
+    while (g === seen) {
+      Atomics.wait(ctrl, CTRL_GEN, seen);
+      g = Atomics.load(ctrl, CTRL_GEN);
+    }
+    seen = g;
+    if (Atomics.load(ctrl, CTRL_CMD) === CMD_EXIT) {
+      if (Atomics.sub(ctrl, CTRL_PENDING, 1) === 1) Atomics.notify(ctrl, CTRL_PENDING);
+      break;
+    }
+    try {
+      runShare(v, msg.thread, msg.nThreads);
+    } catch (err) {
+      // never leave the coordinator waiting: flag the failure, report it, keep serving
+      Atomics.store(ctrl, CTRL_ERR, 1);
+      port.postMessage({ type: 'error', thread: msg.thread, message: err instanceof Error ? err.stack ?? err.message : String(err) });
+    }
+    if (Atomics.sub(ctrl, CTRL_PENDING, 1) === 1) Atomics.notify(ctrl, CTRL_PENDING);
+  }
+  port.postMessage({ type: 'detached', thread: msg.thread });
+});

@@ -1,0 +1,13 @@
+export { DEFAULT_GBDT_PARAMS, resolveGbdtParams, resolveThreads } from './params';
+export type { GbdtObjective, GbdtParams, GbdtProgress, GbdtRunOptions, GrowPolicy } from './params';
+export { columnMatrix, rowMajorMatrix } from './matrix';
+export type { FeatureMatrix, NumericArray } from './matrix';
+export { binRows, fitBinMapper } from './binning';
+export type { BinMapper } from './binning';
+export { GbdtModel, GBDT_MODEL_FORMAT, GBDT_MODEL_VERSION } from './model';
+export type { GbdtModelJson, ImportanceKind } from './model';
+export type { GbdtTree, GbdtTreeJson } from './tree';
+export { sigmoid } from './objective';
+export { GbdtThreadPool } from './thread-pool';
+export { trainGbdt } from './train';
+export type { GbdtTrainingData, GbdtTrainOptions } from './train';

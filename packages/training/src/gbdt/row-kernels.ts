@@ -1,0 +1,105 @@
+/**
+ * The trainer's per-row loops, one loop per function with nothing after it but a `return`.
+ * This shape matters in V8: a loop that gets hot inside a single long call is compiled
+ * on-stack (OSR) before the code after it ever ran; that code then lacks type feedback,
+ * deoptimises, and — OSR code being cached — does so again on every later call. Small
+ * single-loop functions are optimised normally and stay optimised.
+ */
+
+/** Largest |grad[order[i]]| for i in [0, n). */
+export function maxAbsOf(grad: Float64Array, order: Int32Array, n: number): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const a = Math.abs(grad[order[i]]);
+    if (a > m) m = a;
+  }
+  return m;
+}
+
+/**
+ * Quantises and packs the gradients of rows `order[0..n)`: `p[r] = round(g·scale)·cbMul + 1`
+ * (other entries of `p` are left as they are). Returns Σ round(g·scale), exact.
+ */
+export function packRows(grad: Float64Array, order: Int32Array, n: number, scale: number, cbMul: number, p: Float64Array): number {
+  let q = 0;
+  for (let i = 0; i < n; i++) {
+    const r = order[i];
+    const qi = Math.round(grad[r] * scale);
+    p[r] = qi * cbMul + 1;
+    q += qi;
+  }
+  return q;
+}
+
+/** og[i] = src[order[i]] for i in [begin, end). */
+export function gatherRows(src: Float64Array, order: Int32Array, begin: number, end: number, og: Float64Array): void {
+  for (let i = begin; i < end; i++) og[i] = src[order[i]];
+}
+
+/** Σ a[order[i]] for i in [begin, end), in that order. */
+export function sumRows(a: Float64Array, order: Int32Array, begin: number, end: number): number {
+  let s = 0;
+  for (let i = begin; i < end; i++) s += a[order[i]];
+  return s;
+}
+
+/**
+ * Stable partition, first half: rows of order[begin..end) going left are compacted in
+ * place from `begin`, the others appended to `tmp` from 0. A row goes left when its bin is
+ * <= t, or when it is missing (bin === miss, which is > t) and dl is 1. Branch-free: the
+ * row is written to both places and only the matching cursor advances (a 50/50 split
+ * would otherwise mispredict every other row).
+ */
+export function partitionLeft(
+  order: Int32Array,
+  tmp: Int32Array,
+  bins: Uint8Array,
+  base: number,
+  miss: number,
+  t: number,
+  dl: number,
+  begin: number,
+  end: number,
+): number {
+  let l = begin;
+  let nr = 0;
+  for (let i = begin; i < end; i++) {
+    const r = order[i];
+    const b = bins[base + r];
+    // (b <= t) | (b === miss & dl), as 0/1 integers
+    const left = (((t - b) >>> 31) ^ 1) | ((((b ^ miss) - 1) >>> 31) & dl);
+    order[l] = r;
+    tmp[nr] = r;
+    l += left;
+    nr += left ^ 1;
+  }
+  return l;
+}
+
+/** Adds `v` to score[order[i]] for i in [begin, end). */
+export function addToRows(score: Float64Array, order: Int32Array, begin: number, end: number, v: number): void {
+  for (let i = begin; i < end; i++) score[order[i]] += v;
+}
+
+/** Mulberry32's state increment: its state after k draws is state + k · MULBERRY_STEP. */
+export const MULBERRY_STEP = 0x6d2b79f5;
+
+/**
+ * Draws the bag with mulberry32 from `state`: row i is in when its uint32 draw is below
+ * `fraction · 2^32` (one draw per row, in row order). Writes the bag's rows to `bag` and the
+ * others to `oob`; returns the bag size. The caller advances the state by n steps.
+ */
+export function drawBag(state: number, fraction: number, n: number, bag: Int32Array, oob: Int32Array): number {
+  const limit = fraction * 4294967296;
+  let st = state;
+  let k = 0;
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    st = (st + MULBERRY_STEP) >>> 0;
+    let t = Math.imul(st ^ (st >>> 15), st | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    if ((t ^ (t >>> 14)) >>> 0 < limit) bag[k++] = i;
+    else oob[o++] = i;
+  }
+  return k;
+}

@@ -1,0 +1,179 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { PermanentError, TransientError } from '@engine/shared';
+import {
+  CMD_EXIT,
+  CMD_RUN,
+  CTRL_CMD,
+  CTRL_ERR,
+  CTRL_GEN,
+  CTRL_PENDING,
+  runShare,
+  type HistBuffers,
+  type HistViews,
+} from './hist-kernels';
+
+/** A worker that has not finished its share within this time is considered lost. */
+const TASK_TIMEOUT_MS = 120_000;
+/** Busy-wait iterations before sleeping on a futex (tasks are often sub-millisecond). */
+const SPIN_ITERATIONS = 20_000;
+
+/**
+ * The compiled worker script. Under jest this module runs from src/ (TypeScript), so the
+ * worker (which must be JavaScript) is taken from the dist/ twin built by `tsc -b`.
+ */
+export function histWorkerScript(): string {
+  let dir = __dirname;
+  if (!__filename.endsWith('.js')) {
+    const parts = dir.split(path.sep);
+    const i = parts.lastIndexOf('src');
+    if (i >= 0) parts[i] = 'dist';
+    dir = parts.join(path.sep);
+  }
+  return path.join(dir, 'hist-worker.js');
+}
+
+/**
+ * Worker threads that build histograms for the trainer. `threads` counts the calling
+ * thread, which always takes the first share, so a pool of `threads` spawns `threads - 1`
+ * workers (none for 1). A pool serves one training at a time and can be reused across
+ * trainings (e.g. walk-forward folds) to save the worker start-up; close it when done.
+ */
+export class GbdtThreadPool {
+  readonly threads: number;
+  private readonly workers: Worker[];
+  private busy = false;
+  private errors: string[] = [];
+  private ctrl: Int32Array | null = null;
+  private closed = false;
+
+  private constructor(threads: number, workers: Worker[]) {
+    this.threads = threads;
+    this.workers = workers;
+    for (const w of workers) {
+      w.on('message', (m: { type: string; message?: string }) => {
+        if (m.type === 'error' && m.message !== undefined) this.errors.push(m.message);
+      });
+      // an unexpected worker crash is reported by the next task (errors list)
+      w.on('error', (e) => this.errors.push(e.stack ?? e.message));
+    }
+  }
+
+  /** Starts `threads - 1` workers and waits until they are listening. */
+  static async create(threads: number): Promise<GbdtThreadPool> {
+    const n = Math.max(0, threads - 1);
+    if (n === 0) return new GbdtThreadPool(1, []);
+    const script = histWorkerScript();
+    if (!existsSync(script)) {
+      throw new PermanentError(
+        'GBDT_WORKER_MISSING',
+        `GBDT worker script not found at ${script}; build the training package first (npx tsc -b packages/training)`,
+      );
+    }
+    const workers: Worker[] = [];
+    for (let i = 0; i < n; i++) workers.push(new Worker(script, { workerData: { spinIterations: SPIN_ITERATIONS } }));
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const onMsg = (m: { type: string }): void => {
+              if (m.type === 'pong') {
+                w.off('message', onMsg);
+                w.off('error', reject);
+                resolve();
+              }
+            };
+            w.on('message', onMsg);
+            w.once('error', reject);
+            w.postMessage({ type: 'ping' });
+          }),
+      ),
+    );
+    return new GbdtThreadPool(threads, workers);
+  }
+
+  /** Hands a training's shared buffers to every worker and waits until all are serving. */
+  async attach(buffers: HistBuffers): Promise<void> {
+    if (this.closed) throw new PermanentError('GBDT_POOL_CLOSED', 'GBDT thread pool is closed; create a new one');
+    if (this.busy) throw new PermanentError('GBDT_POOL_BUSY', 'GBDT thread pool already serves a training; use one pool per concurrent training');
+    this.busy = true;
+    this.errors = [];
+    this.ctrl = new Int32Array(buffers.ctrl);
+    await Promise.all(
+      this.workers.map(
+        (w, i) =>
+          new Promise<void>((resolve) => {
+            const onMsg = (m: { type: string }): void => {
+              if (m.type === 'attached') {
+                w.off('message', onMsg);
+                resolve();
+              }
+            };
+            w.on('message', onMsg);
+            w.postMessage({ type: 'attach', buffers, thread: i + 1, nThreads: this.threads });
+          }),
+      ),
+    );
+  }
+
+  /**
+   * Runs the task described in the shared buffers on every thread and returns when all
+   * shares are done. Blocks the calling thread for the task's duration (milliseconds).
+   */
+  run(v: HistViews): void {
+    const ctrl = v.ctrl;
+    const nW = this.workers.length;
+    if (nW === 0) {
+      runShare(v, 0, 1);
+      return;
+    }
+    Atomics.store(ctrl, CTRL_CMD, CMD_RUN);
+    Atomics.store(ctrl, CTRL_PENDING, nW);
+    Atomics.add(ctrl, CTRL_GEN, 1);
+    Atomics.notify(ctrl, CTRL_GEN);
+    try {
+      runShare(v, 0, this.threads);
+    } finally {
+      this.waitWorkers(ctrl);
+    }
+    if (Atomics.load(ctrl, CTRL_ERR) !== 0) {
+      throw new TransientError('GBDT_WORKER_FAILED', `a GBDT histogram worker failed: ${this.errors.join('; ') || 'no message'}`);
+    }
+  }
+
+  private waitWorkers(ctrl: Int32Array): void {
+    let p = Atomics.load(ctrl, CTRL_PENDING);
+    for (let s = 0; p !== 0 && s < SPIN_ITERATIONS; s++) p = Atomics.load(ctrl, CTRL_PENDING);
+    const t0 = Date.now();
+    while (p !== 0) {
+      Atomics.wait(ctrl, CTRL_PENDING, p, 1000);
+      p = Atomics.load(ctrl, CTRL_PENDING);
+      if (p !== 0 && Date.now() - t0 > TASK_TIMEOUT_MS) {
+        throw new TransientError('GBDT_WORKER_TIMEOUT', `GBDT histogram workers did not finish a task within ${TASK_TIMEOUT_MS} ms (${p} still pending)`);
+      }
+    }
+  }
+
+  /** Releases the current training's buffers (workers return to waiting for the next one). */
+  detach(): void {
+    const ctrl = this.ctrl;
+    if (ctrl === null) return;
+    this.ctrl = null;
+    this.busy = false;
+    if (this.workers.length === 0) return;
+    Atomics.store(ctrl, CTRL_CMD, CMD_EXIT);
+    Atomics.store(ctrl, CTRL_PENDING, this.workers.length);
+    Atomics.add(ctrl, CTRL_GEN, 1);
+    Atomics.notify(ctrl, CTRL_GEN);
+    this.waitWorkers(ctrl);
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.detach();
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

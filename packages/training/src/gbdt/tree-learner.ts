@@ -1,0 +1,520 @@
+import {
+  FLAG_FULL_SCAN,
+  FLAG_SPLIT_LARGE,
+  FLAG_SPLIT_SMALL,
+  PAIR_W,
+  SPLIT_W,
+  makeViews,
+  type HistBuffers,
+  type HistViews,
+} from './hist-kernels';
+import type { GrowPolicy } from './params';
+import { addToRows, gatherRows, maxAbsOf, packRows, partitionLeft, sumRows } from './row-kernels';
+import type { GbdtThreadPool } from './thread-pool';
+import type { GbdtTree } from './tree';
+
+/** What the learner needs to know about the data and the tree shape. */
+export interface TreeLearnerConfig {
+  nRows: number;
+  /** Bytes between feature columns of the binned matrix (a multiple of 4, >= nRows). */
+  colStride: number;
+  nFeatures: number;
+  /** Value bins per feature (the missing bin is this index). */
+  nBins: Int32Array;
+  /** Upper bin edges per feature (float32 values; the last is +Infinity). */
+  edges: readonly Float64Array[];
+  /** 1 when every row's hessian is 1 (squared error, Huber); 0 for per-row hessians. */
+  constHessian: number;
+  lambdaL2: number;
+  minDataInLeaf: number;
+  minSumHessianInLeaf: number;
+  minGainToSplit: number;
+  numLeaves: number;
+  /** 0 = unlimited. */
+  maxDepth: number;
+  growPolicy: GrowPolicy;
+  learningRate: number;
+}
+
+function sab(bytes: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(Math.max(8, bytes));
+}
+
+/**
+ * Allocates the shared buffers of one training. `bins` must already hold the feature-major
+ * binned training matrix (see binRows) in a SharedArrayBuffer.
+ */
+/** Bits needed to count up to n. */
+function bitsFor(n: number): number {
+  return Math.ceil(Math.log2(n + 1));
+}
+
+/**
+ * Packed mode (one double per bin, see hist-kernels) needs a constant hessian and enough
+ * headroom below 2^53 for `n · 2^(countBits + gradientBits)`: at least 10 gradient bits,
+ * i.e. under about two million rows. Larger trainings use the general layout.
+ */
+export function usePackedHistograms(constHessian: number, nRows: number): boolean {
+  return constHessian > 0 && gradientBits(nRows) >= 10;
+}
+
+/** Bits for |q| of the quantised gradients so that any sum of n packed values stays below 2^53. */
+function gradientBits(nRows: number): number {
+  return 52 - 2 * bitsFor(nRows);
+}
+
+export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuffer): HistBuffers {
+  const F = cfg.nFeatures;
+  const N = cfg.nRows;
+  const binStride = usePackedHistograms(cfg.constHessian, N) ? 1 : 3;
+  const nSlots = cfg.numLeaves + 2;
+  const maxPairs = cfg.numLeaves;
+  const meta = sab(8 * F);
+  const metaView = new Int32Array(meta);
+  let off = 0;
+  for (let f = 0; f < F; f++) {
+    metaView[f] = off;
+    metaView[F + f] = cfg.nBins[f];
+    off += (cfg.nBins[f] + 1) * binStride;
+  }
+  const slotSize = off;
+  const b: HistBuffers = {
+    nRows: N,
+    colStride: cfg.colStride,
+    nFeatures: F,
+    nSlots,
+    binStride,
+    slotSize,
+    maxPairs,
+    bins,
+    order: sab(4 * N),
+    og: sab(8 * N),
+    oh: sab(binStride === 3 ? 8 * N : 8),
+    pfull: sab(binStride === 1 ? 8 * cfg.colStride : 8),
+    hist: sab(8 * nSlots * slotSize),
+    meta,
+    sums: sab(8 * 4 * nSlots),
+    split: sab(8 * nSlots * F * SPLIT_W),
+    task: sab(4 * (2 + F + maxPairs * PAIR_W)),
+    params: sab(8 * 8),
+    ctrl: sab(4 * 8),
+  };
+  const p = new Float64Array(b.params);
+  p[0] = cfg.lambdaL2;
+  p[1] = cfg.minDataInLeaf;
+  p[2] = cfg.minSumHessianInLeaf;
+  p[3] = 1;
+  p[4] = 2 ** bitsFor(N);
+  return b;
+}
+
+/**
+ * Grows one tree on the binned training rows from gradients and hessians: histograms of
+ * the smaller child only (the larger one is parent − smaller), split search per feature in
+ * the histogram threads, stable row partitions in place. After {@link grow}, leaf `l` owns
+ * rows `order[leafBegin[l]..leafEnd[l])`.
+ */
+export class TreeLearner {
+  readonly v: HistViews;
+  private readonly cfg: TreeLearnerConfig;
+  private readonly tmp: Int32Array;
+  private readonly packed: boolean;
+  private grad: Float64Array = new Float64Array(0);
+  private hess: Float64Array = new Float64Array(0);
+  private readonly freeSlots: number[] = [];
+  // per leaf (index = leaf id)
+  readonly leafBegin: Int32Array;
+  readonly leafEnd: Int32Array;
+  /** Out-of-bag rows of each leaf: oob[leafOobBegin[l]..leafOobEnd[l]). */
+  private readonly leafOobBegin: Int32Array;
+  private readonly leafOobEnd: Int32Array;
+  private oob: Int32Array = new Int32Array(0);
+  private readonly leafG: Float64Array;
+  private readonly leafH: Float64Array;
+  private readonly leafC: Float64Array;
+  private readonly leafDepth: Int32Array;
+  private readonly leafSlot: Int32Array;
+  private readonly leafParent: Int32Array;
+  private readonly leafIsLeft: Uint8Array;
+  private readonly bGain: Float64Array;
+  private readonly bFeat: Int32Array;
+  private readonly bBin: Int32Array;
+  private readonly bDl: Uint8Array;
+  private readonly bGL: Float64Array;
+  private readonly bHL: Float64Array;
+  private readonly bCL: Float64Array;
+  // the tree being built (index = internal node id)
+  private readonly nodeFeat: Int32Array;
+  private readonly nodeBin: Int32Array;
+  private readonly nodeDl: Uint8Array;
+  private readonly nodeLeft: Int32Array;
+  private readonly nodeRight: Int32Array;
+  private readonly nodeGain: Float64Array;
+  private readonly nodeCount: Int32Array;
+  numLeaves = 0;
+  private numNodes = 0;
+  private nPairs = 0;
+  /** Slots to free after the current task (small children that only fed a subtraction). */
+  private readonly tempSlots: number[] = [];
+
+  constructor(cfg: TreeLearnerConfig, buffers: HistBuffers) {
+    this.cfg = cfg;
+    this.v = makeViews(buffers);
+    this.tmp = new Int32Array(cfg.nRows);
+    this.packed = buffers.binStride === 1;
+    const L = cfg.numLeaves;
+    this.leafBegin = new Int32Array(L);
+    this.leafEnd = new Int32Array(L);
+    this.leafOobBegin = new Int32Array(L);
+    this.leafOobEnd = new Int32Array(L);
+    this.leafG = new Float64Array(L);
+    this.leafH = new Float64Array(L);
+    this.leafC = new Float64Array(L);
+    this.leafDepth = new Int32Array(L);
+    this.leafSlot = new Int32Array(L);
+    this.leafParent = new Int32Array(L);
+    this.leafIsLeft = new Uint8Array(L);
+    this.bGain = new Float64Array(L);
+    this.bFeat = new Int32Array(L);
+    this.bBin = new Int32Array(L);
+    this.bDl = new Uint8Array(L);
+    this.bGL = new Float64Array(L);
+    this.bHL = new Float64Array(L);
+    this.bCL = new Float64Array(L);
+    this.nodeFeat = new Int32Array(L);
+    this.nodeBin = new Int32Array(L);
+    this.nodeDl = new Uint8Array(L);
+    this.nodeLeft = new Int32Array(L);
+    this.nodeRight = new Int32Array(L);
+    this.nodeGain = new Float64Array(L);
+    this.nodeCount = new Int32Array(L);
+  }
+
+  /**
+   * Grows a tree. `bag` lists the rows of this tree's bag (ascending) or is null for all
+   * rows, `oob` the other rows (ascending; partitioned alongside so their scores can be
+   * updated per leaf); `feats[0..nFeats)` are the features drawn for this tree (ascending).
+   */
+  grow(
+    grad: Float64Array,
+    hess: Float64Array,
+    bag: Int32Array | null,
+    nBag: number,
+    oob: Int32Array,
+    feats: Int32Array,
+    nFeats: number,
+    pool: GbdtThreadPool,
+  ): void {
+    const { cfg, v } = this;
+    const { order, task } = v;
+    this.grad = grad;
+    this.hess = hess;
+    this.oob = oob;
+    this.freeSlots.length = 0;
+    for (let s = v.hist.length / v.slotSize - 1; s >= 0; s--) this.freeSlots.push(s);
+    task[1] = nFeats;
+    for (let k = 0; k < nFeats; k++) task[2 + k] = feats[k];
+    if (bag === null) for (let i = 0; i < nBag; i++) order[i] = i;
+    else order.set(bag.subarray(0, nBag));
+    // root totals, summed in row order
+    let G = 0;
+    let H = 0;
+    if (this.packed) {
+      // quantise: q = round(g · scale) with |q| <= 2^bits, packed as q · 2^countBits + 1;
+      // every row gets its packed value, 0 outside the bag, and the root scans them all
+      const maxAbs = maxAbsOf(grad, order, nBag);
+      const scale = maxAbs > 0 ? 2 ** gradientBits(cfg.nRows) / maxAbs : 1;
+      v.params[3] = 1 / scale;
+      if (bag !== null) v.pfull.fill(0);
+      G = packRows(grad, order, nBag, scale, v.params[4], v.pfull);
+      H = nBag;
+    } else {
+      this.gather(0, nBag, grad, hess);
+      G = sumRows(grad, order, 0, nBag);
+      H = hess.length > 0 ? sumRows(hess, order, 0, nBag) : nBag * cfg.constHessian;
+    }
+    this.numLeaves = 1;
+    this.numNodes = 0;
+    this.setLeaf(0, 0, nBag, G, H, nBag, 0, -1, 0);
+    this.leafOobBegin[0] = 0;
+    this.leafOobEnd[0] = bag === null ? 0 : cfg.nRows - nBag;
+    if (this.canSplit(0, 1)) {
+      const slot = this.allocSlot();
+      this.leafSlot[0] = slot;
+      this.beginTask();
+      this.addPair(slot, -1, -1, 0, nBag, FLAG_SPLIT_SMALL | (this.packed ? FLAG_FULL_SCAN : 0));
+      this.runTask(pool, [0]);
+    } else {
+      this.bGain[0] = -Infinity;
+    }
+    if (cfg.growPolicy === 'depthwise') this.growDepthwise(grad, hess, pool);
+    else this.growLeafwise(grad, hess, pool);
+  }
+
+  private growLeafwise(grad: Float64Array, hess: Float64Array, pool: GbdtThreadPool): void {
+    const { cfg } = this;
+    while (this.numLeaves < cfg.numLeaves) {
+      let best = -1;
+      for (let l = 0; l < this.numLeaves; l++) {
+        if (this.bGain[l] > cfg.minGainToSplit && (best < 0 || this.bGain[l] > this.bGain[best])) best = l;
+      }
+      if (best < 0) break;
+      this.beginTask();
+      const r = this.splitLeaf(best, grad, hess, this.numLeaves + 1);
+      this.runTask(pool, r);
+    }
+  }
+
+  private growDepthwise(grad: Float64Array, hess: Float64Array, pool: GbdtThreadPool): void {
+    const { cfg } = this;
+    let frontier = [0];
+    for (let depth = 0; depth < cfg.maxDepth && frontier.length > 0; depth++) {
+      let cands = frontier.filter((l) => this.bGain[l] > cfg.minGainToSplit);
+      const room = cfg.numLeaves - this.numLeaves;
+      if (cands.length > room) {
+        // keep the best `room` splits (ties: lower leaf id), then split in leaf order
+        cands = [...cands].sort((a, b) => this.bGain[b] - this.bGain[a] || a - b).slice(0, room).sort((a, b) => a - b);
+      }
+      if (cands.length === 0) break;
+      const leavesAfter = this.numLeaves + cands.length;
+      this.beginTask();
+      const next: number[] = [];
+      for (const l of cands) next.push(...this.splitLeaf(l, grad, hess, leavesAfter));
+      this.runTask(pool, next);
+      frontier = next;
+    }
+  }
+
+  private setLeaf(l: number, begin: number, end: number, G: number, H: number, C: number, depth: number, parent: number, isLeft: number): void {
+    this.leafBegin[l] = begin;
+    this.leafEnd[l] = end;
+    this.leafG[l] = G;
+    this.leafH[l] = H;
+    this.leafC[l] = C;
+    this.leafDepth[l] = depth;
+    this.leafParent[l] = parent;
+    this.leafIsLeft[l] = isLeft;
+    this.leafSlot[l] = -1;
+    this.bGain[l] = -Infinity;
+  }
+
+  /** Whether leaf `l` may be split further once the tree has `leavesAfter` leaves. */
+  private canSplit(l: number, leavesAfter: number): boolean {
+    const { cfg } = this;
+    return (
+      leavesAfter < cfg.numLeaves &&
+      (cfg.maxDepth === 0 || this.leafDepth[l] < cfg.maxDepth) &&
+      this.leafC[l] >= 2 * cfg.minDataInLeaf &&
+      this.leafH[l] >= 2 * cfg.minSumHessianInLeaf
+    );
+  }
+
+  private allocSlot(): number {
+    const s = this.freeSlots.pop();
+    if (s === undefined) throw new Error('GBDT histogram slots exhausted (bug: slots must cover numLeaves + 2)');
+    return s;
+  }
+
+  private beginTask(): void {
+    this.nPairs = 0;
+    this.tempSlots.length = 0;
+  }
+
+  private addPair(small: number, large: number, parent: number, begin: number, end: number, flags: number): void {
+    const { task } = this.v;
+    const q = 2 + this.v.nFeatures + this.nPairs * PAIR_W;
+    task[q] = small;
+    task[q + 1] = large;
+    task[q + 2] = parent;
+    task[q + 3] = begin;
+    task[q + 4] = end;
+    task[q + 5] = flags;
+    this.nPairs++;
+  }
+
+  /** Writes the leaf totals the split search needs, runs the task, reads back best splits. */
+  private runTask(pool: GbdtThreadPool, leaves: number[]): void {
+    if (this.nPairs === 0) return;
+    const { v } = this;
+    const sums = v.sums;
+    for (const l of leaves) {
+      const s = this.leafSlot[l];
+      if (s < 0) continue;
+      sums[s * 4] = this.leafG[l];
+      sums[s * 4 + 1] = this.leafH[l];
+      sums[s * 4 + 2] = this.leafC[l];
+    }
+    v.task[0] = this.nPairs;
+    pool.run(v);
+    for (const s of this.tempSlots) this.freeSlots.push(s);
+    const F = v.nFeatures;
+    const nFeats = v.task[1];
+    const split = v.split;
+    for (const l of leaves) {
+      const s = this.leafSlot[l];
+      if (s < 0) continue;
+      let best = -Infinity;
+      let bo = -1;
+      let bf = -1;
+      for (let k = 0; k < nFeats; k++) {
+        const f = v.task[2 + k];
+        const o = (s * F + f) * SPLIT_W;
+        if (split[o] > best) {
+          best = split[o];
+          bo = o;
+          bf = f;
+        }
+      }
+      this.bGain[l] = best;
+      if (bo >= 0) {
+        this.bFeat[l] = bf;
+        this.bBin[l] = split[bo + 1];
+        this.bDl[l] = split[bo + 2];
+        this.bGL[l] = split[bo + 3];
+        this.bHL[l] = split[bo + 4];
+        this.bCL[l] = split[bo + 5];
+      } else {
+        // nothing to split on: the histogram is no longer needed
+        this.freeSlots.push(s);
+        this.leafSlot[l] = -1;
+      }
+    }
+  }
+
+  /**
+   * Splits leaf `l` by its best split: partitions its rows, records the node, creates the
+   * right child as a new leaf, and queues the histogram work the children need. Returns
+   * the two child leaf ids.
+   */
+  private splitLeaf(l: number, grad: Float64Array, hess: Float64Array, leavesAfter: number): number[] {
+    const f = this.bFeat[l];
+    const t = this.bBin[l];
+    const dl = this.bDl[l];
+    const begin = this.leafBegin[l];
+    const end = this.leafEnd[l];
+    const mid = this.partition(this.v.order, begin, end, f, t, dl);
+    const oBegin = this.leafOobBegin[l];
+    const oEnd = this.leafOobEnd[l];
+    const oMid = oEnd > oBegin ? this.partition(this.oob, oBegin, oEnd, f, t, dl) : oBegin;
+    const k = this.numNodes++;
+    this.nodeFeat[k] = f;
+    this.nodeBin[k] = t;
+    this.nodeDl[k] = dl;
+    this.nodeGain[k] = this.bGain[l];
+    this.nodeCount[k] = this.leafC[l];
+    const p = this.leafParent[l];
+    if (p >= 0) {
+      if (this.leafIsLeft[l] === 1) this.nodeLeft[p] = k;
+      else this.nodeRight[p] = k;
+    }
+    const r = this.numLeaves++;
+    this.nodeLeft[k] = ~l;
+    this.nodeRight[k] = ~r;
+    const G = this.leafG[l];
+    const H = this.leafH[l];
+    const C = this.leafC[l];
+    const depth = this.leafDepth[l] + 1;
+    const parentSlot = this.leafSlot[l];
+    const GL = this.bGL[l];
+    const HL = this.bHL[l];
+    const CL = this.bCL[l];
+    this.setLeaf(l, begin, mid, GL, HL, CL, depth, k, 1);
+    this.setLeaf(r, mid, end, G - GL, H - HL, C - CL, depth, k, 0);
+    this.leafOobEnd[l] = oMid;
+    this.leafOobBegin[r] = oMid;
+    this.leafOobEnd[r] = oEnd;
+    const needL = this.canSplit(l, leavesAfter);
+    const needR = this.canSplit(r, leavesAfter);
+    // the child with fewer rows gets its histogram built; the other is parent − small
+    const leftSmall = CL <= C - CL;
+    const small = leftSmall ? l : r;
+    const large = leftSmall ? r : l;
+    const needSmall = leftSmall ? needL : needR;
+    const needLarge = leftSmall ? needR : needL;
+    if (!needSmall && !needLarge) {
+      this.freeSlots.push(parentSlot);
+      return [l, r];
+    }
+    const sBegin = this.leafBegin[small];
+    const sEnd = this.leafEnd[small];
+    this.gather(sBegin, sEnd, grad, hess);
+    if (needLarge) {
+      const ss = this.allocSlot();
+      this.leafSlot[small] = ss;
+      this.leafSlot[large] = parentSlot;
+      if (!needSmall) {
+        this.tempSlots.push(ss);
+        this.leafSlot[small] = -1;
+      }
+      this.addPair(ss, parentSlot, parentSlot, sBegin, sEnd, (needSmall ? FLAG_SPLIT_SMALL : 0) | FLAG_SPLIT_LARGE);
+    } else {
+      // only the small child can split: build it straight into the parent's slot
+      this.leafSlot[small] = parentSlot;
+      this.addPair(parentSlot, -1, -1, sBegin, sEnd, FLAG_SPLIT_SMALL);
+    }
+    return [l, r];
+  }
+
+  /** Ordered gradients (and hessians) for rows order[begin..end). */
+  private gather(begin: number, end: number, grad: Float64Array, hess: Float64Array): void {
+    const { order, og, oh } = this.v;
+    if (this.packed) {
+      gatherRows(this.v.pfull, order, begin, end, og);
+      return;
+    }
+    gatherRows(grad, order, begin, end, og);
+    if (hess.length > 0) gatherRows(hess, order, begin, end, oh);
+    else oh.fill(this.cfg.constHessian, begin, end);
+  }
+
+  /** Stable in-place partition of order[begin..end): left rows first. Returns the boundary. */
+  private partition(order: Int32Array, begin: number, end: number, f: number, t: number, dl: number): number {
+    const l = partitionLeft(order, this.tmp, this.v.bins, f * this.cfg.colStride, this.cfg.nBins[f], t, dl, begin, end);
+    order.set(this.tmp.subarray(0, end - l), l);
+    return l;
+  }
+
+  /**
+   * The finished tree. Leaf values are −G/(H+λ)·lr rounded to float32, with G and H summed
+   * exactly (unquantised, in row order) over each leaf's rows.
+   */
+  buildTree(): GbdtTree {
+    const { cfg, grad, hess } = this;
+    const { order } = this.v;
+    const L = this.numLeaves;
+    const nn = L - 1;
+    const threshold = new Float64Array(nn);
+    for (let k = 0; k < nn; k++) threshold[k] = cfg.edges[this.nodeFeat[k]][this.nodeBin[k]];
+    const leafValue = new Float64Array(L);
+    const leafCount = new Int32Array(L);
+    const general = hess.length > 0;
+    for (let l = 0; l < L; l++) {
+      const b = this.leafBegin[l];
+      const e = this.leafEnd[l];
+      const G = sumRows(grad, order, b, e);
+      const H = general ? sumRows(hess, order, b, e) : (e - b) * cfg.constHessian;
+      leafValue[l] = Math.fround((-G / (H + cfg.lambdaL2)) * cfg.learningRate);
+      leafCount[l] = e - b;
+    }
+    return {
+      numLeaves: L,
+      splitFeature: this.nodeFeat.slice(0, nn),
+      threshold,
+      defaultLeft: this.nodeDl.slice(0, nn),
+      leftChild: this.nodeLeft.slice(0, nn),
+      rightChild: this.nodeRight.slice(0, nn),
+      splitGain: this.nodeGain.slice(0, nn),
+      internalCount: this.nodeCount.slice(0, nn),
+      leafValue,
+      leafCount,
+    };
+  }
+
+  /** Adds each leaf's value to the scores of the rows it holds, in the bag or not. */
+  addToScores(score: Float64Array, leafValue: Float64Array): void {
+    for (let l = 0; l < this.numLeaves; l++) {
+      addToRows(score, this.v.order, this.leafBegin[l], this.leafEnd[l], leafValue[l]);
+      addToRows(score, this.oob, this.leafOobBegin[l], this.leafOobEnd[l], leafValue[l]);
+    }
+  }
+}
