@@ -1,4 +1,5 @@
-import { mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Field, Float64, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
@@ -58,7 +59,9 @@ export class CandleCache {
     const m = { symbol: pair.symbol, ...meta };
     let bytes: Buffer;
     try {
-      bytes = await readWhole(file);
+      // One synchronous read: a few ms for a 150-day file (~10 MB), where
+      // fs.promises.readFile takes 512 KiB steps, a thread-pool round trip each.
+      bytes = readFileSync(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new CandleCache(file, m, emptyRaw(), [], undefined);
       throw err;
@@ -162,25 +165,4 @@ function decode(bytes: Uint8Array): { rows: RawCandles; ranges: TimeRange[]; met
     cols[k] = v;
   }
   return { rows: { length: table.numRows, ...(cols as Record<(typeof CANDLE_COLUMNS)[number], Float64Array>) }, ranges, meta };
-}
-
-/**
- * Read a whole file with one read call. `fs.promises.readFile` reads in 512 KiB steps,
- * one thread-pool round trip each, which is tens of ms for a 10 MB cache file.
- */
-async function readWhole(file: string): Promise<Buffer> {
-  const fh = await open(file, 'r');
-  try {
-    const { size } = await fh.stat();
-    const buf = Buffer.allocUnsafeSlow(size);
-    let at = 0;
-    while (at < size) {
-      const { bytesRead } = await fh.read(buf, at, size - at, at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
-    }
-    return at === size ? buf : buf.subarray(0, at);
-  } finally {
-    await fh.close();
-  }
 }
