@@ -31,6 +31,8 @@ export interface RunRequest {
   source: string;
   windowDays: number;
   trigger: RunJob['trigger'];
+  /** Overrides of the training defaults for every symbol of this run (see `TrainJob.training`). */
+  training?: Record<string, unknown>;
   /** Training attempts per symbol (transient failures only); default RETRY_POLICY.train. */
   attempts?: number;
   backoffMs?: number;
@@ -82,7 +84,7 @@ export async function startRun(p: RunProducer, req: RunRequest, log: Logger): Pr
     data: run,
     opts: { jobId: runJobId, removeOnComplete: keep, removeOnFail: keep },
     children: run.symbols.map((symbol, i) => {
-      const data: TrainJob = parseJob(QUEUES.train, { runDate: run.runDate, symbol, windowDays: req.windowDays, source: req.source });
+      const data: TrainJob = parseJob(QUEUES.train, { runDate: run.runDate, symbol, windowDays: req.windowDays, source: req.source, ...(req.training ? { training: req.training } : {}) });
       return {
         name: JOB_NAMES.train,
         queueName: QUEUES.train,

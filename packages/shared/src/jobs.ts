@@ -47,6 +47,12 @@ export const trainJobSchema = z.object({
   windowDays: z.number().int().min(1).max(3650),
   /** `binance` (any ccxt exchange id) or `csv:DIR`. */
   source: z.string().min(1),
+  /**
+   * Overrides of the training defaults for this job (deep-partial TrainConfig, e.g.
+   * `{ "model": { "nEstimators": 50 } }`); checked by the trainer, recorded in the manifest.
+   * Absent on scheduled runs: they train with the defaults.
+   */
+  training: z.record(z.string(), z.unknown()).optional(),
 }).strict();
 export type TrainJob = z.infer<typeof trainJobSchema>;
 

@@ -2,11 +2,13 @@ import type { Command } from 'commander';
 import { registerDashboardCommands } from './dashboard';
 import { registerModelsCommands } from './models';
 import { registerCandlesCommands } from './candles';
+import { registerFleetCommands } from './fleet';
 
 /** Each command group registers itself here; one line per group. */
 export function registerCommands(program: Command): void {
   registerDashboardCommands(program);
   registerModelsCommands(program);
   registerCandlesCommands(program);
+  registerFleetCommands(program);
   void program;
 }

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+import { createLogger, loadConfig } from '@engine/shared';
+import { closeWithin, waitForShutdownSignal } from '@engine/scheduler';
+import { startWorkerRole } from './roles';
+
+/**
+ * A worker process (role from ENGINE_WORKER_ROLE): config → worker → wait for SIGTERM/SIGINT
+ * → drain within ENGINE_SHUTDOWN_DEADLINE_MS. Exit 0 when drained, 1 when the deadline cut
+ * a job short (BullMQ hands that job to another worker once its lock expires).
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger({ level: config.logLevel, name: `worker-${config.worker.role}` });
+  const worker = await startWorkerRole(config, log);
+  const signal = await waitForShutdownSignal();
+  log.info({ signal, deadlineMs: config.worker.shutdownDeadlineMs }, 'draining: no new jobs; waiting for the current one');
+  const clean = await closeWithin(config.worker.shutdownDeadlineMs, [worker], log);
+  process.exit(clean ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`worker: ${(err as Error).message}\n`);
+  process.exit(1);
+});

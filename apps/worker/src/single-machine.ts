@@ -1,0 +1,102 @@
+import { hostname } from 'node:os';
+import { resolveWindow } from '@engine/candles';
+import { EngineError, loadConfig, parsePair, wrapError, type Config, type Logger, type ModelBundle, type TrainProgress, type TrainResult } from '@engine/shared';
+import { openRegistryContext, type SyncOutcome } from '@engine/registry';
+import { trainAndRecord } from './train-job';
+import { createTrainingPorts } from './training-ports';
+
+/** What `engine train` asks of single-machine mode. */
+export interface SingleMachineOptions {
+  symbols: string[];
+  /** `binance` (any ccxt id) or `csv:DIR`; default ENGINE_CANDLE_SOURCE. */
+  source?: string;
+  /** Window length in days; default ENGINE_WINDOW_DAYS. */
+  days?: number;
+  /**
+   * Last UTC day in the window (`YYYY-MM-DD`); the run date is the day after. Default: for
+   * an exchange the last complete day (yesterday, so the run date is today); for CSV files
+   * the last complete day of each symbol's file.
+   */
+  end?: string;
+  /** Registry (PGlite), staging, publish folder and candle cache live here; default ENGINE_DATA_DIR. */
+  dataDir?: string;
+  /** Overrides of the training defaults (deep-partial TrainConfig), e.g. `{ model: { nEstimators: 50 } }`. */
+  training?: Record<string, unknown>;
+  onProgress?: (symbol: string, p: TrainProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** One symbol's outcome: trained, recorded and published — or the reason it failed. */
+export type SingleMachineSymbolResult =
+  | { symbol: string; ok: true; runDate: string; result: TrainResult; bundle: ModelBundle; created: boolean; sync: SyncOutcome | null; syncError?: string }
+  | { symbol: string; ok: false; runDate?: string; error: { code: string; message: string; permanent: boolean } };
+
+export interface SingleMachineReport {
+  /** Where the registry is (`pglite:<dir>` or a redacted postgres URL). */
+  registry: string;
+  /** Where models were published (`folder:<dir>:/Runpodhuracan` or `dropbox:/Runpodhuracan`). */
+  publishTarget: string;
+  results: SingleMachineSymbolResult[];
+}
+
+/**
+ * Single-machine mode (no REDIS_URL): the fleet's pipeline in-process, one symbol after the
+ * other — candles → `trainSymbol` → staging folder → registry (embedded PGlite under
+ * `<dataDir>/registry`, or DATABASE_URL when set) → publish (`<dataDir>/publish`, the same
+ * `/Runpodhuracan/YYYY-MM-DD/models/` layout as Dropbox; Dropbox itself when configured).
+ * The same registry code, the same idempotence: a second run for the same day keeps the
+ * first model. A symbol that fails does not stop the others. Models left unpublished by an
+ * earlier interrupted run are pushed first (the sweep).
+ */
+export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, config: Config = loadConfig()): Promise<SingleMachineReport> {
+  const cfg: Config = { ...config, mode: 'single', dataDir: opts.dataDir ?? config.dataDir };
+  const source = opts.source ?? cfg.candleSource;
+  const days = opts.days ?? cfg.windowDays;
+  const symbols = [...new Set(opts.symbols.map((s) => parsePair(s).symbol))];
+  const actor = `cli@${hostname()}`;
+  const reg = await openRegistryContext(cfg, { actor, logger: log });
+  try {
+    const leftovers = await reg.sync.sweep();
+    if (leftovers.synced.length + leftovers.ingested.length > 0) log.info({ synced: leftovers.synced.length, ingested: leftovers.ingested.length }, 'published models left over from an earlier run');
+    const ports = createTrainingPorts(cfg);
+    const results: SingleMachineSymbolResult[] = [];
+    for (const symbol of symbols) {
+      let runDate: string | undefined;
+      const slog = log.child({ symbol });
+      try {
+        const window = await resolveWindow({ days, end: opts.end, source, symbol });
+        runDate = window.runDate;
+        let sync: SyncOutcome | null = null;
+        let syncError: string | undefined;
+        const outcome = await trainAndRecord(
+          { runDate, symbol, windowDays: days, source, ...(opts.training ? { training: opts.training } : {}) },
+          {
+            ports,
+            registry: reg.registry,
+            store: reg.store,
+            actor,
+            publish: async (ref) => {
+              try {
+                sync = await reg.sync.syncStaged(ref);
+              } catch (err) {
+                // Recorded but not published: stays pending; the next run's sweep retries it.
+                syncError = wrapError(err, `publishing ${ref.symbol} ${ref.runDate}`).message;
+                slog.warn({ err: syncError }, 'model recorded but not published yet');
+              }
+            },
+          },
+          { progress: (p) => opts.onProgress?.(symbol, p), signal: opts.signal, log: slog },
+        );
+        results.push({ symbol, ok: true, runDate, ...outcome, sync, ...(syncError === undefined ? {} : { syncError }) });
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        const e: EngineError = wrapError(err, `training ${symbol}`);
+        slog.error({ code: e.code, err: e.message, permanent: e.permanent }, 'symbol failed');
+        results.push({ symbol, ok: false, runDate, error: { code: e.code, message: e.message, permanent: e.permanent } });
+      }
+    }
+    return { registry: reg.where, publishTarget: reg.publisher.target(), results };
+  } finally {
+    await reg.close();
+  }
+}

@@ -1,0 +1,41 @@
+import type { BackoffStrategy, JobsOptions, Queue } from 'bullmq';
+import { JOB_NAMES, QUEUES, RETRY_POLICY, jobIds, parseJob, type SyncJob } from '@engine/shared';
+
+/** The backoff type of sync jobs, implemented by `retryAfterBackoff` in the sync worker. */
+export const SYNC_BACKOFF = 'retry-after';
+
+/** Longest wait between two sync attempts, whatever the server asks for. */
+export const MAX_BACKOFF_MS = 15 * 60_000;
+
+/**
+ * Exponential backoff (`base · 2^(attempt−1)`, capped) that honours a server's hint: when
+ * the error carries `retryAfterMs` (a TransientError built from a 429's Retry-After), the
+ * next attempt waits at least that long.
+ */
+export function retryAfterBackoff(baseMs: number): BackoffStrategy {
+  return (attemptsMade, _type, err) => {
+    const exponential = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attemptsMade - 1));
+    const hint = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+    return typeof hint === 'number' && Number.isFinite(hint) && hint > 0 ? Math.min(MAX_BACKOFF_MS, Math.max(exponential, hint)) : exponential;
+  };
+}
+
+/** Options of a sync job for one model: deterministic id, retries with the Retry-After-aware backoff. */
+export function syncJobOptions(modelId: string, opts: { attempts?: number; backoffMs?: number } = {}): JobsOptions {
+  return {
+    jobId: jobIds.sync(modelId),
+    attempts: opts.attempts ?? RETRY_POLICY.sync.attempts,
+    backoff: { type: SYNC_BACKOFF, delay: opts.backoffMs ?? RETRY_POLICY.sync.backoffMs },
+    removeOnComplete: { age: 14 * 86_400 },
+    removeOnFail: { age: 30 * 86_400 },
+  };
+}
+
+/**
+ * Ask the sync worker to publish a recorded model. The id is `sync-<model id>`, so asking
+ * twice (a retried training job, the sweep) adds one job.
+ */
+export async function enqueueModelSync(queue: Queue, ref: { modelId: string; symbol: string; runDate: string }, opts: { attempts?: number; backoffMs?: number } = {}): Promise<void> {
+  const data: SyncJob = parseJob(QUEUES.sync, { kind: 'model', ...ref });
+  await queue.add(JOB_NAMES.syncModel, data, syncJobOptions(ref.modelId, opts));
+}

@@ -1,0 +1,137 @@
+import {
+  BUNDLE_FILES,
+  DAY_MS,
+  PermanentError,
+  formatUtcDay,
+  parseUtcDay,
+  type CandleSeries,
+  type Logger,
+  type ModelBundle,
+  type TrainJob,
+  type TrainProgress,
+  type TrainResult,
+} from '@engine/shared';
+import { referenceSymbolFor } from '@engine/features';
+import { stagingKey, type ArtifactStore, type GateHistoryEntry, type Registry } from '@engine/registry';
+
+/** `[runDate − windowDays, runDate)` in epoch ms: the run day itself is never in the window. */
+export function trainingWindow(runDate: string, windowDays: number): { start: number; end: number } {
+  const end = parseUtcDay(runDate, 'runDate');
+  return { start: end - windowDays * DAY_MS, end };
+}
+
+/** What the pipeline needs to know about training progress, as fractions of each stage. */
+export type StageProgress = Omit<TrainProgress, 'pct'> & { fraction?: number };
+
+/** The CPU side of a training job: candles in, bundle out (the candles and training packages). */
+export interface TrainingPorts {
+  /** 1-minute candles of `symbol` over `range` from `source`; a permanent error when unusable. */
+  candles(req: { symbol: string; range: { start: number; end: number }; source: string; signal?: AbortSignal; onProgress?: (fraction: number) => void }): Promise<CandleSeries>;
+  /** `trainSymbol`: features → labels → walk-forward → final model → bundle. Pure and CPU-bound. */
+  train(
+    input: { symbol: string; runDate: string; candles: CandleSeries; reference: CandleSeries; history: GateHistoryEntry[] },
+    hooks: { onProgress: (p: StageProgress) => void; signal?: AbortSignal },
+    /** Overrides of the training defaults (the job's `training`); a bad one is a permanent ConfigError. */
+    overrides?: Record<string, unknown>,
+  ): Promise<ModelBundle>;
+}
+
+/** Everything a training job touches. */
+export interface TrainContext {
+  ports: TrainingPorts;
+  registry: Registry;
+  store: ArtifactStore;
+  /** Hand the recorded model to whoever publishes it (the sync queue, or in-process in single-machine mode). */
+  publish(ref: { modelId: string; symbol: string; runDate: string }): Promise<void>;
+  /** Recorded in the publish log as the model's author, e.g. `worker:<pod id>`. */
+  actor: string;
+}
+
+export interface TrainHooks {
+  progress(p: TrainProgress): void;
+  signal?: AbortSignal;
+  log: Logger;
+}
+
+/** Where each stage sits on the job's 0‥100 progress bar. */
+const STAGE_SPAN: Record<TrainProgress['stage'], [number, number]> = {
+  candles: [0, 10],
+  features: [10, 20],
+  labels: [20, 25],
+  fold: [25, 85],
+  final: [85, 95],
+  export: [95, 98],
+  registry: [98, 100],
+  done: [100, 100],
+};
+
+/** Map a stage-local progress report to the whole job's percentage. */
+export function overallProgress(p: StageProgress): TrainProgress {
+  const [a, b] = STAGE_SPAN[p.stage];
+  let f = p.fraction ?? 0;
+  if (p.stage === 'fold' && p.fold !== undefined && p.folds !== undefined && p.folds > 0) f = (p.fold - 1 + (p.fraction ?? 0)) / p.folds;
+  const pct = Math.round((a + (b - a) * Math.min(1, Math.max(0, f))) * 10) / 10;
+  const { fraction: _fraction, ...rest } = p;
+  return { ...rest, pct };
+}
+
+/** What `trainAndRecord` did: the (small) job result, the bundle just trained, and whether it was the one recorded. */
+export interface TrainOutcome {
+  result: TrainResult;
+  bundle: ModelBundle;
+  /** False when (symbol, runDate) was already recorded: the registry kept that model (`result.modelId`). */
+  created: boolean;
+}
+
+/**
+ * One symbol's training job, the same in the fleet and on one machine: candles (and the
+ * BTC/USDT reference) for `[runDate − windowDays, runDate)`, the symbol's gate history from
+ * the registry, `trainSymbol`, then the bundle into the staging store and the model into the
+ * registry, then the hand-off to publishing.
+ *
+ * Idempotent on (symbol, runDate): a job retried after its worker died trains again, but
+ * the registry keeps the first recorded model; the retry's own staged bundle is removed and
+ * the first model is the one handed to publishing. So a kill at any point yields one model.
+ */
+export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: TrainHooks): Promise<TrainOutcome> {
+  const { symbol, runDate, windowDays, source } = job;
+  const range = trainingWindow(runDate, windowDays);
+  const report = (p: StageProgress) => hooks.progress(overallProgress(p));
+  const t0 = Date.now();
+
+  // Cross-asset features compare the coin with BTC/USDT (BTC itself with ETH/USDT).
+  const referenceSymbol = referenceSymbolFor(symbol);
+  report({ stage: 'candles', fraction: 0, message: `${symbol} and ${referenceSymbol}, ${formatUtcDay(range.start)} → ${runDate} from ${source}` });
+  const candles = await ctx.ports.candles({ symbol, range, source, signal: hooks.signal, onProgress: (f) => report({ stage: 'candles', fraction: f * 0.5 }) });
+  const reference = await ctx.ports.candles({ symbol: referenceSymbol, range, source, signal: hooks.signal, onProgress: (f) => report({ stage: 'candles', fraction: 0.5 + f * 0.5 }) });
+  hooks.log.info({ rows: candles.ts.length, ms: Date.now() - t0 }, 'candles loaded');
+
+  const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });
+  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history }, { onProgress: report, signal: hooks.signal }, job.training);
+  const m = bundle.manifest;
+  if (m.symbol !== symbol || m.run_date !== runDate) {
+    throw new PermanentError('BUNDLE_MISMATCH', `training returned a bundle for ${m.symbol} ${m.run_date}, expected ${symbol} ${runDate}`, { symbol, runDate });
+  }
+  if (!bundle.files.some((f) => f.name === BUNDLE_FILES.onnx)) {
+    throw new PermanentError('BUNDLE_INCOMPLETE', `training returned a bundle for ${symbol} ${runDate} without ${BUNDLE_FILES.onnx}`, { symbol, runDate });
+  }
+
+  report({ stage: 'registry', fraction: 0, message: 'staging bundle and recording model' });
+  const key = stagingKey({ modelId: m.model_id, symbol, runDate });
+  await ctx.store.put(key, bundle);
+  const { model, created } = await ctx.registry.recordModel(bundle, key, { actor: ctx.actor });
+  if (!created && model.location !== key) {
+    // A retry of a job whose first attempt already recorded a model: keep that one.
+    await ctx.store.delete(key);
+    hooks.log.warn({ kept: model.id, discarded: m.model_id }, 'model already recorded for this symbol and day; kept the first, discarded this retry’s bundle');
+  }
+  await ctx.publish({ modelId: model.id, symbol, runDate });
+  report({ stage: 'done', message: model.verdict });
+  hooks.log.info({ modelId: model.id, verdict: model.verdict, reasons: model.reasons, created, ms: Date.now() - t0 }, 'model recorded');
+  return { result: { modelId: model.id, symbol, runDate, verdict: model.verdict, reasons: model.reasons, bundleRef: model.location }, bundle, created };
+}
+
+/** The fleet's training job: `trainAndRecord`, returning only the small result BullMQ stores. */
+export async function runTrainJob(job: TrainJob, ctx: TrainContext, hooks: TrainHooks): Promise<TrainResult> {
+  return (await trainAndRecord(job, ctx, hooks)).result;
+}

@@ -1,0 +1,81 @@
+/**
+ * The training worker's sandboxed processor: BullMQ loads this file (compiled, from dist)
+ * in a worker thread and calls the default export once per job, so the CPU-heavy pipeline
+ * never blocks the main thread that renews job locks. The thread keeps its connections
+ * (PostgreSQL pool, Redis) between jobs; they die with the thread.
+ */
+import type { SandboxedJob } from 'bullmq';
+import { Queue } from 'bullmq';
+import { QUEUES, createLogger, loadConfig, parseJob, type Logger, type TrainProgress, type TrainResult } from '@engine/shared';
+import { openRegistryContext } from '@engine/registry';
+import { createRedisConnection } from '@engine/scheduler';
+import { toJobError } from './job-errors';
+import { workerIdentity } from './identity';
+import { enqueueModelSync } from './sync-queue';
+import { runTrainJob, type TrainContext } from './train-job';
+import { createTrainingPorts } from './training-ports';
+
+interface ThreadContext {
+  train: TrainContext;
+  log: Logger;
+}
+
+let context: Promise<ThreadContext> | undefined;
+
+async function openContext(): Promise<ThreadContext> {
+  const config = loadConfig();
+  const identity = workerIdentity(config);
+  const log = createLogger({ level: config.logLevel, name: 'train' }).child({ worker: identity.id });
+  const actor = `train@${identity.id}`;
+  const reg = await openRegistryContext(config, { actor, logger: log, poolSize: 2 });
+  const connection = createRedisConnection(config.redisUrl!, 'producer');
+  const syncQueue = new Queue(QUEUES.sync, { connection, prefix: config.queuePrefix });
+  return {
+    log,
+    train: {
+      ports: createTrainingPorts(config),
+      registry: reg.registry,
+      store: reg.store,
+      actor,
+      publish: (ref) => enqueueModelSync(syncQueue, ref),
+    },
+  };
+}
+
+/** The thread's context, opened on the first job; a failed open (database down) is retried on the next. */
+function threadContext(): Promise<ThreadContext> {
+  context ??= openContext().catch((err: unknown) => {
+    context = undefined;
+    throw err;
+  });
+  return context;
+}
+
+/** Forward progress to BullMQ at most every 500 ms, but always on a stage change. */
+function throttledProgress(job: SandboxedJob): (p: TrainProgress) => void {
+  let last: TrainProgress | undefined;
+  let at = 0;
+  return (p) => {
+    const now = Date.now();
+    if (last && last.stage === p.stage && last.fold === p.fold && now - at < 500) return;
+    last = p;
+    at = now;
+    void job.updateProgress({ ...p }).catch(() => undefined);
+  };
+}
+
+export default async function processTrainJob(job: SandboxedJob, _token?: string, signal?: AbortSignal): Promise<TrainResult> {
+  const raw = job.data as { symbol?: unknown; runDate?: unknown };
+  const where = `${String(raw?.symbol)} ${String(raw?.runDate)}`;
+  let log: Logger | undefined;
+  try {
+    const ctx = await threadContext();
+    log = ctx.log.child({ jobId: job.id, symbol: raw?.symbol, attempt: job.attemptsMade + 1 });
+    const data = parseJob(QUEUES.train, job.data);
+    return await runTrainJob(data, ctx.train, { progress: throttledProgress(job), signal, log });
+  } catch (err) {
+    const e = toJobError(err, `training ${where}`);
+    log?.error({ err: e.message, code: (err as { code?: unknown }).code, permanent: e.name === 'UnrecoverableError' }, 'training job failed');
+    throw e;
+  }
+}

@@ -1,0 +1,75 @@
+import { Worker } from 'bullmq';
+import { ConfigError, QUEUES, type Config, type Logger, type TrainResult } from '@engine/shared';
+import { createRedisConnection, ensureRedis, type Closeable } from '@engine/scheduler';
+import { compiledSibling } from './dist-path';
+import { workerIdentity, type WorkerIdentity } from './identity';
+
+/** Tuning of a training worker; defaults come from the configuration. */
+export interface TrainWorkerOptions {
+  /** Jobs run at once by this process (each in its own worker thread). */
+  concurrency: number;
+  /** How long a job's lock lives without renewal (the main thread renews it at half). */
+  lockDurationMs: number;
+  /**
+   * How often this worker looks for stalled jobs (locks that expired because their worker
+   * died). Default: min(lockDuration, 30 s).
+   */
+  stalledIntervalMs?: number;
+  /** How many times a job may stall (its worker died) before it fails. Default 2. */
+  maxStalledCount?: number;
+}
+
+export interface TrainWorker extends Closeable {
+  readonly identity: WorkerIdentity;
+  readonly worker: Worker<unknown, TrainResult>;
+}
+
+/**
+ * Start a training worker: BullMQ runs each job in a sandboxed processor in a worker
+ * thread (`train-processor.js`, from dist), so the CPU-bound pipeline never blocks the
+ * event loop that renews job locks. Closing stops taking new jobs and waits for the current
+ * ones (the caller bounds the wait with the shutdown deadline).
+ */
+export async function startTrainWorker(config: Config, log: Logger, opts: Partial<TrainWorkerOptions> = {}): Promise<TrainWorker> {
+  if (!config.redisUrl) throw new ConfigError('a training worker needs REDIS_URL (without it, use single-machine mode: `engine train`)');
+  if (!config.databaseUrl) throw new ConfigError('a training worker needs DATABASE_URL (the registry and the staging store live in PostgreSQL)');
+  const o: TrainWorkerOptions = {
+    concurrency: opts.concurrency ?? config.worker.concurrency,
+    lockDurationMs: opts.lockDurationMs ?? config.worker.lockDurationMs,
+    stalledIntervalMs: opts.stalledIntervalMs,
+    maxStalledCount: opts.maxStalledCount ?? 2,
+  };
+  const identity = workerIdentity(config);
+  const connection = createRedisConnection(config.redisUrl, 'worker');
+  await ensureRedis(connection, config.redisUrl);
+
+  const processorFile = compiledSibling(__dirname, 'train-processor');
+  const worker = new Worker<unknown, TrainResult>(QUEUES.train, processorFile, {
+    connection,
+    prefix: config.queuePrefix,
+    name: identity.id,
+    useWorkerThreads: true,
+    concurrency: o.concurrency,
+    lockDuration: o.lockDurationMs,
+    stalledInterval: o.stalledIntervalMs ?? Math.min(o.lockDurationMs, 30_000),
+    maxStalledCount: o.maxStalledCount,
+  });
+  worker.on('active', (job) => log.info({ jobId: job.id, symbol: (job.data as { symbol?: string }).symbol, attempt: job.attemptsMade + 1 }, 'training job started'));
+  worker.on('completed', (job, r) => log.info({ jobId: job.id, symbol: r.symbol, attempt: job.attemptsMade, modelId: r.modelId, verdict: r.verdict }, 'training job completed'));
+  worker.on('failed', (job, err) =>
+    log.error({ jobId: job?.id, symbol: (job?.data as { symbol?: string } | undefined)?.symbol, attempt: job?.attemptsMade, err: err.message, final: job ? job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError' : true }, 'training job failed'),
+  );
+  worker.on('stalled', (jobId) => log.warn({ jobId }, 'a training job stalled (its worker died); it goes back to the queue'));
+  worker.on('error', (err) => log.error({ err: err.message }, 'training worker error'));
+  log.info({ worker: identity.id, podId: identity.podId, hostname: identity.hostname, gpu: identity.gpu, concurrency: o.concurrency, lockDurationMs: o.lockDurationMs, prefix: config.queuePrefix }, 'training worker ready');
+
+  return {
+    name: 'train-worker',
+    identity,
+    worker,
+    async close() {
+      await worker.close();
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import * as path from 'node:path';
+import { loadCandles } from '@engine/candles';
+import type { Config } from '@engine/shared';
+import { trainSymbol, type GateHistoryEntry as TrainingHistoryEntry, type TrainConfigOverrides, type TrainProgress as TrainerProgress } from '@engine/training';
+import type { GateHistoryEntry } from '@engine/registry';
+import type { StageProgress, TrainingPorts } from './train-job';
+
+/** The registry's gate history in the trainer's shape; models missing a metric are left out. */
+export function toTrainingHistory(history: readonly GateHistoryEntry[]): TrainingHistoryEntry[] {
+  const out: TrainingHistoryEntry[] = [];
+  for (const h of history) {
+    const dd = h.metrics.max_drawdown;
+    const wr = h.metrics.win_rate;
+    if (dd === undefined || wr === undefined) continue;
+    out.push({ model_id: h.modelId, run_date: h.runDate, published: true, max_drawdown: dd, win_rate: wr });
+  }
+  return out;
+}
+
+/** The trainer's progress report as a job stage (`folds` is the start of fold 1). */
+export function toStageProgress(p: TrainerProgress): StageProgress {
+  const fraction = p.total > 0 ? p.done / p.total : 1;
+  // The trainer's `candles` stage checks candles already loaded: the job's candle stage is done.
+  if (p.stage === 'candles') return { stage: 'candles', fraction: 1, message: p.message };
+  if (p.stage === 'folds') return { stage: 'fold', fold: 1, folds: p.total, fraction: 0, message: p.message };
+  if (p.stage === 'fold') return { stage: 'fold', fold: Math.max(1, p.done), folds: p.total, fraction: p.done > 0 ? 1 : 0, message: p.message };
+  return { stage: p.stage, fraction, message: p.message };
+}
+
+/**
+ * The real pipeline behind a training job: candles from the configured source through the
+ * cache under `<ENGINE_DATA_DIR>/candles`, and `trainSymbol` with ENGINE_TRAIN_THREADS GBDT
+ * threads (0 = every core).
+ */
+export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUrl' | 'worker'>): TrainingPorts {
+  const cacheDir = path.resolve(config.dataDir, 'candles');
+  const threads = config.worker.trainThreads > 0 ? config.worker.trainThreads : undefined;
+  return {
+    async candles({ symbol, range, source, signal, onProgress }) {
+      const { candles } = await loadCandles({
+        symbol,
+        start: range.start,
+        end: range.end,
+        source,
+        cacheDir,
+        exchangeUrl: config.exchangeUrl,
+        signal,
+        onProgress: onProgress && ((p) => onProgress(p.totalMinutes > 0 ? p.doneMinutes / p.totalMinutes : 1)),
+      });
+      return candles;
+    },
+    train(input, hooks, overrides) {
+      return trainSymbol(
+        { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, history: toTrainingHistory(input.history) },
+        (overrides ?? {}) as TrainConfigOverrides,
+        { onProgress: (p) => hooks.onProgress(toStageProgress(p)), signal: hooks.signal, threads },
+      );
+    },
+  };
+}

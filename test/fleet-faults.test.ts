@@ -1,0 +1,220 @@
+/**
+ * Fault tests of the fleet with real processes (two training workers and a sync worker as
+ * `node apps/worker/dist/main.js`) on the real Redis and PostgreSQL:
+ * - broken candles for one symbol → that job fails permanently, once, with a clear reason,
+ *   while the other symbol of the run is trained and published;
+ * - Dropbox answers 429 (Retry-After) and then succeeds → the model is synced once;
+ * - PostgreSQL unreachable from the sync worker (a TCP proxy cut, then restored) → the sync
+ *   job is retried and completes; nothing lost, nothing doubled;
+ * - `kill -9` of the training worker in the middle of a job → the other worker finishes
+ *   it once the lock expires; exactly one model row.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import { FlowProducer, Queue, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { QUEUES, createLogger, jobIds, type TrainProgress } from '@engine/shared';
+import { Registry, createPgDb, type Db } from '@engine/registry';
+import { startRun, type RunProducer } from '@engine/scheduler';
+import { startFakeDropbox, type FakeDropbox, type FakeDropboxRequest } from './fakes/fake-dropbox';
+import { OHLCV_DIR } from './support/paths';
+import { TcpProxy } from './support/proxy';
+import { REDIS_URL, RoleProcess, dropRedisPrefix, freshDatabase, until } from './support/fleet-harness';
+
+jest.setTimeout(240_000);
+
+const DAYS = 30;
+/** Few trees: CI time. */
+const TRAINING = { model: { nEstimators: 30 }, confidence_model: { nEstimators: 20 } };
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const log = createLogger({ level: 'silent' });
+
+/** SUI/USDT's real candles for the window before `runDate`, with one row whose high is below its low. */
+async function writeBrokenSui(dir: string, runDate: string): Promise<{ brokenTs: number }> {
+  const end = Date.parse(`${runDate}T00:00:00Z`);
+  const start = end - DAYS * 86_400_000;
+  const brokenTs = start + 10 * 86_400_000 + 37 * 60_000;
+  const lines: string[] = [];
+  const rl = createInterface({ input: createReadStream(path.join(OHLCV_DIR, 'SUIUSDT-1m.csv.gz')).pipe(createGunzip()) });
+  for await (const line of rl) {
+    if (lines.length === 0) {
+      lines.push(line);
+      continue;
+    }
+    const ts = Number(line.slice(0, line.indexOf(',')));
+    if (ts < start || ts >= end) continue;
+    if (ts === brokenTs) {
+      const [t, o, h, , c, v] = line.split(',');
+      lines.push([t, o, h, String(Number(h) * 1.5), c, v].join(',')); // low far above high
+    } else lines.push(line);
+  }
+  await writeFile(path.join(dir, 'SUIUSDT-1m.csv'), `${lines.join('\n')}\n`);
+  return { brokenTs };
+}
+
+describe('fleet faults', () => {
+  const prefix = `t-faults-${process.pid}-${Date.now()}`;
+  let dataDir: string;
+  let brokenDir: string;
+  let db: { url: string; drop(): Promise<void> };
+  let proxy: TcpProxy;
+  let dropbox: FakeDropbox;
+  let inject: ((req: FakeDropboxRequest) => { status: number; retryAfter?: number } | undefined) | undefined;
+  const workers: RoleProcess[] = [];
+  let sync: RoleProcess;
+  let registryDb: Db;
+  let registry: Registry;
+  let redis: Redis;
+  let producer: RunProducer;
+  let trainQueue: Queue;
+  let syncQueue: Queue;
+
+  const run = (runDate: string, symbols: string[], source = `csv:${OHLCV_DIR}`) =>
+    startRun(producer, { runDate, symbols, source, windowDays: DAYS, trigger: 'manual', training: TRAINING }, log);
+  const finished = (id: string, timeoutMs = 150_000) =>
+    until(`job ${id} to finish`, async () => {
+      const job = await trainQueue.getJob(id);
+      const state = await job?.getState();
+      return state === 'completed' || state === 'failed' ? { job: job!, state } : undefined;
+    }, timeoutMs, 300);
+  const syncedModel = (symbol: string, runDate: string, timeoutMs = 60_000) =>
+    until(`${symbol} ${runDate} to be synced`, async () => {
+      const m = await registry.findModel(symbol, runDate);
+      return m?.syncState === 'synced' ? m : undefined;
+    }, timeoutMs, 300);
+  const modelRows = async (symbol: string, runDate: string) =>
+    (await registryDb.query(`SELECT id FROM engine_registry.models WHERE symbol = $1 AND run_date = $2::date`, [symbol, runDate])).length;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'engine-faults-'));
+    brokenDir = await mkdtemp(path.join(tmpdir(), 'engine-broken-csv-'));
+    for (const f of ['BTCUSDT-1m.csv.gz', 'ETHUSDT-1m.csv.gz']) await symlink(path.join(OHLCV_DIR, f), path.join(brokenDir, f));
+    db = await freshDatabase('faults');
+    proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(db.url).port || 5432) });
+    dropbox = await startFakeDropbox({ failures: (req) => inject?.(req) });
+    const env = {
+      REDIS_URL,
+      DATABASE_URL: db.url,
+      ENGINE_QUEUE_PREFIX: prefix,
+      ENGINE_DATA_DIR: dataDir,
+      ENGINE_TRAIN_THREADS: '1',
+      ENGINE_LOCK_DURATION_MS: '5000',
+      ENGINE_SHUTDOWN_DEADLINE_MS: '20000',
+      DROPBOX_APP_KEY: dropbox.appKey,
+      DROPBOX_APP_SECRET: dropbox.appSecret,
+      DROPBOX_REFRESH_TOKEN: dropbox.refreshToken,
+      DROPBOX_API_URL: dropbox.url,
+    };
+    workers.push(new RoleProcess('train-a', 'apps/worker/dist/main.js', { ...env, ENGINE_WORKER_ROLE: 'train', RUNPOD_POD_ID: 'pod-a' }));
+    workers.push(new RoleProcess('train-b', 'apps/worker/dist/main.js', { ...env, ENGINE_WORKER_ROLE: 'train', RUNPOD_POD_ID: 'pod-b' }));
+    // The sync worker reaches PostgreSQL only through the proxy the test can cut.
+    sync = new RoleProcess('sync', 'apps/worker/dist/main.js', { ...env, ENGINE_WORKER_ROLE: 'sync', DATABASE_URL: proxy.rewrite(db.url) });
+    await Promise.all([...workers.map((w) => w.waitForLog(/training worker ready/)), sync.waitForLog(/sync worker ready/)]);
+    registryDb = createPgDb({ connectionString: db.url });
+    registry = new Registry(registryDb);
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    producer = { flow: new FlowProducer({ connection: redis, prefix }), runQueue: new Queue(QUEUES.run, { connection: redis, prefix }), prefix };
+    trainQueue = new Queue(QUEUES.train, { connection: redis, prefix });
+    syncQueue = new Queue(QUEUES.sync, { connection: redis, prefix });
+  });
+
+  afterAll(async () => {
+    const exits = await Promise.all([...workers, sync].filter(Boolean).map((r) => r.stop()));
+    await producer?.flow.close();
+    await producer?.runQueue.close();
+    await trainQueue?.close();
+    await syncQueue?.close();
+    redis?.disconnect();
+    await registryDb?.close();
+    await dropbox?.close();
+    await proxy?.close();
+    await dropRedisPrefix(prefix);
+    await db?.drop();
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(brokenDir, { recursive: true, force: true });
+    // The survivors drain and exit cleanly on SIGTERM (the killed one reports SIGKILL).
+    expect(exits.filter((e) => e.signal !== 'SIGKILL').map((e) => e.code)).toEqual(exits.filter((e) => e.signal !== 'SIGKILL').map(() => 0));
+  });
+
+  it('broken candles fail that symbol permanently with a clear reason; the other symbol is published', async () => {
+    const runDate = '2026-07-17';
+    const { brokenTs } = await writeBrokenSui(brokenDir, runDate);
+    await run(runDate, ['ETH/USDT', 'SUI/USDT'], `csv:${brokenDir}`);
+    const sui = await finished(jobIds.train(runDate, 'SUI/USDT'));
+    expect(sui.state).toBe('failed');
+    expect(sui.job.attemptsMade).toBe(1); // permanent: no retries wasted
+    // Code, symbol, the offending candle, the source and the rule broken.
+    expect(sui.job.failedReason).toMatch(new RegExp(`^\\[CANDLES_INVALID\\] SUI/USDT candle ${new Date(brokenTs).toISOString().replace(/\./g, '\\.')} from csv:.+ breaks rule '[a-z-]+'`));
+    const eth = await finished(jobIds.train(runDate, 'ETH/USDT'));
+    expect(eth.state).toBe('completed');
+    await syncedModel('ETH/USDT', runDate);
+    expect(await modelRows('SUI/USDT', runDate)).toBe(0);
+  });
+
+  it('Dropbox answers 429 with Retry-After, then succeeds: the model is synced once', async () => {
+    const runDate = '2026-07-16';
+    let rateLimited = 0;
+    inject = (req) => (req.endpoint === 'files/upload' && rateLimited++ === 0 ? { status: 429, retryAfter: 1 } : undefined);
+    try {
+      await run(runDate, ['BTC/USDT']);
+      expect((await finished(jobIds.train(runDate, 'BTC/USDT'))).state).toBe('completed');
+      const m = await syncedModel('BTC/USDT', runDate);
+      expect(dropbox.requests.filter((r) => r.status === 429)).toHaveLength(1);
+      expect((await registry.events('BTC/USDT')).filter((e) => e.event === 'synced' && e.modelId === m.id)).toHaveLength(1);
+      const dir = m.verdict === 'published' ? `/Runpodhuracan/${runDate}/models/BTC-USDT_model.onnx` : `/Runpodhuracan/${runDate}/rejected/BTC-USDT/model.onnx`;
+      const detail = (await registry.getModel(m.id))!;
+      expect(sha256(dropbox.files.get(dir)!)).toBe(detail.manifest.artifacts['model.onnx']);
+    } finally {
+      inject = undefined;
+    }
+  });
+
+  it('PostgreSQL unreachable during sync: retried after the connection is restored, nothing lost', async () => {
+    const runDate = '2026-07-15';
+    proxy.cut();
+    try {
+      await run(runDate, ['ETH/USDT']);
+      expect((await finished(jobIds.train(runDate, 'ETH/USDT'))).state).toBe('completed');
+      const modelId = (await registry.findModel('ETH/USDT', runDate))!.id;
+      // The sync worker tries, fails on the database, and backs off.
+      await sync.waitForLog(/sync job failed/, (l) => l.jobId === jobIds.sync(modelId) && /registry database unavailable|Connection terminated|ECONNRESET/i.test(String(l.err)), 60_000);
+      expect((await registry.findModel('ETH/USDT', runDate))!.syncState).toBe('pending');
+    } finally {
+      proxy.restore();
+    }
+    const m = await syncedModel('ETH/USDT', runDate);
+    const job = (await syncQueue.getJob(jobIds.sync(m.id)))!;
+    expect(await job.getState()).toBe('completed');
+    expect(job.attemptsMade).toBeGreaterThanOrEqual(2);
+    expect(await modelRows('ETH/USDT', runDate)).toBe(1);
+    expect((await registry.events('ETH/USDT')).filter((e) => e.event === 'synced' && e.modelId === m.id)).toHaveLength(1);
+  });
+
+  it('kill -9 of a training worker mid-job: the other worker finishes it, exactly one model', async () => {
+    const runDate = '2026-07-14';
+    const id = jobIds.train(runDate, 'SUI/USDT');
+    await run(runDate, ['SUI/USDT']);
+    // Wait until the job is deep in training (walk-forward folds), then kill its worker.
+    const active = await until('the job to reach the folds', async () => {
+      const job: Job | undefined = await trainQueue.getJob(id);
+      const p = job?.progress as TrainProgress | undefined;
+      return job?.processedBy && p && (p.stage === 'fold' || p.stage === 'final') ? job : undefined;
+    }, 120_000, 100);
+    const victim = workers.find((w) => active.processedBy === (w.name === 'train-a' ? 'pod-a' : 'pod-b'))!;
+    const survivor = workers.find((w) => w !== victim)!;
+    victim.kill9();
+    expect((await victim.exited).signal).toBe('SIGKILL');
+
+    const done = await finished(id, 180_000);
+    expect(done.state).toBe('completed');
+    expect(done.job.processedBy).toBe(survivor.name === 'train-a' ? 'pod-a' : 'pod-b');
+    const m = await syncedModel('SUI/USDT', runDate);
+    expect(await modelRows('SUI/USDT', runDate)).toBe(1);
+    expect(done.job.returnvalue).toMatchObject({ modelId: m.id, symbol: 'SUI/USDT', runDate });
+  });
+});
