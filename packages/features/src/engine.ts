@@ -73,9 +73,204 @@ function lagReturn(c: Float64Array, lag: number): Float64Array {
 /** Row i's previous-row value (NaN for row 0). */
 function previous(x: Float64Array): Float64Array {
   const out = new Float64Array(x.length);
+  if (x.length === 0) return out;
   out[0] = NaN;
   out.set(x.subarray(0, x.length - 1), 1);
   return out;
+}
+
+/*
+ * One module-level loop per group. They are plain functions (not closures made per call)
+ * so V8 optimises each once and reuses the code on later calls; each calls its group's
+ * `step` monomorphically, which V8 inlines.
+ */
+function loopZScore(g: ZScore, x: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < x.length; i++) {
+    g.step(x[i]);
+    o[i] = g.z;
+  }
+}
+function loopStd(g: RollingStd, x: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < x.length; i++) {
+    g.step(x[i]);
+    o[i] = g.sd;
+  }
+}
+function loopEma(g: EmaGroup, c: Float64Array, o: Float64Array[]): void {
+  const [a, b, d, e, f, h] = o;
+  for (let i = 0; i < c.length; i++) {
+    g.step(c[i]);
+    a[i] = g.ema5;
+    b[i] = g.ema8;
+    d[i] = g.ema21;
+    e[i] = g.ema34;
+    f[i] = g.diff521;
+    h[i] = g.diff834;
+  }
+}
+function loopTrend(g: TrendStrength, c: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < c.length; i++) {
+    g.step(c[i]);
+    o[i] = g.value;
+  }
+}
+function loopWilder(g: Wilder, H: Float64Array, L: Float64Array, C: Float64Array, PH: Float64Array, PL: Float64Array, PC: Float64Array, atrAbs: Float64Array, atr: Float64Array, adx: Float64Array): void {
+  for (let i = 0; i < C.length; i++) {
+    g.step(H[i], L[i], C[i], PH[i], PL[i], PC[i]);
+    atrAbs[i] = g.atrAbs;
+    atr[i] = g.atr;
+    adx[i] = g.adx;
+  }
+}
+function loopHtf(g: Htf, c: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < c.length; i++) {
+    g.step(c[i]);
+    o[i] = g.value;
+  }
+}
+function loopVolRegime(g: VolRegime, r: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < r.length; i++) {
+    g.step(r[i]);
+    o[i] = g.value;
+  }
+}
+function loopKurt(g: Kurtosis, r: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < r.length; i++) {
+    g.step(r[i]);
+    o[i] = g.value;
+  }
+}
+function loopCompression(g: Compression, x: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < x.length; i++) {
+    g.step(x[i]);
+    o[i] = g.value;
+  }
+}
+function loopNr7(g: Nr7Density, x: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < x.length; i++) {
+    g.step(x[i]);
+    o[i] = g.value;
+  }
+}
+function loopRank(g: PercentileRank, x: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < x.length; i++) {
+    g.step(x[i]);
+    o[i] = g.value;
+  }
+}
+function loopBollinger(g: Bollinger, c: Float64Array, o: Float64Array[]): void {
+  const [a, b, d, e] = o;
+  for (let i = 0; i < c.length; i++) {
+    g.step(c[i]);
+    a[i] = g.meanRev;
+    b[i] = g.upper;
+    d[i] = g.lower;
+    e[i] = g.width;
+  }
+}
+function loopPullback(g: Pullback, c: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < c.length; i++) {
+    g.step(c[i]);
+    o[i] = g.value;
+  }
+}
+function loopBreakout(g: Breakout, H: Float64Array, C: Float64Array, V: Float64Array, R: Float64Array, atr: Float64Array, o: Float64Array[]): void {
+  const [a, b, d, e] = o;
+  for (let i = 0; i < C.length; i++) {
+    g.step(H[i], C[i], V[i], R[i], atr[i]);
+    a[i] = g.ignition;
+    b[i] = g.thrust;
+    d[i] = g.qual;
+    e[i] = g.volJump;
+  }
+}
+function loopRsi(g: Rsi, C: Float64Array, PC: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < C.length; i++) {
+    g.step(C[i], PC[i]);
+    o[i] = g.value;
+  }
+}
+function loopFlow(g: VolumeFlow, R: Float64Array, V: Float64Array, o: Float64Array[]): void {
+  const [a, b, d] = o;
+  for (let i = 0; i < R.length; i++) {
+    g.step(R[i], V[i]);
+    a[i] = g.micro;
+    b[i] = g.maRatio;
+    d[i] = g.trend;
+  }
+}
+function loopUptick(g: Uptick, C: Float64Array, PC: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < C.length; i++) {
+    g.step(C[i], PC[i]);
+    o[i] = g.value;
+  }
+}
+function loopSpread(g: AbdiRanaldoSpread, H: Float64Array, L: Float64Array, C: Float64Array, PC: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < C.length; i++) {
+    g.step(H[i], L[i], C[i], PC[i]);
+    o[i] = g.value;
+  }
+}
+function loopCross(g: CrossAsset, x: Float64Array[], o: Float64Array[]): void {
+  const [R, RET5, RET10, RET20, RR, RRET5, RRET10, RRET20] = x;
+  const [a, b, d, e, f] = o;
+  for (let i = 0; i < R.length; i++) {
+    g.step(R[i], RET5[i], RET10[i], RET20[i], RR[i], RRET5[i], RRET10[i], RRET20[i]);
+    a[i] = g.leader;
+    b[i] = g.rs;
+    d[i] = g.btcBeta;
+    e[i] = g.divergence;
+    f[i] = g.momentum;
+  }
+}
+function loopTemporal(g: Temporal, m0: number, o: Float64Array[]): void {
+  const [a, b, d, e, f, h] = o;
+  for (let i = 0; i < a.length; i++) {
+    g.step(m0 + i);
+    a[i] = g.todFraction;
+    b[i] = g.todSin;
+    d[i] = g.todCos;
+    e[i] = g.dow;
+    f[i] = g.dowSin;
+    h[i] = g.dowCos;
+  }
+}
+function loopLiquidity(g: Liquidity, C: Float64Array, V: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < C.length; i++) {
+    g.step(C[i], V[i]);
+    o[i] = g.value;
+  }
+}
+function loopVolumeScore(g: VolumeScore, V: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < V.length; i++) {
+    g.step(V[i]);
+    o[i] = g.value;
+  }
+}
+function loopSlope(ret5: Float64Array, lag: number, o: Float64Array): void {
+  for (let i = 0; i < ret5.length; i++) o[i] = ret5[i] - (i >= lag ? ret5[i - lag] : NaN);
+}
+function loopBook(bid: Float64Array | null, ask: Float64Array | null, o: Float64Array): void {
+  if (!bid || !ask) o.fill(NaN);
+  else for (let i = 0; i < o.length; i++) o[i] = div(bid[i] - ask[i], bid[i] + ask[i]);
+}
+function loopScale(x: Float64Array, k: number, o: Float64Array): void {
+  for (let i = 0; i < x.length; i++) o[i] = k * x[i];
+}
+/** range = (h − l) / c and its comparison key. */
+function ranges(H: Float64Array, L: Float64Array, C: Float64Array, range: Float64Array, key: Float64Array): void {
+  for (let i = 0; i < C.length; i++) {
+    range[i] = (H[i] - L[i]) / C[i];
+    key[i] = rangeKey(range[i]);
+  }
+}
+/** The final rule (also in StreamEngine): gap rows NaN except temporal; non-finite → NaN. */
+function finalise(o: Float64Array, gap: Uint8Array, temporal: boolean): void {
+  if (temporal) {
+    for (let i = 0; i < o.length; i++) if (!(o[i] - o[i] === 0)) o[i] = NaN;
+  } else {
+    for (let i = 0; i < o.length; i++) if (gap[i] === 1 || !(o[i] - o[i] === 0)) o[i] = NaN;
+  }
 }
 
 /**
@@ -88,15 +283,9 @@ export function computeBatch(input: BatchInput, names: readonly FeatureName[], c
   const wanted = new Map<FeatureName, Float64Array>();
   names.forEach((name, k) => wanted.set(name, columns[k]));
   const has = (...ns: FeatureName[]): boolean => ns.some((x) => wanted.has(x));
-  let scratchCount = 0;
-  const scratch: Float64Array[] = [];
   /** The column for a feature, or a scratch array when that output is not requested. */
-  const col = (name: FeatureName): Float64Array => {
-    const c = wanted.get(name);
-    if (c) return c;
-    if (scratch.length <= scratchCount) scratch.push(new Float64Array(n));
-    return scratch[scratchCount++];
-  };
+  const col = (name: FeatureName): Float64Array => wanted.get(name) ?? new Float64Array(n);
+  const cols = (...ns: FeatureName[]): Float64Array[] => ns.map(col);
 
   const { high: H, low: L, close: C, volume: V } = input;
   const PC = previous(C);
@@ -105,285 +294,70 @@ export function computeBatch(input: BatchInput, names: readonly FeatureName[], c
   const R = lagReturn(C, 1);
   const RANGE = new Float64Array(n);
   const RANGE_KEY = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    RANGE[i] = (H[i] - L[i]) / C[i];
-    RANGE_KEY[i] = rangeKey(RANGE[i]);
-  }
+  ranges(H, L, C, RANGE, RANGE_KEY);
   const RET3 = lagReturn(C, 3);
   const RET5 = lagReturn(C, 5);
   const RC = input.refClose ?? new Float64Array(n).fill(NaN);
+  // ATR in price units feeds ignition_score.
+  let atrAbs: Float64Array = new Float64Array(n).fill(NaN);
 
-  type Job = () => void;
-  const jobs: Job[] = [];
-  const add = (when: boolean, job: Job): void => {
+  const jobs: Array<() => void> = [];
+  const add = (when: boolean, job: () => void): void => {
     if (when) jobs.push(job);
   };
-
   add(has('ret_1', 'ret_3', 'ret_5'), () => {
     col('ret_1').set(R);
     col('ret_3').set(RET3);
     col('ret_5').set(RET5);
   });
-  for (const [name, x] of [
-    ['zscore_ret_1', R],
-    ['zscore_ret_3', RET3],
-    ['zscore_ret_5', RET5],
-  ] as const) {
-    add(has(name), () => {
-      const g = new ZScore(ZW, m0);
-      const o = col(name);
-      for (let i = 0; i < n; i++) {
-        g.step(x[i]);
-        o[i] = g.z;
-      }
-    });
-  }
-  add(has('momentum_slope'), () => {
-    const o = col('momentum_slope');
-    const lag = P.momentumSlopeLag;
-    for (let i = 0; i < n; i++) o[i] = RET5[i] - (i >= lag ? RET5[i - lag] : NaN);
-  });
-  add(has('ema_5', 'ema_8', 'ema_21', 'ema_34', 'ema_diff_5_21', 'ema_diff_8_34'), () => {
-    const g = new EmaGroup();
-    const [a, b, c, d, e, f] = [col('ema_5'), col('ema_8'), col('ema_21'), col('ema_34'), col('ema_diff_5_21'), col('ema_diff_8_34')];
-    for (let i = 0; i < n; i++) {
-      g.step(C[i]);
-      a[i] = g.ema5;
-      b[i] = g.ema8;
-      c[i] = g.ema21;
-      d[i] = g.ema34;
-      e[i] = g.diff521;
-      f[i] = g.diff834;
-    }
-  });
-  add(has('trend_strength'), () => {
-    const g = new TrendStrength();
-    const o = col('trend_strength');
-    for (let i = 0; i < n; i++) {
-      g.step(C[i]);
-      o[i] = g.value;
-    }
-  });
-  // ATR in price units feeds ignition_score.
-  let ATR_ABS: Float64Array | null = null;
-  const needAdx = has('adx');
+  add(has('zscore_ret_1'), () => loopZScore(new ZScore(ZW, m0), R, col('zscore_ret_1')));
+  add(has('zscore_ret_3'), () => loopZScore(new ZScore(ZW, m0), RET3, col('zscore_ret_3')));
+  add(has('zscore_ret_5'), () => loopZScore(new ZScore(ZW, m0), RET5, col('zscore_ret_5')));
+  add(has('momentum_slope'), () => loopSlope(RET5, P.momentumSlopeLag, col('momentum_slope')));
+  add(has('ema_5', 'ema_8', 'ema_21', 'ema_34', 'ema_diff_5_21', 'ema_diff_8_34'), () =>
+    loopEma(new EmaGroup(), C, cols('ema_5', 'ema_8', 'ema_21', 'ema_34', 'ema_diff_5_21', 'ema_diff_8_34')),
+  );
+  add(has('trend_strength'), () => loopTrend(new TrendStrength(), C, col('trend_strength')));
   add(has('atr', 'adx', 'ignition_score'), () => {
-    const g = new Wilder(needAdx);
-    const atrAbs = new Float64Array(n);
-    const atr = col('atr');
-    const adx = col('adx');
-    for (let i = 0; i < n; i++) {
-      g.step(H[i], L[i], C[i], PH[i], PL[i], PC[i]);
-      atrAbs[i] = g.atrAbs;
-      atr[i] = g.atr;
-      adx[i] = g.adx;
-    }
-    ATR_ABS = atrAbs;
+    atrAbs = new Float64Array(n);
+    loopWilder(new Wilder(has('adx')), H, L, C, PH, PL, PC, atrAbs, col('atr'), col('adx'));
   });
-  add(has('htf'), () => {
-    const g = new Htf(m0);
-    const o = col('htf');
-    for (let i = 0; i < n; i++) {
-      g.step(C[i]);
-      o[i] = g.value;
-    }
-  });
-  for (const [name, w] of [
-    ['realized_sigma_30', P.sigmaWindows[0]],
-    ['realized_sigma_60', P.sigmaWindows[1]],
-  ] as const) {
-    add(has(name), () => {
-      const g = new RollingStd(w, m0);
-      const o = col(name);
-      for (let i = 0; i < n; i++) {
-        g.step(R[i]);
-        o[i] = g.sd;
-      }
-    });
-  }
-  add(has('vol_regime'), () => {
-    const g = new VolRegime(m0);
-    const o = col('vol_regime');
-    for (let i = 0; i < n; i++) {
-      g.step(R[i]);
-      o[i] = g.value;
-    }
-  });
-  add(has('kurt'), () => {
-    const g = new Kurtosis(m0);
-    const o = col('kurt');
-    for (let i = 0; i < n; i++) {
-      g.step(R[i]);
-      o[i] = g.value;
-    }
-  });
-  add(has('compression'), () => {
-    const g = new Compression(m0);
-    const o = col('compression');
-    for (let i = 0; i < n; i++) {
-      g.step(RANGE[i]);
-      o[i] = g.value;
-    }
-  });
-  add(has('nr7_dens'), () => {
-    const g = new Nr7Density(m0);
-    const o = col('nr7_dens');
-    for (let i = 0; i < n; i++) {
-      g.step(RANGE_KEY[i]);
-      o[i] = g.value;
-    }
-  });
-  add(has('compress_rank'), () => {
-    const g = new PercentileRank(P.compressRankWindow, P.compressRankWindow, true);
-    const o = col('compress_rank');
-    for (let i = 0; i < n; i++) {
-      g.step(RANGE_KEY[i]);
-      o[i] = g.value;
-    }
-  });
-  add(has('mean_rev', 'bb_upper', 'bb_lower', 'bb_width'), () => {
-    const g = new Bollinger(m0);
-    const [a, b, c, d] = [col('mean_rev'), col('bb_upper'), col('bb_lower'), col('bb_width')];
-    for (let i = 0; i < n; i++) {
-      g.step(C[i]);
-      a[i] = g.meanRev;
-      b[i] = g.upper;
-      c[i] = g.lower;
-      d[i] = g.width;
-    }
-  });
-  add(has('pullback'), () => {
-    const g = new Pullback();
-    const o = col('pullback');
-    for (let i = 0; i < n; i++) {
-      g.step(C[i]);
-      o[i] = g.value;
-    }
-  });
-  add(has('ignition_score', 'breakout_thrust', 'breakout_qual', 'vol_jump'), () => {
-    const g = new Breakout(m0);
-    const atr = ATR_ABS ?? new Float64Array(n).fill(NaN);
-    const [a, b, c, d] = [col('ignition_score'), col('breakout_thrust'), col('breakout_qual'), col('vol_jump')];
-    for (let i = 0; i < n; i++) {
-      g.step(H[i], C[i], V[i], R[i], atr[i]);
-      a[i] = g.ignition;
-      b[i] = g.thrust;
-      c[i] = g.qual;
-      d[i] = g.volJump;
-    }
-  });
-  for (const [name, period] of [
-    ['rsi_7', P.rsiPeriods[0]],
-    ['rsi_14', P.rsiPeriods[1]],
-  ] as const) {
-    add(has(name), () => {
-      const g = new Rsi(period);
-      const o = col(name);
-      for (let i = 0; i < n; i++) {
-        g.step(C[i], PC[i]);
-        o[i] = g.value;
-      }
-    });
-  }
-  add(has('micro', 'volume_ma_ratio', 'volume_trend'), () => {
-    const g = new VolumeFlow(m0);
-    const [a, b, c] = [col('micro'), col('volume_ma_ratio'), col('volume_trend')];
-    for (let i = 0; i < n; i++) {
-      g.step(R[i], V[i]);
-      a[i] = g.micro;
-      b[i] = g.maRatio;
-      c[i] = g.trend;
-    }
-  });
-  add(has('uptick'), () => {
-    const g = new Uptick(m0);
-    const o = col('uptick');
-    for (let i = 0; i < n; i++) {
-      g.step(C[i], PC[i]);
-      o[i] = g.value;
-    }
-  });
-  add(has('spread'), () => {
-    const g = new AbdiRanaldoSpread(m0);
-    const o = col('spread');
-    for (let i = 0; i < n; i++) {
-      g.step(H[i], L[i], C[i], PC[i]);
-      o[i] = g.value;
-    }
-  });
-  add(has('orderbook_imbalance'), () => {
-    const o = col('orderbook_imbalance');
-    const { bid, ask } = input;
-    for (let i = 0; i < n; i++) o[i] = bid && ask ? div(bid[i] - ask[i], bid[i] + ask[i]) : NaN;
-  });
-  add(has('leader', 'rs', 'btc_beta', 'btc_divergence', 'cross_momentum'), () => {
-    const g = new CrossAsset(m0);
-    const RET10 = lagReturn(C, 10);
-    const RET20 = lagReturn(C, 20);
-    const RR = lagReturn(RC, 1);
-    const RRET5 = lagReturn(RC, 5);
-    const RRET10 = lagReturn(RC, 10);
-    const RRET20 = lagReturn(RC, 20);
-    const [a, b, c, d, e] = [col('leader'), col('rs'), col('btc_beta'), col('btc_divergence'), col('cross_momentum')];
-    for (let i = 0; i < n; i++) {
-      g.step(R[i], RET5[i], RET10[i], RET20[i], RR[i], RRET5[i], RRET10[i], RRET20[i]);
-      a[i] = g.leader;
-      b[i] = g.rs;
-      c[i] = g.btcBeta;
-      d[i] = g.divergence;
-      e[i] = g.momentum;
-    }
-  });
-  add(has(...TEMPORAL_FEATURES), () => {
-    const g = new Temporal();
-    const [a, b, c, d, e, f] = [col('tod_fraction'), col('tod_sin'), col('tod_cos'), col('dow'), col('dow_sin'), col('dow_cos')];
-    for (let i = 0; i < n; i++) {
-      g.step(m0 + i);
-      a[i] = g.todFraction;
-      b[i] = g.todSin;
-      c[i] = g.todCos;
-      d[i] = g.dow;
-      e[i] = g.dowSin;
-      f[i] = g.dowCos;
-    }
-  });
-  add(has('liquidity_score'), () => {
-    const g = new Liquidity(m0);
-    const o = col('liquidity_score');
-    for (let i = 0; i < n; i++) {
-      g.step(C[i], V[i]);
-      o[i] = g.value;
-    }
-  });
-  add(has('spread_bps'), () => {
-    const o = col('spread_bps');
-    for (let i = 0; i < n; i++) o[i] = 1e4 * RANGE[i];
-  });
-  add(has('volume_score'), () => {
-    const g = new VolumeScore(m0);
-    const o = col('volume_score');
-    for (let i = 0; i < n; i++) {
-      g.step(V[i]);
-      o[i] = g.value;
-    }
-  });
+  add(has('htf'), () => loopHtf(new Htf(m0), C, col('htf')));
+  add(has('realized_sigma_30'), () => loopStd(new RollingStd(P.sigmaWindows[0], m0), R, col('realized_sigma_30')));
+  add(has('realized_sigma_60'), () => loopStd(new RollingStd(P.sigmaWindows[1], m0), R, col('realized_sigma_60')));
+  add(has('vol_regime'), () => loopVolRegime(new VolRegime(m0), R, col('vol_regime')));
+  add(has('kurt'), () => loopKurt(new Kurtosis(m0), R, col('kurt')));
+  add(has('compression'), () => loopCompression(new Compression(m0), RANGE, col('compression')));
+  add(has('nr7_dens'), () => loopNr7(new Nr7Density(m0), RANGE_KEY, col('nr7_dens')));
+  add(has('compress_rank'), () => loopRank(new PercentileRank(P.compressRankWindow, P.compressRankWindow, true), RANGE_KEY, col('compress_rank')));
+  add(has('mean_rev', 'bb_upper', 'bb_lower', 'bb_width'), () => loopBollinger(new Bollinger(m0), C, cols('mean_rev', 'bb_upper', 'bb_lower', 'bb_width')));
+  add(has('pullback'), () => loopPullback(new Pullback(), C, col('pullback')));
+  add(has('ignition_score', 'breakout_thrust', 'breakout_qual', 'vol_jump'), () =>
+    loopBreakout(new Breakout(m0), H, C, V, R, atrAbs, cols('ignition_score', 'breakout_thrust', 'breakout_qual', 'vol_jump')),
+  );
+  add(has('rsi_7'), () => loopRsi(new Rsi(P.rsiPeriods[0]), C, PC, col('rsi_7')));
+  add(has('rsi_14'), () => loopRsi(new Rsi(P.rsiPeriods[1]), C, PC, col('rsi_14')));
+  add(has('micro', 'volume_ma_ratio', 'volume_trend'), () => loopFlow(new VolumeFlow(m0), R, V, cols('micro', 'volume_ma_ratio', 'volume_trend')));
+  add(has('uptick'), () => loopUptick(new Uptick(m0), C, PC, col('uptick')));
+  add(has('spread'), () => loopSpread(new AbdiRanaldoSpread(m0), H, L, C, PC, col('spread')));
+  add(has('orderbook_imbalance'), () => loopBook(input.bid, input.ask, col('orderbook_imbalance')));
+  add(has('leader', 'rs', 'btc_beta', 'btc_divergence', 'cross_momentum'), () =>
+    loopCross(
+      new CrossAsset(m0),
+      [R, RET5, lagReturn(C, 10), lagReturn(C, 20), lagReturn(RC, 1), lagReturn(RC, 5), lagReturn(RC, 10), lagReturn(RC, 20)],
+      cols('leader', 'rs', 'btc_beta', 'btc_divergence', 'cross_momentum'),
+    ),
+  );
+  add(has(...TEMPORAL_FEATURES), () => loopTemporal(new Temporal(), m0, cols('tod_fraction', 'tod_sin', 'tod_cos', 'dow', 'dow_sin', 'dow_cos')));
+  add(has('liquidity_score'), () => loopLiquidity(new Liquidity(m0), C, V, col('liquidity_score')));
+  add(has('spread_bps'), () => loopScale(RANGE, 1e4, col('spread_bps')));
+  add(has('volume_score'), () => loopVolumeScore(new VolumeScore(m0), V, col('volume_score')));
 
   for (let j = 0; j < jobs.length; j++) {
     jobs[j]();
-    scratchCount = 0;
     onGroup(j + 1, jobs.length + 1);
   }
-
-  // The final rule (also in StreamEngine): gap rows NaN except temporal; non-finite → NaN.
-  const gap = input.gap;
-  names.forEach((name, k) => {
-    const o = columns[k];
-    if (TEMPORAL_SET.has(name)) {
-      for (let i = 0; i < n; i++) if (!(o[i] - o[i] === 0)) o[i] = NaN;
-    } else {
-      for (let i = 0; i < n; i++) if (gap[i] === 1 || !(o[i] - o[i] === 0)) o[i] = NaN;
-    }
-  });
+  names.forEach((name, k) => finalise(columns[k], input.gap, TEMPORAL_SET.has(name)));
   onGroup(jobs.length + 1, jobs.length + 1);
 }
 
