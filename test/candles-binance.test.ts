@@ -4,7 +4,8 @@
  * an interrupted download, and the still-forming candle.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { DAY_MS, MINUTE_MS, TransientError, parsePair, parseUtcDay, type CandleSeries } from '@engine/shared';
@@ -216,4 +217,80 @@ test('a source instance can be reused across symbols; requests are counted per l
   expect(a.summary.requests).toBe(3);
   expect(b.summary.requests).toBe(2); // markets already loaded
   expect(source.requests).toBe(5);
+});
+
+describe('what the exchange lacks or gets wrong', () => {
+  const D = parseUtcDay('2026-07-13');
+  let dataDir: string;
+  /** `minutes` synthetic candles from D without `skip`; `edit` may break one. */
+  async function symbolFile(stem: string, minutes: number, skip: (i: number) => boolean = () => false, edit?: (i: number, f: number[]) => void): Promise<void> {
+    const lines = ['ts,open,high,low,close,volume'];
+    for (let i = 0; i < minutes; i++) {
+      if (skip(i)) continue;
+      const f = [100, 102, 99, 101, 5];
+      edit?.(i, f);
+      lines.push(`${D + i * MINUTE_MS},${f.join(',')}`);
+    }
+    await writeFile(path.join(dataDir, `${stem}-1m.csv.gz`), gzipSync(`${lines.join('\n')}\n`));
+  }
+  beforeAll(async () => {
+    dataDir = path.join(tmp, 'crafted');
+    await mkdir(dataDir, { recursive: true });
+    await symbolFile('GAPUSDT', 2 * 1440, (i) => i >= 600 && i < 630);
+    await symbolFile('LAGUSDT', 1440 + 500);
+    await symbolFile('BADUSDT', 1440, undefined, (i, f) => i === 1200 && (f[1] = 100.5));
+  });
+  const crafted = (opts: Omit<Parameters<typeof startFakeBinance>[0], 'dataDir'>): Promise<FakeBinance> =>
+    startFakeBinance({ dataDir, ...opts }).then((f) => (fakes.push(f), f));
+
+  test('a gap at the exchange is masked, cached as a known gap and not asked for again', async () => {
+    const f = await crafted({ symbols: ['GAPUSDT'], nowMs: Date.parse('2026-07-20T00:00:00Z') });
+    const cacheDir = freshCache();
+    const opts = against(f, { symbol: 'GAP/USDT', start: D, end: D + DAY_MS, cacheDir });
+    const r = await loadCandles(opts);
+    expect(r.summary).toMatchObject({ rows: 1440, gaps: 30, longestGap: 30, fetchedRows: 1410 });
+    expect(Array.from(r.candles.gap.subarray(598, 632))).toEqual([0, 0, ...new Array(30).fill(1), 0, 0]);
+    expect(Number.isNaN(r.candles.close[600]!)).toBe(true);
+    expect(f.klines()).toHaveLength(2);
+    expect((await loadCandles(opts)).summary).toMatchObject({ cache: 'hit', requests: 0, gaps: 30 });
+
+    // Past the end of the exchange's history: one empty page, then a known gap.
+    const tail = against(f, { symbol: 'GAP/USDT', start: D + DAY_MS, end: D + 3 * DAY_MS, cacheDir, minRows: 1, maxGapFraction: 1, maxGapMinutes: 3 * 1440 });
+    expect((await loadCandles(tail)).summary).toMatchObject({ rows: 2880, gaps: 1440, cache: 'miss' });
+    expect(f.klines().slice(2).map((k) => k.status)).toEqual([200, 200, 200]);
+    expect((await loadCandles(tail)).summary).toMatchObject({ cache: 'hit', requests: 0 });
+  });
+
+  test('a candle missing right after its close is not cached as a gap: it is asked for again', async () => {
+    const f = await crafted({ symbols: ['LAGUSDT'], nowMs: D + DAY_MS + 501 * MINUTE_MS + 30_000 });
+    const cacheDir = freshCache();
+    const opts = against(f, { symbol: 'LAG/USDT', start: D + DAY_MS, end: D + 2 * DAY_MS, cacheDir, minRows: 1 });
+    const r = await loadCandles(opts);
+    expect(r.summary).toMatchObject({ rows: 501, gaps: 1, end: D + DAY_MS + 501 * MINUTE_MS });
+    const cache = await CandleCache.open(cacheDir, 'binance', parsePair('LAG/USDT'), { source: 'binance', fingerprint: 'binance' });
+    expect(cache.covered).toEqual([[D + DAY_MS, D + DAY_MS + 500 * MINUTE_MS]]);
+    const again = await loadCandles(opts);
+    expect(again.summary).toMatchObject({ cache: 'partial', requests: 2 });
+    expect(f.klines().at(-1)!.query.startTime).toBe(String(D + DAY_MS + 500 * MINUTE_MS));
+  });
+
+  test('a broken candle from the exchange is a permanent DataError and never enters the cache', async () => {
+    const f = await crafted({ symbols: ['BADUSDT'], nowMs: Date.parse('2026-07-20T00:00:00Z') });
+    const cacheDir = freshCache();
+    const opts = against(f, { symbol: 'BAD/USDT', start: D, end: D + DAY_MS, cacheDir });
+    const message = "BAD/USDT candle 2026-07-13T20:00:00.000Z from binance breaks rule 'high-above-open-close': expected high ≥ max(open, close), found high 100.5 < 101";
+    await expect(loadCandles(opts)).rejects.toMatchObject({ code: 'CANDLES_INVALID', permanent: true, message });
+    const cache = await CandleCache.open(cacheDir, 'binance', parsePair('BAD/USDT'), { source: 'binance', fingerprint: 'binance' });
+    expect(cache.covered).toEqual([[D, D + 1000 * MINUTE_MS]]);
+    await expect(loadCandles(opts)).rejects.toMatchObject({ message });
+    expect(f.klines().map((k) => k.query.startTime)).toEqual([String(D), String(D + 1000 * MINUTE_MS), String(D + 1000 * MINUTE_MS)]);
+  });
+
+  test('an exchange id ccxt does not know is a permanent error', async () => {
+    await expect(loadCandles({ symbol: 'BTC/USDT', start: D, end: D + DAY_MS, source: 'nosuchexchange', cacheDir: freshCache() })).rejects.toMatchObject({
+      code: 'SOURCE_INVALID',
+      permanent: true,
+      message: expect.stringContaining("unknown exchange 'nosuchexchange'"),
+    });
+  });
 });

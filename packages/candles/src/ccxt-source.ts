@@ -6,6 +6,9 @@ import type { TimeRange } from './coverage';
 
 type CcxtModule = typeof import('ccxt');
 
+/** A missing candle younger than this may still be on its way; it is not recorded as a gap. */
+const SETTLE_MS = 2 * MINUTE_MS;
+
 /** How a failed request is retried. */
 export interface RetryOptions {
   /** Tries per request, the first included. Default 5. */
@@ -106,8 +109,11 @@ export class CcxtSource implements CandleSource {
       const page = await this.call(ex, 'fetchOHLCV', pair, () => ex.fetchOHLCV(pair.symbol, '1m', from, this.pageSize, { until: end - 1 }), ctx.signal, from);
       const rows = pageRows(page, from, end, ctx.now);
       if (page.length === 0) {
-        // Nothing from `since` to the end of the range: a gap at the source (or not listed yet).
-        await ctx.onBatch(rows, [from, end]);
+        // Nothing from `since` to the end of the range: a gap at the source (or not listed
+        // yet). Minutes that closed only just now may merely be late: leave them uncovered,
+        // so they are asked for again next time rather than cached as a gap for good.
+        const settled = Math.min(end, Math.floor(ctx.now / MINUTE_MS) * MINUTE_MS - SETTLE_MS);
+        if (settled > from) await ctx.onBatch(rows, [from, settled]);
         break;
       }
       const lastTs = Number(page[page.length - 1]![0]);
