@@ -3,6 +3,7 @@ import { registerDashboardCommands } from './dashboard';
 import { registerModelsCommands } from './models';
 import { registerCandlesCommands } from './candles';
 import { registerFleetCommands } from './fleet';
+import { registerBenchCommands } from './bench';
 
 /** Each command group registers itself here; one line per group. */
 export function registerCommands(program: Command): void {
@@ -10,5 +11,6 @@ export function registerCommands(program: Command): void {
   registerModelsCommands(program);
   registerCandlesCommands(program);
   registerFleetCommands(program);
+  registerBenchCommands(program);
   void program;
 }

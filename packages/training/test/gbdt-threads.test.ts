@@ -1,0 +1,53 @@
+import { existsSync } from 'node:fs';
+import { GbdtThreadPool, rowMajorMatrix, trainGbdt, type GbdtParams } from '../src/gbdt';
+import { Mulberry32 } from '../src/gbdt/prng';
+import { histWorkerScript } from '../src/gbdt/thread-pool';
+
+// Worker threads run the compiled dist/ twin of hist-worker.ts (tsc -b builds it first).
+const n = 6000;
+const F = 9;
+const rng = new Mulberry32(21);
+const X = new Float32Array(n * F);
+for (let i = 0; i < n * F; i++) X[i] = rng.next() < 0.03 ? NaN : rng.next() * 2 - 1;
+const y = Float64Array.from({ length: n }, (_, i) => {
+  const a = X[i * F] || 0;
+  const b = X[i * F + 1] || 0;
+  return Math.tanh(3 * a) + a * b + 0.5 * (rng.next() - 0.5);
+});
+const x = rowMajorMatrix(X, n, F);
+
+describe('GBDT determinism across thread counts', () => {
+  it('finds the compiled worker script', () => {
+    expect(existsSync(histWorkerScript())).toBe(true);
+  });
+
+  const cases: Array<[string, Partial<GbdtParams>]> = [
+    ['depthwise squared error, bagged and column-sampled', { nEstimators: 25, maxDepth: 5 }],
+    ['leafwise Huber', { nEstimators: 20, objective: 'huber', growPolicy: 'leafwise', numLeaves: 31, maxDepth: 0 }],
+    ['logistic (per-row hessians)', { nEstimators: 15, objective: 'logistic', maxDepth: 4 }],
+  ];
+  it.each(cases)('%s: byte-identical model JSON for 1, 2 and 3 threads', async (_name, params) => {
+    const one = (await trainGbdt({ x, y }, { ...params, seed: 5 }, { threads: 1 })).serialize();
+    const two = (await trainGbdt({ x, y }, { ...params, seed: 5 }, { threads: 2 })).serialize();
+    const three = (await trainGbdt({ x, y }, { ...params, seed: 5 }, { threads: 3 })).serialize();
+    expect(two).toBe(one);
+    expect(three).toBe(one);
+    expect(JSON.parse(one).trees.length).toBe(params.nEstimators);
+  });
+
+  it('reuses one pool across trainings (e.g. walk-forward folds)', async () => {
+    const pool = await GbdtThreadPool.create(2);
+    try {
+      const first = Int32Array.from({ length: 3000 }, (_, i) => i);
+      const second = Int32Array.from({ length: 3000 }, (_, i) => 3000 + i);
+      const a = await trainGbdt({ x, y, rows: first }, { nEstimators: 10 }, { pool });
+      const b = await trainGbdt({ x, y, rows: second }, { nEstimators: 10 }, { pool });
+      const a1 = await trainGbdt({ x, y, rows: first }, { nEstimators: 10 }, { threads: 1 });
+      const b1 = await trainGbdt({ x, y, rows: second }, { nEstimators: 10 }, { threads: 1 });
+      expect(a.serialize()).toBe(a1.serialize());
+      expect(b.serialize()).toBe(b1.serialize());
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -1,0 +1,166 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { DataError } from '@engine/shared';
+import { rowMajorMatrix, trainGbdt, type GbdtModel } from '../src/gbdt';
+import { Mulberry32 } from '../src/gbdt/prng';
+import { ONNX_INPUT, ONNX_OUTPUT_CONFIDENCE, ONNX_OUTPUT_EDGE, exportOnnx, modelProtoType } from '../src/onnx';
+
+const SYSTEM_PYTHON = '/usr/bin/python3';
+
+function hasPythonOnnx(): boolean {
+  try {
+    execFileSync(SYSTEM_PYTHON, ['-c', 'import onnx'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs an ONNX model with onnxruntime-node in a worker thread. (Inside jest's sandbox the
+ * binding's Float32Array outputs fail onnxruntime-common's instanceof check: another realm.)
+ */
+function runOnnx(bytes: Uint8Array, input: Float32Array, dims: number[]): Promise<{ inputs: string[]; outputs: Record<string, { dims: number[]; data: Float32Array }> }> {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const ort = require(workerData.ort);
+    (async () => {
+      const s = await ort.InferenceSession.create(workerData.bytes);
+      const out = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', workerData.input, workerData.dims) });
+      const outputs = {};
+      for (const name of s.outputNames) outputs[name] = { dims: out[name].dims, data: out[name].data };
+      parentPort.postMessage({ inputs: s.inputNames, outputs });
+    })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { ort: require.resolve('onnxruntime-node'), bytes, input, dims } });
+    w.once('message', (m: { error?: string }) => {
+      void w.terminate();
+      if (m.error !== undefined) reject(new Error(m.error));
+      else resolve(m as never);
+    });
+    w.once('error', reject);
+  });
+}
+
+const F = 10;
+function matrix(n: number, seed: number): Float32Array {
+  const rng = new Mulberry32(seed);
+  const X = new Float32Array(n * F);
+  // 5% missing everywhere, plus whole-row gaps
+  for (let i = 0; i < n * F; i++) X[i] = rng.next() < 0.05 ? NaN : (rng.next() - 0.5) * 20;
+  for (let i = 0; i < n; i += 97) X.fill(NaN, i * F, i * F + F);
+  return X;
+}
+const nTrain = 4000;
+const Xtr = matrix(nTrain, 31);
+const rng = new Mulberry32(32);
+const yTr = Float64Array.from({ length: nTrain }, (_, i) => {
+  const a = Xtr[i * F];
+  const b = Xtr[i * F + 1];
+  return (Number.isNaN(a) ? 3 : Math.sign(a) * 2) + (Number.isNaN(b) ? -1 : 0.1 * b) + 2 * (rng.next() - 0.5);
+});
+const nTest = 10_000;
+const Xte = matrix(nTest, 33);
+
+/**
+ * Largest |onnx − ours| relative to max(|ours|, s), where s is the RMS of our predictions:
+ * onnxruntime sums 300 float32 leaf values in float32, so near-zero predictions carry
+ * float32 rounding of the partial sums (~1e-7 of their magnitude), not of the result.
+ */
+function maxRelDiff(onnx: ArrayLike<number>, ours: Float64Array): number {
+  let ss = 0;
+  for (let i = 0; i < ours.length; i++) ss += ours[i] * ours[i];
+  const s = Math.sqrt(ss / ours.length);
+  let worst = 0;
+  for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(onnx[i] - ours[i]) / Math.max(Math.abs(ours[i]), s));
+  return worst;
+}
+
+describe('ONNX export', () => {
+  let edge: GbdtModel;
+  let confidence: GbdtModel;
+  let bytes: Uint8Array;
+
+  beforeAll(async () => {
+    const x = rowMajorMatrix(Xtr, nTrain, F);
+    const names = Array.from({ length: F }, (_, f) => `feat_${f}`);
+    edge = await trainGbdt({ x, y: yTr, featureNames: names }, { nEstimators: 300, learningRate: 0.05, maxDepth: 6 }, { threads: 1 });
+    confidence = await trainGbdt({ x, y: yTr, featureNames: names }, { objective: 'logistic', nEstimators: 60, maxDepth: 4 }, { threads: 1 });
+    bytes = exportOnnx({ edge, confidence, producerVersion: 'test', metadata: { recipe_hash: 'abc' } });
+  });
+
+  it('onnxruntime-node reproduces our predictions on 10,000 rows with NaNs (1e-5 relative)', async () => {
+    const { inputs, outputs: out } = await runOnnx(bytes, Xte, [nTest, F]);
+    expect(inputs).toEqual([ONNX_INPUT]);
+    expect(Object.keys(out)).toEqual([ONNX_OUTPUT_EDGE, ONNX_OUTPUT_CONFIDENCE]);
+    const e = out[ONNX_OUTPUT_EDGE];
+    const c = out[ONNX_OUTPUT_CONFIDENCE];
+    expect(e.dims).toEqual([nTest, 1]);
+    expect(c.dims).toEqual([nTest, 1]);
+    const x = rowMajorMatrix(Xte, nTest, F);
+    const ours = edge.predict(x);
+    const oursC = confidence.predict(x);
+    expect(maxRelDiff(e.data, ours)).toBeLessThan(1e-5);
+    expect(maxRelDiff(c.data, oursC)).toBeLessThan(1e-5);
+    // the model is not trivial and the NaN rows are routed, not defaulted
+    const nanRow = Float32Array.from({ length: F }, () => NaN);
+    const one = await runOnnx(bytes, nanRow, [1, F]);
+    expect(one.outputs[ONNX_OUTPUT_EDGE].data[0]).toBeCloseTo(edge.predictRow(nanRow), 4);
+    expect(edge.predictRow(nanRow)).toBeGreaterThan(1.5);
+  });
+
+  it('carries the base score, float32 thresholds and metadata', () => {
+    const decoded = modelProtoType().toObject(modelProtoType().decode(bytes), { longs: Number, bytes: String }) as {
+      ir_version: number;
+      opset_import: Array<{ domain: string; version: number }>;
+      graph: { node: Array<{ op_type: string; attribute: Array<{ name: string; floats?: number[] }> }> };
+      metadata_props: Array<{ key: string; value: string }>;
+    };
+    expect(decoded.ir_version).toBe(8);
+    expect(decoded.opset_import).toEqual(expect.arrayContaining([{ domain: 'ai.onnx.ml', version: 3 }]));
+    expect(decoded.graph.node.map((n) => n.op_type)).toEqual(['TreeEnsembleRegressor', 'TreeEnsembleRegressor', 'Sigmoid']);
+    const attrs = decoded.graph.node[0].attribute;
+    expect(attrs.find((a) => a.name === 'base_values')?.floats).toEqual([edge.baseScore]);
+    const nInternal = edge.trees.reduce((s, t) => s + t.numLeaves - 1, 0);
+    const thresholds = attrs.find((a) => a.name === 'nodes_values')!.floats!.filter((_, i) => i < edge.trees[0].numLeaves - 1);
+    expect(thresholds).toEqual(Array.from(edge.trees[0].threshold));
+    expect(nInternal).toBeGreaterThan(1000);
+    const meta = Object.fromEntries(decoded.metadata_props.map((p) => [p.key, p.value]));
+    expect(JSON.parse(meta.feature_names)).toEqual(edge.featureNames);
+    expect(meta.recipe_hash).toBe('abc');
+  });
+
+  (hasPythonOnnx() ? it : it.skip)("passes python3-onnx's checker", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'onnx-check-'));
+    try {
+      const file = path.join(dir, 'model.onnx');
+      writeFileSync(file, bytes);
+      writeFileSync(path.join(dir, 'edge_only.onnx'), exportOnnx({ edge }));
+      const out = execFileSync(SYSTEM_PYTHON, [
+        '-c',
+        'import onnx,sys\nfor f in sys.argv[1:]:\n  onnx.checker.check_model(onnx.load(f), full_check=True)\nprint("ok")',
+        file,
+        path.join(dir, 'edge_only.onnx'),
+      ]).toString();
+      expect(out.trim()).toBe('ok');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exports a model whose trees are single leaves', async () => {
+    const n = 100;
+    const X = new Float32Array(n * 2).fill(1);
+    const stump = await trainGbdt({ x: rowMajorMatrix(X, n, 2), y: new Float64Array(n).fill(7) }, { nEstimators: 3 }, { threads: 1 });
+    const out = await runOnnx(exportOnnx({ edge: stump }), new Float32Array([1, NaN]), [1, 2]);
+    expect(out.outputs[ONNX_OUTPUT_EDGE].data[0]).toBeCloseTo(7, 5);
+  });
+
+  it('refuses a logistic edge model and a confidence model on other features', () => {
+    expect(() => exportOnnx({ edge: confidence })).toThrow(DataError);
+    expect(() => exportOnnx({ edge, confidence: edge })).toThrow(/logistic/);
+  });
+});
