@@ -7,7 +7,9 @@
  * - PostgreSQL unreachable from the sync worker (a TCP proxy cut, then restored) → the sync
  *   job is retried and completes; nothing lost, nothing doubled;
  * - `kill -9` of the training worker in the middle of a job → the other worker finishes
- *   it once the lock expires; exactly one model row.
+ *   it once the lock expires; exactly one model row;
+ * - SIGTERM in the middle of a job → the worker finishes it within the drain deadline and
+ *   exits 0; with a deadline too short it exits 1 and another worker finishes the job.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -73,6 +75,7 @@ describe('fleet faults', () => {
   let producer: RunProducer;
   let trainQueue: Queue;
   let syncQueue: Queue;
+  let env: Record<string, string>;
 
   const run = (runDate: string, symbols: string[], source = `csv:${OHLCV_DIR}`) =>
     startRun(producer, { runDate, symbols, source, windowDays: DAYS, trigger: 'manual', training: TRAINING }, log);
@@ -82,6 +85,13 @@ describe('fleet faults', () => {
       const state = await job?.getState();
       return state === 'completed' || state === 'failed' ? { job: job!, state } : undefined;
     }, timeoutMs, 300);
+  /** Wait until job `id` runs on some worker and is in the walk-forward folds; returns that worker's pod id. */
+  const midJob = async (id: string) =>
+    until(`${id} to reach the folds`, async () => {
+      const job: Job | undefined = await trainQueue.getJob(id);
+      const p = job?.progress as TrainProgress | undefined;
+      return job?.processedBy && p && (p.stage === 'fold' || p.stage === 'final') ? job.processedBy : undefined;
+    }, 120_000, 100);
   const syncedModel = (symbol: string, runDate: string, timeoutMs = 60_000) =>
     until(`${symbol} ${runDate} to be synced`, async () => {
       const m = await registry.findModel(symbol, runDate);
@@ -97,7 +107,7 @@ describe('fleet faults', () => {
     db = await freshDatabase('faults');
     proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(db.url).port || 5432) });
     dropbox = await startFakeDropbox({ failures: (req) => inject?.(req) });
-    const env = {
+    env = {
       REDIS_URL,
       DATABASE_URL: db.url,
       ENGINE_QUEUE_PREFIX: prefix,
@@ -125,6 +135,7 @@ describe('fleet faults', () => {
 
   afterAll(async () => {
     const exits = await Promise.all([...workers, sync].filter(Boolean).map((r) => r.stop()));
+    const expected = exits.map((e, i) => (e.signal === 'SIGKILL' || workers[i]?.name === 'train-c' ? e : { ...e, code: 0 }));
     await producer?.flow.close();
     await producer?.runQueue.close();
     await trainQueue?.close();
@@ -137,8 +148,9 @@ describe('fleet faults', () => {
     await db?.drop();
     await rm(dataDir, { recursive: true, force: true });
     await rm(brokenDir, { recursive: true, force: true });
-    // The survivors drain and exit cleanly on SIGTERM (the killed one reports SIGKILL).
-    expect(exits.filter((e) => e.signal !== 'SIGKILL').map((e) => e.code)).toEqual(exits.filter((e) => e.signal !== 'SIGKILL').map(() => 0));
+    // Every worker drained and exited 0 on SIGTERM, except the one killed with -9 and the
+    // one whose deadline was too short (checked above).
+    expect(exits).toEqual(expected);
   });
 
   it('broken candles fail that symbol permanently with a clear reason; the other symbol is published', async () => {
@@ -200,12 +212,8 @@ describe('fleet faults', () => {
     const id = jobIds.train(runDate, 'SUI/USDT');
     await run(runDate, ['SUI/USDT']);
     // Wait until the job is deep in training (walk-forward folds), then kill its worker.
-    const active = await until('the job to reach the folds', async () => {
-      const job: Job | undefined = await trainQueue.getJob(id);
-      const p = job?.progress as TrainProgress | undefined;
-      return job?.processedBy && p && (p.stage === 'fold' || p.stage === 'final') ? job : undefined;
-    }, 120_000, 100);
-    const victim = workers.find((w) => active.processedBy === (w.name === 'train-a' ? 'pod-a' : 'pod-b'))!;
+    const pod = await midJob(id);
+    const victim = workers.find((w) => pod === (w.name === 'train-a' ? 'pod-a' : 'pod-b'))!;
     const survivor = workers.find((w) => w !== victim)!;
     victim.kill9();
     expect((await victim.exited).signal).toBe('SIGKILL');
@@ -216,5 +224,42 @@ describe('fleet faults', () => {
     const m = await syncedModel('SUI/USDT', runDate);
     expect(await modelRows('SUI/USDT', runDate)).toBe(1);
     expect(done.job.returnvalue).toMatchObject({ modelId: m.id, symbol: 'SUI/USDT', runDate });
+  });
+
+  it('SIGTERM drains: the current job finishes within the deadline; past a short deadline the worker exits and another finishes the job', async () => {
+    // The remaining worker (20 s deadline) gets SIGTERM in the middle of a job: it stops
+    // taking jobs, finishes this one, exits 0.
+    const runDate = '2026-07-13';
+    const id = jobIds.train(runDate, 'TAO/USDT');
+    const survivor = workers.find((w) => w.child.exitCode === null && w.child.signalCode === null)!;
+    await run(runDate, ['TAO/USDT']);
+    await midJob(id);
+    survivor.child.kill('SIGTERM');
+    expect((await survivor.exited).code).toBe(0);
+    const done = await finished(id, 5_000);
+    expect(done.state).toBe('completed');
+    expect(done.job.processedBy).toBe(survivor.name === 'train-a' ? 'pod-a' : 'pod-b');
+
+    // A worker whose deadline is too short for the job exits at the deadline (code 1); the
+    // job's lock expires and the next worker finishes it: one model.
+    const runDate2 = '2026-07-12';
+    const id2 = jobIds.train(runDate2, 'TAO/USDT');
+    const hasty = new RoleProcess('train-c', 'apps/worker/dist/main.js', { ...env, ENGINE_WORKER_ROLE: 'train', RUNPOD_POD_ID: 'pod-c', ENGINE_SHUTDOWN_DEADLINE_MS: '300' });
+    workers.push(hasty);
+    await hasty.waitForLog(/training worker ready/);
+    await run(runDate2, ['TAO/USDT']);
+    expect(await midJob(id2)).toBe('pod-c');
+    const t0 = Date.now();
+    hasty.child.kill('SIGTERM');
+    expect((await hasty.exited).code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(hasty.output).toMatch(/shutdown deadline passed/);
+    const next = new RoleProcess('train-d', 'apps/worker/dist/main.js', { ...env, ENGINE_WORKER_ROLE: 'train', RUNPOD_POD_ID: 'pod-d' });
+    workers.push(next);
+    const done2 = await finished(id2, 120_000);
+    expect(done2.state).toBe('completed');
+    expect(done2.job.processedBy).toBe('pod-d');
+    await syncedModel('TAO/USDT', runDate2);
+    expect(await modelRows('TAO/USDT', runDate2)).toBe(1);
   });
 });
