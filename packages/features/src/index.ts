@@ -25,3 +25,5 @@ export type { BuildFeaturesOptions, FeatureContext, FeatureFrame, OrderBookSerie
 export { FeatureState } from './feature-state';
 export type { CandleInput, OrderBookInput } from './feature-state';
 export { FEATURES_INPUT_INVALID } from './validate';
+export { decodeFeatureFrame, encodeFeatureFrame } from './arrow';
+export type { DecodedFeatureFrame } from './arrow';

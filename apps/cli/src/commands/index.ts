@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerDashboardCommands } from './dashboard';
 import { registerModelsCommands } from './models';
 import { registerCandlesCommands } from './candles';
+import { registerFeaturesCommands } from './features';
 import { registerFleetCommands } from './fleet';
 import { registerBenchCommands } from './bench';
 
@@ -10,6 +11,7 @@ export function registerCommands(program: Command): void {
   registerDashboardCommands(program);
   registerModelsCommands(program);
   registerCandlesCommands(program);
+  registerFeaturesCommands(program);
   registerFleetCommands(program);
   registerBenchCommands(program);
   void program;
