@@ -1,0 +1,70 @@
+/**
+ * Single-machine mode (no Redis, no PostgreSQL server): the fleet's pipeline in-process on
+ * the real candles, with the embedded registry (PGlite on disk) and a local publish folder
+ * in Dropbox's layout. Few trees and a 30-day window keep it quick.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { createLogger, loadConfig, type TrainProgress } from '@engine/shared';
+import { Registry, createPgliteDb } from '@engine/registry';
+import { runSingleMachine } from '../src/single-machine';
+
+jest.setTimeout(180_000);
+
+const OHLCV_DIR = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'data', 'ohlcv');
+const TRAINING = { model: { nEstimators: 20 }, confidence_model: { nEstimators: 10 } };
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('single-machine mode', () => {
+  let dataDir: string;
+  let csvDir: string;
+  const log = createLogger({ level: 'silent' });
+  const config = loadConfig({ ENGINE_TRAIN_THREADS: '1' });
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'engine-single-'));
+    csvDir = await mkdtemp(path.join(tmpdir(), 'engine-single-csv-'));
+    for (const f of ['BTCUSDT-1m.csv.gz', 'ETHUSDT-1m.csv.gz']) await symlink(path.join(OHLCV_DIR, f), path.join(csvDir, f));
+    // A symbol whose file holds two days only: too little history for a 30-day window.
+    await writeFile(path.join(csvDir, 'XYZUSDT-1m.csv'), ['ts,open,high,low,close,volume', ...Array.from({ length: 2880 }, (_, i) => `${Date.parse('2026-07-15T00:00:00Z') + i * 60_000},1,1.1,0.9,1,10`)].join('\n') + '\n');
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(csvDir, { recursive: true, force: true });
+  });
+
+  it('trains, records in the embedded registry and publishes in the Dropbox layout; a failing symbol does not stop the others', async () => {
+    const stages: string[] = [];
+    const opts = { symbols: ['XYZ/USDT', 'ETH/USDT'], source: `csv:${csvDir}`, days: 30, end: '2026-07-16', dataDir, training: TRAINING, onProgress: (_s: string, p: TrainProgress) => stages.push(p.stage) };
+    const first = await runSingleMachine(opts, log, config);
+
+    expect(first.registry).toBe(`pglite:${path.join(dataDir, 'registry')}`);
+    expect(first.publishTarget).toBe(`folder:${path.resolve(dataDir, 'publish')}:/Runpodhuracan`);
+    const [xyz, eth] = first.results;
+    expect(xyz).toMatchObject({ symbol: 'XYZ/USDT', ok: false, error: { permanent: true } });
+    if (xyz!.ok) throw new Error('unreachable');
+    expect(xyz!.error.message).toMatch(/XYZ\/USDT/);
+    if (!eth!.ok) throw new Error(`ETH/USDT failed: ${eth!.error.message}`);
+    expect(eth!.runDate).toBe('2026-07-17');
+    expect(eth!.created).toBe(true);
+    expect(eth!.sync).toMatchObject({ state: 'synced', verdict: eth!.result.verdict });
+    expect(new Set(stages)).toEqual(new Set(['candles', 'features', 'labels', 'fold', 'final', 'export', 'registry', 'done']));
+
+    // The bundle is in the publish folder, byte for byte what the manifest hashed.
+    const m = eth!.bundle.manifest;
+    const dir = eth!.result.verdict === 'published' ? 'models/ETH-USDT' : 'rejected/ETH-USDT';
+    const onnxPath = eth!.result.verdict === 'published' ? `models/ETH-USDT_model.onnx` : `${dir}/model.onnx`;
+    const onnx = await readFile(path.join(dataDir, 'publish', 'Runpodhuracan', '2026-07-17', onnxPath));
+    expect(sha256(onnx)).toBe(m.artifacts['model.onnx']);
+
+    const db = await createPgliteDb({ dataDir: path.join(dataDir, 'registry') });
+    try {
+      const models = await new Registry(db).listModels();
+      expect(models.map((x) => [x.symbol, x.runDate, x.syncState])).toEqual([['ETH/USDT', '2026-07-17', 'synced']]);
+    } finally {
+      await db.close();
+    }
+  });
+});
