@@ -10,6 +10,7 @@ function trade(day: number, minute: number, net: number, reason = EXIT_TP): SimT
   return {
     row: day * 1440 + minute,
     fold: day,
+    signal_ts: entry - 60_000,
     decision_ts: entry,
     entry_ts: entry,
     exit_ts: entry + 4 * 60_000,

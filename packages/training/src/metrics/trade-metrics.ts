@@ -48,14 +48,18 @@ export function bpsToGbp(bps: number, costs: CostModel): number {
   return (costs.notional_quote * bps * costs.quote_to_gbp) / 1e4;
 }
 
-/** UTC day start (epoch ms) of a trade: the day of its entry. */
+/**
+ * UTC day start (epoch ms) a trade counts on: the day of its signal bar. (A signal in the
+ * last minute of a day enters at the next day's first instant; it still belongs to the day,
+ * and the fold, whose data produced it.)
+ */
 export function tradeDay(t: SimTrade): number {
-  return Math.floor(t.entry_ts / DAY_MS) * DAY_MS;
+  return Math.floor(t.signal_ts / DAY_MS) * DAY_MS;
 }
 
 /**
- * Daily P&L in GBP over `days` (UTC day starts, ascending): each trade counts on its entry
- * day; days without trades are 0. A trade on a day outside `days` is an error (the span
+ * Daily P&L in GBP over `days` (UTC day starts, ascending): each trade counts on its
+ * signal day ({@link tradeDay}); days without trades are 0. A trade on a day outside `days` is an error (the span
  * must cover every trade).
  */
 export function dailyPnl(trades: readonly SimTrade[], days: readonly number[], costs: CostModel): Float64Array {
@@ -64,7 +68,7 @@ export function dailyPnl(trades: readonly SimTrade[], days: readonly number[], c
   days.forEach((d, i) => index.set(d, i));
   for (const t of trades) {
     const k = index.get(tradeDay(t));
-    if (k === undefined) throw new RangeError(`trade entered ${new Date(t.entry_ts).toISOString()} lies outside the evaluated days`);
+    if (k === undefined) throw new RangeError(`trade signalled ${new Date(t.signal_ts).toISOString()} lies outside the evaluated days`);
     out[k] = out[k]! + bpsToGbp(t.net_bps, costs);
   }
   return out;

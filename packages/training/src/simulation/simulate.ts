@@ -7,6 +7,9 @@ export interface SimTrade {
   /** Signal row (the bar whose close produced the decision). */
   row: number;
   fold: number;
+  /** Open time of the signal bar; the trade belongs to this bar's UTC day and fold. */
+  signal_ts: number;
+  /** The signal bar's close, when the decision is taken; the entry fills at the next bar's open, the same instant. */
   decision_ts: number;
   entry_ts: number;
   exit_ts: number;
@@ -63,6 +66,7 @@ export function simulateSegments(
       trades.push({
         row: i,
         fold: seg.fold,
+        signal_ts: ts[i]!,
         decision_ts: decisionTs,
         entry_ts: decisionTs,
         exit_ts: exitTs,

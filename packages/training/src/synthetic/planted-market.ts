@@ -1,0 +1,121 @@
+import type { CandleSeries } from '@engine/shared';
+
+/**
+ * A seeded synthetic market with a planted, learnable edge: the positive control every
+ * test of the publish path needs (SPEC §6). Prices follow a random walk; at random
+ * "shock" minutes the volume jumps and the NEXT `drift_bars` bars drift in one direction.
+ * The shock is observable at the close of its bar (volume features see it), the drift
+ * happens after, so a causal model can learn to enter on shocks and the label path (entry
+ * at the next open) captures the drift. With `drift_bps_per_bar = 0` the market has no
+ * edge at all (a negative control with identical volume patterns).
+ *
+ * The defaults are strong enough to survive ≈ 23 bps of round-trip costs yet plausible:
+ * with default labels and trading rules a model that finds the shocks wins ~77% of trades
+ * with a profit factor ~4 (below the leakage guard's 99% / 20).
+ */
+export interface PlantedMarketOptions {
+  days: number;
+  seed: number;
+  /** First candle open time, epoch ms (a UTC midnight keeps folds on day boundaries). */
+  start: number;
+  symbol: string;
+  /** Per-minute return noise, bps. Default 15. */
+  sigma_bps: number;
+  /** Chance that a minute is a shock. Default 0.05. */
+  shock_probability: number;
+  /** Shock volume as a multiple of normal volume. Default 8. */
+  shock_volume_multiple: number;
+  /** Drift per bar after a shock, bps (positive: up). Default 12. */
+  drift_bps_per_bar: number;
+  /** Bars of drift after a shock. Default 4. */
+  drift_bars: number;
+  /** Starting price. Default 100. */
+  price: number;
+}
+
+export const DEFAULT_PLANTED_MARKET: Omit<PlantedMarketOptions, 'days' | 'seed' | 'start' | 'symbol'> = {
+  sigma_bps: 15,
+  shock_probability: 0.05,
+  shock_volume_multiple: 8,
+  drift_bps_per_bar: 12,
+  drift_bars: 4,
+  price: 100,
+};
+
+/** mulberry32: a small, fast, seeded PRNG returning [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function allocate(n: number, symbol: string): CandleSeries {
+  return {
+    symbol,
+    ts: new Float64Array(n),
+    open: new Float64Array(n),
+    high: new Float64Array(n),
+    low: new Float64Array(n),
+    close: new Float64Array(n),
+    volume: new Float64Array(n),
+    gap: new Uint8Array(n),
+  };
+}
+
+/**
+ * Generate the market (and an independent random-walk reference series on the same grid,
+ * for the cross-asset features). Deterministic in `seed`.
+ */
+export function plantedMarket(
+  opts: Pick<PlantedMarketOptions, 'days' | 'seed' | 'start' | 'symbol'> & Partial<PlantedMarketOptions>,
+): { candles: CandleSeries; reference: CandleSeries; shocks: Uint8Array } {
+  const o: PlantedMarketOptions = { ...DEFAULT_PLANTED_MARKET, ...opts };
+  const n = Math.round(o.days * 1440);
+  const rnd = seededRandom(o.seed);
+  const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+  const c = allocate(n, o.symbol);
+  const ref = allocate(n, 'BTC/USDT');
+  const shocks = new Uint8Array(n);
+  const sig = o.sigma_bps / 1e4;
+  let p = o.price;
+  let q = 50_000;
+  let driftLeft = 0;
+  for (let i = 0; i < n; i++) {
+    const ts = o.start + i * 60_000;
+    c.ts[i] = ts;
+    ref.ts[i] = ts;
+    // This bar's move: drift if a shock happened within the last drift_bars bars.
+    const drift = driftLeft > 0 ? o.drift_bps_per_bar / 1e4 : 0;
+    if (driftLeft > 0) driftLeft--;
+    const open = p;
+    const close = open * Math.exp(drift + sig * gauss());
+    const wick = sig * 0.6;
+    c.open[i] = open;
+    c.close[i] = close;
+    c.high[i] = Math.max(open, close) * Math.exp(Math.abs(wick * gauss()));
+    c.low[i] = Math.min(open, close) * Math.exp(-Math.abs(wick * gauss()));
+    let vol = 10 * Math.exp(0.3 * gauss());
+    if (rnd() < o.shock_probability) {
+      shocks[i] = 1;
+      vol *= o.shock_volume_multiple;
+      driftLeft = o.drift_bars;
+    }
+    c.volume[i] = vol;
+    p = close;
+    // Reference: an unrelated random walk.
+    const rOpen = q;
+    const rClose = rOpen * Math.exp(sig * 0.7 * gauss());
+    ref.open[i] = rOpen;
+    ref.close[i] = rClose;
+    ref.high[i] = Math.max(rOpen, rClose) * Math.exp(Math.abs(wick * 0.7 * gauss()));
+    ref.low[i] = Math.min(rOpen, rClose) * Math.exp(-Math.abs(wick * 0.7 * gauss()));
+    ref.volume[i] = 100 * Math.exp(0.3 * gauss());
+    q = rClose;
+  }
+  return { candles: c, reference: ref, shocks };
+}

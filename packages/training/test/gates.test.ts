@@ -1,0 +1,89 @@
+import { DEFAULT_GATES, evaluateGates, type GateHistoryEntry } from '../src/gates/gates';
+import type { TradeMetrics } from '../src/metrics/trade-metrics';
+
+function m(over: Partial<TradeMetrics>): TradeMetrics {
+  return {
+    total_trades: 400,
+    wins: 220,
+    losses: 180,
+    win_rate: 0.55,
+    total_profit_gbp: 100,
+    total_net_bps: 1250,
+    mean_net_bps: 3,
+    mean_gross_bps: 26,
+    sharpe_ratio: 1.5,
+    sharpe_per_trade: 0.1,
+    probabilistic_sharpe: 0.9,
+    profit_factor: 1.4,
+    max_drawdown: 20,
+    max_drawdown_bps: 250,
+    days: 130,
+    costs: { fees_gbp: 0, spread_gbp: 0, slippage_gbp: 0, total_gbp: 0, mean_fee_bps: 20, mean_spread_bps: 2, mean_slippage_bps: 1, mean_round_trip_bps: 23 },
+    exit_reasons: { tp: 0, sl: 0, time: 400 },
+    ...over,
+  };
+}
+const gate = (o: ReturnType<typeof evaluateGates>, name: string) => o.results.find((r) => r.name === name)!;
+
+describe('publish gates', () => {
+  const folds = [m({ max_drawdown: 8, win_rate: 0.54 }), m({ max_drawdown: 10, win_rate: 0.56 }), m({ max_drawdown: 12, win_rate: 0.55 })];
+
+  it('passes a good record and records every value, bound and verdict', () => {
+    const o = evaluateGates(m({}), folds, [], DEFAULT_GATES);
+    expect(o.median_source).toBe('folds');
+    expect(o.passed).toBe(true);
+    expect(o.results.map((r) => r.name)).toEqual(['sharpe_ratio', 'profit_factor', 'max_drawdown', 'win_rate', 'total_trades', 'plausible_win_rate', 'plausible_profit_factor']);
+    expect(gate(o, 'sharpe_ratio')).toMatchObject({ value: 1.5, bound: 0.7, op: '>=', passed: true });
+    expect(gate(o, 'profit_factor')).toMatchObject({ value: 1.4, bound: 1.1, passed: true });
+    // Fold mode: mean fold drawdown 10 vs 1.2 × median 10.
+    expect(gate(o, 'max_drawdown')).toMatchObject({ value: 10, op: '<=', passed: true });
+    expect(gate(o, 'max_drawdown').bound).toBeCloseTo(12, 12);
+    expect(gate(o, 'win_rate').bound).toBeCloseTo(0.54, 12);
+    expect(gate(o, 'total_trades')).toMatchObject({ value: 400, bound: 300, passed: true });
+  });
+
+  it('rejects each failing gate by name', () => {
+    const o = evaluateGates(m({ sharpe_ratio: 0.69, profit_factor: 1.09, total_trades: 299, win_rate: 0.52 }), folds, [], DEFAULT_GATES);
+    expect(o.passed).toBe(false);
+    expect(o.failed).toEqual(['sharpe_ratio', 'profit_factor', 'win_rate', 'total_trades']);
+    const skewed = [m({ max_drawdown: 5 }), m({ max_drawdown: 5 }), m({ max_drawdown: 30 })];
+    expect(gate(evaluateGates(m({}), skewed, [], DEFAULT_GATES), 'max_drawdown').passed).toBe(false);
+  });
+
+  it('takes medians from the last 10 PUBLISHED models once there are 3, ignoring rejected ones', () => {
+    const hist: GateHistoryEntry[] = [
+      { run_date: '2026-01-01', published: true, max_drawdown: 1000, win_rate: 0.9 }, // oldest of 11: dropped
+      ...Array.from({ length: 10 }, (_, k) => ({ run_date: `2026-01-${String(k + 2).padStart(2, '0')}`, published: true, max_drawdown: 15 + k, win_rate: 0.5 })),
+      { run_date: '2026-01-20', published: false, max_drawdown: 1, win_rate: 0.99 },
+    ];
+    const o = evaluateGates(m({ max_drawdown: 20 }), folds, hist, DEFAULT_GATES);
+    expect(o.median_source).toBe('registry');
+    expect(o.medians.drawdown_count).toBe(10);
+    expect(o.medians.max_drawdown).toBe(19.5);
+    expect(gate(o, 'max_drawdown')).toMatchObject({ value: 20, passed: true });
+    expect(gate(o, 'max_drawdown').bound).toBeCloseTo(23.4, 12);
+    expect(gate(o, 'win_rate').bound).toBeCloseTo(0.49, 12);
+    // Two published and one rejected model: not enough, fall back to the folds.
+    const few = evaluateGates(m({}), folds, [hist[1]!, hist[2]!, hist[11]!], DEFAULT_GATES);
+    expect(few.median_source).toBe('folds');
+  });
+
+  it('rejects implausibly good records as suspected leakage, but only on enough trades', () => {
+    const leak = evaluateGates(m({ win_rate: 0.995, wins: 398, losses: 2, profit_factor: 80 }), folds, [], DEFAULT_GATES);
+    expect(leak.suspected_leakage).toBe(true);
+    expect(leak.passed).toBe(false);
+    expect(leak.failed).toEqual(expect.arrayContaining(['plausible_win_rate', 'plausible_profit_factor']));
+    const noLoss = evaluateGates(m({ win_rate: 0.9, profit_factor: null }), folds, [], DEFAULT_GATES);
+    expect(gate(noLoss, 'plausible_profit_factor').passed).toBe(false);
+    expect(gate(noLoss, 'profit_factor').passed).toBe(true);
+    const tiny = evaluateGates(m({ total_trades: 5, win_rate: 1, profit_factor: null }), folds, [], DEFAULT_GATES);
+    expect(tiny.suspected_leakage).toBe(false);
+    expect(tiny.failed).toContain('total_trades');
+  });
+
+  it('fails the comparative gates when there is nothing to compare with', () => {
+    const o = evaluateGates(m({}), [], [], DEFAULT_GATES);
+    expect(gate(o, 'max_drawdown')).toMatchObject({ value: null, bound: null, passed: false });
+    expect(gate(o, 'win_rate')).toMatchObject({ bound: null, passed: false });
+  });
+});
