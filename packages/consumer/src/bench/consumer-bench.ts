@@ -1,0 +1,169 @@
+/**
+ * `npm run bench:consumer`: what one live candle costs Hamilton — the streaming feature
+ * update plus the prediction plus the decision — over one day (1 440 candles) of real
+ * data, after warming the features on the days before it. Prints one JSON line.
+ *
+ *   node packages/consumer/dist/bench/consumer-bench.js [--symbol ETH/USDT] [--train-days 10]
+ *        [--trees 300] [--depth 6] [--data DIR]
+ *
+ * The model is trained on the real candles by the training pipeline (`trainSymbol`, the
+ * default tree count and depth of the spec) and opened through `openBundle`, so every
+ * load-time check runs. Per candle it times, on the same candles in the same run:
+ * - `hot_path`: `Trader.onCandleSync` with the in-process predictor (the default);
+ * - `onnx_path`: `Trader.onCandle` with onnxruntime-node (the verified reference);
+ * - `features_only`: `FeatureState.update` alone, and `predict_native` / `predict_onnx` alone.
+ * Target (issue 8): hot-path p99 ≤ 1 ms.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { FeatureState, referenceSymbolFor, type CandleInput } from '@engine/features';
+import { MINUTE_MS, parsePair, pairStem, sliceCandles, type CandleSeries } from '@engine/shared';
+import { trainSymbol } from '@engine/training';
+import { openBundle } from '../open-model';
+import { Trader } from '../trader';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+const DEFAULT_DATA = process.env.ENGINE_OHLCV_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'data', 'ohlcv');
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
+}
+
+/**
+ * Rows [from, from + rows) of a gap-free `ts,open,high,low,close,volume` CSV.gz (the shared
+ * real data). A benchmark helper only: production loading is @engine/candles' job.
+ */
+function readCandles(dir: string, symbol: string, from: number, rows: number): CandleSeries {
+  const file = path.join(dir, `${pairStem(parsePair(symbol))}-1m.csv.gz`);
+  const lines = gunzipSync(readFileSync(file)).toString('latin1').split('\n');
+  const s: CandleSeries = {
+    symbol,
+    ts: new Float64Array(rows),
+    open: new Float64Array(rows),
+    high: new Float64Array(rows),
+    low: new Float64Array(rows),
+    close: new Float64Array(rows),
+    volume: new Float64Array(rows),
+    gap: new Uint8Array(rows),
+  };
+  for (let k = 0; k < rows; k++) {
+    const f = (lines[1 + from + k] ?? '').split(',');
+    if (f.length !== 6) throw new Error(`${file}: row ${from + k + 1} is not ts,open,high,low,close,volume`);
+    s.ts[k] = Number(f[0]);
+    s.open[k] = Number(f[1]);
+    s.high[k] = Number(f[2]);
+    s.low[k] = Number(f[3]);
+    s.close[k] = Number(f[4]);
+    s.volume[k] = Number(f[5]);
+    if (k > 0 && s.ts[k] !== s.ts[k - 1]! + MINUTE_MS) throw new Error(`${file}: row ${from + k + 1} breaks the minute grid`);
+  }
+  return s;
+}
+
+const candleAt = (s: CandleSeries, i: number): CandleInput => ({ ts: s.ts[i]!, open: s.open[i]!, high: s.high[i]!, low: s.low[i]!, close: s.close[i]!, volume: s.volume[i]! });
+
+function stats(ns: number[]): { p50_us: number; p99_us: number; max_us: number; mean_us: number } {
+  const s = [...ns].sort((a, b) => a - b);
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]! / 1000;
+  const r = (x: number): number => Math.round(x * 100) / 100;
+  return { p50_us: r(q(0.5)), p99_us: r(q(0.99)), max_us: r(s[s.length - 1]! / 1000), mean_us: r(s.reduce((a, b) => a + b, 0) / s.length / 1000) };
+}
+
+async function main(): Promise<void> {
+  const symbol = parsePair(arg('symbol', 'ETH/USDT')).symbol;
+  const trainDays = Number(arg('train-days', '10'));
+  const trees = Number(arg('trees', '300'));
+  const depth = Number(arg('depth', '6'));
+  const dir = arg('data', DEFAULT_DATA);
+  const reference = referenceSymbolFor(symbol);
+  const day = 1440;
+  const start = 30 * day; // a month into the data
+  const n = (trainDays + 1) * day;
+  const candles = readCandles(dir, symbol, start, n);
+  const ref = readCandles(dir, reference, start, n);
+  const from = trainDays * day;
+
+  const t0 = Date.now();
+  const bundle = await trainSymbol(
+    { symbol, runDate: new Date(candles.ts[from]!).toISOString().slice(0, 10), candles: sliceCandles(candles, 0, from), reference: sliceCandles(ref, 0, from) },
+    {
+      walk_forward: { train_days: Math.max(2, trainDays - 4), test_days: 2, step_days: 2 },
+      threshold: { calibration_days: 2 },
+      model: { nEstimators: trees, maxDepth: depth },
+    },
+  );
+  const trainS = (Date.now() - t0) / 1000;
+  const model = await openBundle(bundle, { origin: `bench ${symbol}` });
+
+  const hot = new Trader({ symbol, model, predictor: 'native' });
+  const onnx = new Trader({ symbol, model, predictor: 'onnx' });
+  const fs = new FeatureState(symbol, reference);
+  for (let i = 0; i < from; i++) {
+    const c = candleAt(candles, i);
+    const r = candleAt(ref, i);
+    hot.warmUp(c, r);
+    onnx.warmUp(c, r);
+    fs.update(c, r);
+  }
+  const hotNs: number[] = [];
+  const onnxNs: number[] = [];
+  const featNs: number[] = [];
+  const nativeNs: number[] = [];
+  const onnxPredNs: number[] = [];
+  let entries = 0;
+  let disagreements = 0;
+  const now = process.hrtime.bigint;
+  for (let i = from; i < n; i++) {
+    const c = candleAt(candles, i);
+    const r = candleAt(ref, i);
+    let a = now();
+    const d = hot.onCandleSync(c, r);
+    hotNs.push(Number(now() - a));
+    a = now();
+    const e = await onnx.onCandle(c, r);
+    onnxNs.push(Number(now() - a));
+    a = now();
+    const row = fs.update(c, r);
+    featNs.push(Number(now() - a));
+    a = now();
+    model.predictNative(row);
+    nativeNs.push(Number(now() - a));
+    a = now();
+    await model.predictOnnx(row);
+    onnxPredNs.push(Number(now() - a));
+    if (d.enter) entries++;
+    if (d.enter !== e.enter) disagreements++;
+  }
+  const hotStats = stats(hotNs);
+  const onnxStats = stats(onnxNs);
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: 'consumer',
+      symbol,
+      reference,
+      candles: n - from,
+      day: new Date(candles.ts[from]!).toISOString().slice(0, 10),
+      warmup_candles: from,
+      model: { trees: model.manifest.hyperparameters.model.nEstimators, max_depth: depth, features: model.inputNames.length, provider: model.provider, train_s: trainS },
+      hot_path: { predictor: 'native', ...hotStats },
+      onnx_path: { predictor: 'onnx', ...onnxStats },
+      features_only: stats(featNs),
+      predict_native: stats(nativeNs),
+      predict_onnx: stats(onnxPredNs),
+      ratio_onnx_over_hot_p50: Math.round((onnxStats.p50_us / hotStats.p50_us) * 100) / 100,
+      entries,
+      entry_disagreements_native_vs_onnx: disagreements,
+      target_p99_us: 1000,
+      pass: hotStats.p99_us <= 1000,
+      node: process.version,
+    })}\n`,
+  );
+  await model.close();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

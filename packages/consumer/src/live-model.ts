@@ -1,0 +1,423 @@
+import { FEATURE_NAMES, RECIPE } from '@engine/features';
+import { GbdtModel, type CostModel, type LabelConfig, type ModelManifest, type TradingRules } from '@engine/training';
+import type { LatestPointer } from '@engine/registry';
+import type * as OrtModule from 'onnxruntime-node';
+import type { FetchedBundle } from './bundle-fetch';
+import { GoldenVectorMismatchError, ManifestInvalidError, OnnxLoadError, RecipeMismatchError } from './errors';
+import { createOnnxSession, ort, OrtFloat32Array, type ExecutionProvider, type OnnxSessionOptions } from './onnx-runtime';
+
+/** What the model says about one candle. */
+export interface Prediction {
+  /** Expected net edge after costs, bps of notional. */
+  edge_bps: number;
+  /** P(net edge > 0) in [0, 1]; NaN when the bundle has no confidence model. */
+  confidence: number;
+}
+
+/**
+ * Which implementation scores live candles. Both are checked against the bundle's golden
+ * vectors when the model is opened, so both compute what training computed:
+ * - `native`: the bundle's trees (`model.json`, `confidence.json`) evaluated in-process
+ *   by the training package's own predictor, with ONNX's float32 comparisons;
+ *   synchronous, a few µs per row. The default hot path.
+ * - `onnx`: onnxruntime-node on `model.onnx` / `confidence.onnx`, asynchronous, tens of µs.
+ */
+export type PredictorKind = 'native' | 'onnx';
+
+/** Golden-vector agreement measured when the model was opened. */
+export interface GoldenReport {
+  rows: number;
+  /** Largest |got − expected| / max(1, |expected|) over rows and outputs, per predictor. */
+  onnx_max_rel_error: number;
+  native_max_rel_error: number | null;
+  tolerance: number;
+}
+
+/** Relative tolerance of the golden-vector check: |got − expected| ≤ tol · max(1, |expected|). */
+export const GOLDEN_TOLERANCE = 1e-5;
+
+interface GoldenRow {
+  inputs: (number | null)[];
+  predicted_edge_bps: number;
+  confidence: number | null;
+}
+
+/** One ONNX file: its session, input name, and which output is which. */
+interface OnnxPart {
+  session: OrtModule.InferenceSession;
+  input: string;
+  /** Output giving the edge (null: this file only has the confidence). */
+  edge: string | null;
+  /** Output giving the confidence, if this file has one. */
+  confidence: string | null;
+}
+
+/** Output names the training exporter uses (`manifest.action_space.outputs`). */
+const EDGE_OUTPUT = 'predicted_edge_bps';
+const CONFIDENCE_OUTPUT = 'confidence';
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A verified, loaded model: the manifest, its trading rules and barrier settings, and
+ * the predictors. Made by `openModel` (never directly); every check has passed by the
+ * time one exists. `close()` releases the ONNX sessions once in-flight predictions end.
+ */
+export class LiveModel {
+  readonly symbol: string;
+  readonly modelId: string;
+  readonly runDate: string;
+  readonly manifest: ModelManifest;
+  readonly pointer: LatestPointer | undefined;
+  /** Where it was loaded from, for logs. */
+  readonly origin: string;
+  /** Where onnxruntime runs it, and why not CUDA when CUDA was wanted. */
+  readonly provider: ExecutionProvider;
+  readonly providerNote: string | undefined;
+  readonly golden: GoldenReport;
+  /** Entry rules for `TradeDecider`: threshold, cooldown, daily cap. */
+  readonly tradingRules: TradingRules;
+  /** Barrier settings of the labeller (exits are decided by the same rule). */
+  readonly labelConfig: LabelConfig;
+  readonly costModel: CostModel;
+  /** Model inputs in order (names of the recipe). */
+  readonly inputNames: readonly string[];
+  private readonly inputIndex: Int32Array;
+  /** True when the inputs are the recipe row as is (no gather needed). */
+  private readonly identity: boolean;
+  private readonly edgeOnnx: OnnxPart;
+  private readonly confOnnx: OnnxPart | null;
+  private readonly edgeNative: GbdtModel | null;
+  private readonly confNative: GbdtModel | null;
+  private readonly gathered: Float64Array;
+  private readonly onnxInput: Float32Array;
+  private inflight = 0;
+  private closing: Promise<void> | null = null;
+  private releaseNow: (() => void) | null = null;
+
+  private constructor(init: {
+    bundle: FetchedBundle;
+    manifest: ModelManifest;
+    provider: ExecutionProvider;
+    providerNote: string | undefined;
+    inputIndex: Int32Array;
+    edgeOnnx: OnnxPart;
+    confOnnx: OnnxPart | null;
+    edgeNative: GbdtModel | null;
+    confNative: GbdtModel | null;
+    golden: GoldenReport;
+  }) {
+    const m = init.manifest;
+    this.symbol = m.symbol;
+    this.modelId = m.model_id;
+    this.runDate = m.run_date;
+    this.manifest = m;
+    this.pointer = init.bundle.pointer;
+    this.origin = init.bundle.origin;
+    this.provider = init.provider;
+    this.providerNote = init.providerNote;
+    this.golden = init.golden;
+    this.tradingRules = {
+      threshold_bps: m.trading_params.recommended_edge_threshold_bps,
+      cooldown_seconds: m.trading_params.cooldown_seconds,
+      max_trades_per_day: m.trading_params.max_trades_per_day,
+    };
+    const l = m.labelling;
+    this.labelConfig = { horizon_minutes: l.horizon_minutes, side: l.side, vol_window: l.vol_window, barriers: l.barriers, allow_unwinnable: l.allow_unwinnable };
+    this.costModel = m.cost_model;
+    this.inputNames = m.feature_names;
+    this.inputIndex = init.inputIndex;
+    this.identity = init.inputIndex.length === FEATURE_NAMES.length && init.inputIndex.every((v, i) => v === i);
+    this.edgeOnnx = init.edgeOnnx;
+    this.confOnnx = init.confOnnx;
+    this.edgeNative = init.edgeNative;
+    this.confNative = init.confNative;
+    this.gathered = new Float64Array(init.inputIndex.length);
+    this.onnxInput = new OrtFloat32Array(init.inputIndex.length);
+  }
+
+  /** Whether the in-process predictor is available (the bundle has `model.json`). */
+  get hasNative(): boolean {
+    return this.edgeNative !== null;
+  }
+
+  /** A one-line description for logs. */
+  describe(): Record<string, unknown> {
+    return {
+      modelId: this.modelId,
+      symbol: this.symbol,
+      runDate: this.runDate,
+      origin: this.origin,
+      provider: this.provider,
+      ...(this.providerNote ? { providerNote: this.providerNote } : {}),
+      threshold_bps: this.tradingRules.threshold_bps,
+      golden: this.golden,
+    };
+  }
+
+  /** The model's input row for a recipe row (`FeatureState.update`'s output). */
+  private inputs(recipeRow: ArrayLike<number>): ArrayLike<number> {
+    if (this.identity) return recipeRow;
+    const g = this.gathered;
+    const idx = this.inputIndex;
+    for (let k = 0; k < idx.length; k++) g[k] = recipeRow[idx[k]!]!;
+    return g;
+  }
+
+  /**
+   * Score one recipe row (FeatureState's row, in `FEATURE_NAMES` order) with the
+   * in-process predictor. Synchronous.
+   */
+  predictNative(recipeRow: ArrayLike<number>): Prediction {
+    if (!this.edgeNative) throw new OnnxLoadError(`model ${this.modelId} has no model.json: use predictOnnx`, { modelId: this.modelId });
+    const x = this.inputs(recipeRow);
+    return { edge_bps: this.edgeNative.predictRow(x), confidence: this.confNative ? this.confNative.predictRow(x) : Number.NaN };
+  }
+
+  /** Score one recipe row with onnxruntime (the verified reference). */
+  async predictOnnx(recipeRow: ArrayLike<number>): Promise<Prediction> {
+    const x = this.inputs(recipeRow);
+    const buf = this.onnxInput;
+    for (let k = 0; k < buf.length; k++) buf[k] = x[k]!;
+    const out = await this.runOnnx(buf, 1);
+    // A bundle may ship the confidence model as native trees only (confidence.json).
+    const confidence = out.confidence ? out.confidence[0]! : this.confNative ? this.confNative.predictRow(x) : Number.NaN;
+    return { edge_bps: out.edge[0]!, confidence };
+  }
+
+  /** Score `rows` row-major model-input rows (float32) with onnxruntime. */
+  async runOnnx(data: Float32Array, rows: number): Promise<{ edge: Float32Array; confidence: Float32Array | null }> {
+    if (this.closing) throw new OnnxLoadError(`model ${this.modelId} is closed`, { modelId: this.modelId });
+    this.inflight++;
+    try {
+      return await runOnnxParts(this.edgeOnnx, this.confOnnx, data, rows, this.inputIndex.length);
+    } finally {
+      this.inflight--;
+      if (this.inflight === 0 && this.releaseNow) this.releaseNow();
+    }
+  }
+
+  /** Release the ONNX sessions once in-flight predictions have finished. Idempotent. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        if (this.inflight > 0) await new Promise<void>((resolve) => (this.releaseNow = resolve));
+        await this.edgeOnnx.session.release();
+        if (this.confOnnx) await this.confOnnx.session.release();
+      })();
+    }
+    return this.closing;
+  }
+
+  /**
+   * Check a fetched, hash-verified bundle and load it: recipe hash, model inputs, ONNX
+   * sessions, native trees, golden vectors. Throws the refusal; nothing is left open.
+   * Use `openModel` rather than calling this directly.
+   */
+  static async load(bundle: FetchedBundle, opts: OnnxSessionOptions = {}): Promise<LiveModel> {
+    const manifest = bundle.manifest as ModelManifest;
+    const at = `model ${manifest.model_id} (${bundle.symbol} ${manifest.run_date}) from ${bundle.origin}`;
+    const details = { symbol: bundle.symbol, modelId: manifest.model_id };
+
+    // The recipe: the model must have been trained on the features this library computes.
+    const r = manifest.feature_recipe;
+    if (r.hash !== RECIPE.hash) {
+      throw new RecipeMismatchError(
+        `${at}: trained on feature recipe ${r.version} (hash ${r.hash}), this library computes recipe ${RECIPE.version} (hash ${RECIPE.hash}); update the consumer or wait for a model of this recipe`,
+        { ...details, expected: RECIPE.hash, found: r.hash, expectedVersion: RECIPE.version, foundVersion: r.version },
+      );
+    }
+    if (bundle.pointer && bundle.pointer.feature_recipe.hash !== r.hash) {
+      throw new RecipeMismatchError(`${at}: latest.json says recipe hash ${bundle.pointer.feature_recipe.hash}, manifest.json says ${r.hash}`, { ...details, pointer: bundle.pointer.feature_recipe.hash, manifest: r.hash });
+    }
+    checkTradingFields(manifest, at, details);
+    if (Array.isArray(manifest.extra_features) && manifest.extra_features.length > 0) {
+      throw new RecipeMismatchError(`${at}: the model needs features outside the recipe (${manifest.extra_features.join(', ')}), which a live trader cannot compute`, { ...details, extra: manifest.extra_features });
+    }
+    const names = manifest.feature_names;
+    if (!Array.isArray(names) || names.length === 0) throw new ManifestInvalidError(`${at}: feature_names (the model inputs) missing`, details);
+    const position = new Map<string, number>(FEATURE_NAMES.map((n, i) => [n, i]));
+    const unknown = names.filter((n) => !position.has(n));
+    if (unknown.length > 0) {
+      throw new RecipeMismatchError(`${at}: model inputs ${unknown.join(', ')} are not features of recipe ${RECIPE.version}`, { ...details, unknown });
+    }
+    const inputIndex = Int32Array.from(names, (n) => position.get(n)!);
+
+    // Native trees (optional: a bundle may ship ONNX only).
+    const edgeNative = parseNative(bundle, 'model.json', names, at, details);
+    const confNative = parseNative(bundle, 'confidence.json', names, at, details);
+
+    // golden.json is required: without it nothing proves the ONNX model computes what training saw.
+    const golden = parseGolden(bundle, names, at, details);
+
+    const sessions: OrtModule.InferenceSession[] = [];
+    try {
+      const edge = await createOnnxSession(bundle.files.get('model.onnx')!, `${at}: model.onnx`, opts);
+      sessions.push(edge.session);
+      const edgeOnnx = onnxPart(edge.session, names.length, 'model.onnx', 'edge', at, details);
+      let confOnnx: OnnxPart | null = null;
+      const confBytes = bundle.files.get('confidence.onnx');
+      if (confBytes && edgeOnnx.confidence === null) {
+        const conf = await createOnnxSession(confBytes, `${at}: confidence.onnx`, { ...opts, provider: edge.provider === 'cuda' ? 'cuda' : 'cpu' });
+        sessions.push(conf.session);
+        confOnnx = onnxPart(conf.session, names.length, 'confidence.onnx', 'confidence', at, details);
+      }
+      const report = await checkGolden(edgeOnnx, confOnnx, golden, edgeNative, confNative, at, details);
+      return new LiveModel({ bundle, manifest, provider: edge.provider, providerNote: edge.fallbackReason, inputIndex, edgeOnnx, confOnnx, edgeNative, confNative, golden: report });
+    } catch (err) {
+      for (const s of sessions) await s.release().catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+function checkTradingFields(m: ModelManifest, at: string, details: Record<string, unknown>): void {
+  const problems: string[] = [];
+  const tp = m.trading_params as unknown;
+  if (!isObj(tp)) problems.push('trading_params missing');
+  else {
+    if (!Number.isFinite(tp.recommended_edge_threshold_bps)) problems.push('trading_params.recommended_edge_threshold_bps is not a finite number');
+    if (!(typeof tp.cooldown_seconds === 'number' && tp.cooldown_seconds >= 0)) problems.push('trading_params.cooldown_seconds must be ≥ 0');
+    if (!(Number.isInteger(tp.max_trades_per_day) && (tp.max_trades_per_day as number) >= 0)) problems.push('trading_params.max_trades_per_day must be an integer ≥ 0');
+  }
+  const l = m.labelling as unknown;
+  if (!isObj(l) || !Number.isInteger(l.horizon_minutes) || !Number.isInteger(l.vol_window) || !isObj(l.barriers) || (l.side !== 'long' && l.side !== 'short')) {
+    problems.push('labelling {horizon_minutes, vol_window, side, barriers} missing or malformed');
+  }
+  if (!isObj(m.cost_model as unknown) || typeof m.cost_model.fee_bps_per_side !== 'number') problems.push('cost_model missing');
+  if (problems.length > 0) throw new ManifestInvalidError(`${at}: manifest cannot be traded: ${problems.join('; ')}`, { ...details, problems });
+}
+
+function parseNative(bundle: FetchedBundle, file: string, names: readonly string[], at: string, details: Record<string, unknown>): GbdtModel | null {
+  const bytes = bundle.files.get(file);
+  if (!bytes) return null;
+  let model: GbdtModel;
+  try {
+    model = GbdtModel.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new ManifestInvalidError(`${at}: ${file} is not a valid native model: ${(err as Error).message}`, { ...details, file }, err);
+  }
+  if (model.nFeatures !== names.length || model.featureNames.some((n, i) => n !== names[i])) {
+    throw new ManifestInvalidError(`${at}: ${file} has inputs [${model.featureNames.slice(0, 5).join(', ')}, …] (${model.nFeatures}), manifest feature_names has ${names.length}`, { ...details, file });
+  }
+  return model;
+}
+
+function parseGolden(bundle: FetchedBundle, names: readonly string[], at: string, details: Record<string, unknown>): GoldenRow[] {
+  const bytes = bundle.files.get('golden.json');
+  if (!bytes) throw new GoldenVectorMismatchError(`${at}: the bundle has no golden.json, so the model cannot be checked`, { ...details, file: 'golden.json' });
+  let g: unknown;
+  try {
+    g = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new GoldenVectorMismatchError(`${at}: golden.json is not JSON: ${(err as Error).message}`, { ...details, file: 'golden.json' });
+  }
+  if (!isObj(g) || !Array.isArray(g.rows) || g.rows.length === 0) {
+    throw new GoldenVectorMismatchError(`${at}: golden.json has no rows`, { ...details, file: 'golden.json' });
+  }
+  const goldenNames = g.feature_names;
+  if (Array.isArray(goldenNames) && (goldenNames.length !== names.length || goldenNames.some((n: unknown, i: number) => n !== names[i]))) {
+    throw new GoldenVectorMismatchError(`${at}: golden.json's feature_names differ from the manifest's`, { ...details, file: 'golden.json' });
+  }
+  const rows = g.rows as GoldenRow[];
+  rows.forEach((r, k) => {
+    if (!Array.isArray(r.inputs) || r.inputs.length !== names.length || typeof r.predicted_edge_bps !== 'number') {
+      throw new GoldenVectorMismatchError(`${at}: golden.json row ${k} needs ${names.length} inputs and a predicted_edge_bps`, { ...details, file: 'golden.json', row: k });
+    }
+  });
+  return rows;
+}
+
+function onnxPart(session: OrtModule.InferenceSession, nFeatures: number, file: string, role: 'edge' | 'confidence', at: string, details: Record<string, unknown>): OnnxPart {
+  const input = session.inputNames[0];
+  const outs = session.outputNames;
+  if (session.inputNames.length !== 1 || input === undefined || outs.length === 0) {
+    throw new OnnxLoadError(`${at}: ${file} must have one input and an output; has inputs [${session.inputNames.join(', ')}], outputs [${outs.join(', ')}]`, { ...details, file });
+  }
+  const meta = session.inputMetadata[0];
+  if (meta && meta.isTensor) {
+    const last = meta.shape[meta.shape.length - 1];
+    if (meta.type !== 'float32' || (typeof last === 'number' && last !== nFeatures)) {
+      throw new OnnxLoadError(`${at}: ${file} input '${input}' is ${meta.type}[${meta.shape.join(', ')}], expected float32[N, ${nFeatures}]`, { ...details, file });
+    }
+  }
+  // Outputs by name; a single unnamed-role output is the file's role.
+  const named = (n: string): string | null => (outs.includes(n) ? n : null);
+  let edge = role === 'edge' ? named(EDGE_OUTPUT) : null;
+  let confidence = named(CONFIDENCE_OUTPUT);
+  if (role === 'edge' && edge === null) {
+    if (outs.length !== 1) {
+      throw new OnnxLoadError(`${at}: ${file} has outputs [${outs.join(', ')}] and none is '${EDGE_OUTPUT}'`, { ...details, file });
+    }
+    edge = outs[0]!;
+  }
+  if (role === 'confidence' && confidence === null) {
+    if (outs.length !== 1) throw new OnnxLoadError(`${at}: ${file} has outputs [${outs.join(', ')}] and none is '${CONFIDENCE_OUTPUT}'`, { ...details, file });
+    confidence = outs[0]!;
+  }
+  return { session, input, edge, confidence };
+}
+
+const relErr = (got: number, expected: number): number => {
+  if (Number.isNaN(got) && Number.isNaN(expected)) return 0;
+  return Math.abs(got - expected) / Math.max(1, Math.abs(expected));
+};
+
+/** Run the edge (and a separate confidence) session on `rows` row-major float32 rows of F inputs. */
+async function runOnnxParts(edgePart: OnnxPart, confPart: OnnxPart | null, data: Float32Array, rows: number, F: number): Promise<{ edge: Float32Array; confidence: Float32Array | null }> {
+  // A Float32Array of another context (a VM sandbox) would fail onnxruntime's type check.
+  const tensor = new ort.Tensor('float32', data instanceof OrtFloat32Array ? data : OrtFloat32Array.from(data), [rows, F]);
+  const e = await edgePart.session.run({ [edgePart.input]: tensor });
+  const edge = e[edgePart.edge!]!.data as Float32Array;
+  let confidence: Float32Array | null = edgePart.confidence ? (e[edgePart.confidence]!.data as Float32Array) : null;
+  if (confidence === null && confPart) {
+    const c = await confPart.session.run({ [confPart.input]: tensor });
+    confidence = c[confPart.confidence!]!.data as Float32Array;
+  }
+  return { edge, confidence };
+}
+
+async function checkGolden(
+  edgeOnnx: OnnxPart,
+  confOnnx: OnnxPart | null,
+  rows: GoldenRow[],
+  edgeNative: GbdtModel | null,
+  confNative: GbdtModel | null,
+  at: string,
+  details: Record<string, unknown>,
+): Promise<GoldenReport> {
+  const F = rows[0]!.inputs.length;
+  const data = new OrtFloat32Array(rows.length * F);
+  const inputs = rows.map((r) => Float64Array.from(r.inputs, (v) => (v === null ? Number.NaN : v)));
+  inputs.forEach((x, k) => data.set(x, k * F));
+  const out = await runOnnxParts(edgeOnnx, confOnnx, data, rows.length, F);
+  const hasConfOnnx = out.confidence !== null;
+  let onnxMax = 0;
+  let nativeMax = edgeNative ? 0 : null;
+  const fail = (k: number, output: string, predictor: string, got: number, expected: number): never => {
+    const e = relErr(got, expected);
+    throw new GoldenVectorMismatchError(
+      `${at}: golden vector ${k}, output ${output}: ${predictor} gives ${got}, golden.json expects ${expected} (relative error ${e.toExponential(3)} > ${GOLDEN_TOLERANCE})`,
+      { ...details, file: 'golden.json', row: k, output, predictor, got, expected, relativeError: e },
+    );
+  };
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k]!;
+    const checks: [string, string, number, number][] = [['predicted_edge_bps', 'onnxruntime (model.onnx)', out.edge[k]!, r.predicted_edge_bps]];
+    if (out.confidence && typeof r.confidence === 'number') {
+      checks.push(['confidence', `onnxruntime (${edgeOnnx.confidence ? 'model.onnx' : 'confidence.onnx'})`, out.confidence[k]!, r.confidence]);
+    }
+    if (edgeNative) checks.push(['predicted_edge_bps', 'native (model.json)', edgeNative.predictRow(inputs[k]!), r.predicted_edge_bps]);
+    if (confNative && typeof r.confidence === 'number') checks.push(['confidence', 'native (confidence.json)', confNative.predictRow(inputs[k]!), r.confidence]);
+    for (const [output, predictor, got, expected] of checks) {
+      const e = relErr(got, expected);
+      if (!(e <= GOLDEN_TOLERANCE)) fail(k, output, predictor, got, expected);
+      if (predictor.startsWith('native')) nativeMax = Math.max(nativeMax ?? 0, e);
+      else onnxMax = Math.max(onnxMax, e);
+    }
+  }
+  if (hasConfOnnx && rows.every((r) => typeof r.confidence !== 'number')) {
+    throw new GoldenVectorMismatchError(`${at}: the ONNX model has a confidence output but golden.json has no confidence values to check it`, { ...details, file: 'golden.json' });
+  }
+  return { rows: rows.length, onnx_max_rel_error: onnxMax, native_max_rel_error: nativeMax, tolerance: GOLDEN_TOLERANCE };
+}

@@ -1,0 +1,217 @@
+import { FeatureState, referenceSymbolFor, type CandleInput } from '@engine/features';
+import { MINUTE_MS, parsePair } from '@engine/shared';
+import { TradeDecider, type DeciderState, type DecisionReason } from '@engine/training';
+import { LiveFeedError } from './errors';
+import type { LiveModel, Prediction, PredictorKind } from './live-model';
+import type { ModelWatcher } from './model-watcher';
+import { PositionTracker, type ClosedPosition, type OpenPosition } from './position-tracker';
+
+/** What the trader decided at the close of one candle. */
+export interface CandleDecision {
+  symbol: string;
+  /** The candle's open time (epoch ms). */
+  ts: number;
+  /** Decision time: the candle's close (epoch ms). An entry fills at the next candle's open. */
+  decision_ts: number;
+  /** Model that scored this candle. */
+  model_id: string;
+  /** Predicted net edge, bps (NaN when the model could not score, e.g. no σ yet). */
+  edge_bps: number;
+  /** Model confidence in [0, 1] (P(net edge > 0)); NaN when the bundle has no confidence model. */
+  confidence: number;
+  /** True: enter now (at the next open) with `position`'s barriers. */
+  enter: boolean;
+  /** Why (not): the training simulation's decision reasons. */
+  reason: DecisionReason;
+  /** The position held after this candle (the new one when `enter`). */
+  position: OpenPosition | null;
+  /** A position that closed on this candle (its exit is this candle's close). */
+  exit: ClosedPosition | null;
+}
+
+/** A trader's state, to persist across restarts (features are rebuilt from candles). */
+export interface TraderSnapshot {
+  decider: DeciderState;
+  position: OpenPosition | null;
+}
+
+export interface TraderOptions {
+  symbol: string;
+  /** A fixed model, or a watcher whose current model is taken at the start of every candle. */
+  model: LiveModel | ModelWatcher;
+  /** Reference asset for cross-asset features: BTC/USDT, or ETH/USDT for BTC (the default). */
+  referenceSymbol?: string;
+  /**
+   * `native` (default): the bundle's own trees evaluated in-process (`model.json`), proven
+   * equal to the ONNX model on the golden vectors at load; synchronous, ~µs.
+   * `onnx`: onnxruntime on every candle (~tens of µs, asynchronous).
+   */
+  predictor?: PredictorKind;
+  /** Restore a decider (cooldown, daily count) saved with `snapshot()`. */
+  decider?: DeciderState;
+}
+
+/**
+ * Hamilton's per-symbol loop: feed it each closed 1-minute candle (and the reference
+ * asset's candle of the same minute) and it keeps the streaming features, tracks the open
+ * position's exit with the labeller's own barrier rule, scores the candle with the current
+ * model, and decides with the training simulation's `TradeDecider` — threshold, one
+ * position at a time, cooldown after exit, daily cap — so live and simulated trading are
+ * the same code.
+ *
+ * Model swaps happen between candles: the model is taken once when a candle arrives and
+ * used for that whole candle; a new threshold/cooldown/cap applies from the next decision,
+ * while an open position keeps the barriers it was entered with.
+ */
+export class Trader {
+  readonly symbol: string;
+  readonly referenceSymbol: string;
+  private readonly source: LiveModel | ModelWatcher;
+  private readonly predictorKind: PredictorKind;
+  private readonly features: FeatureState;
+  private tracker: PositionTracker | null = null;
+  private decider: TradeDecider | null = null;
+  private model: LiveModel | null = null;
+  private lastTs = Number.NaN;
+  private restoreDecider: DeciderState | undefined;
+  private busy = false;
+  private decided = false;
+
+  constructor(opts: TraderOptions) {
+    this.symbol = parsePair(opts.symbol).symbol;
+    this.referenceSymbol = opts.referenceSymbol ?? referenceSymbolFor(this.symbol);
+    this.source = opts.model;
+    this.predictorKind = opts.predictor ?? 'native';
+    this.features = new FeatureState(this.symbol, this.referenceSymbol);
+    if (opts.decider?.open) {
+      throw new LiveFeedError(`${this.symbol}: a decider can be restored only between positions (the saved state has a position open); close it first`, { symbol: this.symbol });
+    }
+    this.restoreDecider = opts.decider;
+  }
+
+  /** The model used for the last candle. */
+  currentModel(): LiveModel | null {
+    return this.model;
+  }
+
+  /** The open position, if any. */
+  position(): OpenPosition | null {
+    return this.tracker?.current() ?? null;
+  }
+
+  /** Decider state + open position, for persistence. */
+  snapshot(): TraderSnapshot {
+    return { decider: this.decider?.snapshot() ?? this.restoreDecider ?? emptyDecider(), position: this.position() };
+  }
+
+  private takeModel(): LiveModel {
+    const m = 'current' in this.source ? this.source.current() : this.source;
+    if (!m) throw new LiveFeedError(`${this.symbol}: no model loaded yet (start the ModelWatcher first)`, { symbol: this.symbol });
+    if (m.symbol !== this.symbol) {
+      throw new LiveFeedError(`${this.symbol}: model ${m.modelId} is for ${m.symbol}`, { symbol: this.symbol, modelSymbol: m.symbol });
+    }
+    return m;
+  }
+
+  /** Adopt `m` for this candle: rules and barrier settings follow the model's manifest. */
+  private adopt(m: LiveModel): void {
+    if (this.model === m) return;
+    const prev = this.decider?.snapshot() ?? this.restoreDecider;
+    this.restoreDecider = undefined;
+    this.decider = new TradeDecider(m.tradingRules, prev);
+    if (this.tracker === null) this.tracker = new PositionTracker(this.symbol, m.labelConfig, m.costModel);
+    else this.tracker.setConfig(m.labelConfig, m.costModel);
+    this.model = m;
+  }
+
+  /**
+   * Process one closed candle. Candles must be consecutive minutes (feed a missing minute
+   * as `{ ts, gap: true, … }`); `reference` is the reference asset's candle of the same
+   * minute (null or a gap: the cross-asset features see a gap).
+   */
+  async onCandle(candle: CandleInput, reference: CandleInput | null): Promise<CandleDecision> {
+    if (this.predictorKind === 'native') return this.onCandleSync(candle, reference);
+    if (this.busy) throw new LiveFeedError(`${this.symbol}: onCandle called again before the previous candle finished`, { symbol: this.symbol, ts: candle.ts });
+    this.busy = true;
+    try {
+      const m = this.begin(candle);
+      const row = this.features.update(candle, reference);
+      const exit = this.tracker!.push(candle);
+      this.lastTs = candle.ts;
+      const pred = await m.predictOnnx(row);
+      return this.finish(m, candle, pred, exit);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * `onCandle` with the in-process predictor, synchronously: the hot path (features +
+   * prediction + decision in a few µs). Throws when the trader was built with `predictor: 'onnx'`.
+   */
+  onCandleSync(candle: CandleInput, reference: CandleInput | null): CandleDecision {
+    if (this.predictorKind !== 'native') throw new LiveFeedError(`${this.symbol}: onCandleSync needs predictor 'native'`, { symbol: this.symbol });
+    if (this.busy) throw new LiveFeedError(`${this.symbol}: onCandleSync called while an asynchronous candle is in progress`, { symbol: this.symbol, ts: candle.ts });
+    const m = this.begin(candle);
+    const row = this.features.update(candle, reference);
+    const exit = this.tracker!.push(candle);
+    this.lastTs = candle.ts;
+    return this.finish(m, candle, m.predictNative(row), exit);
+  }
+
+  /**
+   * Feed history without deciding: the features and the exit tracker see the candle, the
+   * decider does not (no entries, no cooldown, no daily count). For start-up, so the
+   * features are warm before the first live decision (the recipe's longest window is
+   * `FeatureState.warmup` minutes, about 7 days). Only before the first `onCandle`.
+   */
+  warmUp(candle: CandleInput, reference: CandleInput | null): void {
+    if (this.decided) throw new LiveFeedError(`${this.symbol}: warmUp after live decisions started would skip decisions the simulation makes`, { symbol: this.symbol, ts: candle.ts });
+    this.begin(candle);
+    this.features.update(candle, reference);
+    this.tracker!.push(candle);
+    this.lastTs = candle.ts;
+  }
+
+  private begin(candle: CandleInput): LiveModel {
+    if (!Number.isNaN(this.lastTs) && candle.ts !== this.lastTs + MINUTE_MS) {
+      // FeatureState checks this too, but before any state is touched here.
+      throw new LiveFeedError(`${this.symbol}: candle ${new Date(candle.ts).toISOString()} does not follow ${new Date(this.lastTs).toISOString()} (feed missing minutes as gap candles)`, {
+        symbol: this.symbol,
+        ts: candle.ts,
+        expected: this.lastTs + MINUTE_MS,
+      });
+    }
+    const m = this.takeModel();
+    this.adopt(m);
+    return m;
+  }
+
+  private finish(m: LiveModel, candle: CandleInput, pred: Prediction, exit: ClosedPosition | null): CandleDecision {
+    this.decided = true;
+    const decisionTs = candle.ts + MINUTE_MS;
+    const tracker = this.tracker!;
+    const decider = this.decider!;
+    if (exit) decider.closePosition(exit.exit_ts);
+    // The simulation trades only rows the labeller can label; live, that means the σ
+    // window is complete: otherwise the model's edge is not tradable (no barriers).
+    const d = decider.decide(decisionTs, tracker.tradable() ? pred.edge_bps : Number.NaN);
+    const position = d.enter ? tracker.enter(pred.edge_bps, m.modelId) : tracker.current();
+    return {
+      symbol: this.symbol,
+      ts: candle.ts,
+      decision_ts: decisionTs,
+      model_id: m.modelId,
+      edge_bps: pred.edge_bps,
+      confidence: pred.confidence,
+      enter: d.enter,
+      reason: d.reason,
+      position,
+      exit,
+    };
+  }
+}
+
+function emptyDecider(): DeciderState {
+  return { open: false, last_exit_ts: Number.NEGATIVE_INFINITY, day_start: Number.NaN, trades_today: 0, last_decision_ts: Number.NEGATIVE_INFINITY };
+}

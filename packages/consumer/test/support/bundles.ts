@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FolderFiles, Publisher, sha256Hex, type LatestPointer, type RemoteFiles } from '@engine/registry';
+import type { CandleSeries, ModelBundle } from '@engine/shared';
+import { plantedMarket, trainSymbol, type TrainConfigOverrides, type TrainedModelBundle } from '@engine/training';
+
+/** A synthetic symbol for the planted market (its reference series is BTC/USDT). */
+export const SYN = 'SYN/USDT';
+
+/** Small, fast training settings: the consumer's tests need real bundles, not good models. */
+export const FAST_TRAINING: TrainConfigOverrides = {
+  walk_forward: { train_days: 6, test_days: 2, step_days: 2 },
+  threshold: { calibration_days: 2, min_trades: 3 },
+  model: { nEstimators: 40, maxDepth: 4 },
+  confidence_model: { nEstimators: 20, maxDepth: 3 },
+  golden_rows: 24,
+};
+
+export interface TrainedFixture {
+  bundle: TrainedModelBundle;
+  candles: CandleSeries;
+  reference: CandleSeries;
+}
+
+/**
+ * Train a real bundle with the training pipeline on a seeded planted market (a learnable
+ * edge, so thresholds are met and trades happen). Deterministic in `seed`.
+ */
+export async function trainPlanted(opts: { seed: number; days?: number; runDate?: string; overrides?: TrainConfigOverrides }): Promise<TrainedFixture> {
+  const days = opts.days ?? 10;
+  const { candles, reference } = plantedMarket({ days, seed: opts.seed, start: Date.UTC(2026, 0, 1), symbol: SYN });
+  const bundle = await trainSymbol(
+    { symbol: SYN, runDate: opts.runDate ?? '2026-01-11', candles, reference, now: new Date('2026-01-11T02:00:00Z') },
+    { ...FAST_TRAINING, ...(opts.overrides ?? {}) },
+    { threads: 1 },
+  );
+  return { bundle, candles, reference };
+}
+
+/**
+ * Publish a bundle the way the sync worker does (the registry's Publisher: every file in
+ * the layout, then `latest.json`) to a publish target.
+ */
+export async function publish(files: RemoteFiles, bundle: ModelBundle): Promise<LatestPointer> {
+  const pub = new Publisher(files);
+  const m = bundle.manifest;
+  const r = await pub.publishBundle(bundle, 'published');
+  const pointer = pub.pointerFor({
+    id: m.model_id,
+    symbol: m.symbol,
+    runDate: m.run_date,
+    createdAt: m.created_at,
+    recipeVersion: m.feature_recipe.version,
+    recipeHash: m.feature_recipe.hash,
+    publishedFiles: r.files,
+    verdict: 'published',
+  });
+  await pub.publishPointer(pointer);
+  return pointer;
+}
+
+/** A temporary publish folder, removed by `cleanup`. */
+export function tempPublishFolder(): { dir: string; files: FolderFiles; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'engine-consumer-'));
+  return { dir, files: new FolderFiles(dir), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A copy of `bundle` with one file's bytes changed. `rehash: true` also updates the
+ * manifest's SHA-256 for it (a consistent but broken bundle, so the later checks must
+ * catch it); `false` leaves the manifest as it was (the hash check must catch it).
+ */
+export function alterFile(bundle: ModelBundle, name: string, change: (bytes: Uint8Array) => Uint8Array, opts: { rehash: boolean; modelId?: string }): ModelBundle {
+  const files = bundle.files.map((f) => (f.name === name ? { name, bytes: change(f.bytes) } : f));
+  if (!files.some((f) => f.name === name)) throw new Error(`bundle has no ${name}`);
+  const artifacts = { ...bundle.manifest.artifacts };
+  if (opts.rehash) artifacts[name] = sha256Hex(files.find((f) => f.name === name)!.bytes);
+  return { manifest: { ...bundle.manifest, artifacts, model_id: opts.modelId ?? bundle.manifest.model_id }, files };
+}
+
+/** A copy of `bundle` with manifest fields changed (artifact hashes stay right). */
+export function alterManifest(bundle: ModelBundle, change: (m: Record<string, unknown>) => void): ModelBundle {
+  const manifest = structuredClone(bundle.manifest) as unknown as Record<string, unknown>;
+  change(manifest);
+  return { manifest: manifest as unknown as ModelBundle['manifest'], files: bundle.files };
+}
+
+/** A fresh random-looking model id (uuid layout), distinct per label. */
+export function modelIdFor(label: string): string {
+  const h = sha256Hex(Buffer.from(label));
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
