@@ -8,7 +8,11 @@
  * configurations time training, not CSV parsing.
  *
  *   npm run bench:fleet -- [--symbols BTC/USDT,…] [--days 150] [--date 2026-07-17]
- *     [--workers 1,2] [--threads 1] [--source csv:DIR] [--redis URL] [--pg ADMIN_URL]
+ *     [--workers 1,2] [--threads 1] [--source csv:DIR] [--training JSON] [--redis URL] [--pg ADMIN_URL]
+ *
+ * `--threads` is ENGINE_TRAIN_THREADS of each worker (default 1, so the speed-up measures
+ * process scaling; 0 lets every worker use every core). `--training` overrides the training
+ * defaults (a quick check); the reported figure uses the defaults.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -32,6 +36,7 @@ interface Args {
   source: string;
   redis: string;
   pg: string;
+  training?: Record<string, unknown>;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -55,6 +60,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--workers') a.workers = v.split(',').map(Number);
     else if (k === '--threads') a.threads = Number(v);
     else if (k === '--source') a.source = v;
+    else if (k === '--training') a.training = JSON.parse(v) as Record<string, unknown>;
     else if (k === '--redis') a.redis = v;
     else if (k === '--pg') a.pg = v;
     else throw new Error(`unknown option ${k}`);
@@ -115,7 +121,7 @@ async function measure(a: Args, workers: number, dataDir: string): Promise<Recor
   try {
     await Promise.all(procs.map((p) => p.ready));
     const t0 = Date.now();
-    await startRun(producer, { runDate: a.date, symbols: a.symbols, source: a.source, windowDays: a.days, trigger: 'manual', attempts: 1 }, createLogger({ level: 'warn' }));
+    await startRun(producer, { runDate: a.date, symbols: a.symbols, source: a.source, windowDays: a.days, trigger: 'manual', attempts: 1, training: a.training }, createLogger({ level: 'warn' }));
     const ids = a.symbols.map((s) => jobIds.train(a.date, s));
     const states: Record<string, string> = {};
     for (;;) {
@@ -127,7 +133,7 @@ async function measure(a: Args, workers: number, dataDir: string): Promise<Recor
     const jobs = await Promise.all(ids.map((id) => train.getJob(id)));
     const perJob = jobs.map((j) => ({ id: j!.id, by: j!.processedBy, s: ((j!.finishedOn ?? 0) - (j!.processedOn ?? 0)) / 1000, state: states[j!.id!], reason: j!.failedReason }));
     const completed = perJob.filter((j) => j.state === 'completed').length;
-    return { bench: 'fleet', workers, symbols: a.symbols.length, completed, windowDays: a.days, threadsPerWorker: a.threads, cpus: cpus().length, wallS: Math.round(wallS * 10) / 10, symbolsPerHour: Math.round((completed / wallS) * 3600 * 10) / 10, jobs: perJob };
+    return { bench: 'fleet', workers, symbols: a.symbols.length, completed, windowDays: a.days, threadsPerWorker: a.threads, training: a.training ?? 'defaults', cpus: cpus().length, wallS: Math.round(wallS * 10) / 10, symbolsPerHour: Math.round((completed / wallS) * 3600 * 10) / 10, jobs: perJob };
   } finally {
     await Promise.all(procs.map((p) => stop(p.child)));
     await train.obliterate({ force: true }).catch(() => undefined);
