@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { resolveWindow } from '@engine/candles';
-import { EngineError, loadConfig, parsePair, wrapError, type Config, type Logger, type ModelBundle, type TrainProgress, type TrainResult } from '@engine/shared';
+import { EngineError, loadConfig, parsePair, wrapError, type Config, type Logger, type TrainProgress, type TrainResult } from '@engine/shared';
 import { openRegistryContext, type SyncOutcome } from '@engine/registry';
+import type { TrainedModelBundle } from '@engine/training';
 import { trainAndRecord } from './train-job';
 import { createTrainingPorts } from './training-ports';
 
@@ -22,13 +23,31 @@ export interface SingleMachineOptions {
   dataDir?: string;
   /** Overrides of the training defaults (deep-partial TrainConfig), e.g. `{ model: { nEstimators: 50 } }`. */
   training?: Record<string, unknown>;
+  /** GBDT threads; default ENGINE_TRAIN_THREADS (0 = every core). */
+  threads?: number;
+  /** Candle cache; default `<dataDir>/candles`. */
+  cacheDir?: string;
+  /** Git commit recorded in each manifest. */
+  gitCommit?: string | null;
   onProgress?: (symbol: string, p: TrainProgress) => void;
   signal?: AbortSignal;
 }
 
 /** One symbol's outcome: trained, recorded and published — or the reason it failed. */
 export type SingleMachineSymbolResult =
-  | { symbol: string; ok: true; runDate: string; result: TrainResult; bundle: ModelBundle; created: boolean; sync: SyncOutcome | null; syncError?: string }
+  | {
+      symbol: string;
+      ok: true;
+      runDate: string;
+      result: TrainResult;
+      /** The bundle just trained (with its fold table); when `created` is false the registry kept an earlier model for the day (`result.modelId`). */
+      bundle: TrainedModelBundle;
+      created: boolean;
+      /** What publishing did; null with `syncError` when it failed (the model stays pending; the next run's sweep retries). */
+      sync: SyncOutcome | null;
+      syncError?: string;
+      seconds: number;
+    }
   | { symbol: string; ok: false; runDate?: string; error: { code: string; message: string; permanent: boolean } };
 
 export interface SingleMachineReport {
@@ -49,7 +68,12 @@ export interface SingleMachineReport {
  * earlier interrupted run are pushed first (the sweep).
  */
 export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, config: Config = loadConfig()): Promise<SingleMachineReport> {
-  const cfg: Config = { ...config, mode: 'single', dataDir: opts.dataDir ?? config.dataDir };
+  const cfg: Config = {
+    ...config,
+    mode: 'single',
+    dataDir: opts.dataDir ?? config.dataDir,
+    worker: { ...config.worker, trainThreads: opts.threads ?? config.worker.trainThreads },
+  };
   const source = opts.source ?? cfg.candleSource;
   const days = opts.days ?? cfg.windowDays;
   const symbols = [...new Set(opts.symbols.map((s) => parsePair(s).symbol))];
@@ -58,10 +82,11 @@ export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, 
   try {
     const leftovers = await reg.sync.sweep();
     if (leftovers.synced.length + leftovers.ingested.length > 0) log.info({ synced: leftovers.synced.length, ingested: leftovers.ingested.length }, 'published models left over from an earlier run');
-    const ports = createTrainingPorts(cfg);
+    const ports = createTrainingPorts(cfg, { cacheDir: opts.cacheDir, gitCommit: opts.gitCommit });
     const results: SingleMachineSymbolResult[] = [];
     for (const symbol of symbols) {
       let runDate: string | undefined;
+      const started = Date.now();
       const slog = log.child({ symbol });
       try {
         const window = await resolveWindow({ days, end: opts.end, source, symbol });
@@ -87,7 +112,18 @@ export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, 
           },
           { progress: (p) => opts.onProgress?.(symbol, p), signal: opts.signal, log: slog },
         );
-        results.push({ symbol, ok: true, runDate, ...outcome, sync, ...(syncError === undefined ? {} : { syncError }) });
+        results.push({
+          symbol,
+          ok: true,
+          runDate,
+          result: outcome.result,
+          // createTrainingPorts trains with trainSymbol, whose bundles carry the fold table.
+          bundle: outcome.bundle as TrainedModelBundle,
+          created: outcome.created,
+          sync,
+          ...(syncError === undefined ? {} : { syncError }),
+          seconds: (Date.now() - started) / 1000,
+        });
       } catch (err) {
         if (opts.signal?.aborted) throw err;
         const e: EngineError = wrapError(err, `training ${symbol}`);

@@ -32,8 +32,8 @@ export function toStageProgress(p: TrainerProgress): StageProgress {
  * cache under `<ENGINE_DATA_DIR>/candles`, and `trainSymbol` with ENGINE_TRAIN_THREADS GBDT
  * threads (0 = every core).
  */
-export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUrl' | 'worker'>): TrainingPorts {
-  const cacheDir = path.resolve(config.dataDir, 'candles');
+export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUrl' | 'worker'>, opts: { cacheDir?: string; gitCommit?: string | null } = {}): TrainingPorts {
+  const cacheDir = path.resolve(opts.cacheDir ?? path.join(config.dataDir, 'candles'));
   const threads = config.worker.trainThreads > 0 ? config.worker.trainThreads : undefined;
   return {
     async candles({ symbol, range, source, signal, onProgress }) {
@@ -51,7 +51,7 @@ export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUr
     },
     train(input, hooks, overrides) {
       return trainSymbol(
-        { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, history: toTrainingHistory(input.history) },
+        { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, history: toTrainingHistory(input.history), gitCommit: opts.gitCommit ?? null },
         (overrides ?? {}) as TrainConfigOverrides,
         { onProgress: (p) => hooks.onProgress(toStageProgress(p)), signal: hooks.signal, threads },
       );
