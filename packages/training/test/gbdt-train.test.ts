@@ -271,6 +271,45 @@ describe('GBDT trainer: early stopping, progress, abort, validation', () => {
   });
 });
 
+/** The model's semantics, spelled out: walk the JSON trees with float32 comparisons. */
+function naivePredict(m: GbdtModel, row: ArrayLike<number>): number {
+  let s = m.baseScore;
+  for (const t of m.toJSON().trees) {
+    let n = t.num_leaves > 1 ? 0 : -1;
+    while (n >= 0) {
+      const v = Math.fround(row[t.split_feature[n]]);
+      const left = Number.isNaN(v) ? t.default_left[n] === 1 : v <= t.threshold[n];
+      n = left ? t.left_child[n] : t.right_child[n];
+    }
+    s += t.leaf_value[~n];
+  }
+  return s;
+}
+
+describe('GBDT predictor', () => {
+  it('matches a naive walk of the trees, for shallow (complete layout) and deep (pointer layout) forests', async () => {
+    const n = 3000;
+    const F = 3;
+    const X = uniformMatrix(n, F, 17, 0.08);
+    // a 40-step staircase in x0: leaf-wise trees without a depth limit grow deep chains
+    const y = Float64Array.from({ length: n }, (_, i) => Math.floor((X[i * F] || 0) * 40) + (Number.isNaN(X[i * F + 1]) ? 5 : 0));
+    const x = rowMajorMatrix(X, n, F);
+    const shallow = await trainGbdt({ x, y }, { nEstimators: 20, maxDepth: 4 }, { threads: 1 });
+    const deep = await trainGbdt({ x, y }, { ...EXACT, nEstimators: 3, growPolicy: 'leafwise', maxDepth: 0, numLeaves: 64, minDataInLeaf: 5 }, { threads: 1 });
+    expect(Math.max(...deep.trees.map(treeDepth))).toBeGreaterThan(10);
+    for (const m of [shallow, deep]) {
+      const p = m.predict(x);
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        const row = X.subarray(i * F, i * F + F);
+        const want = naivePredict(m, row);
+        worst = Math.max(worst, Math.abs(p[i] - want), Math.abs(m.predictRow(row) - want));
+      }
+      expect(worst).toBeLessThan(1e-9);
+    }
+  });
+});
+
 describe('GBDT model format', () => {
   it('round-trips through JSON with bit-identical predictions', async () => {
     const n = 2000;
