@@ -3,16 +3,19 @@ import {
   Bollinger,
   Breakout,
   Compression,
-  CrossAsset,
+  Beta,
   div,
+  divergence,
   EmaGroup,
   Htf,
   Kurtosis,
+  Leader,
   Liquidity,
   Nr7Density,
   PercentileRank,
   Pullback,
   rangeKey,
+  relativeStrength,
   RollingStd,
   Rsi,
   Temporal,
@@ -211,17 +214,32 @@ function loopSpread(g: AbdiRanaldoSpread, H: Float64Array, L: Float64Array, C: F
     o[i] = g.value;
   }
 }
-function loopCross(g: CrossAsset, x: Float64Array[], o: Float64Array[]): void {
-  const [R, RET5, RET10, RET20, RR, RRET5, RRET10, RRET20] = x;
-  const [a, b, d, e, f] = o;
+/** Row i's n-bar return of x: x[i] / x[i − n] − 1 (x[i] / NaN − 1 before row n, as in a stream). */
+function lagAt(x: Float64Array, i: number, n: number): number {
+  return x[i] / (i >= n ? x[i - n] : NaN) - 1;
+}
+function loopLeader(g: Leader, R: Float64Array, RC: Float64Array, o: Float64Array): void {
   for (let i = 0; i < R.length; i++) {
-    g.step(R[i], RET5[i], RET10[i], RET20[i], RR[i], RRET5[i], RRET10[i], RRET20[i]);
-    a[i] = g.leader;
-    b[i] = g.rs;
-    d[i] = g.btcBeta;
-    e[i] = g.divergence;
-    f[i] = g.momentum;
+    g.step(R[i], lagAt(RC, i, 1));
+    o[i] = g.value;
   }
+}
+function loopBeta(g: Beta, R: Float64Array, RC: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < R.length; i++) {
+    g.step(R[i], lagAt(RC, i, 1));
+    o[i] = g.value;
+  }
+}
+function loopRelativeStrength(C: Float64Array, RC: Float64Array, rs: Float64Array, div: Float64Array): void {
+  for (let i = 0; i < C.length; i++) {
+    const ret20 = lagAt(C, i, 20);
+    const rret20 = lagAt(RC, i, 20);
+    rs[i] = relativeStrength(lagAt(C, i, 10), ret20, lagAt(RC, i, 10), rret20);
+    div[i] = divergence(lagAt(C, i, 5), ret20, lagAt(RC, i, 5), rret20);
+  }
+}
+function loopLagReturn(x: Float64Array, n: number, o: Float64Array): void {
+  for (let i = 0; i < x.length; i++) o[i] = lagAt(x, i, n);
 }
 function loopTemporal(g: Temporal, m0: number, o: Float64Array[]): void {
   const [a, b, d, e, f, h] = o;
@@ -288,15 +306,23 @@ export function computeBatch(input: BatchInput, names: readonly FeatureName[], c
   const cols = (...ns: FeatureName[]): Float64Array[] => ns.map(col);
 
   const { high: H, low: L, close: C, volume: V } = input;
-  const PC = previous(C);
-  const PH = previous(H);
-  const PL = previous(L);
-  const R = lagReturn(C, 1);
-  const RANGE = new Float64Array(n);
-  const RANGE_KEY = new Float64Array(n);
-  ranges(H, L, C, RANGE, RANGE_KEY);
-  const RET3 = lagReturn(C, 3);
-  const RET5 = lagReturn(C, 5);
+  // Derived input columns, made on first use: a subset only pays for what it needs.
+  const memo = <T>(make: () => T): (() => T) => {
+    let v: T | undefined;
+    return () => (v ??= make());
+  };
+  const PC = memo(() => previous(C));
+  const PH = memo(() => previous(H));
+  const PL = memo(() => previous(L));
+  const R = memo(() => lagReturn(C, 1));
+  const RET3 = memo(() => lagReturn(C, 3));
+  const RET5 = memo(() => lagReturn(C, 5));
+  const RANGES = memo(() => {
+    const range = new Float64Array(n);
+    const key = new Float64Array(n);
+    ranges(H, L, C, range, key);
+    return { range, key };
+  });
   const RC = input.refClose ?? new Float64Array(n).fill(NaN);
   // ATR in price units feeds ignition_score.
   let atrAbs: Float64Array = new Float64Array(n).fill(NaN);
@@ -306,51 +332,48 @@ export function computeBatch(input: BatchInput, names: readonly FeatureName[], c
     if (when) jobs.push(job);
   };
   add(has('ret_1', 'ret_3', 'ret_5'), () => {
-    col('ret_1').set(R);
-    col('ret_3').set(RET3);
-    col('ret_5').set(RET5);
+    if (wanted.has('ret_1')) col('ret_1').set(R());
+    if (wanted.has('ret_3')) col('ret_3').set(RET3());
+    if (wanted.has('ret_5')) col('ret_5').set(RET5());
   });
-  add(has('zscore_ret_1'), () => loopZScore(new ZScore(ZW, m0), R, col('zscore_ret_1')));
-  add(has('zscore_ret_3'), () => loopZScore(new ZScore(ZW, m0), RET3, col('zscore_ret_3')));
-  add(has('zscore_ret_5'), () => loopZScore(new ZScore(ZW, m0), RET5, col('zscore_ret_5')));
-  add(has('momentum_slope'), () => loopSlope(RET5, P.momentumSlopeLag, col('momentum_slope')));
+  add(has('zscore_ret_1'), () => loopZScore(new ZScore(ZW, m0), R(), col('zscore_ret_1')));
+  add(has('zscore_ret_3'), () => loopZScore(new ZScore(ZW, m0), RET3(), col('zscore_ret_3')));
+  add(has('zscore_ret_5'), () => loopZScore(new ZScore(ZW, m0), RET5(), col('zscore_ret_5')));
+  add(has('momentum_slope'), () => loopSlope(RET5(), P.momentumSlopeLag, col('momentum_slope')));
   add(has('ema_5', 'ema_8', 'ema_21', 'ema_34', 'ema_diff_5_21', 'ema_diff_8_34'), () =>
     loopEma(new EmaGroup(), C, cols('ema_5', 'ema_8', 'ema_21', 'ema_34', 'ema_diff_5_21', 'ema_diff_8_34')),
   );
   add(has('trend_strength'), () => loopTrend(new TrendStrength(), C, col('trend_strength')));
   add(has('atr', 'adx', 'ignition_score'), () => {
     atrAbs = new Float64Array(n);
-    loopWilder(new Wilder(has('adx')), H, L, C, PH, PL, PC, atrAbs, col('atr'), col('adx'));
+    loopWilder(new Wilder(has('adx')), H, L, C, PH(), PL(), PC(), atrAbs, col('atr'), col('adx'));
   });
   add(has('htf'), () => loopHtf(new Htf(m0), C, col('htf')));
-  add(has('realized_sigma_30'), () => loopStd(new RollingStd(P.sigmaWindows[0], m0), R, col('realized_sigma_30')));
-  add(has('realized_sigma_60'), () => loopStd(new RollingStd(P.sigmaWindows[1], m0), R, col('realized_sigma_60')));
-  add(has('vol_regime'), () => loopVolRegime(new VolRegime(m0), R, col('vol_regime')));
-  add(has('kurt'), () => loopKurt(new Kurtosis(m0), R, col('kurt')));
-  add(has('compression'), () => loopCompression(new Compression(m0), RANGE, col('compression')));
-  add(has('nr7_dens'), () => loopNr7(new Nr7Density(m0), RANGE_KEY, col('nr7_dens')));
-  add(has('compress_rank'), () => loopRank(new PercentileRank(P.compressRankWindow, P.compressRankWindow, true), RANGE_KEY, col('compress_rank')));
+  add(has('realized_sigma_30'), () => loopStd(new RollingStd(P.sigmaWindows[0], m0), R(), col('realized_sigma_30')));
+  add(has('realized_sigma_60'), () => loopStd(new RollingStd(P.sigmaWindows[1], m0), R(), col('realized_sigma_60')));
+  add(has('vol_regime'), () => loopVolRegime(new VolRegime(m0), R(), col('vol_regime')));
+  add(has('kurt'), () => loopKurt(new Kurtosis(m0), R(), col('kurt')));
+  add(has('compression'), () => loopCompression(new Compression(m0), RANGES().range, col('compression')));
+  add(has('nr7_dens'), () => loopNr7(new Nr7Density(m0), RANGES().key, col('nr7_dens')));
+  add(has('compress_rank'), () => loopRank(new PercentileRank(P.compressRankWindow, P.compressRankWindow, true), RANGES().key, col('compress_rank')));
   add(has('mean_rev', 'bb_upper', 'bb_lower', 'bb_width'), () => loopBollinger(new Bollinger(m0), C, cols('mean_rev', 'bb_upper', 'bb_lower', 'bb_width')));
   add(has('pullback'), () => loopPullback(new Pullback(), C, col('pullback')));
   add(has('ignition_score', 'breakout_thrust', 'breakout_qual', 'vol_jump'), () =>
-    loopBreakout(new Breakout(m0), H, C, V, R, atrAbs, cols('ignition_score', 'breakout_thrust', 'breakout_qual', 'vol_jump')),
+    loopBreakout(new Breakout(m0), H, C, V, R(), atrAbs, cols('ignition_score', 'breakout_thrust', 'breakout_qual', 'vol_jump')),
   );
-  add(has('rsi_7'), () => loopRsi(new Rsi(P.rsiPeriods[0]), C, PC, col('rsi_7')));
-  add(has('rsi_14'), () => loopRsi(new Rsi(P.rsiPeriods[1]), C, PC, col('rsi_14')));
-  add(has('micro', 'volume_ma_ratio', 'volume_trend'), () => loopFlow(new VolumeFlow(m0), R, V, cols('micro', 'volume_ma_ratio', 'volume_trend')));
-  add(has('uptick'), () => loopUptick(new Uptick(m0), C, PC, col('uptick')));
-  add(has('spread'), () => loopSpread(new AbdiRanaldoSpread(m0), H, L, C, PC, col('spread')));
+  add(has('rsi_7'), () => loopRsi(new Rsi(P.rsiPeriods[0]), C, PC(), col('rsi_7')));
+  add(has('rsi_14'), () => loopRsi(new Rsi(P.rsiPeriods[1]), C, PC(), col('rsi_14')));
+  add(has('micro', 'volume_ma_ratio', 'volume_trend'), () => loopFlow(new VolumeFlow(m0), R(), V, cols('micro', 'volume_ma_ratio', 'volume_trend')));
+  add(has('uptick'), () => loopUptick(new Uptick(m0), C, PC(), col('uptick')));
+  add(has('spread'), () => loopSpread(new AbdiRanaldoSpread(m0), H, L, C, PC(), col('spread')));
   add(has('orderbook_imbalance'), () => loopBook(input.bid, input.ask, col('orderbook_imbalance')));
-  add(has('leader', 'rs', 'btc_beta', 'btc_divergence', 'cross_momentum'), () =>
-    loopCross(
-      new CrossAsset(m0),
-      [R, RET5, lagReturn(C, 10), lagReturn(C, 20), lagReturn(RC, 1), lagReturn(RC, 5), lagReturn(RC, 10), lagReturn(RC, 20)],
-      cols('leader', 'rs', 'btc_beta', 'btc_divergence', 'cross_momentum'),
-    ),
-  );
+  add(has('leader'), () => loopLeader(new Leader(m0), R(), RC, col('leader')));
+  add(has('rs', 'btc_divergence'), () => loopRelativeStrength(C, RC, col('rs'), col('btc_divergence')));
+  add(has('btc_beta'), () => loopBeta(new Beta(m0), R(), RC, col('btc_beta')));
+  add(has('cross_momentum'), () => loopLagReturn(RC, P.crossMomentumLag, col('cross_momentum')));
   add(has(...TEMPORAL_FEATURES), () => loopTemporal(new Temporal(), m0, cols('tod_fraction', 'tod_sin', 'tod_cos', 'dow', 'dow_sin', 'dow_cos')));
   add(has('liquidity_score'), () => loopLiquidity(new Liquidity(m0), C, V, col('liquidity_score')));
-  add(has('spread_bps'), () => loopScale(RANGE, 1e4, col('spread_bps')));
+  add(has('spread_bps'), () => loopScale(RANGES().range, 1e4, col('spread_bps')));
   add(has('volume_score'), () => loopVolumeScore(new VolumeScore(m0), V, col('volume_score')));
 
   for (let j = 0; j < jobs.length; j++) {
@@ -394,7 +417,8 @@ export class StreamEngine {
   private readonly flow: VolumeFlow;
   private readonly uptick: Uptick;
   private readonly spread: AbdiRanaldoSpread;
-  private readonly cross: CrossAsset;
+  private readonly leader: Leader;
+  private readonly beta: Beta;
   private readonly temporal = new Temporal();
   private readonly liquidity: Liquidity;
   private readonly volumeScore: VolumeScore;
@@ -419,7 +443,8 @@ export class StreamEngine {
     this.flow = new VolumeFlow(m0);
     this.uptick = new Uptick(m0);
     this.spread = new AbdiRanaldoSpread(m0);
-    this.cross = new CrossAsset(m0);
+    this.leader = new Leader(m0);
+    this.beta = new Beta(m0);
     this.liquidity = new Liquidity(m0);
     this.volumeScore = new VolumeScore(m0);
   }
@@ -519,13 +544,16 @@ export class StreamEngine {
     out[38] = bo.volJump;
     out[39] = fl.maRatio;
     out[40] = fl.trend;
-    const x = this.cross;
-    x.step(r, ret5, c / closes.ago(10) - 1, c / closes.ago(20) - 1, rr, rc / refs.ago(5) - 1, rc / refs.ago(10) - 1, rc / refs.ago(20) - 1);
-    out[41] = x.leader;
-    out[42] = x.rs;
-    out[43] = x.btcBeta;
-    out[44] = x.divergence;
-    out[45] = x.momentum;
+    this.leader.step(r, rr);
+    out[41] = this.leader.value;
+    const ret20 = c / closes.ago(20) - 1;
+    const rret20 = rc / refs.ago(20) - 1;
+    const rret10 = rc / refs.ago(10) - 1;
+    out[42] = relativeStrength(c / closes.ago(10) - 1, ret20, rret10, rret20);
+    this.beta.step(r, rr);
+    out[43] = this.beta.value;
+    out[44] = divergence(ret5, ret20, rc / refs.ago(5) - 1, rret20);
+    out[45] = rret10;
     const t = this.temporal;
     t.step(minute);
     out[46] = t.todFraction;

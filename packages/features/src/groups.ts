@@ -420,36 +420,48 @@ export class AbdiRanaldoSpread {
   }
 }
 
-/** Cross-asset features against the reference series (BTC/USDT, or ETH/USDT for BTC). */
-export class CrossAsset {
-  private readonly lead: RollingSum;
-  private readonly beta: RollingBeta;
-  leader = NaN;
-  rs = NaN;
-  btcBeta = NaN;
-  divergence = NaN;
-  momentum = NaN;
+/*
+ * Cross-asset features against the reference series (BTC/USDT, or ETH/USDT for BTC).
+ * `r` / `retN` are the coin's 1- and n-bar returns, `rr` / `rretN` the reference's.
+ */
+
+/** leader = clip(SMA20(r − r_ref), −0.1, 0.1) · 10. */
+export class Leader {
+  private readonly w: RollingSum;
+  value = NaN;
   constructor(m0: number) {
-    this.lead = new RollingSum(P.leaderWindow, m0);
-    this.beta = new RollingBeta(P.betaWindow, m0);
+    this.w = new RollingSum(P.leaderWindow, m0);
   }
-  /**
-   * @param r coin's 1-bar return; `ret5/10/20` its n-bar returns
-   * @param rr reference's 1-bar return; `rret5/10/20` its n-bar returns
-   */
-  step(r: number, ret5: number, ret10: number, ret20: number, rr: number, rret5: number, rret10: number, rret20: number): void {
-    this.lead.push(r - rr);
+  step(r: number, rr: number): void {
+    this.w.push(r - rr);
     const lc = P.leaderClip;
-    this.leader = clip(this.lead.mean(), -lc, lc) / lc;
-    const rs20 = ret20 - rret20;
-    const x = P.rsWeights[0] * (ret10 - rret10) + P.rsWeights[1] * rs20;
-    this.rs = 50 * (1 + Math.tanh(P.rsScale * x));
-    const dc = P.divergenceClip;
-    this.divergence = clip(ret5 - rret5 - rs20, -dc, dc) / dc;
-    this.beta.push(rr, r);
-    this.btcBeta = this.beta.beta();
-    this.momentum = rret10;
+    this.value = clip(this.w.mean(), -lc, lc) / lc;
   }
+}
+
+/** btc_beta: rolling OLS slope of r on r_ref over 60 rows. */
+export class Beta {
+  private readonly w: RollingBeta;
+  value = NaN;
+  constructor(m0: number) {
+    this.w = new RollingBeta(P.betaWindow, m0);
+  }
+  step(r: number, rr: number): void {
+    this.w.push(rr, r);
+    this.value = this.w.beta();
+  }
+}
+
+/** rs = 50 · (1 + tanh(10 · (0.6·RS10 + 0.4·RS20))), RS_n = ret_n − ret_n(ref). */
+export function relativeStrength(ret10: number, ret20: number, rret10: number, rret20: number): number {
+  const x = P.rsWeights[0] * (ret10 - rret10) + P.rsWeights[1] * (ret20 - rret20);
+  return 50 * (1 + Math.tanh(P.rsScale * x));
+}
+
+/** btc_divergence = clip(RS5 − RS20, −0.2, 0.2) / 0.2. */
+export function divergence(ret5: number, ret20: number, rret5: number, rret20: number): number {
+  const dc = P.divergenceClip;
+  return clip(ret5 - rret5 - (ret20 - rret20), -dc, dc) / dc;
 }
 
 /** log10 of the 24-hour quote volume (mean of close·volume over the valid rows × 1440). */

@@ -98,7 +98,8 @@ function main(): void {
   // Batch, the textbook subset timed against pandas.
   const sub = timeRuns(repeat + 1, () => buildFeatures(candles, { reference }, { features: TEXTBOOK }));
   const subBest = Math.min(...sub.wall.slice(1));
-  emit({ metric: 'batch_subset', ...common, features: TEXTBOOK.length, first_ms: round(sub.wall[0]), best_ms: round(subBest), rows_per_s: Math.round(rows / (subBest / 1000)) });
+  const subCpu = Math.min(...sub.cpu.slice(1));
+  emit({ metric: 'batch_subset', ...common, features: TEXTBOOK.length, first_ms: round(sub.wall[0]), best_ms: round(subBest), cpu_best_ms: round(subCpu), rows_per_s: Math.round(rows / (subBest / 1000)) });
 
   // Streaming: every candle through FeatureState.update, each call timed.
   const inputs: CandleInput[] = [];
@@ -145,7 +146,14 @@ function main(): void {
     process.exitCode = 1;
     return;
   }
-  const py = JSON.parse(run.stdout.trim().split('\n').pop()!) as { subset_ms: number; all_ms: number; subset: string[]; pandas: string };
+  const py = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
+    subset_ms: number;
+    all_ms: number;
+    subset_cpu_ms: number;
+    all_cpu_ms: number;
+    subset: string[];
+    pandas: string;
+  };
   if (py.subset.join() !== TEXTBOOK.join()) throw new Error('reference.py SUBSET differs from the bench TEXTBOOK list');
   const ratio = py.subset_ms / subBest;
   emit({
@@ -156,9 +164,11 @@ function main(): void {
     pandas_subset_ms: round(py.subset_ms),
     ours_subset_ms: round(subBest),
     ratio: round(ratio),
+    ratio_cpu: round(py.subset_cpu_ms / subCpu),
     pandas_all_ms: round(py.all_ms),
     ours_all_ms: round(fullBest),
     ratio_all: round(py.all_ms / fullBest),
+    ratio_all_cpu: round(py.all_cpu_ms / Math.min(...full.cpu.slice(1))),
     target_ratio: 3,
     pass: ratio >= 3,
   });
