@@ -10,13 +10,12 @@ import {
   GbdtModel,
   plantedMarket,
   simulateSegments,
-  trainSymbol,
   tripleBarrierLabels,
   type ModelManifest,
   type SimTrade,
   type TrainedModelBundle,
 } from '@engine/training';
-import { FAST_TRAINING, SYN, alterManifest, publish, tempPublishFolder } from '../packages/consumer/test/support/bundles';
+import { FAST_TRAINING, SYN, alterManifest, publish, tempPublishFolder, trainCached } from '../packages/consumer/test/support/bundles';
 import { OHLCV_DIR } from './support/paths';
 
 /**
@@ -107,10 +106,9 @@ describe('synthetic market with a planted edge', () => {
     const m = plantedMarket({ days: trainDays + replayDays, seed: 21, start: Date.UTC(2026, 0, 1), symbol: SYN });
     candles = m.candles;
     reference = m.reference;
-    bundle = await trainSymbol(
+    bundle = await trainCached(
       { symbol: SYN, runDate: '2026-01-11', candles: sliceCandles(candles, 0, from), reference: sliceCandles(reference, 0, from), now: new Date('2026-01-11T02:00:00Z') },
       FAST_TRAINING,
-      { threads: 1 },
     );
     const folder = tempPublishFolder();
     cleanups.push(folder.cleanup);
@@ -164,10 +162,9 @@ describe('real candles (ETH/USDT with BTC/USDT)', () => {
     const candles = read('ETHUSDT', 'ETH/USDT');
     const reference = read('BTCUSDT', 'BTC/USDT');
     const from = trainDays * 1440;
-    const trained = await trainSymbol(
+    const trained = await trainCached(
       { symbol: 'ETH/USDT', runDate: '2026-02-11', candles: sliceCandles(candles, 0, from), reference: sliceCandles(reference, 0, from), now: new Date('2026-02-11T02:00:00Z') },
       FAST_TRAINING,
-      { threads: 1 },
     );
     // Real markets give this pipeline no edge after costs (SPEC §6), so its own threshold
     // rarely trades. The property under test is equality, not profit: trade the model's

@@ -60,6 +60,8 @@ export class PositionTracker {
   private gap = new Uint8Array(0);
   /** Candles pushed so far. */
   private count = 0;
+  /** Candles the ring holds (the latest `held` pushes; fewer than `count` after it grew). */
+  private held = 0;
   /** Consecutive non-gap candles up to the latest. */
   private cleanRun = 0;
   private position: OpenPosition | null = null;
@@ -91,8 +93,9 @@ export class PositionTracker {
     this.pending = null;
     const cap = labels.vol_window + labels.horizon_minutes + 2;
     if (cap <= this.cap) return;
-    // Grow the ring, keeping the candles it holds in push order.
-    const keep = Math.min(this.count, this.cap);
+    // Grow the ring, keeping the candles it holds in push order; older ones are gone, so
+    // the tracker is not tradable until the new σ window has filled again.
+    const keep = this.held;
     const old = { ts: this.ts, open: this.open, high: this.high, low: this.low, close: this.close, volume: this.volume, gap: this.gap };
     const oldCap = this.cap;
     this.cap = cap;
@@ -137,6 +140,7 @@ export class PositionTracker {
     this.volume[k] = g ? NaN : c.volume;
     this.gap[k] = g ? 1 : 0;
     this.count++;
+    this.held = Math.min(this.held + 1, this.cap);
     this.cleanRun = g ? 0 : this.cleanRun + 1;
     if (this.position === null) return null;
     const closed = this.evaluate();
@@ -150,7 +154,8 @@ export class PositionTracker {
    * gap, and the simulation never enters a row without a label.
    */
   tradable(): boolean {
-    return this.cleanRun >= this.labels.vol_window + 1;
+    const need = this.labels.vol_window + 1;
+    return this.cleanRun >= need && this.held >= need;
   }
 
   /** Open a position on the latest candle (the signal candle). */
@@ -216,7 +221,7 @@ export class PositionTracker {
     const w = this.labels.vol_window;
     const h = this.labels.horizon_minutes;
     const first = signalCount - 1 - w; // 0-based index (in pushes) of the first candle used
-    if (first < 0) return null;
+    if (first < 0 || first < this.count - this.held) return null;
     const real = lastCount - first; // candles first..lastCount-1
     // Signal row at index w; the labeller labels row t only when t + h < rows, hence one
     // bar beyond the horizon (never read for row w).

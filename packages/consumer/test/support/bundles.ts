@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FolderFiles, Publisher, sha256Hex, type LatestPointer, type RemoteFiles } from '@engine/registry';
 import type { CandleSeries, ModelBundle } from '@engine/shared';
-import { plantedMarket, trainSymbol, type TrainConfigOverrides, type TrainedModelBundle } from '@engine/training';
+import { plantedMarket, trainSymbol, type TrainConfigOverrides, type TrainedModelBundle, type TrainSymbolInput } from '@engine/training';
 
 /** A synthetic symbol for the planted market (its reference series is BTC/USDT). */
 export const SYN = 'SYN/USDT';
@@ -23,18 +24,67 @@ export interface TrainedFixture {
   reference: CandleSeries;
 }
 
+/** SHA-256 over the sources that decide what `trainSymbol` produces (features, training, shared). */
+function pipelineSourceHash(): string {
+  const h = createHash('sha256');
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = path.join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.ts')) h.update(p).update(readFileSync(p));
+    }
+  };
+  for (const pkg of ['shared', 'features', 'training']) walk(path.resolve(__dirname, '..', '..', '..', pkg, 'src'));
+  return h.digest('hex');
+}
+
+interface CachedBundle {
+  manifest: TrainedModelBundle['manifest'];
+  folds: TrainedModelBundle['folds'];
+  files: { name: string; b64: string }[];
+}
+
+function hashSeries(h: ReturnType<typeof createHash>, c: CandleSeries): void {
+  h.update(c.symbol);
+  for (const a of [c.ts, c.open, c.high, c.low, c.close, c.volume, c.gap]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+}
+
+/**
+ * `trainSymbol` (threads: 1), with the bundle kept in the OS temp folder: several test
+ * files train the same fixtures, so a bundle is stored under a key covering the candles,
+ * the settings and every source file of the pipeline — any change retrains.
+ */
+export async function trainCached(input: TrainSymbolInput, overrides: TrainConfigOverrides): Promise<TrainedModelBundle> {
+  const h = createHash('sha256');
+  hashSeries(h, input.candles);
+  if (input.reference) hashSeries(h, input.reference);
+  h.update(JSON.stringify({ symbol: input.symbol, runDate: input.runDate, now: input.now?.toISOString() ?? null, overrides, src: pipelineSourceHash() }));
+  const cacheDir = path.join(os.tmpdir(), 'engine-consumer-fixtures');
+  const file = path.join(cacheDir, `${h.digest('hex').slice(0, 24)}.json`);
+  try {
+    const c = JSON.parse(readFileSync(file, 'utf8')) as CachedBundle;
+    return { manifest: c.manifest, folds: c.folds, files: c.files.map((f) => ({ name: f.name, bytes: new Uint8Array(Buffer.from(f.b64, 'base64')) })) };
+  } catch {
+    // not cached yet (or unreadable): train
+  }
+  const bundle = await trainSymbol(input, overrides, { threads: 1 });
+  mkdirSync(cacheDir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const cached: CachedBundle = { manifest: bundle.manifest, folds: bundle.folds, files: bundle.files.map((f) => ({ name: f.name, b64: Buffer.from(f.bytes).toString('base64') })) };
+  writeFileSync(tmp, JSON.stringify(cached));
+  renameSync(tmp, file);
+  return bundle;
+}
+
 /**
  * Train a real bundle with the training pipeline on a seeded planted market (a learnable
  * edge, so thresholds are met and trades happen). Deterministic in `seed`.
  */
 export async function trainPlanted(opts: { seed: number; days?: number; runDate?: string; overrides?: TrainConfigOverrides }): Promise<TrainedFixture> {
   const days = opts.days ?? 10;
+  const runDate = opts.runDate ?? '2026-01-11';
   const { candles, reference } = plantedMarket({ days, seed: opts.seed, start: Date.UTC(2026, 0, 1), symbol: SYN });
-  const bundle = await trainSymbol(
-    { symbol: SYN, runDate: opts.runDate ?? '2026-01-11', candles, reference, now: new Date('2026-01-11T02:00:00Z') },
-    { ...FAST_TRAINING, ...(opts.overrides ?? {}) },
-    { threads: 1 },
-  );
+  const bundle = await trainCached({ symbol: SYN, runDate, candles, reference, now: new Date(`${runDate}T02:00:00Z`) }, { ...FAST_TRAINING, ...(opts.overrides ?? {}) });
   return { bundle, candles, reference };
 }
 
