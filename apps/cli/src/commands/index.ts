@@ -5,6 +5,7 @@ import { registerCandlesCommands } from './candles';
 import { registerFeaturesCommands } from './features';
 import { registerFleetCommands } from './fleet';
 import { registerBenchCommands } from './bench';
+import { registerTrainCommands } from './train';
 
 /** Each command group registers itself here; one line per group. */
 export function registerCommands(program: Command): void {
@@ -14,5 +15,6 @@ export function registerCommands(program: Command): void {
   registerFeaturesCommands(program);
   registerFleetCommands(program);
   registerBenchCommands(program);
+  registerTrainCommands(program);
   void program;
 }
