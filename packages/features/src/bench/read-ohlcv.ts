@@ -10,7 +10,11 @@ import type { CandleSeries } from '@engine/shared';
  * belongs to @engine/candles.
  */
 export function readOhlcvCsvGz(file: string, symbol: string, opts: { from?: number; rows?: number } = {}): CandleSeries {
-  const text = gunzipSync(readFileSync(file)).toString('latin1');
+  return parseOhlcvCsv(gunzipSync(readFileSync(file)).toString('latin1'), symbol, opts, file);
+}
+
+/** Parse the text of such a CSV (header line first), optionally only rows [from, from + rows). */
+export function parseOhlcvCsv(text: string, symbol: string, opts: { from?: number; rows?: number } = {}, file = 'csv'): CandleSeries {
   const from = opts.from ?? 0;
   // Line starts after the header; stop once the requested rows are found.
   const starts: number[] = [];

@@ -35,6 +35,8 @@ export class SortedWindow {
   private readonly lasts: Float64Array;
   private readonly fen: Int32Array;
   private nb = 0;
+  private insertFinger = 0;
+  private removeFinger = 0;
   private readonly pool: Float64Array[] = [];
   /**
    * Valid inputs in the window strictly below / at most a value: set by `push` for the
@@ -112,6 +114,20 @@ export class SortedWindow {
     }
   }
 
+  /**
+   * The block for x (first block whose last value is ≥ x, nb if none), trying `finger`
+   * and its neighbours first: consecutive inserts (and removals) of a smooth series land
+   * in the same block, which saves the binary search.
+   */
+  private blockFor(x: number, finger: number): number {
+    const nb = this.nb;
+    const lasts = this.lasts;
+    for (let j = finger - 1; j <= finger + 1; j++) {
+      if (j >= 0 && j < nb && lasts[j] >= x && (j === 0 || lasts[j - 1] < x)) return j;
+    }
+    return this.firstLastAtLeast(x, 0);
+  }
+
   /** First block index ≥ from whose last value is ≥ x (nb if none). */
   private firstLastAtLeast(x: number, from: number): number {
     const lasts = this.lasts;
@@ -151,8 +167,9 @@ export class SortedWindow {
       this.lessEq = 1;
       return;
     }
-    let j = this.firstLastAtLeast(x, 0);
+    let j = this.blockFor(x, this.insertFinger);
     if (j === this.nb) j--;
+    this.insertFinger = j;
     const b = this.blocks[j];
     const len = this.lens[j];
     const at = upperBound(b, len, x);
@@ -175,7 +192,8 @@ export class SortedWindow {
   }
 
   private remove(x: number): void {
-    const j = this.firstLastAtLeast(x, 0);
+    const j = this.blockFor(x, this.removeFinger);
+    this.removeFinger = j;
     const b = this.blocks[j];
     const len = j < this.nb ? this.lens[j] : 0;
     const at = len > 0 ? lowerBound(b, len, x) : 0;

@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import type { CandleSeries } from '@engine/shared';
-import { ohlcvFile, readOhlcvCsvGz } from '../../src/bench/read-ohlcv';
+import { ohlcvFile, parseOhlcvCsv } from '../../src/bench/read-ohlcv';
 import { referenceSymbolFor } from '../../src/recipe';
 import { OHLCV_DIR } from '../../../../test/support/paths';
 
@@ -8,6 +9,7 @@ import { OHLCV_DIR } from '../../../../test/support/paths';
 export const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SUI/USDT', 'TAO/USDT'] as const;
 
 const cache = new Map<string, CandleSeries>();
+const texts = new Map<string, string>();
 
 /** Rows [from, from + rows) of a symbol's real 1-minute candles (cached per test file). */
 export function realCandles(symbol: string, from: number, rows: number): CandleSeries {
@@ -16,7 +18,12 @@ export function realCandles(symbol: string, from: number, rows: number): CandleS
   if (!s) {
     const file = ohlcvFile(OHLCV_DIR, symbol);
     if (!existsSync(file)) throw new Error(`real data missing: ${file} (set ENGINE_OHLCV_DIR)`);
-    s = readOhlcvCsvGz(file, symbol, { from, rows });
+    let text = texts.get(file);
+    if (text === undefined) {
+      text = gunzipSync(readFileSync(file)).toString('latin1');
+      texts.set(file, text);
+    }
+    s = parseOhlcvCsv(text, symbol, { from, rows }, file);
     if (s.ts.length !== rows) throw new Error(`${file}: wanted ${rows} rows from ${from}, found ${s.ts.length}`);
     cache.set(key, s);
   }
