@@ -76,6 +76,8 @@ export function registerFeaturesCommands(program: Command): void {
           gaps: { [symbol]: coin.summary.gaps, [refSymbol]: ref.summary.gaps },
           features: frame.names.length,
           warmup: frame.warmup,
+          // Rows where every feature can be defined; 0 when the window is shorter than the warm-up.
+          rowsAfterWarmup: Math.max(0, frame.rows - frame.warmup),
           recipe: frame.recipe,
           nanAfterWarmup: nanCountsAfterWarmup(frame),
           out,
