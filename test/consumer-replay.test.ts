@@ -146,6 +146,7 @@ describe('synthetic market with a planted edge', () => {
     expect(sim.length).toBeLessThanOrEqual(12);
     expectSameTrades(sim, live, true);
     expect(live.reasons.get('daily_cap') ?? 0).toBeGreaterThan(0);
+    console.log(`replay ${SYN} (native, cap 6/day, cooldown 60 s): simulation ${sim.length} trades, consumer ${live.entries.length}`);
   });
 });
 
