@@ -98,8 +98,12 @@ export function drawBag(state: number, fraction: number, n: number, bag: Int32Ar
     st = (st + MULBERRY_STEP) >>> 0;
     let t = Math.imul(st ^ (st >>> 15), st | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    if ((t ^ (t >>> 14)) >>> 0 < limit) bag[k++] = i;
-    else oob[o++] = i;
+    // branch-free: write to both lists, advance the one the row belongs to
+    const take = +((t ^ (t >>> 14)) >>> 0 < limit);
+    bag[k] = i;
+    oob[o] = i;
+    k += take;
+    o += take ^ 1;
   }
   return k;
 }
