@@ -7,13 +7,26 @@
  * row by row in partition order, whichever thread does it. So histograms, gains and
  * therefore models are bit-identical for any thread count.
  *
- * This module imports nothing so a worker loads only what it runs.
+ * A task has up to three phases, separated by barriers: (1) each thread partitions its
+ * chunk of every node being split into scratch lists, (2) each thread moves its chunk's
+ * rows to their final places (prefix sums over the chunks, in thread order, so the result
+ * is the one stable partition whatever the thread count) and gathers the gradients the
+ * next histograms read, (3) histograms and split search, features shared out.
+ *
+ * This module imports only loop kernels so a worker loads little.
  */
+import { copyRows, copyRowsGather, partitionToScratch } from './row-kernels';
 
 /** Doubles per (slot, feature) best-split record: gain, bin, defaultLeft, GL, HL, CL. */
 export const SPLIT_W = 6;
 /** Ints per pair in a task: small, large, parent slot, begin, end, flags. */
 export const PAIR_W = 6;
+/**
+ * Ints per node to partition: begin, end, mid (= begin + rows going left, known from the
+ * split's histogram), feature, bin, defaultLeft, oob begin, oob end, gather (0 none, 1 the
+ * left child's rows, 2 the right child's), oob mid (written by the task).
+ */
+export const PART_W = 10;
 /** Pair flag: find the best split of the small child. */
 export const FLAG_SPLIT_SMALL = 1;
 /** Pair flag: find the best split of the large child (parent − small). */
@@ -30,6 +43,8 @@ export const CTRL_PENDING = 1;
 export const CTRL_CMD = 2;
 /** Set to 1 by a worker whose share threw; the coordinator then fails the training. */
 export const CTRL_ERR = 3;
+/** Arrivals at the barriers of the current task (reset to 0 before each task). */
+export const CTRL_BARRIER = 4;
 export const CMD_RUN = 1;
 export const CMD_EXIT = 2;
 
@@ -49,8 +64,25 @@ export interface HistBuffers {
   /** Doubles per histogram slot. */
   slotSize: number;
   maxPairs: number;
+  maxParts: number;
+  /** Most threads a task may be split into (sizes the per-chunk counts). */
+  maxThreads: number;
   bins: SharedArrayBuffer;
   order: SharedArrayBuffer;
+  /** Int32: rows outside the bag, partitioned alongside `order`. */
+  oob: SharedArrayBuffer;
+  /** Int32 scratch for partitions: left and right rows of bag chunks, then of oob chunks. */
+  tmpA: SharedArrayBuffer;
+  tmpB: SharedArrayBuffer;
+  tmpOA: SharedArrayBuffer;
+  tmpOB: SharedArrayBuffer;
+  /** Float64 gradients and hessians per row (general mode; the packed mode reads pfull). */
+  grad: SharedArrayBuffer;
+  hess: SharedArrayBuffer;
+  /** Int32: nParts, then parts[maxParts * PART_W]. */
+  parts: SharedArrayBuffer;
+  /** Int32: per part, per thread: rows of the chunk going left (bag, oob). */
+  counts: SharedArrayBuffer;
   og: SharedArrayBuffer;
   oh: SharedArrayBuffer;
   /** Float64 per row (colStride of them, zero-padded): the packed gradient of the row (0 outside the bag), packed mode. */
@@ -63,7 +95,10 @@ export interface HistBuffers {
   split: SharedArrayBuffer;
   /** Int32: nPairs, nFeats, feats[F], pairs[maxPairs * PAIR_W]. */
   task: SharedArrayBuffer;
-  /** Float64: lambda, minData, minHess, 1/scale (packed: gradient = q / scale), 2^countBits. */
+  /**
+   * Float64: lambda, minData, minHess, 1/scale (packed: gradient = q / scale), 2^countBits,
+   * constant hessian (general mode without per-row hessians; 0 = read `hess`).
+   */
   params: SharedArrayBuffer;
   ctrl: SharedArrayBuffer;
 }
@@ -78,6 +113,15 @@ export interface HistViews {
   bins: Uint8Array;
   bins32: Uint32Array;
   order: Int32Array;
+  oob: Int32Array;
+  tmpA: Int32Array;
+  tmpB: Int32Array;
+  tmpOA: Int32Array;
+  tmpOB: Int32Array;
+  grad: Float64Array;
+  hess: Float64Array;
+  parts: Int32Array;
+  counts: Int32Array;
   og: Float64Array;
   oh: Float64Array;
   pfull: Float64Array;
@@ -102,6 +146,15 @@ export function makeViews(b: HistBuffers): HistViews {
     bins: new Uint8Array(b.bins),
     bins32: new Uint32Array(b.bins, 0, b.bins.byteLength >> 2),
     order: new Int32Array(b.order),
+    oob: new Int32Array(b.oob),
+    tmpA: new Int32Array(b.tmpA),
+    tmpB: new Int32Array(b.tmpB),
+    tmpOA: new Int32Array(b.tmpOA),
+    tmpOB: new Int32Array(b.tmpOB),
+    grad: new Float64Array(b.grad),
+    hess: new Float64Array(b.hess),
+    parts: new Int32Array(b.parts),
+    counts: new Int32Array(b.counts),
     og: new Float64Array(b.og),
     oh: new Float64Array(b.oh),
     pfull: new Float64Array(b.pfull),
@@ -387,12 +440,131 @@ function bestSplitGeneral(
   split[o + 5] = bCL;
 }
 
+/** Busy-wait iterations at a barrier before sleeping on it. */
+const BARRIER_SPIN = 2000;
+
+/** Waits until `phase · nThreads` arrivals (every thread reached this phase's barrier). */
+function barrier(ctrl: Int32Array, phase: number, nThreads: number): void {
+  if (nThreads === 1) return;
+  const target = phase * nThreads;
+  let seen = Atomics.add(ctrl, CTRL_BARRIER, 1) + 1;
+  if (seen >= target) {
+    Atomics.notify(ctrl, CTRL_BARRIER);
+    return;
+  }
+  for (let s = 0; seen < target && s < BARRIER_SPIN; s++) seen = Atomics.load(ctrl, CTRL_BARRIER);
+  while (seen < target) {
+    Atomics.wait(ctrl, CTRL_BARRIER, seen, 1000);
+    seen = Atomics.load(ctrl, CTRL_BARRIER);
+  }
+}
+
+/** Start of thread t's chunk of [begin, end) split into nThreads chunks. */
+function chunkStart(begin: number, end: number, t: number, nThreads: number): number {
+  return begin + Math.floor(((end - begin) * t) / nThreads);
+}
+
 /**
- * One thread's share of the current task: for every pair, for the thread's slice of the
- * tree's features, build the small child's histogram, derive the large child's by
- * subtraction from the parent, and find both children's best splits.
+ * One thread's share of the current task: partition (if any nodes are being split), then
+ * for every pair, for the thread's slice of the tree's features, build the small child's
+ * histogram, derive the large child's by subtraction from the parent, and find both
+ * children's best splits.
  */
 export function runShare(v: HistViews, thread: number, nThreads: number): void {
+  const nParts = v.parts[0];
+  if (nParts > 0) {
+    for (let p = 0; p < nParts; p++) partitionChunk(v, p, thread, nThreads);
+    barrier(v.ctrl, 1, nThreads);
+    for (let p = 0; p < nParts; p++) placeChunk(v, p, thread, nThreads);
+    barrier(v.ctrl, 2, nThreads);
+  }
+  buildPairs(v, thread, nThreads);
+}
+
+/** Phase 1: this thread's chunk of node p, bag rows and oob rows, into the scratch lists. */
+function partitionChunk(v: HistViews, p: number, t: number, T: number): void {
+  const q = 1 + p * PART_W;
+  const { parts, counts, colStride, nBins } = v;
+  const begin = parts[q];
+  const end = parts[q + 1];
+  const f = parts[q + 3];
+  const bin = parts[q + 4];
+  const dl = parts[q + 5];
+  const ob = parts[q + 6];
+  const oe = parts[q + 7];
+  const base = f * colStride;
+  const miss = nBins[f];
+  const cb = chunkStart(begin, end, t, T);
+  const ce = chunkStart(begin, end, t + 1, T);
+  counts[(p * T + t) * 2] = partitionToScratch(v.order, v.tmpA, v.tmpB, v.bins, base, miss, bin, dl, cb, ce);
+  const ocb = chunkStart(ob, oe, t, T);
+  const oce = chunkStart(ob, oe, t + 1, T);
+  counts[(p * T + t) * 2 + 1] = partitionToScratch(v.oob, v.tmpOA, v.tmpOB, v.bins, base, miss, bin, dl, ocb, oce);
+}
+
+/**
+ * Phase 2: moves this thread's chunk of node p to its final places — left rows after the
+ * left rows of the chunks before it, right rows likewise after `mid` — and gathers the
+ * ordered gradients of the child whose histogram is built next.
+ */
+function placeChunk(v: HistViews, p: number, t: number, T: number): void {
+  const q = 1 + p * PART_W;
+  const { parts, counts } = v;
+  const begin = parts[q];
+  const end = parts[q + 1];
+  const mid = parts[q + 2];
+  const ob = parts[q + 6];
+  const oe = parts[q + 7];
+  const gather = parts[q + 8];
+  let lBefore = 0;
+  let rBefore = 0;
+  let olBefore = 0;
+  let orBefore = 0;
+  let olAll = 0;
+  for (let u = 0; u < T; u++) {
+    const lc = counts[(p * T + u) * 2];
+    const olc = counts[(p * T + u) * 2 + 1];
+    if (u < t) {
+      lBefore += lc;
+      rBefore += chunkStart(begin, end, u + 1, T) - chunkStart(begin, end, u, T) - lc;
+      olBefore += olc;
+      orBefore += chunkStart(ob, oe, u + 1, T) - chunkStart(ob, oe, u, T) - olc;
+    }
+    olAll += olc;
+  }
+  const cb = chunkStart(begin, end, t, T);
+  const ce = chunkStart(begin, end, t + 1, T);
+  const lc = counts[(p * T + t) * 2];
+  const rc = ce - cb - lc;
+  placeRows(v, v.tmpA, cb, lc, begin + lBefore, gather === 1);
+  placeRows(v, v.tmpB, cb, rc, mid + rBefore, gather === 2);
+  const omid = ob + olAll;
+  const ocb = chunkStart(ob, oe, t, T);
+  const oce = chunkStart(ob, oe, t + 1, T);
+  const olc = counts[(p * T + t) * 2 + 1];
+  copyRows(v.tmpOA, ocb, olc, v.oob, ob + olBefore);
+  copyRows(v.tmpOB, ocb, oce - ocb - olc, v.oob, omid + orBefore);
+  if (t === 0) parts[q + 9] = omid;
+}
+
+/** Copies n rows from src[from..] to order[to..], gathering their gradients when asked. */
+function placeRows(v: HistViews, src: Int32Array, from: number, n: number, to: number, gather: boolean): void {
+  if (!gather) {
+    copyRows(src, from, n, v.order, to);
+    return;
+  }
+  if (v.binStride === 1) {
+    copyRowsGather(src, from, n, v.order, to, v.pfull, v.og);
+    return;
+  }
+  copyRowsGather(src, from, n, v.order, to, v.grad, v.og);
+  const hc = v.params[5];
+  if (hc > 0) v.oh.fill(hc, to, to + n);
+  else copyRowsGather(src, from, n, v.order, to, v.hess, v.oh);
+}
+
+/** Phase 3: histograms and best splits of the task's pairs, this thread's features. */
+function buildPairs(v: HistViews, thread: number, nThreads: number): void {
   const { task, hist, bins, bins32, order, og, oh, pfull, featOff, nBins, sums, split, params } = v;
   const nRows = v.nRows;
   const colStride = v.colStride;

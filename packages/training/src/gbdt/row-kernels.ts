@@ -76,6 +76,51 @@ export function partitionLeft(
   return l;
 }
 
+/**
+ * Stable partition of src[begin..end) into two scratch lists indexed from `begin`: left
+ * rows to left[begin..], right rows to right[begin..]. Branch-free like partitionLeft.
+ * Returns the number of left rows.
+ */
+export function partitionToScratch(
+  src: Int32Array,
+  left: Int32Array,
+  right: Int32Array,
+  bins: Uint8Array,
+  base: number,
+  miss: number,
+  t: number,
+  dl: number,
+  begin: number,
+  end: number,
+): number {
+  let l = begin;
+  let r = begin;
+  for (let i = begin; i < end; i++) {
+    const row = src[i];
+    const b = bins[base + row];
+    const goLeft = (((t - b) >>> 31) ^ 1) | ((((b ^ miss) - 1) >>> 31) & dl);
+    left[l] = row;
+    right[r] = row;
+    l += goLeft;
+    r += goLeft ^ 1;
+  }
+  return l - begin;
+}
+
+/** dst[to + j] = src[from + j] for j < n. */
+export function copyRows(src: Int32Array, from: number, n: number, dst: Int32Array, to: number): void {
+  for (let j = 0; j < n; j++) dst[to + j] = src[from + j];
+}
+
+/** As copyRows, also og[to + j] = values[row] for each row copied. */
+export function copyRowsGather(src: Int32Array, from: number, n: number, dst: Int32Array, to: number, values: Float64Array, og: Float64Array): void {
+  for (let j = 0; j < n; j++) {
+    const r = src[from + j];
+    dst[to + j] = r;
+    og[to + j] = values[r];
+  }
+}
+
 /** Adds `v` to score[order[i]] for i in [begin, end). */
 export function addToRows(score: Float64Array, order: Int32Array, begin: number, end: number, v: number): void {
   for (let i = begin; i < end; i++) score[order[i]] += v;

@@ -5,6 +5,7 @@ import { PermanentError, TransientError } from '@engine/shared';
 import {
   CMD_EXIT,
   CMD_RUN,
+  CTRL_BARRIER,
   CTRL_CMD,
   CTRL_ERR,
   CTRL_GEN,
@@ -17,7 +18,7 @@ import {
 /** A worker that has not finished its share within this time is considered lost. */
 const TASK_TIMEOUT_MS = 120_000;
 /** Busy-wait iterations before sleeping on a futex (tasks are often sub-millisecond). */
-const SPIN_ITERATIONS = 20_000;
+const SPIN_ITERATIONS = 2_000;
 
 /**
  * The compiled worker script. Under jest this module runs from src/ (TypeScript), so the
@@ -128,6 +129,7 @@ export class GbdtThreadPool {
       runShare(v, 0, 1);
       return;
     }
+    Atomics.store(ctrl, CTRL_BARRIER, 0);
     Atomics.store(ctrl, CTRL_CMD, CMD_RUN);
     Atomics.store(ctrl, CTRL_PENDING, nW);
     Atomics.add(ctrl, CTRL_GEN, 1);

@@ -138,25 +138,6 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
   const grad = new Float64Array(n);
   const hess = new Float64Array(objective.constHessian > 0 ? 0 : n);
 
-  const cfg: TreeLearnerConfig = {
-    nRows: n,
-    colStride,
-    nFeatures: F,
-    nBins,
-    edges: mapper.edges,
-    constHessian: objective.constHessian,
-    lambdaL2: p.lambdaL2,
-    minDataInLeaf: p.minDataInLeaf,
-    minSumHessianInLeaf: p.minSumHessianInLeaf,
-    minGainToSplit: p.minGainToSplit,
-    numLeaves: p.numLeaves,
-    maxDepth: p.maxDepth,
-    growPolicy: p.growPolicy,
-    learningRate: p.learningRate,
-  };
-  const buffers = allocateHistBuffers(cfg, binsSab);
-  const learner = new TreeLearner(cfg, buffers);
-
   let validLabel: Float64Array | null = null;
   let validScore: Float64Array | null = null;
   let validX: FeatureMatrix | null = null;
@@ -166,8 +147,6 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
     validX = selectRows(valid.x, valid.rows);
   }
 
-  const ownPool = opts.pool === undefined;
-  const pool = opts.pool ?? (await GbdtThreadPool.create(resolveThreads(opts.threads)));
   const bagRng = new Mulberry32(deriveSeed(p.seed, STREAM_BAG));
   const featRng = new Mulberry32(deriveSeed(p.seed, STREAM_FEATURES));
   const bag = new Int32Array(n);
@@ -180,7 +159,28 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
   let bestIter = 0;
   let bestLoss = Infinity;
   let rounds = 0;
+  const ownPool = opts.pool === undefined;
+  const pool = opts.pool ?? (await GbdtThreadPool.create(resolveThreads(opts.threads)));
   try {
+    const cfg: TreeLearnerConfig = {
+      nRows: n,
+      colStride,
+      nFeatures: F,
+      nBins,
+      edges: mapper.edges,
+      constHessian: objective.constHessian,
+      lambdaL2: p.lambdaL2,
+      minDataInLeaf: p.minDataInLeaf,
+      minSumHessianInLeaf: p.minSumHessianInLeaf,
+      minGainToSplit: p.minGainToSplit,
+      numLeaves: p.numLeaves,
+      maxDepth: p.maxDepth,
+      growPolicy: p.growPolicy,
+      learningRate: p.learningRate,
+      threads: pool.threads,
+    };
+    const buffers = allocateHistBuffers(cfg, binsSab);
+    const learner = new TreeLearner(cfg, buffers);
     await pool.attach(buffers);
     for (let it = 0; it < p.nEstimators; it++) {
       opts.signal?.throwIfAborted();

@@ -3,13 +3,14 @@ import {
   FLAG_SPLIT_LARGE,
   FLAG_SPLIT_SMALL,
   PAIR_W,
+  PART_W,
   SPLIT_W,
   makeViews,
   type HistBuffers,
   type HistViews,
 } from './hist-kernels';
 import type { GrowPolicy } from './params';
-import { addToRows, gatherRows, maxAbsOf, packRows, partitionLeft, sumRows } from './row-kernels';
+import { addToRows, maxAbsOf, packRows, sumRows } from './row-kernels';
 import type { GbdtThreadPool } from './thread-pool';
 import type { GbdtTree } from './tree';
 
@@ -34,16 +35,14 @@ export interface TreeLearnerConfig {
   maxDepth: number;
   growPolicy: GrowPolicy;
   learningRate: number;
+  /** Threads of the pool that will run the tasks. */
+  threads: number;
 }
 
 function sab(bytes: number): SharedArrayBuffer {
   return new SharedArrayBuffer(Math.max(8, bytes));
 }
 
-/**
- * Allocates the shared buffers of one training. `bins` must already hold the feature-major
- * binned training matrix (see binRows) in a SharedArrayBuffer.
- */
 /** Bits needed to count up to n. */
 function bitsFor(n: number): number {
   return Math.ceil(Math.log2(n + 1));
@@ -63,12 +62,17 @@ function gradientBits(nRows: number): number {
   return 52 - 2 * bitsFor(nRows);
 }
 
+/**
+ * Allocates the shared buffers of one training. `bins` must already hold the feature-major
+ * binned training matrix (see binRows) in a SharedArrayBuffer.
+ */
 export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuffer): HistBuffers {
   const F = cfg.nFeatures;
   const N = cfg.nRows;
   const binStride = usePackedHistograms(cfg.constHessian, N) ? 1 : 3;
   const nSlots = cfg.numLeaves + 2;
   const maxPairs = cfg.numLeaves;
+  const maxParts = cfg.numLeaves;
   const meta = sab(8 * F);
   const metaView = new Int32Array(meta);
   let off = 0;
@@ -78,6 +82,7 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
     off += (cfg.nBins[f] + 1) * binStride;
   }
   const slotSize = off;
+  const general = binStride === 3;
   const b: HistBuffers = {
     nRows: N,
     colStride: cfg.colStride,
@@ -86,10 +91,21 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
     binStride,
     slotSize,
     maxPairs,
+    maxParts,
+    maxThreads: cfg.threads,
     bins,
     order: sab(4 * N),
+    oob: sab(4 * N),
+    tmpA: sab(4 * N),
+    tmpB: sab(4 * N),
+    tmpOA: sab(4 * N),
+    tmpOB: sab(4 * N),
+    grad: sab(general ? 8 * N : 8),
+    hess: sab(general && cfg.constHessian === 0 ? 8 * N : 8),
+    parts: sab(4 * (1 + maxParts * PART_W)),
+    counts: sab(4 * maxParts * cfg.threads * 2),
     og: sab(8 * N),
-    oh: sab(binStride === 3 ? 8 * N : 8),
+    oh: sab(general ? 8 * N : 8),
     pfull: sab(binStride === 1 ? 8 * cfg.colStride : 8),
     hist: sab(8 * nSlots * slotSize),
     meta,
@@ -105,19 +121,19 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
   p[2] = cfg.minSumHessianInLeaf;
   p[3] = 1;
   p[4] = 2 ** bitsFor(N);
+  p[5] = cfg.constHessian;
   return b;
 }
 
 /**
  * Grows one tree on the binned training rows from gradients and hessians: histograms of
- * the smaller child only (the larger one is parent − smaller), split search per feature in
- * the histogram threads, stable row partitions in place. After {@link grow}, leaf `l` owns
- * rows `order[leafBegin[l]..leafEnd[l])`.
+ * the smaller child only (the larger one is parent − smaller), row partitions and split
+ * search in the pool's threads. After {@link grow}, leaf `l` owns the bag rows
+ * `order[leafBegin[l]..leafEnd[l])` and the out-of-bag rows `oob[leafOobBegin[l]..)`.
  */
 export class TreeLearner {
   readonly v: HistViews;
   private readonly cfg: TreeLearnerConfig;
-  private readonly tmp: Int32Array;
   private readonly packed: boolean;
   private grad: Float64Array = new Float64Array(0);
   private hess: Float64Array = new Float64Array(0);
@@ -125,10 +141,8 @@ export class TreeLearner {
   // per leaf (index = leaf id)
   readonly leafBegin: Int32Array;
   readonly leafEnd: Int32Array;
-  /** Out-of-bag rows of each leaf: oob[leafOobBegin[l]..leafOobEnd[l]). */
   private readonly leafOobBegin: Int32Array;
   private readonly leafOobEnd: Int32Array;
-  private oob: Int32Array = new Int32Array(0);
   private readonly leafG: Float64Array;
   private readonly leafH: Float64Array;
   private readonly leafC: Float64Array;
@@ -154,13 +168,15 @@ export class TreeLearner {
   numLeaves = 0;
   private numNodes = 0;
   private nPairs = 0;
+  private nParts = 0;
+  /** Per queued part: the left and right child leaves (to receive their oob ranges). */
+  private readonly partChildren: number[] = [];
   /** Slots to free after the current task (small children that only fed a subtraction). */
   private readonly tempSlots: number[] = [];
 
   constructor(cfg: TreeLearnerConfig, buffers: HistBuffers) {
     this.cfg = cfg;
     this.v = makeViews(buffers);
-    this.tmp = new Int32Array(cfg.nRows);
     this.packed = buffers.binStride === 1;
     const L = cfg.numLeaves;
     this.leafBegin = new Int32Array(L);
@@ -194,6 +210,7 @@ export class TreeLearner {
    * Grows a tree. `bag` lists the rows of this tree's bag (ascending) or is null for all
    * rows, `oob` the other rows (ascending; partitioned alongside so their scores can be
    * updated per leaf); `feats[0..nFeats)` are the features drawn for this tree (ascending).
+   * `hess` is empty for objectives with a constant hessian.
    */
   grow(
     grad: Float64Array,
@@ -209,16 +226,17 @@ export class TreeLearner {
     const { order, task } = v;
     this.grad = grad;
     this.hess = hess;
-    this.oob = oob;
     this.freeSlots.length = 0;
     for (let s = v.hist.length / v.slotSize - 1; s >= 0; s--) this.freeSlots.push(s);
     task[1] = nFeats;
     for (let k = 0; k < nFeats; k++) task[2 + k] = feats[k];
+    const nOob = bag === null ? 0 : cfg.nRows - nBag;
     if (bag === null) for (let i = 0; i < nBag; i++) order[i] = i;
     else order.set(bag.subarray(0, nBag));
-    // root totals, summed in row order
-    let G = 0;
-    let H = 0;
+    if (nOob > 0) v.oob.set(oob.subarray(0, nOob));
+    // root totals (summed in row order)
+    let G: number;
+    let H: number;
     if (this.packed) {
       // quantise: q = round(g · scale) with |q| <= 2^bits, packed as q · 2^countBits + 1;
       // every row gets its packed value, 0 outside the bag, and the root scans them all
@@ -229,29 +247,32 @@ export class TreeLearner {
       G = packRows(grad, order, nBag, scale, v.params[4], v.pfull);
       H = nBag;
     } else {
-      this.gather(0, nBag, grad, hess);
+      v.grad.set(grad);
+      if (hess.length > 0) v.hess.set(hess);
       G = sumRows(grad, order, 0, nBag);
       H = hess.length > 0 ? sumRows(hess, order, 0, nBag) : nBag * cfg.constHessian;
+      // the root's histogram reads ordered gradients like any other node's
+      for (let i = 0; i < nBag; i++) v.og[i] = grad[order[i]];
+      if (hess.length > 0) for (let i = 0; i < nBag; i++) v.oh[i] = hess[order[i]];
+      else v.oh.fill(cfg.constHessian, 0, nBag);
     }
     this.numLeaves = 1;
     this.numNodes = 0;
     this.setLeaf(0, 0, nBag, G, H, nBag, 0, -1, 0);
     this.leafOobBegin[0] = 0;
-    this.leafOobEnd[0] = bag === null ? 0 : cfg.nRows - nBag;
+    this.leafOobEnd[0] = nOob;
     if (this.canSplit(0, 1)) {
       const slot = this.allocSlot();
       this.leafSlot[0] = slot;
       this.beginTask();
       this.addPair(slot, -1, -1, 0, nBag, FLAG_SPLIT_SMALL | (this.packed ? FLAG_FULL_SCAN : 0));
       this.runTask(pool, [0]);
-    } else {
-      this.bGain[0] = -Infinity;
     }
-    if (cfg.growPolicy === 'depthwise') this.growDepthwise(grad, hess, pool);
-    else this.growLeafwise(grad, hess, pool);
+    if (cfg.growPolicy === 'depthwise') this.growDepthwise(pool);
+    else this.growLeafwise(pool);
   }
 
-  private growLeafwise(grad: Float64Array, hess: Float64Array, pool: GbdtThreadPool): void {
+  private growLeafwise(pool: GbdtThreadPool): void {
     const { cfg } = this;
     while (this.numLeaves < cfg.numLeaves) {
       let best = -1;
@@ -260,12 +281,12 @@ export class TreeLearner {
       }
       if (best < 0) break;
       this.beginTask();
-      const r = this.splitLeaf(best, grad, hess, this.numLeaves + 1);
-      this.runTask(pool, r);
+      const children = this.splitLeaf(best, this.numLeaves + 1);
+      this.runTask(pool, children);
     }
   }
 
-  private growDepthwise(grad: Float64Array, hess: Float64Array, pool: GbdtThreadPool): void {
+  private growDepthwise(pool: GbdtThreadPool): void {
     const { cfg } = this;
     let frontier = [0];
     for (let depth = 0; depth < cfg.maxDepth && frontier.length > 0; depth++) {
@@ -279,7 +300,7 @@ export class TreeLearner {
       const leavesAfter = this.numLeaves + cands.length;
       this.beginTask();
       const next: number[] = [];
-      for (const l of cands) next.push(...this.splitLeaf(l, grad, hess, leavesAfter));
+      for (const l of cands) next.push(...this.splitLeaf(l, leavesAfter));
       this.runTask(pool, next);
       frontier = next;
     }
@@ -317,6 +338,8 @@ export class TreeLearner {
 
   private beginTask(): void {
     this.nPairs = 0;
+    this.nParts = 0;
+    this.partChildren.length = 0;
     this.tempSlots.length = 0;
   }
 
@@ -332,11 +355,14 @@ export class TreeLearner {
     this.nPairs++;
   }
 
-  /** Writes the leaf totals the split search needs, runs the task, reads back best splits. */
+  /**
+   * Runs the queued partitions and histograms, then records the children's out-of-bag
+   * ranges and the best split of every leaf that got a histogram.
+   */
   private runTask(pool: GbdtThreadPool, leaves: number[]): void {
-    if (this.nPairs === 0) return;
+    if (this.nPairs === 0 && this.nParts === 0) return;
     const { v } = this;
-    const sums = v.sums;
+    const { sums, parts } = v;
     for (const l of leaves) {
       const s = this.leafSlot[l];
       if (s < 0) continue;
@@ -345,7 +371,22 @@ export class TreeLearner {
       sums[s * 4 + 2] = this.leafC[l];
     }
     v.task[0] = this.nPairs;
+    parts[0] = this.nParts;
     pool.run(v);
+    const T = pool.threads;
+    for (let p = 0; p < this.nParts; p++) {
+      const q = 1 + p * PART_W;
+      let lc = 0;
+      for (let t = 0; t < T; t++) lc += v.counts[(p * T + t) * 2];
+      if (lc !== parts[q + 2] - parts[q]) {
+        throw new Error(`GBDT partition mismatch (bug): ${lc} rows went left, the histogram said ${parts[q + 2] - parts[q]}`);
+      }
+      const omid = parts[q + 9];
+      const left = this.partChildren[2 * p];
+      const right = this.partChildren[2 * p + 1];
+      this.leafOobEnd[left] = omid;
+      this.leafOobBegin[right] = omid;
+    }
     for (const s of this.tempSlots) this.freeSlots.push(s);
     const F = v.nFeatures;
     const nFeats = v.task[1];
@@ -382,24 +423,21 @@ export class TreeLearner {
   }
 
   /**
-   * Splits leaf `l` by its best split: partitions its rows, records the node, creates the
-   * right child as a new leaf, and queues the histogram work the children need. Returns
-   * the two child leaf ids.
+   * Splits leaf `l` by its best split: records the node, creates the right child as a new
+   * leaf, and queues the row partition (the left child's size is known from the split's
+   * histogram) and the histogram work the children need. Returns the two child leaf ids.
    */
-  private splitLeaf(l: number, grad: Float64Array, hess: Float64Array, leavesAfter: number): number[] {
-    const f = this.bFeat[l];
-    const t = this.bBin[l];
-    const dl = this.bDl[l];
+  private splitLeaf(l: number, leavesAfter: number): number[] {
     const begin = this.leafBegin[l];
     const end = this.leafEnd[l];
-    const mid = this.partition(this.v.order, begin, end, f, t, dl);
     const oBegin = this.leafOobBegin[l];
     const oEnd = this.leafOobEnd[l];
-    const oMid = oEnd > oBegin ? this.partition(this.oob, oBegin, oEnd, f, t, dl) : oBegin;
+    const CL = this.bCL[l];
+    const mid = begin + CL;
     const k = this.numNodes++;
-    this.nodeFeat[k] = f;
-    this.nodeBin[k] = t;
-    this.nodeDl[k] = dl;
+    this.nodeFeat[k] = this.bFeat[l];
+    this.nodeBin[k] = this.bBin[l];
+    this.nodeDl[k] = this.bDl[l];
     this.nodeGain[k] = this.bGain[l];
     this.nodeCount[k] = this.leafC[l];
     const p = this.leafParent[l];
@@ -417,27 +455,27 @@ export class TreeLearner {
     const parentSlot = this.leafSlot[l];
     const GL = this.bGL[l];
     const HL = this.bHL[l];
-    const CL = this.bCL[l];
+    // the partition reads leaf l's current ranges and split: queue it before overwriting
+    const leftSmall = CL <= C - CL;
+    const small = leftSmall ? l : r;
+    const large = leftSmall ? r : l;
     this.setLeaf(l, begin, mid, GL, HL, CL, depth, k, 1);
     this.setLeaf(r, mid, end, G - GL, H - HL, C - CL, depth, k, 0);
-    this.leafOobEnd[l] = oMid;
-    this.leafOobBegin[r] = oMid;
+    this.leafOobBegin[l] = oBegin;
     this.leafOobEnd[r] = oEnd;
     const needL = this.canSplit(l, leavesAfter);
     const needR = this.canSplit(r, leavesAfter);
     // the child with fewer rows gets its histogram built; the other is parent − small
-    const leftSmall = CL <= C - CL;
-    const small = leftSmall ? l : r;
-    const large = leftSmall ? r : l;
     const needSmall = leftSmall ? needL : needR;
     const needLarge = leftSmall ? needR : needL;
+    const gather = needSmall || needLarge ? (leftSmall ? 1 : 2) : 0;
+    this.queuePart(begin, end, mid, oBegin, oEnd, k, gather, l, r);
     if (!needSmall && !needLarge) {
       this.freeSlots.push(parentSlot);
       return [l, r];
     }
     const sBegin = this.leafBegin[small];
     const sEnd = this.leafEnd[small];
-    this.gather(sBegin, sEnd, grad, hess);
     if (needLarge) {
       const ss = this.allocSlot();
       this.leafSlot[small] = ss;
@@ -455,23 +493,22 @@ export class TreeLearner {
     return [l, r];
   }
 
-  /** Ordered gradients (and hessians) for rows order[begin..end). */
-  private gather(begin: number, end: number, grad: Float64Array, hess: Float64Array): void {
-    const { order, og, oh } = this.v;
-    if (this.packed) {
-      gatherRows(this.v.pfull, order, begin, end, og);
-      return;
-    }
-    gatherRows(grad, order, begin, end, og);
-    if (hess.length > 0) gatherRows(hess, order, begin, end, oh);
-    else oh.fill(this.cfg.constHessian, begin, end);
-  }
-
-  /** Stable in-place partition of order[begin..end): left rows first. Returns the boundary. */
-  private partition(order: Int32Array, begin: number, end: number, f: number, t: number, dl: number): number {
-    const l = partitionLeft(order, this.tmp, this.v.bins, f * this.cfg.colStride, this.cfg.nBins[f], t, dl, begin, end);
-    order.set(this.tmp.subarray(0, end - l), l);
-    return l;
+  /** Queues the partition of node k's rows (ranges of the leaf being split). */
+  private queuePart(begin: number, end: number, mid: number, oBegin: number, oEnd: number, k: number, gather: number, left: number, right: number): void {
+    const { parts } = this.v;
+    const q = 1 + this.nParts * PART_W;
+    parts[q] = begin;
+    parts[q + 1] = end;
+    parts[q + 2] = mid;
+    parts[q + 3] = this.nodeFeat[k];
+    parts[q + 4] = this.nodeBin[k];
+    parts[q + 5] = this.nodeDl[k];
+    parts[q + 6] = oBegin;
+    parts[q + 7] = oEnd;
+    parts[q + 8] = gather;
+    parts[q + 9] = -1;
+    this.partChildren.push(left, right);
+    this.nParts++;
   }
 
   /**
@@ -514,7 +551,7 @@ export class TreeLearner {
   addToScores(score: Float64Array, leafValue: Float64Array): void {
     for (let l = 0; l < this.numLeaves; l++) {
       addToRows(score, this.v.order, this.leafBegin[l], this.leafEnd[l], leafValue[l]);
-      addToRows(score, this.oob, this.leafOobBegin[l], this.leafOobEnd[l], leafValue[l]);
+      addToRows(score, this.v.oob, this.leafOobBegin[l], this.leafOobEnd[l], leafValue[l]);
     }
   }
 }
