@@ -239,6 +239,27 @@ function histPackedFull(bins32: Uint32Array, w0: number, p: Float64Array, hist: 
   }
 }
 
+/** As {@link histPackedFull} for two features at once (each packed gradient loaded once). */
+function histPackedFull2(bins32: Uint32Array, w0: number, w1: number, p: Float64Array, hist: Float64Array, o0: number, o1: number, n: number): void {
+  for (let i = 0; i < n; i += 4) {
+    const j = i >> 2;
+    const w = bins32[(w0 + j) | 0];
+    const x = bins32[(w1 + j) | 0];
+    const g0 = p[i];
+    const g1 = p[(i + 1) | 0];
+    const g2 = p[(i + 2) | 0];
+    const g3 = p[(i + 3) | 0];
+    hist[(o0 + (w & 255)) | 0] += g0;
+    hist[(o1 + (x & 255)) | 0] += g0;
+    hist[(o0 + ((w >>> 8) & 255)) | 0] += g1;
+    hist[(o1 + ((x >>> 8) & 255)) | 0] += g1;
+    hist[(o0 + ((w >>> 16) & 255)) | 0] += g2;
+    hist[(o1 + ((x >>> 16) & 255)) | 0] += g2;
+    hist[(o0 + (w >>> 24)) | 0] += g3;
+    hist[(o1 + (x >>> 24)) | 0] += g3;
+  }
+}
+
 /** Histogram with per-row hessians: per bin [grad sum, hess sum, count]. */
 function histGeneral(
   bins: Uint8Array,
@@ -590,15 +611,38 @@ function buildPairs(v: HistViews, thread: number, nThreads: number): void {
     const begin = task[q + 3];
     const end = task[q + 4];
     const flags = task[q + 5];
+    if ((flags & FLAG_FULL_SCAN) !== 0) {
+      // the root: two features per pass share the loads of the packed gradients
+      let k = kBegin;
+      for (; k + 1 < kEnd; k += 2) {
+        const f0 = task[2 + k];
+        const f1 = task[3 + k];
+        const o0 = small * slotSize + featOff[f0];
+        const o1 = small * slotSize + featOff[f1];
+        hist.fill(0, o0, o0 + nBins[f0] + 1);
+        hist.fill(0, o1, o1 + nBins[f1] + 1);
+        histPackedFull2(bins32, (f0 * colStride) >> 2, (f1 * colStride) >> 2, pfull, hist, o0, o1, nRows);
+      }
+      if (k < kEnd) {
+        const f = task[2 + k];
+        const o = small * slotSize + featOff[f];
+        hist.fill(0, o, o + nBins[f] + 1);
+        histPackedFull(bins32, (f * colStride) >> 2, pfull, hist, o, nRows);
+      }
+    } else {
+      for (let k = kBegin; k < kEnd; k++) {
+        const f = task[2 + k];
+        const offS = small * slotSize + featOff[f];
+        hist.fill(0, offS, offS + (nBins[f] + 1) * stride);
+        if (packed) histPacked(bins, f * colStride, order, og, hist, offS, begin, end);
+        else histGeneral(bins, f * colStride, order, og, oh, hist, offS, begin, end);
+      }
+    }
     for (let k = kBegin; k < kEnd; k++) {
       const f = task[2 + k];
       const nb = nBins[f];
       const len = (nb + 1) * stride;
       const offS = small * slotSize + featOff[f];
-      hist.fill(0, offS, offS + len);
-      if ((flags & FLAG_FULL_SCAN) !== 0) histPackedFull(bins32, (f * colStride) >> 2, pfull, hist, offS, nRows);
-      else if (packed) histPacked(bins, f * colStride, order, og, hist, offS, begin, end);
-      else histGeneral(bins, f * colStride, order, og, oh, hist, offS, begin, end);
       const offL = large * slotSize + featOff[f];
       if (parent >= 0) {
         const offP = parent * slotSize + featOff[f];
