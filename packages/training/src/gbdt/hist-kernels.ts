@@ -7,15 +7,21 @@
  * row by row in partition order, whichever thread does it. So histograms, gains and
  * therefore models are bit-identical for any thread count.
  *
- * A task has up to three phases, separated by barriers: (1) each thread partitions its
+ * Each tree is three kinds of task. The root task first computes, each thread for its
+ * chunk of rows, the gradients, the bag (mulberry32 draws depend on the row only), and the
+ * packed gradients, then builds the root histogram. Each level's task has up to three
+ * phases, separated by barriers: (1) each thread partitions its
  * chunk of every node being split into scratch lists, (2) each thread moves its chunk's
  * rows to their final places (prefix sums over the chunks, in thread order, so the result
  * is the one stable partition whatever the thread count) and gathers the gradients the
- * next histograms read, (3) histograms and split search, features shared out.
+ * next histograms read, (3) histograms and split search, features shared out. The finish
+ * task sums each leaf's exact gradients (whole leaves per thread, so sums never depend on
+ * the thread count) and adds the leaf values to the rows' scores.
  *
  * This module imports only loop kernels so a worker loads little.
  */
-import { copyRows, copyRowsGather, partitionToScratch } from './row-kernels';
+import { OBJ_HUBER, OBJ_LOGISTIC, huberGradients, logisticGradients, squaredGradients } from './gradient-kernels';
+import { addToRows, copyRows, copyRowsGather, drawBagChunk, maxAbsOf, packRows, partitionToScratch, sumRows } from './row-kernels';
 
 /** Doubles per (slot, feature) best-split record: gain, bin, defaultLeft, GL, HL, CL. */
 export const SPLIT_W = 6;
@@ -45,6 +51,30 @@ export const CTRL_CMD = 2;
 export const CTRL_ERR = 3;
 /** Arrivals at the barriers of the current task (reset to 0 before each task). */
 export const CTRL_BARRIER = 4;
+
+/** job[0]: what the task is. */
+export const JOB_ROOT = 1;
+export const JOB_LEVEL = 2;
+export const JOB_FINISH = 3;
+/** job words: kind, number of leaves (finish), bag size (written by the root task). */
+export const JOB_KIND = 0;
+export const JOB_LEAVES = 1;
+export const JOB_NBAG = 2;
+
+/** params (Float64) words. */
+export const P_LAMBDA = 0;
+export const P_MIN_DATA = 1;
+export const P_MIN_HESS = 2;
+export const P_INV_SCALE = 3;
+export const P_CB_MUL = 4;
+export const P_HESS_CONST = 5;
+export const P_OBJECTIVE = 6;
+export const P_HUBER_DELTA = 7;
+export const P_BAG_FRACTION = 8;
+export const P_BAG_STATE = 9;
+export const P_GRAD_RANGE = 10;
+export const P_LEARNING_RATE = 11;
+export const PARAMS_LEN = 16;
 export const CMD_RUN = 1;
 export const CMD_EXIT = 2;
 
@@ -76,9 +106,19 @@ export interface HistBuffers {
   tmpB: SharedArrayBuffer;
   tmpOA: SharedArrayBuffer;
   tmpOB: SharedArrayBuffer;
-  /** Float64 gradients and hessians per row (general mode; the packed mode reads pfull). */
+  /** Float64 per row: targets, current scores, gradients, hessians (per-row hessians only). */
+  label: SharedArrayBuffer;
+  score: SharedArrayBuffer;
   grad: SharedArrayBuffer;
   hess: SharedArrayBuffer;
+  /** Float64 per thread: partial results of the root task (max |g|, Σq). */
+  partials: SharedArrayBuffer;
+  /** Int32 per leaf: bag begin, end, oob begin, end (finish task). */
+  leafRanges: SharedArrayBuffer;
+  /** Float64 per leaf: G, H, value (written by the finish task). */
+  leafStats: SharedArrayBuffer;
+  /** Int32: job words (JOB_*). */
+  job: SharedArrayBuffer;
   /** Int32: nParts, then parts[maxParts * PART_W]. */
   parts: SharedArrayBuffer;
   /** Int32: per part, per thread: rows of the chunk going left (bag, oob). */
@@ -95,10 +135,7 @@ export interface HistBuffers {
   split: SharedArrayBuffer;
   /** Int32: nPairs, nFeats, feats[F], pairs[maxPairs * PAIR_W]. */
   task: SharedArrayBuffer;
-  /**
-   * Float64: lambda, minData, minHess, 1/scale (packed: gradient = q / scale), 2^countBits,
-   * constant hessian (general mode without per-row hessians; 0 = read `hess`).
-   */
+  /** Float64 parameters, indexed by the P_* constants. */
   params: SharedArrayBuffer;
   ctrl: SharedArrayBuffer;
 }
@@ -118,8 +155,14 @@ export interface HistViews {
   tmpB: Int32Array;
   tmpOA: Int32Array;
   tmpOB: Int32Array;
+  label: Float64Array;
+  score: Float64Array;
   grad: Float64Array;
   hess: Float64Array;
+  partials: Float64Array;
+  leafRanges: Int32Array;
+  leafStats: Float64Array;
+  job: Int32Array;
   parts: Int32Array;
   counts: Int32Array;
   og: Float64Array;
@@ -151,8 +194,14 @@ export function makeViews(b: HistBuffers): HistViews {
     tmpB: new Int32Array(b.tmpB),
     tmpOA: new Int32Array(b.tmpOA),
     tmpOB: new Int32Array(b.tmpOB),
+    label: new Float64Array(b.label),
+    score: new Float64Array(b.score),
     grad: new Float64Array(b.grad),
     hess: new Float64Array(b.hess),
+    partials: new Float64Array(b.partials),
+    leafRanges: new Int32Array(b.leafRanges),
+    leafStats: new Float64Array(b.leafStats),
+    job: new Int32Array(b.job),
     parts: new Int32Array(b.parts),
     counts: new Int32Array(b.counts),
     og: new Float64Array(b.og),
@@ -492,14 +541,139 @@ function chunkStart(begin: number, end: number, t: number, nThreads: number): nu
  * children's best splits.
  */
 export function runShare(v: HistViews, thread: number, nThreads: number): void {
+  const kind = v.job[JOB_KIND];
+  if (kind === JOB_FINISH) {
+    finishTree(v, thread, nThreads);
+    return;
+  }
+  let phase = 0;
+  if (kind === JOB_ROOT) phase = rootPrologue(v, thread, nThreads);
   const nParts = v.parts[0];
   if (nParts > 0) {
     for (let p = 0; p < nParts; p++) partitionChunk(v, p, thread, nThreads);
-    barrier(v.ctrl, 1, nThreads);
+    barrier(v.ctrl, ++phase, nThreads);
     for (let p = 0; p < nParts; p++) placeChunk(v, p, thread, nThreads);
-    barrier(v.ctrl, 2, nThreads);
+    barrier(v.ctrl, ++phase, nThreads);
   }
   buildPairs(v, thread, nThreads);
+}
+
+/**
+ * The root task's first phases, over this thread's chunk of rows: gradients, bag draw
+ * (into scratch lists), max |g| of the bag; then the bag's final order, the packed
+ * gradients and their exact integer sum; then (thread 0) the root's totals. Returns the
+ * number of barriers passed.
+ */
+function rootPrologue(v: HistViews, t: number, T: number): number {
+  const { params, partials, counts, tmpA, tmpB, grad } = v;
+  const n = v.nRows;
+  const r0 = chunkStart(0, n, t, T);
+  const r1 = chunkStart(0, n, t + 1, T);
+  const kernel = params[P_OBJECTIVE];
+  if (kernel === OBJ_LOGISTIC) logisticGradients(v.label, v.score, grad, v.hess, r0, r1);
+  else if (kernel === OBJ_HUBER) huberGradients(v.label, v.score, grad, params[P_HUBER_DELTA], r0, r1);
+  else squaredGradients(v.label, v.score, grad, r0, r1);
+  const bagging = params[P_BAG_FRACTION] < 1;
+  let k = r1 - r0;
+  if (bagging) k = drawBagChunk(params[P_BAG_STATE], params[P_BAG_FRACTION], r0, r1, tmpA, tmpB);
+  else for (let r = r0; r < r1; r++) tmpA[r] = r;
+  counts[t * 2] = k;
+  const packed = v.binStride === 1;
+  if (packed) partials[t * 2] = maxAbsOf(grad, tmpA.subarray(r0, r1), k);
+  barrier(v.ctrl, 1, T);
+
+  let maxAbs = 0;
+  let before = 0;
+  let oBefore = 0;
+  for (let u = 0; u < T; u++) {
+    if (packed && partials[u * 2] > maxAbs) maxAbs = partials[u * 2];
+    if (u < t) {
+      before += counts[u * 2];
+      oBefore += chunkStart(0, n, u + 1, T) - chunkStart(0, n, u, T) - counts[u * 2];
+    }
+  }
+  copyRows(tmpA, r0, k, v.order, before);
+  if (bagging) copyRows(tmpB, r0, r1 - r0 - k, v.oob, oBefore);
+  if (packed) {
+    const scale = maxAbs > 0 ? params[P_GRAD_RANGE] / maxAbs : 1;
+    const bagRows = tmpA.subarray(r0, r1);
+    if (bagging) zeroRows(v.pfull, tmpB.subarray(r0, r1), r1 - r0 - k);
+    partials[t * 2 + 1] = packRows(grad, bagRows, k, scale, params[P_CB_MUL], v.pfull);
+    if (t === 0) params[P_INV_SCALE] = 1 / scale;
+  } else {
+    copyRowsGather(tmpA, r0, k, v.order, before, grad, v.og);
+    const hc = params[P_HESS_CONST];
+    if (hc > 0) v.oh.fill(hc, before, before + k);
+    else copyRowsGather(tmpA, r0, k, v.order, before, v.hess, v.oh);
+  }
+  barrier(v.ctrl, 2, T);
+
+  if (t === 0) {
+    let nBag = 0;
+    for (let u = 0; u < T; u++) nBag += counts[u * 2];
+    v.job[JOB_NBAG] = nBag;
+    const q = 2 + v.nFeatures; // the root pair
+    v.task[q + 4] = nBag;
+    const slot = v.task[q];
+    let G = 0;
+    let H = nBag;
+    if (packed) {
+      for (let u = 0; u < T; u++) G += partials[u * 2 + 1];
+    } else {
+      // row order, one thread: the same sums for any thread count
+      G = sumRows(grad, v.order, 0, nBag);
+      const hc = params[P_HESS_CONST];
+      H = hc > 0 ? nBag * hc : sumRows(v.hess, v.order, 0, nBag);
+    }
+    v.sums[slot * 4] = G;
+    v.sums[slot * 4 + 1] = H;
+    v.sums[slot * 4 + 2] = nBag;
+  }
+  barrier(v.ctrl, 3, T);
+  return 3;
+}
+
+/** p[rows[j]] = 0 for j < n. */
+function zeroRows(p: Float64Array, rows: Int32Array, n: number): void {
+  for (let j = 0; j < n; j++) p[rows[j]] = 0;
+}
+
+/**
+ * The finish task: exact G and H of whole leaves (leaf l on thread l mod T, summed in row
+ * order) and their values −G/(H+λ)·lr as float32; then every row's score gets its leaf's
+ * value (this thread's chunk of bag positions and of oob positions).
+ */
+function finishTree(v: HistViews, t: number, T: number): void {
+  const { params, leafRanges, leafStats, order, oob, grad, score } = v;
+  const L = v.job[JOB_LEAVES];
+  const lambda = params[P_LAMBDA];
+  const lr = params[P_LEARNING_RATE];
+  const hc = params[P_HESS_CONST];
+  for (let l = t; l < L; l += T) {
+    const b = leafRanges[l * 4];
+    const e = leafRanges[l * 4 + 1];
+    const G = sumRows(grad, order, b, e);
+    const H = hc > 0 ? (e - b) * hc : sumRows(v.hess, order, b, e);
+    leafStats[l * 3] = G;
+    leafStats[l * 3 + 1] = H;
+    leafStats[l * 3 + 2] = Math.fround((-G / (H + lambda)) * lr);
+  }
+  barrier(v.ctrl, 1, T);
+  const nBag = v.job[JOB_NBAG];
+  const nOob = v.nRows - nBag;
+  const c0 = chunkStart(0, nBag, t, T);
+  const c1 = chunkStart(0, nBag, t + 1, T);
+  const o0 = chunkStart(0, nOob, t, T);
+  const o1 = chunkStart(0, nOob, t + 1, T);
+  for (let l = 0; l < L; l++) {
+    const val = leafStats[l * 3 + 2];
+    const b = Math.max(c0, leafRanges[l * 4]);
+    const e = Math.min(c1, leafRanges[l * 4 + 1]);
+    if (b < e) addToRows(score, order, b, e, val);
+    const ob = Math.max(o0, leafRanges[l * 4 + 2]);
+    const oe = Math.min(o1, leafRanges[l * 4 + 3]);
+    if (ob < oe) addToRows(score, oob, ob, oe, val);
+  }
 }
 
 /** Phase 1: this thread's chunk of node p, bag rows and oob rows, into the scratch lists. */
@@ -579,7 +753,7 @@ function placeRows(v: HistViews, src: Int32Array, from: number, n: number, to: n
     return;
   }
   copyRowsGather(src, from, n, v.order, to, v.grad, v.og);
-  const hc = v.params[5];
+  const hc = v.params[P_HESS_CONST];
   if (hc > 0) v.oh.fill(hc, to, to + n);
   else copyRowsGather(src, from, n, v.order, to, v.hess, v.oh);
 }
@@ -597,11 +771,11 @@ function buildPairs(v: HistViews, thread: number, nThreads: number): void {
   const nFeats = task[1];
   const kBegin = Math.floor((thread * nFeats) / nThreads);
   const kEnd = Math.floor(((thread + 1) * nFeats) / nThreads);
-  const lambda = params[0];
-  const minData = params[1];
-  const minHess = params[2];
-  const invScale = params[3];
-  const cbMul = params[4];
+  const lambda = params[P_LAMBDA];
+  const minData = params[P_MIN_DATA];
+  const minHess = params[P_MIN_HESS];
+  const invScale = params[P_INV_SCALE];
+  const cbMul = params[P_CB_MUL];
   const pairs = 2 + nF;
   for (let p = 0; p < nPairs; p++) {
     const q = pairs + p * PAIR_W;

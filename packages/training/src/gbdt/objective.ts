@@ -1,20 +1,21 @@
+import { OBJ_HUBER, OBJ_LOGISTIC, OBJ_SQUARED } from './gradient-kernels';
 import type { GbdtObjective } from './params';
 
 /**
- * A loss as the booster sees it: the starting margin, per-row gradients and hessians of
- * the loss at the current margin, the mean loss (for progress and early stopping), and the
- * map from margin to prediction.
+ * A loss as the booster sees it: the starting margin, the mean loss (for progress and early
+ * stopping), the map from margin to prediction, and which gradient kernel the histogram
+ * threads run (gradient-kernels.ts).
  */
 export interface Objective {
   readonly name: GbdtObjective;
+  /** Id of the gradient kernel (OBJ_*). */
+  readonly kernel: number;
   /** The hessian of every row when it is constant (1), else 0 (per-row hessians). */
   readonly constHessian: number;
   /** Huber's delta (0 for the other losses). */
   readonly huberDelta: number;
   /** The starting margin (base score) from the training labels. */
   baseScore(label: Float64Array): number;
-  /** Fills grad (and hess when per-row) for rows 0..n-1. */
-  gradients(label: Float64Array, score: Float64Array, grad: Float64Array, hess: Float64Array): void;
   /** Mean loss over rows 0..n-1. */
   loss(label: Float64Array, score: Float64Array): number;
   /** Margin → prediction (identity, or the sigmoid for logistic). */
@@ -33,12 +34,10 @@ function mean(a: Float64Array): number {
 
 const squared: Objective = {
   name: 'squared_error',
+  kernel: OBJ_SQUARED,
   constHessian: 1,
   huberDelta: 0,
   baseScore: mean,
-  gradients(label, score, grad) {
-    for (let i = 0; i < label.length; i++) grad[i] = score[i] - label[i];
-  },
   loss(label, score) {
     let s = 0;
     for (let i = 0; i < label.length; i++) {
@@ -64,15 +63,10 @@ export function defaultHuberDelta(label: Float64Array): number {
 function huber(delta: number): Objective {
   return {
     name: 'huber',
+    kernel: OBJ_HUBER,
     constHessian: 1,
     huberDelta: delta,
     baseScore: mean,
-    gradients(label, score, grad) {
-      for (let i = 0; i < label.length; i++) {
-        const r = score[i] - label[i];
-        grad[i] = r > delta ? delta : r < -delta ? -delta : r;
-      }
-    },
     loss(label, score) {
       let s = 0;
       for (let i = 0; i < label.length; i++) {
@@ -87,18 +81,12 @@ function huber(delta: number): Objective {
 
 const logistic: Objective = {
   name: 'logistic',
+  kernel: OBJ_LOGISTIC,
   constHessian: 0,
   huberDelta: 0,
   baseScore(label) {
     const p = Math.min(1 - 1e-6, Math.max(1e-6, mean(label)));
     return Math.log(p / (1 - p));
-  },
-  gradients(label, score, grad, hess) {
-    for (let i = 0; i < label.length; i++) {
-      const p = sigmoid(score[i]);
-      grad[i] = p - label[i];
-      hess[i] = Math.max(p * (1 - p), 1e-16);
-    }
   },
   loss(label, score) {
     let s = 0;

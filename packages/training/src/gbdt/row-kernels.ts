@@ -130,25 +130,23 @@ export function addToRows(score: Float64Array, order: Int32Array, begin: number,
 export const MULBERRY_STEP = 0x6d2b79f5;
 
 /**
- * Draws the bag with mulberry32 from `state`: row i is in when its uint32 draw is below
- * `fraction · 2^32` (one draw per row, in row order). Writes the bag's rows to `bag` and the
- * others to `oob`; returns the bag size. The caller advances the state by n steps.
+ * The bag draw for rows [r0, r1): row r uses mulberry32's draw number r after `state` (the
+ * generator is a Weyl sequence, so any chunk can be drawn on its own). Bag rows go to
+ * bag[r0..], the others to oob[r0..]; returns the chunk's bag size.
  */
-export function drawBag(state: number, fraction: number, n: number, bag: Int32Array, oob: Int32Array): number {
+export function drawBagChunk(state: number, fraction: number, r0: number, r1: number, bag: Int32Array, oob: Int32Array): number {
   const limit = fraction * 4294967296;
-  let st = state;
-  let k = 0;
-  let o = 0;
-  for (let i = 0; i < n; i++) {
-    st = (st + MULBERRY_STEP) >>> 0;
+  let k = r0;
+  let o = r0;
+  for (let r = r0; r < r1; r++) {
+    const st = (state + Math.imul(r + 1, MULBERRY_STEP)) >>> 0;
     let t = Math.imul(st ^ (st >>> 15), st | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    // branch-free: write to both lists, advance the one the row belongs to
     const take = +((t ^ (t >>> 14)) >>> 0 < limit);
-    bag[k] = i;
-    oob[o] = i;
+    bag[k] = r;
+    oob[o] = r;
     k += take;
     o += take ^ 1;
   }
-  return k;
+  return k - r0;
 }

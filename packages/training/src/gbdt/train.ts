@@ -6,7 +6,6 @@ import { makeObjective, prepareLabels } from './objective';
 import { resolveGbdtParams, resolveThreads, type GbdtParams, type GbdtRunOptions } from './params';
 import { CompiledForest } from './predictor';
 import { Mulberry32, deriveSeed } from './prng';
-import { drawBag } from './row-kernels';
 import { GbdtThreadPool } from './thread-pool';
 import { TreeLearner, allocateHistBuffers, type TreeLearnerConfig } from './tree-learner';
 import type { GbdtTree } from './tree';
@@ -134,9 +133,6 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
   const objective = makeObjective(p.objective, label, p.huberDelta);
   // float32, like every other number of the model, so ONNX carries it exactly
   const baseScore = Math.fround(objective.baseScore(label));
-  const score = new Float64Array(n).fill(baseScore);
-  const grad = new Float64Array(n);
-  const hess = new Float64Array(objective.constHessian > 0 ? 0 : n);
 
   let validLabel: Float64Array | null = null;
   let validScore: Float64Array | null = null;
@@ -149,8 +145,6 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
 
   const bagRng = new Mulberry32(deriveSeed(p.seed, STREAM_BAG));
   const featRng = new Mulberry32(deriveSeed(p.seed, STREAM_FEATURES));
-  const bag = new Int32Array(n);
-  const oob = new Int32Array(p.baggingFraction < 1 ? n : 0);
   const featPool = new Int32Array(F);
   const feats = new Int32Array(F);
   const nFeats = Math.max(1, Math.round(F * p.featureFraction));
@@ -169,6 +163,9 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
       nBins,
       edges: mapper.edges,
       constHessian: objective.constHessian,
+      objectiveKernel: objective.kernel,
+      huberDelta: objective.huberDelta,
+      baggingFraction: p.baggingFraction,
       lambdaL2: p.lambdaL2,
       minDataInLeaf: p.minDataInLeaf,
       minSumHessianInLeaf: p.minSumHessianInLeaf,
@@ -181,26 +178,21 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
     };
     const buffers = allocateHistBuffers(cfg, binsSab);
     const learner = new TreeLearner(cfg, buffers);
+    // targets and scores live in shared memory: the threads compute gradients from them
+    const score = learner.v.score;
+    learner.v.label.set(label);
+    score.fill(baseScore);
     await pool.attach(buffers);
     for (let it = 0; it < p.nEstimators; it++) {
       opts.signal?.throwIfAborted();
-      objective.gradients(label, score, grad, hess);
-      // bag: seeded Bernoulli draw per row, in row order
-      let nBag = n;
-      let bagRows: Int32Array | null = null;
-      if (p.baggingFraction < 1) {
-        nBag = drawBag(bagRng.rawState, p.baggingFraction, n, bag, oob);
-        bagRng.advance(n);
-        bagRows = bag;
-      }
       if (nFeats < F) drawFeatures(featRng, featPool, F, nFeats, feats);
       else for (let f = 0; f < F; f++) feats[f] = f;
-      learner.grow(grad, hess, bagRows, nBag, oob, feats, nFeats, pool);
-      const tree = learner.buildTree();
+      // the bag: one seeded draw per row (row r takes draw r of this tree's stream)
+      const bagState = bagRng.rawState;
+      bagRng.advance(n);
+      const tree = learner.grow(bagState, feats, nFeats, pool);
       trees.push(tree);
       rounds++;
-      // training scores: bagged rows by their leaf range, the others by walking the tree
-      learner.addToScores(score, tree.leafValue);
       let vLoss: number | undefined;
       if (validScore !== null && validLabel !== null && validX !== null) {
         new CompiledForest([tree], F).addRows(validX, validScore);

@@ -2,15 +2,33 @@ import {
   FLAG_FULL_SCAN,
   FLAG_SPLIT_LARGE,
   FLAG_SPLIT_SMALL,
+  JOB_FINISH,
+  JOB_KIND,
+  JOB_LEAVES,
+  JOB_LEVEL,
+  JOB_NBAG,
+  JOB_ROOT,
   PAIR_W,
+  PARAMS_LEN,
   PART_W,
+  P_BAG_FRACTION,
+  P_BAG_STATE,
+  P_CB_MUL,
+  P_GRAD_RANGE,
+  P_HESS_CONST,
+  P_HUBER_DELTA,
+  P_INV_SCALE,
+  P_LAMBDA,
+  P_LEARNING_RATE,
+  P_MIN_DATA,
+  P_MIN_HESS,
+  P_OBJECTIVE,
   SPLIT_W,
   makeViews,
   type HistBuffers,
   type HistViews,
 } from './hist-kernels';
 import type { GrowPolicy } from './params';
-import { addToRows, maxAbsOf, packRows, sumRows } from './row-kernels';
 import type { GbdtThreadPool } from './thread-pool';
 import type { GbdtTree } from './tree';
 
@@ -26,6 +44,11 @@ export interface TreeLearnerConfig {
   edges: readonly Float64Array[];
   /** 1 when every row's hessian is 1 (squared error, Huber); 0 for per-row hessians. */
   constHessian: number;
+  /** Gradient kernel (gradient-kernels.ts OBJ_*) and Huber's delta. */
+  objectiveKernel: number;
+  huberDelta: number;
+  /** Share of rows in each tree's bag (1 = no bagging). */
+  baggingFraction: number;
   lambdaL2: number;
   minDataInLeaf: number;
   minSumHessianInLeaf: number;
@@ -100,8 +123,14 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
     tmpB: sab(4 * N),
     tmpOA: sab(4 * N),
     tmpOB: sab(4 * N),
-    grad: sab(general ? 8 * N : 8),
-    hess: sab(general && cfg.constHessian === 0 ? 8 * N : 8),
+    label: sab(8 * N),
+    score: sab(8 * N),
+    grad: sab(8 * N),
+    hess: sab(cfg.constHessian === 0 ? 8 * N : 8),
+    partials: sab(8 * 2 * cfg.threads),
+    leafRanges: sab(4 * 4 * cfg.numLeaves),
+    leafStats: sab(8 * 3 * cfg.numLeaves),
+    job: sab(4 * 4),
     parts: sab(4 * (1 + maxParts * PART_W)),
     counts: sab(4 * maxParts * cfg.threads * 2),
     og: sab(8 * N),
@@ -112,16 +141,21 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
     sums: sab(8 * 4 * nSlots),
     split: sab(8 * nSlots * F * SPLIT_W),
     task: sab(4 * (2 + F + maxPairs * PAIR_W)),
-    params: sab(8 * 8),
+    params: sab(8 * PARAMS_LEN),
     ctrl: sab(4 * 8),
   };
   const p = new Float64Array(b.params);
-  p[0] = cfg.lambdaL2;
-  p[1] = cfg.minDataInLeaf;
-  p[2] = cfg.minSumHessianInLeaf;
-  p[3] = 1;
-  p[4] = 2 ** bitsFor(N);
-  p[5] = cfg.constHessian;
+  p[P_LAMBDA] = cfg.lambdaL2;
+  p[P_MIN_DATA] = cfg.minDataInLeaf;
+  p[P_MIN_HESS] = cfg.minSumHessianInLeaf;
+  p[P_INV_SCALE] = 1;
+  p[P_CB_MUL] = 2 ** bitsFor(N);
+  p[P_HESS_CONST] = cfg.constHessian;
+  p[P_OBJECTIVE] = cfg.objectiveKernel;
+  p[P_HUBER_DELTA] = cfg.huberDelta;
+  p[P_BAG_FRACTION] = cfg.baggingFraction;
+  p[P_GRAD_RANGE] = 2 ** gradientBits(N);
+  p[P_LEARNING_RATE] = cfg.learningRate;
   return b;
 }
 
@@ -135,8 +169,6 @@ export class TreeLearner {
   readonly v: HistViews;
   private readonly cfg: TreeLearnerConfig;
   private readonly packed: boolean;
-  private grad: Float64Array = new Float64Array(0);
-  private hess: Float64Array = new Float64Array(0);
   private readonly freeSlots: number[] = [];
   // per leaf (index = leaf id)
   readonly leafBegin: Int32Array;
@@ -207,69 +239,35 @@ export class TreeLearner {
   }
 
   /**
-   * Grows a tree. `bag` lists the rows of this tree's bag (ascending) or is null for all
-   * rows, `oob` the other rows (ascending; partitioned alongside so their scores can be
-   * updated per leaf); `feats[0..nFeats)` are the features drawn for this tree (ascending).
-   * `hess` is empty for objectives with a constant hessian.
+   * Grows a tree from the scores in the shared buffers (the task computes gradients and
+   * the bag): `bagState` is the bag generator's state for this tree, `feats[0..nFeats)` the
+   * features drawn for it (ascending). Ends by adding the tree to the scores.
    */
-  grow(
-    grad: Float64Array,
-    hess: Float64Array,
-    bag: Int32Array | null,
-    nBag: number,
-    oob: Int32Array,
-    feats: Int32Array,
-    nFeats: number,
-    pool: GbdtThreadPool,
-  ): void {
+  grow(bagState: number, feats: Int32Array, nFeats: number, pool: GbdtThreadPool): GbdtTree {
     const { cfg, v } = this;
-    const { order, task } = v;
-    this.grad = grad;
-    this.hess = hess;
+    const { task } = v;
     this.freeSlots.length = 0;
     for (let s = v.hist.length / v.slotSize - 1; s >= 0; s--) this.freeSlots.push(s);
     task[1] = nFeats;
     for (let k = 0; k < nFeats; k++) task[2 + k] = feats[k];
-    const nOob = bag === null ? 0 : cfg.nRows - nBag;
-    if (bag === null) for (let i = 0; i < nBag; i++) order[i] = i;
-    else order.set(bag.subarray(0, nBag));
-    if (nOob > 0) v.oob.set(oob.subarray(0, nOob));
-    // root totals (summed in row order)
-    let G: number;
-    let H: number;
-    if (this.packed) {
-      // quantise: q = round(g · scale) with |q| <= 2^bits, packed as q · 2^countBits + 1;
-      // every row gets its packed value, 0 outside the bag, and the root scans them all
-      const maxAbs = maxAbsOf(grad, order, nBag);
-      const scale = maxAbs > 0 ? 2 ** gradientBits(cfg.nRows) / maxAbs : 1;
-      v.params[3] = 1 / scale;
-      if (bag !== null) v.pfull.fill(0);
-      G = packRows(grad, order, nBag, scale, v.params[4], v.pfull);
-      H = nBag;
-    } else {
-      v.grad.set(grad);
-      if (hess.length > 0) v.hess.set(hess);
-      G = sumRows(grad, order, 0, nBag);
-      H = hess.length > 0 ? sumRows(hess, order, 0, nBag) : nBag * cfg.constHessian;
-      // the root's histogram reads ordered gradients like any other node's
-      for (let i = 0; i < nBag; i++) v.og[i] = grad[order[i]];
-      if (hess.length > 0) for (let i = 0; i < nBag; i++) v.oh[i] = hess[order[i]];
-      else v.oh.fill(cfg.constHessian, 0, nBag);
-    }
+    v.params[P_BAG_STATE] = bagState;
+    // the root task: gradients, bag, packed gradients, root histogram and split
+    const slot = this.allocSlot();
+    this.beginTask();
+    this.addPair(slot, -1, -1, 0, 0, FLAG_SPLIT_SMALL | (this.packed ? FLAG_FULL_SCAN : 0));
+    v.job[JOB_KIND] = JOB_ROOT;
     this.numLeaves = 1;
     this.numNodes = 0;
-    this.setLeaf(0, 0, nBag, G, H, nBag, 0, -1, 0);
+    this.runTask(pool, [], false);
+    const nBag = v.job[JOB_NBAG];
+    this.setLeaf(0, 0, nBag, v.sums[slot * 4], v.sums[slot * 4 + 1], nBag, 0, -1, 0);
     this.leafOobBegin[0] = 0;
-    this.leafOobEnd[0] = nOob;
-    if (this.canSplit(0, 1)) {
-      const slot = this.allocSlot();
-      this.leafSlot[0] = slot;
-      this.beginTask();
-      this.addPair(slot, -1, -1, 0, nBag, FLAG_SPLIT_SMALL | (this.packed ? FLAG_FULL_SCAN : 0));
-      this.runTask(pool, [0]);
-    }
+    this.leafOobEnd[0] = cfg.nRows - nBag;
+    this.leafSlot[0] = slot;
+    this.readSplits([0]);
     if (cfg.growPolicy === 'depthwise') this.growDepthwise(pool);
     else this.growLeafwise(pool);
+    return this.finish(pool);
   }
 
   private growLeafwise(pool: GbdtThreadPool): void {
@@ -282,7 +280,7 @@ export class TreeLearner {
       if (best < 0) break;
       this.beginTask();
       const children = this.splitLeaf(best, this.numLeaves + 1);
-      this.runTask(pool, children);
+      this.runTask(pool, children, true);
     }
   }
 
@@ -301,7 +299,7 @@ export class TreeLearner {
       this.beginTask();
       const next: number[] = [];
       for (const l of cands) next.push(...this.splitLeaf(l, leavesAfter));
-      this.runTask(pool, next);
+      this.runTask(pool, next, true);
       frontier = next;
     }
   }
@@ -359,7 +357,7 @@ export class TreeLearner {
    * Runs the queued partitions and histograms, then records the children's out-of-bag
    * ranges and the best split of every leaf that got a histogram.
    */
-  private runTask(pool: GbdtThreadPool, leaves: number[]): void {
+  private runTask(pool: GbdtThreadPool, leaves: number[], level: boolean): void {
     if (this.nPairs === 0 && this.nParts === 0) return;
     const { v } = this;
     const { sums, parts } = v;
@@ -372,6 +370,7 @@ export class TreeLearner {
     }
     v.task[0] = this.nPairs;
     parts[0] = this.nParts;
+    if (level) v.job[JOB_KIND] = JOB_LEVEL;
     pool.run(v);
     const T = pool.threads;
     for (let p = 0; p < this.nParts; p++) {
@@ -388,6 +387,12 @@ export class TreeLearner {
       this.leafOobBegin[right] = omid;
     }
     for (const s of this.tempSlots) this.freeSlots.push(s);
+    this.readSplits(leaves);
+  }
+
+  /** Takes each leaf's best split over the tree's features (lowest feature wins ties). */
+  private readSplits(leaves: number[]): void {
+    const { v } = this;
     const F = v.nFeatures;
     const nFeats = v.task[1];
     const split = v.split;
@@ -512,26 +517,32 @@ export class TreeLearner {
   }
 
   /**
-   * The finished tree. Leaf values are −G/(H+λ)·lr rounded to float32, with G and H summed
-   * exactly (unquantised, in row order) over each leaf's rows.
+   * Runs the finish task — each leaf's value −G/(H+λ)·lr as float32, with G and H summed
+   * exactly (unquantised, in row order) over its rows, added to its rows' scores — and
+   * returns the tree.
    */
-  buildTree(): GbdtTree {
-    const { cfg, grad, hess } = this;
-    const { order } = this.v;
+  private finish(pool: GbdtThreadPool): GbdtTree {
+    const { cfg, v } = this;
     const L = this.numLeaves;
+    for (let l = 0; l < L; l++) {
+      v.leafRanges[l * 4] = this.leafBegin[l];
+      v.leafRanges[l * 4 + 1] = this.leafEnd[l];
+      v.leafRanges[l * 4 + 2] = this.leafOobBegin[l];
+      v.leafRanges[l * 4 + 3] = this.leafOobEnd[l];
+    }
+    v.job[JOB_KIND] = JOB_FINISH;
+    v.job[JOB_LEAVES] = L;
+    v.task[0] = 0;
+    v.parts[0] = 0;
+    pool.run(v);
     const nn = L - 1;
     const threshold = new Float64Array(nn);
     for (let k = 0; k < nn; k++) threshold[k] = cfg.edges[this.nodeFeat[k]][this.nodeBin[k]];
     const leafValue = new Float64Array(L);
     const leafCount = new Int32Array(L);
-    const general = hess.length > 0;
     for (let l = 0; l < L; l++) {
-      const b = this.leafBegin[l];
-      const e = this.leafEnd[l];
-      const G = sumRows(grad, order, b, e);
-      const H = general ? sumRows(hess, order, b, e) : (e - b) * cfg.constHessian;
-      leafValue[l] = Math.fround((-G / (H + cfg.lambdaL2)) * cfg.learningRate);
-      leafCount[l] = e - b;
+      leafValue[l] = v.leafStats[l * 3 + 2];
+      leafCount[l] = this.leafEnd[l] - this.leafBegin[l];
     }
     return {
       numLeaves: L,
@@ -545,13 +556,5 @@ export class TreeLearner {
       leafValue,
       leafCount,
     };
-  }
-
-  /** Adds each leaf's value to the scores of the rows it holds, in the bag or not. */
-  addToScores(score: Float64Array, leafValue: Float64Array): void {
-    for (let l = 0; l < this.numLeaves; l++) {
-      addToRows(score, this.v.order, this.leafBegin[l], this.leafEnd[l], leafValue[l]);
-      addToRows(score, this.v.oob, this.leafOobBegin[l], this.leafOobEnd[l], leafValue[l]);
-    }
   }
 }
