@@ -35,6 +35,19 @@ describe('GBDT determinism across thread counts', () => {
     expect(JSON.parse(one).trees.length).toBe(params.nEstimators);
   });
 
+  it('bins a matrix in shared memory on every thread, with the same result', async () => {
+    const shared = new Float32Array(new SharedArrayBuffer(X.byteLength));
+    shared.set(X);
+    const xs = rowMajorMatrix(shared, n, F);
+    const params = { nEstimators: 8, seed: 2 };
+    const plain = (await trainGbdt({ x, y }, params, { threads: 1 })).serialize();
+    expect((await trainGbdt({ x: xs, y }, params, { threads: 2 })).serialize()).toBe(plain);
+    expect((await trainGbdt({ x: xs, y }, params, { threads: 3 })).serialize()).toBe(plain);
+    const rows = Int32Array.from({ length: 4000 }, (_, i) => i + 1000);
+    const sub = (await trainGbdt({ x, y, rows }, params, { threads: 1 })).serialize();
+    expect((await trainGbdt({ x: xs, y, rows }, params, { threads: 3 })).serialize()).toBe(sub);
+  });
+
   it('reuses one pool across trainings (e.g. walk-forward folds)', async () => {
     const pool = await GbdtThreadPool.create(2);
     try {

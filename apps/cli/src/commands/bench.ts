@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, DataError } from '@engine/shared';
@@ -34,13 +34,25 @@ interface Interchange {
   featureNames: string[];
 }
 
+/**
+ * Reads a float32 file straight into shared memory: the trainer's threads then bin the
+ * matrix in parallel, and no second copy of it is ever made.
+ */
 function readF32(file: string): Float32Array {
-  const b = readFileSync(file);
-  if (b.byteLength % 4 !== 0) throw new DataError('INTERCHANGE_INVALID', `${file} has ${b.byteLength} bytes, not a whole number of float32 values`);
-  // copy into an aligned buffer (a Buffer may sit at any offset of the pool)
-  const out = new Float32Array(b.byteLength / 4);
-  new Uint8Array(out.buffer).set(b);
-  return out;
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size % 4 !== 0) throw new DataError('INTERCHANGE_INVALID', `${file} has ${size} bytes, not a whole number of float32 values`);
+    const bytes = new Uint8Array(new SharedArrayBuffer(Math.max(4, size)), 0, size);
+    for (let off = 0; off < size; ) {
+      const got = readSync(fd, bytes, off, Math.min(size - off, 1 << 26), off);
+      if (got <= 0) throw new DataError('INTERCHANGE_INVALID', `${file}: unexpected end of file at byte ${off} of ${size}`);
+      off += got;
+    }
+    return new Float32Array(bytes.buffer, 0, size / 4);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Reads a gbdt_bench.py interchange folder (X.f32 row-major, y.f32, meta.json). */

@@ -16,15 +16,16 @@ export interface BinMapper {
   readonly edges: readonly Float64Array[];
 }
 
-/** Rows to use: all rows of the matrix, or these row indices (ascending, in time order). */
-export type RowSelection = Int32Array | null;
+import { GROUP, binColumn, dropNaN, edgesFromSorted, fitAndBinFeatures, gatherColumns, radixSortFloat32, type RowSelection } from './bin-kernels';
+
+export type { RowSelection } from './bin-kernels';
 
 function selectedCount(m: FeatureMatrix, rows: RowSelection): number {
   return rows === null ? m.nRows : rows.length;
 }
 
 /** Knuth's selection sampling: `k` of `n` positions, ascending, seeded. */
-function samplePositions(n: number, k: number, seed: number): Int32Array {
+export function samplePositions(n: number, k: number, seed: number): Int32Array {
   const out = new Int32Array(k);
   const rng = new Mulberry32(seed);
   let need = k;
@@ -36,202 +37,6 @@ function samplePositions(n: number, k: number, seed: number): Int32Array {
     }
   }
   return out;
-}
-
-const FLT_MAX = 3.4028234663852886e38;
-
-/**
- * A float32 edge `e` with `a <= e < b` near their midpoint (a < b, both float32 values), or
- * NaN when no finite one exists (infinite values next to ±FLT_MAX): the caller then merges
- * the two bins. Edges are always finite so the model stays valid JSON.
- */
-function edgeBetween(a: number, b: number): number {
-  if (a === -Infinity) return b > -FLT_MAX ? -FLT_MAX : NaN;
-  if (b === Infinity) return a < FLT_MAX ? FLT_MAX : NaN;
-  const e = Math.fround(a + (b - a) / 2);
-  if (e >= b || e < a) return a;
-  return e === 0 ? 0 : e; // never -0: keeps JSON and ONNX thresholds canonical
-}
-
-/** Distinct values of a sorted array and their counts; returns how many. */
-function distinctValues(sorted: Float32Array, dv: Float64Array, dc: Int32Array): number {
-  const n = sorted.length;
-  let d = 0;
-  let i = 0;
-  while (i < n) {
-    const v = sorted[i];
-    let j = i + 1;
-    while (j < n && sorted[j] === v) j++;
-    dv[d] = v;
-    dc[d] = j - i;
-    d++;
-    i = j;
-  }
-  return d;
-}
-
-/** One edge between each pair of neighbouring distinct values; returns the count. */
-function midpointEdges(dv: Float64Array, d: number, edges: Float64Array): number {
-  let ne = 0;
-  for (let i = 0; i + 1 < d; i++) {
-    const e = edgeBetween(dv[i], dv[i + 1]);
-    if (e === e) edges[ne++] = e;
-  }
-  return ne;
-}
-
-/**
- * Greedy equal-count bins over distinct values (LightGBM-style): a bin closes once it
- * holds its share of the remaining rows; a heavily repeated value that would overfill the
- * current bin starts a bin of its own, and the rest is shared among the remaining bins.
- * Returns the number of edges written.
- */
-function greedyEdges(dv: Float64Array, dc: Int32Array, d: number, n: number, maxBins: number, edges: Float64Array): number {
-  let ne = 0;
-  let rowsLeft = n;
-  let binsLeft = maxBins;
-  let cur = 0;
-  for (let i = 0; i < d - 1 && binsLeft > 1; i++) {
-    const c = dc[i];
-    let target = rowsLeft / binsLeft;
-    if (cur > 0 && cur + c > target && cur + c - target > target - cur) {
-      const e = edgeBetween(dv[i - 1], dv[i]);
-      if (e === e) edges[ne++] = e;
-      rowsLeft -= cur;
-      binsLeft--;
-      cur = 0;
-      target = rowsLeft / binsLeft;
-      if (binsLeft <= 1) break;
-    }
-    cur += c;
-    if (cur >= target) {
-      const e = edgeBetween(dv[i], dv[i + 1]);
-      if (e === e) edges[ne++] = e;
-      rowsLeft -= cur;
-      binsLeft--;
-      cur = 0;
-    }
-  }
-  return ne;
-}
-
-/** Upper bin edges (last = +Infinity) for one feature from its sorted non-missing sample. */
-function edgesFromSorted(sorted: Float32Array, maxBins: number): Float64Array {
-  const n = sorted.length;
-  if (n === 0) return Float64Array.of(Infinity);
-  const dv = new Float64Array(n);
-  const dc = new Int32Array(n);
-  const d = distinctValues(sorted, dv, dc);
-  const edges = new Float64Array(Math.min(d, maxBins));
-  const ne = d <= maxBins ? midpointEdges(dv, d, edges) : greedyEdges(dv, dc, d, n, maxBins, edges);
-  edges[ne] = Infinity;
-  return edges.slice(0, ne + 1);
-}
-
-/** Order-preserving uint32 key of float32 bits: keys compare as the floats do (NaN aside). */
-function floatKey(bits: number): number {
-  return (bits & 0x80000000) !== 0 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
-}
-
-function keyToFloatBits(key: number): number {
-  return (key & 0x80000000) !== 0 ? (key & 0x7fffffff) >>> 0 : ~key >>> 0;
-}
-
-/**
- * Sorts float32 values ascending with an LSD radix sort on their order-preserving keys
- * (3 passes of 11 bits): about 10× faster than TypedArray#sort on 10^5 values. (One loop per
- * helper function: see row-kernels.ts on why.)
- */
-function radixSortFloat32(values: Float32Array, scratch: Uint32Array): void {
-  const n = values.length;
-  const keys = new Uint32Array(values.buffer, values.byteOffset, n);
-  toKeys(keys, n);
-  const counts = new Int32Array(2048);
-  const tmp = scratch.subarray(0, n);
-  radixPass(keys, tmp, n, 0, counts);
-  radixPass(tmp, keys, n, 11, counts);
-  radixPass(keys, tmp, n, 22, counts);
-  fromKeys(tmp, keys, n);
-}
-
-function toKeys(keys: Uint32Array, n: number): void {
-  for (let i = 0; i < n; i++) keys[i] = floatKey(keys[i]);
-}
-
-function fromKeys(src: Uint32Array, dst: Uint32Array, n: number): void {
-  for (let i = 0; i < n; i++) dst[i] = keyToFloatBits(src[i]);
-}
-
-/** One stable counting-sort pass on the 11-bit digit at `shift`. */
-function radixPass(src: Uint32Array, dst: Uint32Array, n: number, shift: number, counts: Int32Array): void {
-  counts.fill(0);
-  countDigits(src, n, shift, counts);
-  prefixSums(counts);
-  scatterByDigit(src, dst, n, shift, counts);
-}
-
-function countDigits(src: Uint32Array, n: number, shift: number, counts: Int32Array): void {
-  for (let i = 0; i < n; i++) counts[(src[i] >>> shift) & 2047]++;
-}
-
-function prefixSums(counts: Int32Array): void {
-  let sum = 0;
-  for (let d = 0; d < counts.length; d++) {
-    const c = counts[d];
-    counts[d] = sum;
-    sum += c;
-  }
-}
-
-function scatterByDigit(src: Uint32Array, dst: Uint32Array, n: number, shift: number, counts: Int32Array): void {
-  for (let i = 0; i < n; i++) {
-    const k = src[i];
-    dst[counts[(k >>> shift) & 2047]++] = k;
-  }
-}
-
-/** Features read together: one pass over a row-major matrix serves this many columns. */
-const GROUP = 8;
-
-/**
- * Copies features [f0, f0 + g) of `count` rows into float32 columns: out[j][i] is feature
- * f0 + j of row `rows[pos[i]]` (pos null = i; rows null = identity). A row-major matrix is
- * read row by row, so each row's cache line serves all g features.
- */
-function gatherColumns(m: FeatureMatrix, rows: RowSelection, pos: Int32Array | null, count: number, f0: number, g: number, out: Float32Array[]): void {
-  if (m.layout === 'rows') {
-    gatherRowMajor(m.data, m.nFeatures, rows, pos, count, f0, g, out);
-    return;
-  }
-  for (let j = 0; j < g; j++) gatherStrided(m.columns[f0 + j], rows, pos, count, 1, 0, out[j]);
-}
-
-/** Row-major gather: one pass over the selected rows fills all g columns. */
-function gatherRowMajor(data: Float32Array | Float64Array, F: number, rows: RowSelection, pos: Int32Array | null, count: number, f0: number, g: number, out: Float32Array[]): void {
-  for (let i = 0; i < count; i++) {
-    const p = pos === null ? i : pos[i];
-    const base = (rows === null ? p : rows[p]) * F + f0;
-    for (let j = 0; j < g; j++) out[j][i] = data[base + j];
-  }
-}
-
-/** out[i] = a[r · stride + off] for the i-th selected row r (one feature). */
-function gatherStrided(a: Float32Array | Float64Array, rows: RowSelection, pos: Int32Array | null, count: number, stride: number, off: number, out: Float32Array): void {
-  if (rows === null && pos === null) for (let i = 0; i < count; i++) out[i] = a[i * stride + off];
-  else if (pos === null) for (let i = 0; i < count; i++) out[i] = a[rows![i] * stride + off];
-  else if (rows === null) for (let i = 0; i < count; i++) out[i] = a[pos[i] * stride + off];
-  else for (let i = 0; i < count; i++) out[i] = a[rows[pos[i]] * stride + off];
-}
-
-/** Moves the non-NaN values of v[0..n) to its front; returns how many. */
-function dropNaN(v: Float32Array, n: number): number {
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    const x = v[i];
-    v[k] = x;
-    k += +(x === x);
-  }
-  return k;
 }
 
 /**
@@ -294,44 +99,53 @@ export function binRows(mapper: BinMapper, m: FeatureMatrix, rows: RowSelection,
   return res;
 }
 
+
 /**
- * Bins one column given as float32 bits. A 65,536-entry table indexed by the top 16 bits
- * of a value's order-preserving key gives the first candidate bin; a short forward scan
- * over the (rarely more than one) edges sharing that prefix finishes the job: O(1) per
- * value instead of a branchy binary search.
+ * Fits the bin edges and bins the selected rows in one go (what training does): features
+ * are shared out among the pool's threads when the matrix lives in SharedArrayBuffers
+ * (each feature's edges and bins are computed by one thread, the same way whichever). The
+ * result equals fitBinMapper + binRows.
  */
-function binColumn(e: Float64Array, bits: Uint32Array, n: number, lut: Uint8Array, out: Uint8Array, base: number): void {
-  const nb = e.length;
-  const ek = new Uint32Array(nb);
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  for (let k = 0; k < nb; k++) {
-    f32[0] = e[k];
-    ek[k] = floatKey(u32[0]);
+export async function fitAndBinRows(
+  m: FeatureMatrix,
+  rows: RowSelection,
+  opts: { maxBins: number; sampleRows: number; seed: number },
+  out: Uint8Array,
+  colStride: number,
+  pool: { threads: number; binFeatures?: (job: ParallelBinJob) => Promise<Float64Array[][]> },
+): Promise<BinMapper> {
+  const n = selectedCount(m, rows);
+  if (n < 2) throw new DataError('TOO_FEW_ROWS', `bin edges need at least 2 training rows; got ${n}`);
+  const k = Math.min(n, opts.sampleRows);
+  const pos = k < n ? samplePositions(n, k, opts.seed) : null;
+  const F = m.nFeatures;
+  const T = Math.min(pool.threads, F);
+  if (T > 1 && pool.binFeatures !== undefined && isShared(m) && out.buffer instanceof SharedArrayBuffer) {
+    const share = (v: Int32Array | null): Int32Array | null => {
+      if (v === null) return null;
+      const s = new Int32Array(new SharedArrayBuffer(Math.max(4, v.byteLength)), 0, v.length);
+      s.set(v);
+      return s;
+    };
+    const job: ParallelBinJob = { matrix: m, rows: share(rows), pos: share(pos), maxBins: opts.maxBins, out, colStride, threads: T };
+    const parts = await pool.binFeatures(job);
+    return { maxBins: opts.maxBins, edges: parts.flat() };
   }
-  fillLut(ek, nb, lut);
-  binWithLut(bits, n, ek, nb, lut, out, base);
+  return { maxBins: opts.maxBins, edges: fitAndBinFeatures(m, rows, pos, 0, F, opts.maxBins, out, colStride) };
 }
 
-/** lut[h] = first bin whose edge key has a top half >= h (the +Infinity edge ends every scan). */
-function fillLut(ek: Uint32Array, nb: number, lut: Uint8Array): void {
-  let k = 0;
-  for (let h = 0; h < 65536; h++) {
-    while (k < nb - 1 && ek[k] >>> 16 < h) k++;
-    lut[h] = k;
-  }
+/** Work for the threads: thread t fits and bins features [t·F/T, (t+1)·F/T). */
+export interface ParallelBinJob {
+  matrix: FeatureMatrix;
+  rows: Int32Array | null;
+  pos: Int32Array | null;
+  maxBins: number;
+  out: Uint8Array;
+  colStride: number;
+  threads: number;
 }
 
-function binWithLut(bits: Uint32Array, n: number, ek: Uint32Array, nb: number, lut: Uint8Array, out: Uint8Array, base: number): void {
-  for (let i = 0; i < n; i++) {
-    const u = bits[i];
-    if ((u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0) {
-      out[base + i] = nb; // NaN: the missing bin
-      continue;
-    }
-    const key = (u & 0x80000000) !== 0 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
-    let b = lut[key >>> 16];
-    while (key > ek[b]) b++;
-    out[base + i] = b;
-  }
+function isShared(m: FeatureMatrix): boolean {
+  if (m.layout === 'rows') return m.data.buffer instanceof SharedArrayBuffer;
+  return m.columns.every((c) => c.buffer instanceof SharedArrayBuffer);
 }

@@ -4,7 +4,9 @@
  * told to detach (another message) or to exit.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { fitAndBinFeatures } from './bin-kernels';
 import { CMD_EXIT, CTRL_CMD, CTRL_ERR, CTRL_GEN, CTRL_PENDING, makeViews, runShare, type HistBuffers } from './hist-kernels';
+import type { FeatureMatrix } from './matrix';
 
 interface AttachMessage {
   type: 'attach';
@@ -17,7 +19,30 @@ const port = parentPort;
 if (port === null) throw new Error('hist-worker.js must run as a worker thread');
 const spin = (workerData as { spinIterations?: number } | null)?.spinIterations ?? 20000;
 
-port.on('message', (msg: AttachMessage | { type: 'ping' }) => {
+/** Fit and bin one thread's features (before a training attaches). */
+interface BinMessage {
+  type: 'bin';
+  thread: number;
+  matrix: FeatureMatrix;
+  rows: Int32Array | null;
+  pos: Int32Array | null;
+  fBegin: number;
+  fEnd: number;
+  maxBins: number;
+  out: Uint8Array;
+  colStride: number;
+}
+
+port.on('message', (msg: AttachMessage | BinMessage | { type: 'ping' }) => {
+  if (msg.type === 'bin') {
+    try {
+      const edges = fitAndBinFeatures(msg.matrix, msg.rows, msg.pos, msg.fBegin, msg.fEnd, msg.maxBins, msg.out, msg.colStride);
+      port.postMessage({ type: 'binned', thread: msg.thread, edges });
+    } catch (err) {
+      port.postMessage({ type: 'binned', thread: msg.thread, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    }
+    return;
+  }
   if (msg.type !== 'attach') {
     port.postMessage({ type: 'pong' });
     return;

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PermanentError, TransientError } from '@engine/shared';
+import { fitAndBinFeatures } from './bin-kernels';
+import type { ParallelBinJob } from './binning';
 import {
   CMD_EXIT,
   CMD_RUN,
@@ -92,6 +94,35 @@ export class GbdtThreadPool {
       ),
     );
     return new GbdtThreadPool(threads, workers);
+  }
+
+  /**
+   * Fits and bins features in parallel (before a training attaches): thread t takes
+   * features [t·F/T, (t+1)·F/T); the calling thread does the first share. Returns each
+   * share's edges, in thread order.
+   */
+  async binFeatures(job: ParallelBinJob): Promise<Float64Array[][]> {
+    if (this.busy) throw new PermanentError('GBDT_POOL_BUSY', 'GBDT thread pool already serves a training; use one pool per concurrent training');
+    const F = job.matrix.nFeatures;
+    const T = Math.min(job.threads, this.workers.length + 1);
+    const range = (t: number): [number, number] => [Math.floor((t * F) / T), Math.floor(((t + 1) * F) / T)];
+    const replies = this.workers.slice(0, T - 1).map(
+      (w, i) =>
+        new Promise<Float64Array[]>((resolve, reject) => {
+          const onMsg = (m: { type: string; thread: number; edges?: Float64Array[]; error?: string }): void => {
+            if (m.type !== 'binned' || m.thread !== i + 1) return;
+            w.off('message', onMsg);
+            if (m.error !== undefined) reject(new TransientError('GBDT_WORKER_FAILED', `a GBDT worker failed while binning: ${m.error}`));
+            else resolve(m.edges!);
+          };
+          w.on('message', onMsg);
+          const [fBegin, fEnd] = range(i + 1);
+          w.postMessage({ type: 'bin', thread: i + 1, matrix: job.matrix, rows: job.rows, pos: job.pos, fBegin, fEnd, maxBins: job.maxBins, out: job.out, colStride: job.colStride });
+        }),
+    );
+    const [b0, e0] = range(0);
+    const mine = fitAndBinFeatures(job.matrix, job.rows, job.pos, b0, e0, job.maxBins, job.out, job.colStride);
+    return [mine, ...(await Promise.all(replies))];
   }
 
   /** Hands a training's shared buffers to every worker and waits until all are serving. */

@@ -1,5 +1,5 @@
 import { ConfigError, DataError } from '@engine/shared';
-import { binCount, binRows, fitBinMapper } from './binning';
+import { binCount, fitAndBinRows } from './binning';
 import type { FeatureMatrix } from './matrix';
 import { GbdtModel } from './model';
 import { makeObjective, prepareLabels } from './objective';
@@ -120,12 +120,42 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
     throw new DataError('TOO_FEW_ROWS', `${n} training rows cannot be split with minDataInLeaf ${p.minDataInLeaf}`);
   }
 
-  // binning (training rows only) into shared memory
-  const mapper = fitBinMapper(x, rows, { maxBins: p.maxBins, sampleRows: p.binSampleRows, seed: deriveSeed(p.seed, STREAM_BINS) });
-  // feature columns start on 4-byte boundaries so the root histogram reads 4 bins per load
+  const ownPool = opts.pool === undefined;
+  const pool = opts.pool ?? (await GbdtThreadPool.create(resolveThreads(opts.threads)));
+  try {
+    return await boost({ p, x, y, rows, valid, featureNames }, pool, opts);
+  } finally {
+    if (ownPool) await pool.close();
+  }
+}
+
+/** Validated inputs of one training. */
+interface BoostInput {
+  p: GbdtParams;
+  x: FeatureMatrix;
+  y: ArrayLike<number>;
+  rows: Int32Array;
+  valid: { x: FeatureMatrix; y: ArrayLike<number>; rows: Int32Array } | null;
+  featureNames: readonly string[];
+}
+
+/** Bins the training rows, then grows the trees on the pool. */
+async function boost(input: BoostInput, pool: GbdtThreadPool, opts: GbdtTrainOptions): Promise<GbdtModel> {
+  const { p, x, y, rows, valid, featureNames } = input;
+  const n = rows.length;
+  const F = x.nFeatures;
+  // binning (training rows only) into shared memory; feature columns start on 4-byte
+  // boundaries so the root histogram reads 4 bins per load
   const colStride = (n + 3) & ~3;
   const binsSab = new SharedArrayBuffer(Math.max(8, colStride * F));
-  binRows(mapper, x, rows, new Uint8Array(binsSab, 0, colStride * F), colStride);
+  const mapper = await fitAndBinRows(
+    x,
+    rows.length === x.nRows ? null : rows,
+    { maxBins: p.maxBins, sampleRows: p.binSampleRows, seed: deriveSeed(p.seed, STREAM_BINS) },
+    new Uint8Array(binsSab, 0, colStride * F),
+    colStride,
+    pool,
+  );
   const nBins = new Int32Array(F);
   for (let f = 0; f < F; f++) nBins[f] = binCount(mapper, f);
 
@@ -143,6 +173,32 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
     validX = selectRows(valid.x, valid.rows);
   }
 
+  const cfg: TreeLearnerConfig = {
+    nRows: n,
+    colStride,
+    nFeatures: F,
+    nBins,
+    edges: mapper.edges,
+    constHessian: objective.constHessian,
+    objectiveKernel: objective.kernel,
+    huberDelta: objective.huberDelta,
+    baggingFraction: p.baggingFraction,
+    lambdaL2: p.lambdaL2,
+    minDataInLeaf: p.minDataInLeaf,
+    minSumHessianInLeaf: p.minSumHessianInLeaf,
+    minGainToSplit: p.minGainToSplit,
+    numLeaves: p.numLeaves,
+    maxDepth: p.maxDepth,
+    growPolicy: p.growPolicy,
+    learningRate: p.learningRate,
+    threads: pool.threads,
+  };
+  const learner = new TreeLearner(cfg, allocateHistBuffers(cfg, binsSab));
+  // targets and scores live in shared memory: the threads compute gradients from them
+  const score = learner.v.score;
+  learner.v.label.set(label);
+  score.fill(baseScore);
+
   const bagRng = new Mulberry32(deriveSeed(p.seed, STREAM_BAG));
   const featRng = new Mulberry32(deriveSeed(p.seed, STREAM_FEATURES));
   const featPool = new Int32Array(F);
@@ -152,37 +208,8 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
   const validLoss: number[] = [];
   let bestIter = 0;
   let bestLoss = Infinity;
-  let rounds = 0;
-  const ownPool = opts.pool === undefined;
-  const pool = opts.pool ?? (await GbdtThreadPool.create(resolveThreads(opts.threads)));
+  await pool.attach(learner.buffers);
   try {
-    const cfg: TreeLearnerConfig = {
-      nRows: n,
-      colStride,
-      nFeatures: F,
-      nBins,
-      edges: mapper.edges,
-      constHessian: objective.constHessian,
-      objectiveKernel: objective.kernel,
-      huberDelta: objective.huberDelta,
-      baggingFraction: p.baggingFraction,
-      lambdaL2: p.lambdaL2,
-      minDataInLeaf: p.minDataInLeaf,
-      minSumHessianInLeaf: p.minSumHessianInLeaf,
-      minGainToSplit: p.minGainToSplit,
-      numLeaves: p.numLeaves,
-      maxDepth: p.maxDepth,
-      growPolicy: p.growPolicy,
-      learningRate: p.learningRate,
-      threads: pool.threads,
-    };
-    const buffers = allocateHistBuffers(cfg, binsSab);
-    const learner = new TreeLearner(cfg, buffers);
-    // targets and scores live in shared memory: the threads compute gradients from them
-    const score = learner.v.score;
-    learner.v.label.set(label);
-    score.fill(baseScore);
-    await pool.attach(buffers);
     for (let it = 0; it < p.nEstimators; it++) {
       opts.signal?.throwIfAborted();
       if (nFeats < F) drawFeatures(featRng, featPool, F, nFeats, feats);
@@ -192,7 +219,6 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
       bagRng.advance(n);
       const tree = learner.grow(bagState, feats, nFeats, pool);
       trees.push(tree);
-      rounds++;
       let vLoss: number | undefined;
       if (validScore !== null && validLabel !== null && validX !== null) {
         new CompiledForest([tree], F).addRows(validX, validScore);
@@ -217,9 +243,7 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
     }
   } finally {
     pool.detach();
-    if (ownPool) await pool.close();
   }
-  const kept = p.earlyStoppingRounds > 0 ? trees.slice(0, bestIter) : trees;
   return new GbdtModel({
     objective: p.objective,
     baseScore,
@@ -227,8 +251,8 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
     nFeatures: F,
     featureNames,
     params: p,
-    trees: kept,
-    roundsTrained: rounds,
+    trees: p.earlyStoppingRounds > 0 ? trees.slice(0, bestIter) : trees,
+    roundsTrained: trees.length,
     validLoss,
   });
 }

@@ -167,6 +167,7 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
  */
 export class TreeLearner {
   readonly v: HistViews;
+  readonly buffers: HistBuffers;
   private readonly cfg: TreeLearnerConfig;
   private readonly packed: boolean;
   private readonly freeSlots: number[] = [];
@@ -208,6 +209,7 @@ export class TreeLearner {
 
   constructor(cfg: TreeLearnerConfig, buffers: HistBuffers) {
     this.cfg = cfg;
+    this.buffers = buffers;
     this.v = makeViews(buffers);
     this.packed = buffers.binStride === 1;
     const L = cfg.numLeaves;
