@@ -115,7 +115,6 @@ export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtPara
     throw new ConfigError('earlyStoppingRounds needs a validation set: pass data.valid or set validationFraction > 0', { param: 'earlyStoppingRounds' });
   }
   const n = rows.length;
-  const F = x.nFeatures;
   if (n < 2 * p.minDataInLeaf) {
     throw new DataError('TOO_FEW_ROWS', `${n} training rows cannot be split with minDataInLeaf ${p.minDataInLeaf}`);
   }
