@@ -119,10 +119,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
     serverAdapter.setBasePath(QUEUES_PATH);
     createBullBoard({
       queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: readOnly, allowRetries: !readOnly })),
-      // @bull-board/express 9.10.1 pins its own @bull-board/api 9.10.1 while the workspace
-      // resolved @bull-board/api 9.10.2: the same interface from two copies, so tsc sees
-      // two private `formatters`. The runtime contract is identical (the browser test drives it).
-      serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+      serverAdapter,
       options: { uiConfig: { boardTitle: 'Engine queues', hideDocsLink: true, miscLinks: [{ text: 'Models (fleet)', url: '/' }] } },
     });
     // Bull Board enforces read-only itself; refusing its writes here as well costs nothing.
