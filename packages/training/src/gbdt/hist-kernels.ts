@@ -392,6 +392,7 @@ function bestSplitPacked(
     CL += c;
     // missing rows go right
     const CR = C - CL;
+    if (CR < minData) break; // the right side only shrinks from here on
     if (CL >= minData && CR >= minData && CL >= minHess && CR >= minHess) {
       const GL = QL * invScale;
       const GR = G - GL;
@@ -469,6 +470,7 @@ function bestSplitGeneral(
     HL += hist[p + 1];
     CL += c;
     const CR = C - CL;
+    if (CR < minData) break; // the right side only shrinks from here on
     const HR = H - HL;
     if (CL >= minData && CR >= minData && HL >= minHess && HR >= minHess) {
       const GR = G - GL;
