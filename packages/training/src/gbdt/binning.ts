@@ -25,7 +25,7 @@ function selectedCount(m: FeatureMatrix, rows: RowSelection): number {
 }
 
 /** Knuth's selection sampling: `k` of `n` positions, ascending, seeded. */
-export function samplePositions(n: number, k: number, seed: number): Int32Array {
+function samplePositions(n: number, k: number, seed: number): Int32Array {
   const out = new Int32Array(k);
   const rng = new Mulberry32(seed);
   let need = k;

@@ -8,15 +8,15 @@
  * therefore models are bit-identical for any thread count.
  *
  * Each tree is three kinds of task. The root task first computes, each thread for its
- * chunk of rows, the gradients, the bag (mulberry32 draws depend on the row only), and the
+ * chunk of rows, the gradients, the bag (mulberry32 draws depend on the row only) and the
  * packed gradients, then builds the root histogram. Each level's task has up to three
- * phases, separated by barriers: (1) each thread partitions its
- * chunk of every node being split into scratch lists, (2) each thread moves its chunk's
- * rows to their final places (prefix sums over the chunks, in thread order, so the result
- * is the one stable partition whatever the thread count) and gathers the gradients the
- * next histograms read, (3) histograms and split search, features shared out. The finish
- * task sums each leaf's exact gradients (whole leaves per thread, so sums never depend on
- * the thread count) and adds the leaf values to the rows' scores.
+ * phases, separated by barriers: (1) each thread partitions its chunk of every node being
+ * split into scratch lists, (2) each thread moves its chunk's rows to their final places
+ * (prefix sums over the chunks, in thread order, so the result is the one stable partition
+ * whatever the thread count) and gathers the gradients the next histograms read, (3)
+ * histograms and split search, features shared out. The finish task sums each leaf's exact
+ * gradients (whole leaves per thread, so sums never depend on the thread count) and adds
+ * the leaf values to the rows' scores.
  *
  * This module imports only loop kernels so a worker loads little.
  */

@@ -50,7 +50,7 @@ const squared: Objective = {
 };
 
 /** 1.345 × the robust (MAD) standard deviation of the labels: Huber's 95%-efficiency point. */
-export function defaultHuberDelta(label: Float64Array): number {
+function defaultHuberDelta(label: Float64Array): number {
   const s = Float64Array.from(label).sort();
   const med = s[s.length >> 1];
   for (let i = 0; i < s.length; i++) s[i] = Math.abs(s[i] - med);

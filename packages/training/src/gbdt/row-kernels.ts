@@ -31,49 +31,11 @@ export function packRows(grad: Float64Array, order: Int32Array, n: number, scale
   return q;
 }
 
-/** og[i] = src[order[i]] for i in [begin, end). */
-export function gatherRows(src: Float64Array, order: Int32Array, begin: number, end: number, og: Float64Array): void {
-  for (let i = begin; i < end; i++) og[i] = src[order[i]];
-}
-
 /** Σ a[order[i]] for i in [begin, end), in that order. */
 export function sumRows(a: Float64Array, order: Int32Array, begin: number, end: number): number {
   let s = 0;
   for (let i = begin; i < end; i++) s += a[order[i]];
   return s;
-}
-
-/**
- * Stable partition, first half: rows of order[begin..end) going left are compacted in
- * place from `begin`, the others appended to `tmp` from 0. A row goes left when its bin is
- * <= t, or when it is missing (bin === miss, which is > t) and dl is 1. Branch-free: the
- * row is written to both places and only the matching cursor advances (a 50/50 split
- * would otherwise mispredict every other row).
- */
-export function partitionLeft(
-  order: Int32Array,
-  tmp: Int32Array,
-  bins: Uint8Array,
-  base: number,
-  miss: number,
-  t: number,
-  dl: number,
-  begin: number,
-  end: number,
-): number {
-  let l = begin;
-  let nr = 0;
-  for (let i = begin; i < end; i++) {
-    const r = order[i];
-    const b = bins[base + r];
-    // (b <= t) | (b === miss & dl), as 0/1 integers
-    const left = (((t - b) >>> 31) ^ 1) | ((((b ^ miss) - 1) >>> 31) & dl);
-    order[l] = r;
-    tmp[nr] = r;
-    l += left;
-    nr += left ^ 1;
-  }
-  return l;
 }
 
 /**

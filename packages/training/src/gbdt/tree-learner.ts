@@ -76,7 +76,7 @@ function bitsFor(n: number): number {
  * headroom below 2^53 for `n · 2^(countBits + gradientBits)`: at least 10 gradient bits,
  * i.e. under about two million rows. Larger trainings use the general layout.
  */
-export function usePackedHistograms(constHessian: number, nRows: number): boolean {
+function usePackedHistograms(constHessian: number, nRows: number): boolean {
   return constHessian > 0 && gradientBits(nRows) >= 10;
 }
 
