@@ -131,7 +131,13 @@ export async function fitAndBinRows(
     const parts = await pool.binFeatures(job);
     return { maxBins: opts.maxBins, edges: parts.flat() };
   }
-  return { maxBins: opts.maxBins, edges: fitAndBinFeatures(m, rows, pos, 0, F, opts.maxBins, out, colStride) };
+  // one thread: a group of features at a time, letting the event loop in between
+  const edges: Float64Array[] = [];
+  for (let f0 = 0; f0 < F; f0 += GROUP) {
+    edges.push(...fitAndBinFeatures(m, rows, pos, f0, Math.min(F, f0 + GROUP), opts.maxBins, out, colStride));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return { maxBins: opts.maxBins, edges };
 }
 
 /** Work for the threads: thread t fits and bins features [t·F/T, (t+1)·F/T). */
