@@ -58,10 +58,10 @@ function merge(base: unknown, over: unknown, path: string): unknown {
   if (!isPlainObject(base) || !isPlainObject(over)) return over;
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
-    // Barrier settings switch shape with `mode`: replace them whole.
-    if (!(k in base) && !(path === 'labels.barriers')) {
+    if (!(k in base)) {
       throw new ConfigError(`unknown training setting '${path ? `${path}.` : ''}${k}' (known: ${Object.keys(base).join(', ')})`, { setting: `${path}.${k}` });
     }
+    // Barrier settings switch shape with `mode`: they are replaced whole.
     out[k] = path === 'labels' && k === 'barriers' ? v : merge(base[k], v, path ? `${path}.${k}` : k);
   }
   return out;

@@ -11,7 +11,7 @@ import {
 } from '@engine/shared';
 import { buildFeatures } from '@engine/features';
 import { evaluateGates, type GateHistoryEntry } from '../gates/gates';
-import { columnMatrix, GbdtModel, GbdtThreadPool, resolveThreads, trainGbdt, type FeatureMatrix } from '../gbdt';
+import { type GbdtModel, resolveThreads, trainGbdt } from '../gbdt';
 import { EXIT_NONE, tripleBarrierLabels } from '../labels/triple-barrier';
 import {
   MANIFEST_SCHEMA_VERSION,
@@ -27,6 +27,7 @@ import { type SimSegment, simulateSegments } from '../simulation/simulate';
 import { selectThreshold, type ThresholdChoice } from '../threshold/select-threshold';
 import { type Fold, purgeRows, type RowTimeline, walkForwardFolds } from '../walk-forward/folds';
 import { resolveTrainConfig, type TrainConfig, type TrainConfigOverrides } from './config';
+import { type FitJob, FoldTrainerPool } from './fold-pool';
 import { exportOnnx } from '../onnx';
 import { ENGINE_VERSION } from './version';
 
@@ -69,10 +70,11 @@ export interface TrainSymbolOptions {
   onProgress?: (p: TrainProgress) => void;
   /** Aborts between stages and between trees. */
   signal?: AbortSignal;
-  /** GBDT threads (default: every core). Never changes the result. */
+  /**
+   * Threads (default: every core): independent model fits (folds, calibration, final,
+   * confidence) run in parallel, one single-threaded fit per thread. Never changes the result.
+   */
   threads?: number;
-  /** A GBDT thread pool to reuse (the caller closes it). */
-  pool?: GbdtThreadPool;
 }
 
 /** One row of the fold table (folds.json and the CLI). Times are ISO strings. */
@@ -142,17 +144,6 @@ function deterministicUuid(seed: string): string {
   const h = createHash('sha256').update(seed).digest('hex');
   const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-/** Gather `rows` of every column into a new column matrix. */
-function gatherRows(columns: readonly Float64Array[], rows: Int32Array): FeatureMatrix {
-  return columnMatrix(
-    columns.map((c) => {
-      const out = new Float64Array(rows.length);
-      for (let r = 0; r < rows.length; r++) out[r] = c[rows[r]!]!;
-      return out;
-    }),
-  );
 }
 
 /** Spearman rank correlation (average ranks for ties); null with < 3 pairs or no variance. */
@@ -234,6 +225,13 @@ function checkCandles(input: TrainSymbolInput, cfg: TrainConfig): void {
     if (col.length !== n) throw new DataError('CANDLES_INVALID', `${want}: column ${name} has ${col.length} rows, ts has ${n}`, { symbol: want });
   }
   const t0 = c.ts[0]!;
+  const runDay = parseUtcDay(input.runDate, 'runDate');
+  if (c.ts[n - 1]! + MINUTE_MS > runDay) {
+    throw new DataError('CANDLES_AFTER_RUN_DATE', `${want}: candles run to ${iso(c.ts[n - 1]! + MINUTE_MS)}, past the run date ${input.runDate}: a run on a day trains on [run_date − window, run_date) only`, {
+      symbol: want,
+      runDate: input.runDate,
+    });
+  }
   for (let i = 0; i < n; i++) {
     if (c.ts[i] !== t0 + i * MINUTE_MS) {
       throw new DataError('CANDLES_INVALID', `${want}: candle ${i} has ts ${iso(c.ts[i]!)}, expected ${iso(t0 + i * MINUTE_MS)} (a complete minute grid)`, { symbol: want, row: i });
@@ -285,7 +283,6 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   }
   const names = [...frame.names, ...extra.names];
   const columns = [...frame.columns, ...extra.columns];
-  const x = columnMatrix(columns);
   progress('features', 1, 1, `${names.length} features, warm-up ${frame.warmup} rows`);
 
   // 3. Labels
@@ -323,70 +320,80 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   }
   progress('folds', 0, folds.length, `${folds.length} folds (${folds.length - evaluated.length} skipped)`);
 
-  const threads = opts.threads ?? resolveThreads(undefined);
-  const ownPool = !opts.pool && threads > 1 ? await GbdtThreadPool.create(threads) : undefined;
-  const pool = opts.pool ?? ownPool;
-  const gbdtOpts = { signal, threads, ...(pool ? { pool } : {}) };
-  const fit = (rows: Int32Array, params: TrainConfig['model']): Promise<GbdtModel> =>
-    trainGbdt({ x, y: target, rows, featureNames: names }, params, gbdtOpts);
+  // Plan every fit: one model per evaluated fold; where the previous fold's out-of-sample
+  // predictions do not cover this fold's calibration slice, an inner model fitted on the
+  // training rows before it (purged); the final and the confidence model on all rows.
+  const calibMs = Math.round(cfg.threshold.calibration_days * 1440) * MINUTE_MS;
+  const jobs: FitJob[] = [];
+  const foldJob = new Map<number, number>();
+  const calibration = new Map<number, { rows: Int32Array; start: number; source: ThresholdChoice['source']; job: number | null }>();
+  let prevEvaluated: Fold | null = null;
+  for (const f of folds) {
+    if (f.skipped) continue;
+    foldJob.set(f.index, jobs.length);
+    jobs.push({ id: jobs.length, rows: f.train_rows, params: cfg.model, predict: f.test_rows, wantModel: false });
+    const calStart = f.train_end - calibMs;
+    const calRows = f.train_rows.filter((i) => ts[i]! >= calStart);
+    if (prevEvaluated && prevEvaluated.test_start === calStart && prevEvaluated.test_end === f.train_end) {
+      calibration.set(f.index, { rows: calRows, start: calStart, source: 'previous_fold_oos', job: null });
+    } else {
+      let blockEnd = f.train_end;
+      for (const i of calRows) if (labelEnd[i]! > blockEnd) blockEnd = labelEnd[i]!;
+      const before = f.train_rows.filter((i) => ts[i]! < calStart);
+      const inner = purgeRows(before, tl, calStart, blockEnd, f.train_end, f.train_end + embargoMinutes * MINUTE_MS).kept;
+      calibration.set(f.index, { rows: calRows, start: calStart, source: 'inner_model', job: jobs.length });
+      jobs.push({ id: jobs.length, rows: inner, params: cfg.model, predict: calRows, wantModel: false });
+    }
+    prevEvaluated = f;
+  }
+  const finalJob = jobs.length;
+  jobs.push({ id: finalJob, rows: allRows, params: cfg.model, predict: new Int32Array(0), wantModel: true });
+  const confidenceJob = jobs.length;
+  jobs.push({ id: confidenceJob, rows: allRows, params: cfg.confidence_model, predict: new Int32Array(0), wantModel: true });
 
+  const threads = opts.threads ?? resolveThreads(undefined);
+  const foldOfJob = new Map([...foldJob].map(([fold, job]) => [job, fold]));
+  let done = 0;
+  for (const f of folds) if (f.skipped) progress('fold', ++done, folds.length, `fold ${f.index} skipped: ${f.skip_reason}`);
+  const pool = FoldTrainerPool.create(Math.min(threads, jobs.length), { columns, target, names }, trainGbdt);
+  let fits;
+  try {
+    fits = await pool.run(
+      jobs,
+      (job) => {
+        const fold = foldOfJob.get(job.id);
+        if (fold !== undefined) progress('fold', ++done, folds.length, `fold ${fold} fitted on ${job.rows.length} rows`);
+      },
+      signal,
+    );
+  } finally {
+    await pool.close();
+  }
+
+  // Out-of-sample predictions, then each fold's threshold from its calibration slice.
   const oosPred = new Float64Array(n).fill(NaN);
+  for (const f of evaluated) {
+    const pred = fits.get(foldJob.get(f.index)!)!.predictions;
+    for (let r = 0; r < f.test_rows.length; r++) oosPred[f.test_rows[r]!] = pred[r]!;
+  }
   const choices = new Map<number, ThresholdChoice>();
   const segments: SimSegment[] = [];
-  const calibMs = Math.round(cfg.threshold.calibration_days * 1440) * MINUTE_MS;
-  let finalModel: GbdtModel;
-  let confidenceModel: GbdtModel;
-  let finalChoice: ThresholdChoice;
-  let done = 0;
-  try {
-    let prevEvaluated: Fold | null = null;
-    for (const f of folds) {
-      if (f.skipped) {
-        progress('fold', ++done, folds.length, `fold ${f.index} skipped: ${f.skip_reason}`);
-        continue;
-      }
-      const model = await fit(f.train_rows, cfg.model);
-      const pred = model.predict(gatherRows(columns, f.test_rows));
-      for (let r = 0; r < f.test_rows.length; r++) oosPred[f.test_rows[r]!] = pred[r]!;
-
-      // Threshold: on the calibration slice at the end of this training window, from a
-      // model fitted on earlier data only.
-      const calStart = f.train_end - calibMs;
-      const calRows = f.train_rows.filter((i) => ts[i]! >= calStart);
-      let calPred: Float64Array;
-      let source: ThresholdChoice['source'];
-      if (prevEvaluated && prevEvaluated.test_start === calStart && prevEvaluated.test_end === f.train_end) {
-        source = 'previous_fold_oos';
-        calPred = Float64Array.from(calRows, (i) => oosPred[i]!);
-      } else {
-        source = 'inner_model';
-        let blockEnd = f.train_end;
-        for (const i of calRows) if (labelEnd[i]! > blockEnd) blockEnd = labelEnd[i]!;
-        const before = f.train_rows.filter((i) => ts[i]! < calStart);
-        const inner = purgeRows(before, tl, calStart, blockEnd, f.train_end, f.train_end + embargoMinutes * MINUTE_MS).kept;
-        const innerModel = await fit(inner, cfg.model);
-        calPred = innerModel.predict(gatherRows(columns, calRows));
-      }
-      const choice = selectThreshold(calRows, calPred, labels, ts, cfg.trading, cfg.threshold, { source, start: calStart, end: f.train_end });
-      choices.set(f.index, choice);
-      segments.push({ fold: f.index, threshold_bps: choice.threshold_bps, rows: f.test_rows, predicted_bps: pred });
-      prevEvaluated = f;
-      progress('fold', ++done, folds.length, `fold ${f.index}: threshold ${choice.threshold_bps.toFixed(2)} bps (${source})`);
-    }
-
-    // 5. Final model on the whole window, and the confidence model.
-    progress('final', 0, 2, `final model on ${allRows.length} rows`);
-    finalModel = await fit(allRows, cfg.model);
-    progress('final', 1, 2, 'confidence model');
-    confidenceModel = await fit(allRows, cfg.confidence_model);
-    const oosRows = Int32Array.from(segments.flatMap((s) => Array.from(s.rows)));
-    const oosStart = evaluated[0]!.test_start;
-    const oosEnd = evaluated[evaluated.length - 1]!.test_end;
-    finalChoice = selectThreshold(oosRows, Float64Array.from(oosRows, (i) => oosPred[i]!), labels, ts, cfg.trading, cfg.threshold, { source: 'pooled_oos', start: oosStart, end: oosEnd });
-    progress('final', 2, 2, `final threshold ${finalChoice.threshold_bps.toFixed(2)} bps`);
-  } finally {
-    if (ownPool) await ownPool.close();
+  for (const f of evaluated) {
+    const cal = calibration.get(f.index)!;
+    const calPred = cal.job === null ? Float64Array.from(cal.rows, (i) => oosPred[i]!) : fits.get(cal.job)!.predictions;
+    const choice = selectThreshold(cal.rows, calPred, labels, ts, cfg.trading, cfg.threshold, { source: cal.source, start: cal.start, end: f.train_end });
+    choices.set(f.index, choice);
+    segments.push({ fold: f.index, threshold_bps: choice.threshold_bps, rows: f.test_rows, predicted_bps: fits.get(foldJob.get(f.index)!)!.predictions });
   }
+  const finalModel: GbdtModel = fits.get(finalJob)!.model!;
+  const confidenceModel: GbdtModel = fits.get(confidenceJob)!.model!;
+  const oosRows = Int32Array.from(segments.flatMap((s) => Array.from(s.rows)));
+  const finalChoice = selectThreshold(oosRows, Float64Array.from(oosRows, (i) => oosPred[i]!), labels, ts, cfg.trading, cfg.threshold, {
+    source: 'pooled_oos',
+    start: evaluated[0]!.test_start,
+    end: evaluated[evaluated.length - 1]!.test_end,
+  });
+  progress('final', 1, 1, `final model on ${allRows.length} rows and confidence model; final threshold ${finalChoice.threshold_bps.toFixed(2)} bps`);
 
   // 6. Simulation, metrics, gates, scenarios.
   const trades = simulateSegments(segments, labels, ts, cfg.trading);
