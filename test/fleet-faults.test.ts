@@ -114,7 +114,8 @@ describe('fleet faults', () => {
       ENGINE_DATA_DIR: dataDir,
       ENGINE_TRAIN_THREADS: '1',
       ENGINE_LOCK_DURATION_MS: '5000',
-      ENGINE_SHUTDOWN_DEADLINE_MS: '20000',
+      // Long enough for a loaded CI machine to finish the job it holds when SIGTERM comes.
+      ENGINE_SHUTDOWN_DEADLINE_MS: '90000',
       DROPBOX_APP_KEY: dropbox.appKey,
       DROPBOX_APP_SECRET: dropbox.appSecret,
       DROPBOX_REFRESH_TOKEN: dropbox.refreshToken,
@@ -227,7 +228,7 @@ describe('fleet faults', () => {
   });
 
   it('SIGTERM drains: the current job finishes within the deadline; past a short deadline the worker exits and another finishes the job', async () => {
-    // The remaining worker (20 s deadline) gets SIGTERM in the middle of a job: it stops
+    // The remaining worker (90 s deadline) gets SIGTERM in the middle of a job: it stops
     // taking jobs, finishes this one, exits 0.
     const runDate = '2026-07-13';
     const id = jobIds.train(runDate, 'TAO/USDT');
@@ -252,7 +253,7 @@ describe('fleet faults', () => {
     const t0 = Date.now();
     hasty.child.kill('SIGTERM');
     expect((await hasty.exited).code).toBe(1);
-    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(hasty.output).toMatch(/shutdown deadline passed/);
     const next = new RoleProcess('train-d', 'apps/worker/dist/main.js', { ...env, ENGINE_WORKER_ROLE: 'train', RUNPOD_POD_ID: 'pod-d' });
     workers.push(next);

@@ -113,7 +113,7 @@ export class RoleProcess {
   }
 
   /** SIGTERM and wait for the exit (SIGKILL after `graceMs`). */
-  async stop(graceMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async stop(graceMs = 100_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
