@@ -219,7 +219,7 @@ function sumRowComplete(x: Float64Array, off: number, treeEnd: number, D: number
 /**
  * Adds Σ trees to out[r0 + i] for the nb rows of the block (row i at x[i·W..], W = 2F),
  * complete layout: tree by tree
- * (its nodes stay in L1 while the block's rows go through it), four rows side by side.
+ * (its nodes stay in L1 while the block's rows go through it).
  */
 function addBlockComplete(
   x: Float64Array,
@@ -239,33 +239,42 @@ function addBlockComplete(
     const b = t * nI;
     const lb = t * nL - nI;
     let r = 0;
-    for (; r + 3 < nb; r += 4) {
+    // eight rows side by side: eight independent step chains for the CPU to overlap
+    for (; r + 7 < nb; r += 8) {
       const o0 = r * W;
       const o1 = o0 + W;
       const o2 = o1 + W;
       const o3 = o2 + W;
+      const o4 = o3 + W;
+      const o5 = o4 + W;
+      const o6 = o5 + W;
+      const o7 = o6 + W;
       let i0 = 0;
       let i1 = 0;
       let i2 = 0;
       let i3 = 0;
+      let i4 = 0;
+      let i5 = 0;
+      let i6 = 0;
+      let i7 = 0;
       for (let d = 0; d < D; d++) {
-        const c0 = code[(b + i0) | 0];
-        const c1 = code[(b + i1) | 0];
-        const c2 = code[(b + i2) | 0];
-        const c3 = code[(b + i3) | 0];
-        const v0 = x[(o0 + c0) | 0];
-        const v1 = x[(o1 + c1) | 0];
-        const v2 = x[(o2 + c2) | 0];
-        const v3 = x[(o3 + c3) | 0];
-        i0 = ((i0 << 1) + 1 + +(v0 > thr[(b + i0) | 0])) | 0;
-        i1 = ((i1 << 1) + 1 + +(v1 > thr[(b + i1) | 0])) | 0;
-        i2 = ((i2 << 1) + 1 + +(v2 > thr[(b + i2) | 0])) | 0;
-        i3 = ((i3 << 1) + 1 + +(v3 > thr[(b + i3) | 0])) | 0;
+        i0 = ((i0 << 1) + 1 + +(x[(o0 + code[(b + i0) | 0]) | 0] > thr[(b + i0) | 0])) | 0;
+        i1 = ((i1 << 1) + 1 + +(x[(o1 + code[(b + i1) | 0]) | 0] > thr[(b + i1) | 0])) | 0;
+        i2 = ((i2 << 1) + 1 + +(x[(o2 + code[(b + i2) | 0]) | 0] > thr[(b + i2) | 0])) | 0;
+        i3 = ((i3 << 1) + 1 + +(x[(o3 + code[(b + i3) | 0]) | 0] > thr[(b + i3) | 0])) | 0;
+        i4 = ((i4 << 1) + 1 + +(x[(o4 + code[(b + i4) | 0]) | 0] > thr[(b + i4) | 0])) | 0;
+        i5 = ((i5 << 1) + 1 + +(x[(o5 + code[(b + i5) | 0]) | 0] > thr[(b + i5) | 0])) | 0;
+        i6 = ((i6 << 1) + 1 + +(x[(o6 + code[(b + i6) | 0]) | 0] > thr[(b + i6) | 0])) | 0;
+        i7 = ((i7 << 1) + 1 + +(x[(o7 + code[(b + i7) | 0]) | 0] > thr[(b + i7) | 0])) | 0;
       }
-      out[r0 + r] += leaf[lb + i0];
-      out[r0 + r + 1] += leaf[lb + i1];
-      out[r0 + r + 2] += leaf[lb + i2];
-      out[r0 + r + 3] += leaf[lb + i3];
+      out[r0 + r] += leaf[(lb + i0) | 0];
+      out[r0 + r + 1] += leaf[(lb + i1) | 0];
+      out[r0 + r + 2] += leaf[(lb + i2) | 0];
+      out[r0 + r + 3] += leaf[(lb + i3) | 0];
+      out[r0 + r + 4] += leaf[(lb + i4) | 0];
+      out[r0 + r + 5] += leaf[(lb + i5) | 0];
+      out[r0 + r + 6] += leaf[(lb + i6) | 0];
+      out[r0 + r + 7] += leaf[(lb + i7) | 0];
     }
     for (; r < nb; r++) {
       const o = r * W;
