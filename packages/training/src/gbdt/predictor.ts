@@ -218,8 +218,7 @@ function sumRowComplete(x: Float64Array, off: number, treeEnd: number, D: number
 
 /**
  * Adds Σ trees to out[r0 + i] for the nb rows of the block (row i at x[i·W..], W = 2F),
- * complete layout: tree by tree
- * (its nodes stay in L1 while the block's rows go through it).
+ * complete layout: tree by tree, so its nodes stay in L1 while the block's rows go through.
  */
 function addBlockComplete(
   x: Float64Array,
