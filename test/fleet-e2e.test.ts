@@ -18,7 +18,7 @@ import { QUEUES, type ManifestCore, type RunResult, type TrainProgress } from '@
 import { Registry, createPgDb, type Db } from '@engine/registry';
 import { startFakeDropbox, type FakeDropbox } from './fakes/fake-dropbox';
 import { OHLCV_DIR, REPO_ROOT } from './support/paths';
-import { REDIS_URL, RoleProcess, dropRedisPrefix, freshDatabase, until } from './support/fleet-harness';
+import { REDIS_URL, RoleProcess, cleanUp, dropRedisPrefix, freshDatabase, requireCandleFiles, until } from './support/fleet-harness';
 
 jest.setTimeout(240_000);
 
@@ -49,6 +49,7 @@ describe('fleet end to end', () => {
   };
 
   beforeAll(async () => {
+    requireCandleFiles(OHLCV_DIR, ['BTCUSDT', 'ETHUSDT', 'SUIUSDT']);
     dataDir = await mkdtemp(path.join(tmpdir(), 'engine-e2e-'));
     db = await freshDatabase('e2e');
     dropbox = await startFakeDropbox();
@@ -87,17 +88,19 @@ describe('fleet end to end', () => {
 
   afterAll(async () => {
     const exits = await Promise.all(roles.map((r) => r.stop()));
-    await events?.close();
-    await trainQueue?.close();
-    await runQueue?.close();
-    redis?.disconnect();
-    await registryDb?.close();
-    await dropbox?.close();
-    await dropRedisPrefix(prefix);
-    await db?.drop();
-    await rm(dataDir, { recursive: true, force: true });
+    await cleanUp([
+      () => events?.close(),
+      () => trainQueue?.close(),
+      () => runQueue?.close(),
+      () => redis?.disconnect(),
+      () => registryDb?.close(),
+      () => dropbox?.close(),
+      () => dropRedisPrefix(prefix),
+      () => db?.drop(),
+      () => dataDir && rm(dataDir, { recursive: true, force: true }),
+    ]);
     // Every role drained and exited cleanly on SIGTERM.
-    expect(exits.map((e) => e.code)).toEqual([0, 0, 0, 0]);
+    expect(exits.map((e) => e.code)).toEqual(roles.map(() => 0));
   });
 
   it('a run for three symbols ends with every model recorded and published in the Dropbox layout', async () => {

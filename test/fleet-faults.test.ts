@@ -26,7 +26,7 @@ import { startRun, type RunProducer } from '@engine/scheduler';
 import { startFakeDropbox, type FakeDropbox, type FakeDropboxRequest } from './fakes/fake-dropbox';
 import { OHLCV_DIR } from './support/paths';
 import { TcpProxy } from './support/proxy';
-import { REDIS_URL, RoleProcess, dropRedisPrefix, freshDatabase, until } from './support/fleet-harness';
+import { REDIS_URL, RoleProcess, cleanUp, dropRedisPrefix, freshDatabase, requireCandleFiles, until } from './support/fleet-harness';
 
 jest.setTimeout(240_000);
 
@@ -101,6 +101,7 @@ describe('fleet faults', () => {
     (await registryDb.query(`SELECT id FROM engine_registry.models WHERE symbol = $1 AND run_date = $2::date`, [symbol, runDate])).length;
 
   beforeAll(async () => {
+    requireCandleFiles(OHLCV_DIR, ['BTCUSDT', 'ETHUSDT', 'SUIUSDT', 'TAOUSDT']);
     dataDir = await mkdtemp(path.join(tmpdir(), 'engine-faults-'));
     brokenDir = await mkdtemp(path.join(tmpdir(), 'engine-broken-csv-'));
     for (const f of ['BTCUSDT-1m.csv.gz', 'ETHUSDT-1m.csv.gz']) await symlink(path.join(OHLCV_DIR, f), path.join(brokenDir, f));
@@ -135,22 +136,25 @@ describe('fleet faults', () => {
   });
 
   afterAll(async () => {
-    const exits = await Promise.all([...workers, sync].filter(Boolean).map((r) => r.stop()));
-    const expected = exits.map((e, i) => (e.signal === 'SIGKILL' || workers[i]?.name === 'train-c' ? e : { ...e, code: 0 }));
-    await producer?.flow.close();
-    await producer?.runQueue.close();
-    await trainQueue?.close();
-    await syncQueue?.close();
-    redis?.disconnect();
-    await registryDb?.close();
-    await dropbox?.close();
-    await proxy?.close();
-    await dropRedisPrefix(prefix);
-    await db?.drop();
-    await rm(dataDir, { recursive: true, force: true });
-    await rm(brokenDir, { recursive: true, force: true });
+    const all = [...workers, ...(sync ? [sync] : [])];
+    const exits = await Promise.all(all.map((r) => r.stop()));
+    await cleanUp([
+      () => producer?.flow.close(),
+      () => producer?.runQueue.close(),
+      () => trainQueue?.close(),
+      () => syncQueue?.close(),
+      () => redis?.disconnect(),
+      () => registryDb?.close(),
+      () => dropbox?.close(),
+      () => proxy?.close(),
+      () => dropRedisPrefix(prefix),
+      () => db?.drop(),
+      () => dataDir && rm(dataDir, { recursive: true, force: true }),
+      () => brokenDir && rm(brokenDir, { recursive: true, force: true }),
+    ]);
     // Every worker drained and exited 0 on SIGTERM, except the one killed with -9 and the
-    // one whose deadline was too short (checked above).
+    // one whose deadline was too short (both checked in their test).
+    const expected = exits.map((e, i) => (e.signal === 'SIGKILL' || all[i]!.name === 'train-c' ? e : { code: 0, signal: null }));
     expect(exits).toEqual(expected);
   });
 

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
@@ -59,6 +61,48 @@ export async function dropRedisPrefix(prefix: string): Promise<void> {
   }
 }
 
+/** Fail at once, with the fix, when the real candles are not where the tests look. */
+export function requireCandleFiles(dir: string, stems: string[]): void {
+  const missing = stems.filter((s) => !existsSync(path.join(dir, `${s}-1m.csv.gz`)) && !existsSync(path.join(dir, `${s}-1m.csv`)));
+  if (missing.length > 0) throw new Error(`the real candles are missing from ${dir} (${missing.join(', ')}): set ENGINE_OHLCV_DIR to the folder of <SYMBOL>-1m.csv.gz files`);
+}
+
+/** Run every cleanup step even if some fail; rethrow the first failure afterwards. */
+export async function cleanUp(steps: Array<() => Promise<unknown> | unknown>): Promise<void> {
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
+}
+
+/*
+ * If jest itself is killed (a CI timeout), its afterAll never runs and the role processes
+ * would live on, blocked on Redis. A detached watchdog, started with the first role,
+ * SIGKILLs the roles still listed once this process is gone.
+ */
+let reaperFile: string | undefined;
+function reaperPidFile(): string {
+  if (reaperFile !== undefined) return reaperFile;
+  const file = path.join(tmpdir(), `engine-fleet-test-${process.pid}.pids`);
+  writeFileSync(file, '');
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; for p in $(cat "${file}" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done; rm -f "${file}"`;
+  spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
+  reaperFile = file;
+  return file;
+}
+function trackPid(pid: number, running: boolean): void {
+  const file = reaperPidFile();
+  const pids = new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
+  if (running) pids.add(String(pid));
+  else pids.delete(String(pid));
+  writeFileSync(file, [...pids].join('\n'));
+}
+
 /** A fleet role running as a real child process (`node apps/<app>/dist/main.js`). */
 export class RoleProcess {
   readonly child: ChildProcess;
@@ -79,7 +123,13 @@ export class RoleProcess {
     };
     this.child.stdout!.on('data', collect);
     this.child.stderr!.on('data', collect);
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code, signal) => {
+        trackPid(this.child.pid!, false);
+        resolve({ code, signal });
+      }),
+    );
+    trackPid(this.child.pid!, true);
   }
 
   get pid(): number {

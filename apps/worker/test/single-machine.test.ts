@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import { createLogger, loadConfig, type TrainProgress } from '@engine/shared';
 import { Registry, createPgliteDb } from '@engine/registry';
 import { runSingleMachine } from '../src/single-machine';
+import { OHLCV_DIR } from '../../../test/support/paths';
 
 jest.setTimeout(180_000);
 
-const OHLCV_DIR = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'data', 'ohlcv');
 const TRAINING = { model: { nEstimators: 20 }, confidence_model: { nEstimators: 10 } };
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
