@@ -219,7 +219,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--out <dir>', 'output folder (default: <ENGINE_DATA_DIR>/models)')
     .option('--cache-dir <dir>', 'candle cache folder (default: <ENGINE_DATA_DIR>/candles)')
     .option('--trees <n>', 'trees in the edge model (default 300)', positiveInt('--trees'))
-    .option('--threads <n>', 'GBDT threads (default: ENGINE_TRAIN_THREADS, else every core)', positiveInt('--threads'))
+    .option('--threads <n>', 'threads for the model fits, run in parallel (default: ENGINE_TRAIN_THREADS, else every core)', positiveInt('--threads'))
     .option('--config <json>', 'training configuration overrides as JSON, e.g. \'{"labels":{"horizon_minutes":60}}\'')
     .option('--git-commit <sha>', 'engine commit to record (default: git rev-parse HEAD)')
     .option('--json', 'one JSON line per symbol instead of tables')
