@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FoldReport, ModelManifest, TrainedModelBundle } from '@engine/training';
@@ -48,7 +48,7 @@ describe('engine train on real candles (2 symbols, 40 days)', () => {
   beforeAll(async () => {
     const stdout: string[] = [];
     const outcomes = await runTrain(
-      { symbols: SYMBOLS.join(','), source: `csv:${OHLCV_DIR}`, days: 40, end: '2026-07-15', out, cacheDir: path.join(tmp, 'cache'), trees: 30, threads: 2, gitCommit: 'test-commit', json: true },
+      { symbols: SYMBOLS.join(','), source: `csv:${OHLCV_DIR}`, days: 40, end: '2026-07-15', out, dataDir: path.join(tmp, 'data'), cacheDir: path.join(tmp, 'cache'), trees: 30, threads: 2, gitCommit: 'test-commit', json: true },
       { stdout: (s) => stdout.push(s), stderr: () => undefined },
     );
     for (const o of outcomes) if (o.error) throw o.error;
@@ -78,6 +78,20 @@ describe('engine train on real candles (2 symbols, 40 days)', () => {
     expect(m.trading_params.costs.typical_round_trip_bps).toBeLessThan(26);
     const line = JSON.parse(lines.find((l) => l.includes(`"symbol":"${symbol}"`))!) as { passed: boolean; model_id: string };
     expect(line).toMatchObject({ passed: false, model_id: m.model_id });
+  });
+
+  it.each(SYMBOLS)('%s: the main job recorded the rejected model in the embedded registry and kept it out of models/ (rejected/ only)', (symbol) => {
+    const line = JSON.parse(lines.find((l) => l.includes(`"symbol":"${symbol}"`))!) as {
+      model_id: string;
+      registry: { modelId: string; created: boolean; registry: string; published: string | null };
+    };
+    expect(line.registry).toMatchObject({ modelId: line.model_id, created: true });
+    expect(line.registry.registry).toMatch(/^pglite:/);
+    expect(line.registry.published).not.toBeNull();
+    const day = path.join(tmp, 'data', 'publish', 'Runpodhuracan', '2026-07-16');
+    const slug = symbol.replace('/', '-');
+    expect(existsSync(path.join(day, 'models', `${slug}_model.onnx`))).toBe(false);
+    expect(readdirSync(path.join(day, 'rejected', slug)).length).toBeGreaterThan(0);
   });
 
   it('validates the manifests with an independent JSON Schema implementation (python jsonschema), when available', () => {

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, type CandleSeries, loadConfig, pairSlug, parsePair } from '@engine/shared';
+import { ConfigError, type CandleSeries, createLogger, loadConfig, pairSlug, parsePair, PermanentError, TransientError } from '@engine/shared';
+import { runSingleMachine } from '@engine/worker';
 import { loadCandles, openSource, resolveWindow } from '@engine/candles';
 import { referenceSymbolFor } from '@engine/features';
 import {
@@ -28,6 +29,14 @@ export interface TrainCommandOptions {
   config?: string;
   gitCommit?: string;
   json?: boolean;
+  /**
+   * Record each model in the registry and publish it (single-machine mode: embedded PGlite
+   * under `<dataDir>/registry`, or DATABASE_URL; the Dropbox layout under `<dataDir>/publish`,
+   * or Dropbox when configured). Default true; `--no-registry` only writes the bundles.
+   */
+  registry?: boolean;
+  /** Registry, staging, publish folder and default cache live here; default ENGINE_DATA_DIR. */
+  dataDir?: string;
 }
 
 /** Where the command writes. */
@@ -42,6 +51,8 @@ export interface TrainOutcome {
   dir?: string;
   manifest?: ModelManifest;
   error?: Error;
+  /** Registry outcome in single-machine mode: the model id the registry holds for the day. */
+  registered?: { modelId: string; created: boolean; registry: string; published: string | null };
 }
 
 function positiveInt(what: string) {
@@ -160,11 +171,13 @@ export async function runTrain(opts: TrainCommandOptions, io: TrainIo): Promise<
     }
   }
   if (opts.trees !== undefined) overrides = { ...overrides, model: { ...overrides.model, nEstimators: opts.trees } };
-  const source = openSource(opts.source ?? config.candleSource, { exchangeUrl: config.exchangeUrl });
-  const cacheDir = opts.cacheDir ?? path.join(config.dataDir, 'candles');
-  const out = opts.out ?? path.join(config.dataDir, 'models');
+  const dataDir = opts.dataDir ?? config.dataDir;
+  const cacheDir = opts.cacheDir ?? path.join(dataDir, 'candles');
+  const out = opts.out ?? path.join(dataDir, 'models');
   const commit = opts.gitCommit ?? gitCommit();
   const threads = opts.threads ?? (config.worker.trainThreads > 0 ? config.worker.trainThreads : undefined);
+  if (opts.registry !== false) return runTrainRecorded({ opts, io, config, symbols, overrides, dataDir, cacheDir, out, commit, threads });
+  const source = openSource(opts.source ?? config.candleSource, { exchangeUrl: config.exchangeUrl });
   const outcomes: TrainOutcome[] = [];
   try {
     for (const symbol of symbols) {
@@ -186,14 +199,8 @@ export async function runTrain(opts: TrainCommandOptions, io: TrainIo): Promise<
         );
         const dir = path.join(out, pairSlug(parsePair(symbol)));
         await writeBundleToDir(bundle, dir);
-        const m = bundle.manifest;
-        const seconds = (Date.now() - started) / 1000;
-        if (opts.json) {
-          io.stdout(`${JSON.stringify({ symbol, dir, model_id: m.model_id, run_date: m.run_date, passed: m.gates.passed, failed: m.gates.failed, metrics: m.metrics, seconds })}\n`);
-        } else {
-          io.stdout(`\n${formatSummary(m)}\n\nGates (${symbol})\n${formatGateTable(m)}\n\nWalk-forward folds (${symbol})\n${formatFoldTable(bundle.folds)}\n\nwrote ${dir} in ${seconds.toFixed(1)} s\n`);
-        }
-        outcomes.push({ symbol, dir, manifest: m });
+        report(io, opts.json, bundle, dir, (Date.now() - started) / 1000, {}, '');
+        outcomes.push({ symbol, dir, manifest: bundle.manifest });
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
         io.stderr(`engine train: ${symbol} failed: ${e.message}\n`);
@@ -207,11 +214,79 @@ export async function runTrain(opts: TrainCommandOptions, io: TrainIo): Promise<
   return outcomes;
 }
 
+/** Print one trained symbol: JSON line or summary + gate and fold tables. */
+function report(io: TrainIo, json: boolean | undefined, bundle: TrainedModelBundle, dir: string, seconds: number, extra: Record<string, unknown>, extraText: string): void {
+  const m = bundle.manifest;
+  if (json) {
+    io.stdout(`${JSON.stringify({ symbol: m.symbol, dir, model_id: m.model_id, run_date: m.run_date, passed: m.gates.passed, failed: m.gates.failed, metrics: m.metrics, seconds, ...extra })}\n`);
+  } else {
+    io.stdout(`\n${formatSummary(m)}\n\nGates (${m.symbol})\n${formatGateTable(m)}\n\nWalk-forward folds (${m.symbol})\n${formatFoldTable(bundle.folds)}\n\nwrote ${dir} in ${seconds.toFixed(1)} s${extraText}\n`);
+  }
+}
+
+/**
+ * The main job on one machine: the fleet's own pipeline in-process (`runSingleMachine`:
+ * candles → trainSymbol → staging → registry → publish), then the bundle also written to
+ * `<out>/<BASE-QUOTE>/` and the tables printed. Idempotent per (symbol, run date) like the fleet.
+ */
+async function runTrainRecorded(a: {
+  opts: TrainCommandOptions;
+  io: TrainIo;
+  config: ReturnType<typeof loadConfig>;
+  symbols: string[];
+  overrides: TrainConfigOverrides;
+  dataDir: string;
+  cacheDir: string;
+  out: string;
+  commit: string | null;
+  threads: number | undefined;
+}): Promise<TrainOutcome[]> {
+  const { opts, io } = a;
+  // Logs go to stderr; in --json mode only warnings, so stdout stays one JSON line per symbol.
+  const log = createLogger({ level: opts.json ? 'warn' : a.config.logLevel === 'info' ? 'warn' : a.config.logLevel, name: 'engine-train' });
+  const rep = await runSingleMachine(
+    {
+      symbols: a.symbols,
+      source: opts.source,
+      days: opts.days,
+      end: opts.end,
+      dataDir: a.dataDir,
+      cacheDir: a.cacheDir,
+      threads: a.threads,
+      gitCommit: a.commit,
+      training: a.overrides as Record<string, unknown>,
+      onProgress: opts.json ? undefined : (symbol, p) => io.stderr(`[${symbol}] ${p.stage}${p.fold ? ` ${p.fold}/${p.folds}` : ''} ${p.pct.toFixed(0)}%${p.message ? `: ${p.message}` : ''}\n`),
+    },
+    log,
+    a.config,
+  );
+  const outcomes: TrainOutcome[] = [];
+  for (const r of rep.results) {
+    if (!r.ok) {
+      const e = r.error.permanent ? new PermanentError(r.error.code, r.error.message) : new TransientError(r.error.code, r.error.message);
+      io.stderr(`engine train: ${r.symbol} failed: [${r.error.code}] ${r.error.message}\n`);
+      if (opts.json) io.stdout(`${JSON.stringify({ symbol: r.symbol, error: r.error.message, code: r.error.code })}\n`);
+      outcomes.push({ symbol: r.symbol, error: e });
+      continue;
+    }
+    const dir = path.join(a.out, pairSlug(parsePair(r.symbol)));
+    await writeBundleToDir(r.bundle, dir);
+    const registered = { modelId: r.result.modelId, created: r.created, registry: rep.registry, published: r.sync ? rep.publishTarget : null };
+    const text = [
+      `\nregistry ${rep.registry}: ${r.created ? `recorded model ${r.result.modelId} (${r.result.verdict})` : `already holds model ${r.result.modelId} for ${r.runDate}; kept it (idempotent per symbol and run date)`}`,
+      r.sync ? `published to ${rep.publishTarget} (${r.sync.uploaded} files sent, ${r.sync.unchanged} unchanged)` : `not published yet: ${r.syncError ?? 'unknown'} (the next run's sweep retries)`,
+    ].join('\n');
+    report(io, opts.json, r.bundle, dir, r.seconds, { registry: registered }, text);
+    outcomes.push({ symbol: r.symbol, dir, manifest: r.bundle.manifest, registered });
+  }
+  return outcomes;
+}
+
 /** `engine train …` */
 export function registerTrainCommands(program: Command): void {
   program
     .command('train')
-    .description('train, validate and package one model per symbol in this process (single-machine mode): bundle + manifest.json into <out>/<BASE-QUOTE>/, then the gate and fold tables')
+    .description('the main job on one machine: train, validate and gate one model per symbol in this process, record it in the registry (embedded PGlite unless DATABASE_URL) and publish it in the Dropbox layout (<data-dir>/publish, or Dropbox when configured); the bundle also goes to <out>/<BASE-QUOTE>/; prints the gate and fold tables')
     .requiredOption('--symbols <list>', 'comma-separated pairs, e.g. BTC/USDT,ETH/USDT')
     .option('--source <source>', 'binance (any ccxt exchange id) or csv:DIR (default: ENGINE_CANDLE_SOURCE)')
     .option('--days <n>', 'window length in whole UTC days (default: ENGINE_WINDOW_DAYS)', positiveInt('--days'))
@@ -223,6 +298,8 @@ export function registerTrainCommands(program: Command): void {
     .option('--config <json>', 'training configuration overrides as JSON, e.g. \'{"labels":{"horizon_minutes":60}}\'')
     .option('--git-commit <sha>', 'engine commit to record (default: git rev-parse HEAD)')
     .option('--json', 'one JSON line per symbol instead of tables')
+    .option('--data-dir <dir>', 'registry, staging, publish folder and candle cache (default: ENGINE_DATA_DIR)')
+    .option('--no-registry', 'only write the bundles: no registry record, no publish')
     .action(async (opts: TrainCommandOptions) => {
       const outcomes = await runTrain(opts, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
       const failed = outcomes.filter((o) => o.error);
