@@ -22,21 +22,26 @@ function edgeBetween(a: number, b: number): number {
   return e === 0 ? 0 : e; // never -0: keeps JSON and ONNX thresholds canonical
 }
 
-/** Distinct values of a sorted array and their counts; returns how many. */
+/** Distinct values of a sorted (non-empty) array and their counts; returns how many. */
 function distinctValues(sorted: Float32Array, dv: Float64Array, dc: Int32Array): number {
   const n = sorted.length;
   let d = 0;
-  let i = 0;
-  while (i < n) {
+  let cur = sorted[0];
+  let c = 0;
+  for (let i = 0; i < n; i++) {
     const v = sorted[i];
-    let j = i + 1;
-    while (j < n && sorted[j] === v) j++;
-    dv[d] = v;
-    dc[d] = j - i;
-    d++;
-    i = j;
+    if (v !== cur) {
+      dv[d] = cur;
+      dc[d] = c;
+      d++;
+      cur = v;
+      c = 0;
+    }
+    c++;
   }
-  return d;
+  dv[d] = cur;
+  dc[d] = c;
+  return d + 1;
 }
 
 /** One edge between each pair of neighbouring distinct values; returns the count. */
@@ -84,12 +89,14 @@ function greedyEdges(dv: Float64Array, dc: Int32Array, d: number, n: number, max
   return ne;
 }
 
-/** Upper bin edges (last = +Infinity) for one feature from its sorted non-missing sample. */
-export function edgesFromSorted(sorted: Float32Array, maxBins: number): Float64Array {
+/**
+ * Upper bin edges (last = +Infinity) for one feature from its sorted non-missing sample.
+ * `dv` and `dc` are scratch space of at least the sample's length (reused across features:
+ * fresh memory is slow to touch).
+ */
+export function edgesFromSorted(sorted: Float32Array, maxBins: number, dv: Float64Array, dc: Int32Array): Float64Array {
   const n = sorted.length;
   if (n === 0) return Float64Array.of(Infinity);
-  const dv = new Float64Array(n);
-  const dc = new Int32Array(n);
   const d = distinctValues(sorted, dv, dc);
   const edges = new Float64Array(Math.min(d, maxBins));
   const ne = d <= maxBins ? midpointEdges(dv, d, edges) : greedyEdges(dv, dc, d, n, maxBins, edges);
@@ -177,10 +184,42 @@ export function gatherColumns(m: FeatureMatrix, rows: RowSelection, pos: Int32Ar
 
 /** Row-major gather: one pass over the selected rows fills all g columns. */
 function gatherRowMajor(data: Float32Array | Float64Array, F: number, rows: RowSelection, pos: Int32Array | null, count: number, f0: number, g: number, out: Float32Array[]): void {
+  if (g === 8 && rows === null && pos === null) {
+    gatherRowMajor8(data, F, count, f0, out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7]);
+    return;
+  }
   for (let i = 0; i < count; i++) {
     const p = pos === null ? i : pos[i];
     const base = (rows === null ? p : rows[p]) * F + f0;
     for (let j = 0; j < g; j++) out[j][i] = data[base + j];
+  }
+}
+
+/** The common case of gatherRowMajor (all rows, eight columns), with the columns in locals. */
+function gatherRowMajor8(
+  data: Float32Array | Float64Array,
+  F: number,
+  count: number,
+  f0: number,
+  c0: Float32Array,
+  c1: Float32Array,
+  c2: Float32Array,
+  c3: Float32Array,
+  c4: Float32Array,
+  c5: Float32Array,
+  c6: Float32Array,
+  c7: Float32Array,
+): void {
+  for (let i = 0; i < count; i++) {
+    const b = i * F + f0;
+    c0[i] = data[b];
+    c1[i] = data[b + 1];
+    c2[i] = data[b + 2];
+    c3[i] = data[b + 3];
+    c4[i] = data[b + 4];
+    c5[i] = data[b + 5];
+    c6[i] = data[b + 6];
+    c7[i] = data[b + 7];
   }
 }
 
@@ -266,6 +305,8 @@ export function fitAndBinFeatures(
   const sample = Array.from({ length: g0 }, () => new Float32Array(k));
   const vals = Array.from({ length: g0 }, () => new Float32Array(n));
   const scratch = new Uint32Array(k);
+  const dv = new Float64Array(k);
+  const dc = new Int32Array(k);
   const lut = new Uint8Array(65536);
   const edges: Float64Array[] = [];
   for (let f0 = fBegin; f0 < fEnd; f0 += GROUP) {
@@ -275,7 +316,7 @@ export function fitAndBinFeatures(
     for (let j = 0; j < g; j++) {
       const sorted = sample[j].subarray(0, dropNaN(sample[j], k));
       radixSortFloat32(sorted, scratch);
-      const e = edgesFromSorted(sorted, maxBins);
+      const e = edgesFromSorted(sorted, maxBins, dv, dc);
       edges.push(e);
       binColumn(e, new Uint32Array(vals[j].buffer, 0, n), n, lut, out, (f0 + j) * colStride);
     }

@@ -55,6 +55,8 @@ export function fitBinMapper(
   const pos = k < n ? samplePositions(n, k, opts.seed) : null;
   const cols = Array.from({ length: Math.min(GROUP, m.nFeatures) }, () => new Float32Array(k));
   const scratch = new Uint32Array(k);
+  const dv = new Float64Array(k);
+  const dc = new Int32Array(k);
   const edges: Float64Array[] = [];
   for (let f0 = 0; f0 < m.nFeatures; f0 += GROUP) {
     const g = Math.min(GROUP, m.nFeatures - f0);
@@ -62,7 +64,7 @@ export function fitBinMapper(
     for (let j = 0; j < g; j++) {
       const sorted = cols[j].subarray(0, dropNaN(cols[j], k));
       radixSortFloat32(sorted, scratch);
-      edges.push(edgesFromSorted(sorted, opts.maxBins));
+      edges.push(edgesFromSorted(sorted, opts.maxBins, dv, dc));
     }
   }
   return { maxBins: opts.maxBins, edges };

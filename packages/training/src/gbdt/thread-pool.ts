@@ -20,7 +20,7 @@ import {
 /** A worker that has not finished its share within this time is considered lost. */
 const TASK_TIMEOUT_MS = 120_000;
 /** Busy-wait iterations before sleeping on a futex (tasks are often sub-millisecond). */
-const SPIN_ITERATIONS = 2_000;
+const SPIN_ITERATIONS = 5_000;
 
 /**
  * The compiled worker script. Under jest this module runs from src/ (TypeScript), so the
