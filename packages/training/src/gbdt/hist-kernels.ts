@@ -3,9 +3,12 @@
  * arrays over SharedArrayBuffers so the main thread and the worker threads
  * (hist-worker.ts) run the very same code on the very same memory.
  *
- * Determinism: a thread owns whole features, and a feature's histogram is always summed
- * row by row in partition order, whichever thread does it. So histograms, gains and
- * therefore models are bit-identical for any thread count.
+ * Determinism: work is cut into items that do not depend on the thread count — whole
+ * features for histograms (always summed row by row in partition order), fixed chunks of
+ * CHUNK rows for row-parallel phases (combined by prefix sums in chunk order, or by exact
+ * integer sums), whole leaves for leaf sums — and threads take items from shared counters
+ * as they get free. Which thread did what never shows in the result, so models are
+ * bit-identical for any thread count, and a late or descheduled thread delays nobody.
  *
  * Each tree is three kinds of task. The root task first computes, each thread for its
  * chunk of rows, the gradients, the bag (mulberry32 draws depend on the row only) and the
@@ -30,9 +33,10 @@ export const PAIR_W = 6;
 /**
  * Ints per node to partition: begin, end, mid (= begin + rows going left, known from the
  * split's histogram), feature, bin, defaultLeft, oob begin, oob end, gather (0 none, 1 the
- * left child's rows, 2 the right child's), oob mid (written by the task).
+ * left child's rows, 2 the right child's), oob mid (written by the task), number of chunks,
+ * first work item.
  */
-export const PART_W = 10;
+export const PART_W = 12;
 /** Pair flag: find the best split of the small child. */
 export const FLAG_SPLIT_SMALL = 1;
 /** Pair flag: find the best split of the large child (parent − small). */
@@ -51,6 +55,14 @@ export const CTRL_CMD = 2;
 export const CTRL_ERR = 3;
 /** Arrivals at the barriers of the current task (reset to 0 before each task). */
 export const CTRL_BARRIER = 4;
+/** First of the work-queue counters (reset to 0 before each task); threads take items from them. */
+export const CTRL_QUEUE = 5;
+/** Work-queue counters per task. */
+export const QUEUES = 6;
+/** Int32 control words. */
+export const CTRL_LEN = 16;
+/** Rows per work item of the row-parallel phases (a fixed split, so results never depend on the thread count). */
+export const CHUNK = 4096;
 
 /** job[0]: what the task is. */
 export const JOB_ROOT = 1;
@@ -60,6 +72,8 @@ export const JOB_FINISH = 3;
 export const JOB_KIND = 0;
 export const JOB_LEAVES = 1;
 export const JOB_NBAG = 2;
+/** job word: work items of the task's partitions (written by the coordinator). */
+export const JOB_ITEMS = 3;
 
 /** params (Float64) words. */
 export const P_LAMBDA = 0;
@@ -95,8 +109,6 @@ export interface HistBuffers {
   slotSize: number;
   maxPairs: number;
   maxParts: number;
-  /** Most threads a task may be split into (sizes the per-chunk counts). */
-  maxThreads: number;
   bins: SharedArrayBuffer;
   order: SharedArrayBuffer;
   /** Int32: rows outside the bag, partitioned alongside `order`. */
@@ -111,7 +123,7 @@ export interface HistBuffers {
   score: SharedArrayBuffer;
   grad: SharedArrayBuffer;
   hess: SharedArrayBuffer;
-  /** Float64 per thread: partial results of the root task (max |g|, Σq). */
+  /** Float64 per row chunk: partial results of the root task (max |g|, Σq). */
   partials: SharedArrayBuffer;
   /** Int32 per leaf: bag begin, end, oob begin, end (finish task). */
   leafRanges: SharedArrayBuffer;
@@ -121,7 +133,7 @@ export interface HistBuffers {
   job: SharedArrayBuffer;
   /** Int32: nParts, then parts[maxParts * PART_W]. */
   parts: SharedArrayBuffer;
-  /** Int32: per part, per thread: rows of the chunk going left (bag, oob). */
+  /** Int32: per work item (row chunk): rows going left or into the bag, (bag, oob). */
   counts: SharedArrayBuffer;
   og: SharedArrayBuffer;
   oh: SharedArrayBuffer;
@@ -531,88 +543,110 @@ function barrier(ctrl: Int32Array, phase: number, nThreads: number): void {
   }
 }
 
-/** Start of thread t's chunk of [begin, end) split into nThreads chunks. */
-function chunkStart(begin: number, end: number, t: number, nThreads: number): number {
-  return begin + Math.floor(((end - begin) * t) / nThreads);
+/** Next work item from queue q of the current task. */
+function take(ctrl: Int32Array, q: number): number {
+  return Atomics.add(ctrl, CTRL_QUEUE + q, 1);
+}
+
+/** Queues of the task kinds (each phase has its own counter). */
+const Q_ROOT_A = 0;
+const Q_ROOT_B = 1;
+const Q_PART_1 = 2;
+const Q_PART_2 = 3;
+const Q_PAIRS = 4;
+const Q_FINISH_1 = 0;
+const Q_FINISH_2 = 1;
+
+/** Start of chunk c of [begin, end) split into k chunks. */
+function chunkStart(begin: number, end: number, c: number, k: number): number {
+  return begin + Math.floor(((end - begin) * c) / k);
+}
+
+/** Chunks of CHUNK rows (at least one) for n rows. */
+export function chunksFor(n: number): number {
+  return Math.max(1, Math.ceil(n / CHUNK));
 }
 
 /**
- * One thread's share of the current task: partition (if any nodes are being split), then
- * for every pair, for the thread's slice of the tree's features, build the small child's
- * histogram, derive the large child's by subtraction from the parent, and find both
- * children's best splits.
+ * One thread's part of the current task: the root prologue or the partitions, then
+ * histograms and split search of the task's pairs; or the finish task.
  */
 export function runShare(v: HistViews, thread: number, nThreads: number): void {
   const kind = v.job[JOB_KIND];
   if (kind === JOB_FINISH) {
-    finishTree(v, thread, nThreads);
+    finishTree(v, nThreads);
     return;
   }
   let phase = 0;
   if (kind === JOB_ROOT) phase = rootPrologue(v, thread, nThreads);
-  const nParts = v.parts[0];
-  if (nParts > 0) {
-    for (let p = 0; p < nParts; p++) partitionChunk(v, p, thread, nThreads);
-    barrier(v.ctrl, ++phase, nThreads);
-    for (let p = 0; p < nParts; p++) placeChunk(v, p, thread, nThreads);
-    barrier(v.ctrl, ++phase, nThreads);
+  if (v.parts[0] > 0) {
+    const ctrl = v.ctrl;
+    const items = v.job[JOB_ITEMS];
+    for (let i = take(ctrl, Q_PART_1); i < items; i = take(ctrl, Q_PART_1)) partitionItem(v, i);
+    barrier(ctrl, ++phase, nThreads);
+    for (let i = take(ctrl, Q_PART_2); i < items; i = take(ctrl, Q_PART_2)) placeItem(v, i);
+    barrier(ctrl, ++phase, nThreads);
   }
-  buildPairs(v, thread, nThreads);
+  buildPairs(v);
 }
 
 /**
- * The root task's first phases, over this thread's chunk of rows: gradients, bag draw
- * (into scratch lists), max |g| of the bag; then the bag's final order, the packed
- * gradients and their exact integer sum; then (thread 0) the root's totals. Returns the
- * number of barriers passed.
+ * The root task's first phases, by chunks of rows: gradients, bag draw (into scratch lists),
+ * max |g| of the bag; then the bag's final order, the packed gradients and their exact
+ * integer sums; then (thread 0) the root's totals. Returns the number of barriers passed.
  */
 function rootPrologue(v: HistViews, t: number, T: number): number {
-  const { params, partials, counts, tmpA, tmpB, grad } = v;
+  const { params, partials, counts, tmpA, tmpB, grad, ctrl } = v;
   const n = v.nRows;
-  const r0 = chunkStart(0, n, t, T);
-  const r1 = chunkStart(0, n, t + 1, T);
+  const K = chunksFor(n);
   const kernel = params[P_OBJECTIVE];
-  if (kernel === OBJ_LOGISTIC) logisticGradients(v.label, v.score, grad, v.hess, r0, r1);
-  else if (kernel === OBJ_HUBER) huberGradients(v.label, v.score, grad, params[P_HUBER_DELTA], r0, r1);
-  else squaredGradients(v.label, v.score, grad, r0, r1);
   const bagging = params[P_BAG_FRACTION] < 1;
-  let k = r1 - r0;
-  if (bagging) k = drawBagChunk(params[P_BAG_STATE], params[P_BAG_FRACTION], r0, r1, tmpA, tmpB);
-  else for (let r = r0; r < r1; r++) tmpA[r] = r;
-  counts[t * 2] = k;
   const packed = v.binStride === 1;
-  if (packed) partials[t * 2] = maxAbsOf(grad, tmpA.subarray(r0, r1), k);
-  barrier(v.ctrl, 1, T);
+  for (let c = take(ctrl, Q_ROOT_A); c < K; c = take(ctrl, Q_ROOT_A)) {
+    const r0 = chunkStart(0, n, c, K);
+    const r1 = chunkStart(0, n, c + 1, K);
+    if (kernel === OBJ_LOGISTIC) logisticGradients(v.label, v.score, grad, v.hess, r0, r1);
+    else if (kernel === OBJ_HUBER) huberGradients(v.label, v.score, grad, params[P_HUBER_DELTA], r0, r1);
+    else squaredGradients(v.label, v.score, grad, r0, r1);
+    let k = r1 - r0;
+    if (bagging) k = drawBagChunk(params[P_BAG_STATE], params[P_BAG_FRACTION], r0, r1, tmpA, tmpB);
+    else identityRows(tmpA, r0, r1);
+    counts[c * 2] = k;
+    if (packed) partials[c * 2] = maxAbsOf(grad, tmpA.subarray(r0, r1), k);
+  }
+  barrier(ctrl, 1, T);
 
   let maxAbs = 0;
-  let before = 0;
-  let oBefore = 0;
-  for (let u = 0; u < T; u++) {
-    if (packed && partials[u * 2] > maxAbs) maxAbs = partials[u * 2];
-    if (u < t) {
+  if (packed) for (let c = 0; c < K; c++) if (partials[c * 2] > maxAbs) maxAbs = partials[c * 2];
+  const scale = maxAbs > 0 ? params[P_GRAD_RANGE] / maxAbs : 1;
+  for (let c = take(ctrl, Q_ROOT_B); c < K; c = take(ctrl, Q_ROOT_B)) {
+    const r0 = chunkStart(0, n, c, K);
+    const r1 = chunkStart(0, n, c + 1, K);
+    let before = 0;
+    let oBefore = 0;
+    for (let u = 0; u < c; u++) {
       before += counts[u * 2];
-      oBefore += chunkStart(0, n, u + 1, T) - chunkStart(0, n, u, T) - counts[u * 2];
+      oBefore += chunkStart(0, n, u + 1, K) - chunkStart(0, n, u, K) - counts[u * 2];
+    }
+    const k = counts[c * 2];
+    copyRows(tmpA, r0, k, v.order, before);
+    if (bagging) copyRows(tmpB, r0, r1 - r0 - k, v.oob, oBefore);
+    if (packed) {
+      if (bagging) zeroRows(v.pfull, tmpB.subarray(r0, r1), r1 - r0 - k);
+      partials[c * 2 + 1] = packRows(grad, tmpA.subarray(r0, r1), k, scale, params[P_CB_MUL], v.pfull);
+    } else {
+      copyRowsGather(tmpA, r0, k, v.order, before, grad, v.og);
+      const hc = params[P_HESS_CONST];
+      if (hc > 0) v.oh.fill(hc, before, before + k);
+      else copyRowsGather(tmpA, r0, k, v.order, before, v.hess, v.oh);
     }
   }
-  copyRows(tmpA, r0, k, v.order, before);
-  if (bagging) copyRows(tmpB, r0, r1 - r0 - k, v.oob, oBefore);
-  if (packed) {
-    const scale = maxAbs > 0 ? params[P_GRAD_RANGE] / maxAbs : 1;
-    const bagRows = tmpA.subarray(r0, r1);
-    if (bagging) zeroRows(v.pfull, tmpB.subarray(r0, r1), r1 - r0 - k);
-    partials[t * 2 + 1] = packRows(grad, bagRows, k, scale, params[P_CB_MUL], v.pfull);
-    if (t === 0) params[P_INV_SCALE] = 1 / scale;
-  } else {
-    copyRowsGather(tmpA, r0, k, v.order, before, grad, v.og);
-    const hc = params[P_HESS_CONST];
-    if (hc > 0) v.oh.fill(hc, before, before + k);
-    else copyRowsGather(tmpA, r0, k, v.order, before, v.hess, v.oh);
-  }
-  barrier(v.ctrl, 2, T);
+  barrier(ctrl, 2, T);
 
   if (t === 0) {
+    if (packed) params[P_INV_SCALE] = 1 / scale;
     let nBag = 0;
-    for (let u = 0; u < T; u++) nBag += counts[u * 2];
+    for (let c = 0; c < K; c++) nBag += counts[c * 2];
     v.job[JOB_NBAG] = nBag;
     const q = 2 + v.nFeatures; // the root pair
     v.task[q + 4] = nBag;
@@ -620,7 +654,7 @@ function rootPrologue(v: HistViews, t: number, T: number): number {
     let G = 0;
     let H = nBag;
     if (packed) {
-      for (let u = 0; u < T; u++) G += partials[u * 2 + 1];
+      for (let c = 0; c < K; c++) G += partials[c * 2 + 1];
     } else {
       // row order, one thread: the same sums for any thread count
       G = sumRows(grad, v.order, 0, nBag);
@@ -631,8 +665,13 @@ function rootPrologue(v: HistViews, t: number, T: number): number {
     v.sums[slot * 4 + 1] = H;
     v.sums[slot * 4 + 2] = nBag;
   }
-  barrier(v.ctrl, 3, T);
+  barrier(ctrl, 3, T);
   return 3;
+}
+
+/** rows[r] = r for r in [r0, r1). */
+function identityRows(rows: Int32Array, r0: number, r1: number): void {
+  for (let r = r0; r < r1; r++) rows[r] = r;
 }
 
 /** p[rows[j]] = 0 for j < n. */
@@ -641,17 +680,17 @@ function zeroRows(p: Float64Array, rows: Int32Array, n: number): void {
 }
 
 /**
- * The finish task: exact G and H of whole leaves (leaf l on thread l mod T, summed in row
- * order) and their values −G/(H+λ)·lr as float32; then every row's score gets its leaf's
- * value (this thread's chunk of bag positions and of oob positions).
+ * The finish task: exact G and H of whole leaves (each summed in row order by one thread)
+ * and their values −G/(H+λ)·lr as float32; then every row's score gets its leaf's value,
+ * by chunks of bag positions and of oob positions.
  */
-function finishTree(v: HistViews, t: number, T: number): void {
-  const { params, leafRanges, leafStats, order, oob, grad, score } = v;
+function finishTree(v: HistViews, T: number): void {
+  const { params, leafRanges, leafStats, order, oob, grad, score, ctrl } = v;
   const L = v.job[JOB_LEAVES];
   const lambda = params[P_LAMBDA];
   const lr = params[P_LEARNING_RATE];
   const hc = params[P_HESS_CONST];
-  for (let l = t; l < L; l += T) {
+  for (let l = take(ctrl, Q_FINISH_1); l < L; l = take(ctrl, Q_FINISH_1)) {
     const b = leafRanges[l * 4];
     const e = leafRanges[l * 4 + 1];
     const G = sumRows(grad, order, b, e);
@@ -660,28 +699,38 @@ function finishTree(v: HistViews, t: number, T: number): void {
     leafStats[l * 3 + 1] = H;
     leafStats[l * 3 + 2] = Math.fround((-G / (H + lambda)) * lr);
   }
-  barrier(v.ctrl, 1, T);
+  barrier(ctrl, 1, T);
   const nBag = v.job[JOB_NBAG];
   const nOob = v.nRows - nBag;
-  const c0 = chunkStart(0, nBag, t, T);
-  const c1 = chunkStart(0, nBag, t + 1, T);
-  const o0 = chunkStart(0, nOob, t, T);
-  const o1 = chunkStart(0, nOob, t + 1, T);
-  for (let l = 0; l < L; l++) {
-    const val = leafStats[l * 3 + 2];
-    const b = Math.max(c0, leafRanges[l * 4]);
-    const e = Math.min(c1, leafRanges[l * 4 + 1]);
-    if (b < e) addToRows(score, order, b, e, val);
-    const ob = Math.max(o0, leafRanges[l * 4 + 2]);
-    const oe = Math.min(o1, leafRanges[l * 4 + 3]);
-    if (ob < oe) addToRows(score, oob, ob, oe, val);
+  const K1 = chunksFor(nBag);
+  const K2 = nOob > 0 ? chunksFor(nOob) : 0;
+  for (let i = take(ctrl, Q_FINISH_2); i < K1 + K2; i = take(ctrl, Q_FINISH_2)) {
+    const inBag = i < K1;
+    const rows = inBag ? order : oob;
+    const c0 = inBag ? chunkStart(0, nBag, i, K1) : chunkStart(0, nOob, i - K1, K2);
+    const c1 = inBag ? chunkStart(0, nBag, i + 1, K1) : chunkStart(0, nOob, i - K1 + 1, K2);
+    const off = inBag ? 0 : 2;
+    for (let l = 0; l < L; l++) {
+      const b = Math.max(c0, leafRanges[l * 4 + off]);
+      const e = Math.min(c1, leafRanges[l * 4 + off + 1]);
+      if (b < e) addToRows(score, rows, b, e, leafStats[l * 3 + 2]);
+    }
   }
 }
 
-/** Phase 1: this thread's chunk of node p, bag rows and oob rows, into the scratch lists. */
-function partitionChunk(v: HistViews, p: number, t: number, T: number): void {
-  const q = 1 + p * PART_W;
+/** The part whose work items include item i (parts list their first item and count). */
+function partOfItem(parts: Int32Array, i: number): number {
+  const nParts = parts[0];
+  let p = 0;
+  while (p + 1 < nParts && parts[1 + (p + 1) * PART_W + 11] <= i) p++;
+  return p;
+}
+
+/** Phase 1: chunk c of node p (work item i), bag rows and oob rows, into the scratch lists. */
+function partitionItem(v: HistViews, i: number): void {
   const { parts, counts, colStride, nBins } = v;
+  const p = partOfItem(parts, i);
+  const q = 1 + p * PART_W;
   const begin = parts[q];
   const end = parts[q + 1];
   const f = parts[q + 3];
@@ -689,59 +738,62 @@ function partitionChunk(v: HistViews, p: number, t: number, T: number): void {
   const dl = parts[q + 5];
   const ob = parts[q + 6];
   const oe = parts[q + 7];
+  const K = parts[q + 10];
+  const c = i - parts[q + 11];
   const base = f * colStride;
   const miss = nBins[f];
-  const cb = chunkStart(begin, end, t, T);
-  const ce = chunkStart(begin, end, t + 1, T);
-  counts[(p * T + t) * 2] = partitionToScratch(v.order, v.tmpA, v.tmpB, v.bins, base, miss, bin, dl, cb, ce);
-  const ocb = chunkStart(ob, oe, t, T);
-  const oce = chunkStart(ob, oe, t + 1, T);
-  counts[(p * T + t) * 2 + 1] = partitionToScratch(v.oob, v.tmpOA, v.tmpOB, v.bins, base, miss, bin, dl, ocb, oce);
+  const cb = chunkStart(begin, end, c, K);
+  const ce = chunkStart(begin, end, c + 1, K);
+  counts[i * 2] = partitionToScratch(v.order, v.tmpA, v.tmpB, v.bins, base, miss, bin, dl, cb, ce);
+  const ocb = chunkStart(ob, oe, c, K);
+  const oce = chunkStart(ob, oe, c + 1, K);
+  counts[i * 2 + 1] = partitionToScratch(v.oob, v.tmpOA, v.tmpOB, v.bins, base, miss, bin, dl, ocb, oce);
 }
 
 /**
- * Phase 2: moves this thread's chunk of node p to its final places — left rows after the
+ * Phase 2: moves chunk c of node p (work item i) to its final places — left rows after the
  * left rows of the chunks before it, right rows likewise after `mid` — and gathers the
  * ordered gradients of the child whose histogram is built next.
  */
-function placeChunk(v: HistViews, p: number, t: number, T: number): void {
-  const q = 1 + p * PART_W;
+function placeItem(v: HistViews, i: number): void {
   const { parts, counts } = v;
+  const p = partOfItem(parts, i);
+  const q = 1 + p * PART_W;
   const begin = parts[q];
   const end = parts[q + 1];
   const mid = parts[q + 2];
   const ob = parts[q + 6];
   const oe = parts[q + 7];
   const gather = parts[q + 8];
+  const K = parts[q + 10];
+  const first = parts[q + 11];
+  const c = i - first;
   let lBefore = 0;
   let rBefore = 0;
   let olBefore = 0;
   let orBefore = 0;
-  let olAll = 0;
-  for (let u = 0; u < T; u++) {
-    const lc = counts[(p * T + u) * 2];
-    const olc = counts[(p * T + u) * 2 + 1];
-    if (u < t) {
-      lBefore += lc;
-      rBefore += chunkStart(begin, end, u + 1, T) - chunkStart(begin, end, u, T) - lc;
-      olBefore += olc;
-      orBefore += chunkStart(ob, oe, u + 1, T) - chunkStart(ob, oe, u, T) - olc;
-    }
-    olAll += olc;
+  for (let u = 0; u < c; u++) {
+    const lc = counts[(first + u) * 2];
+    const olc = counts[(first + u) * 2 + 1];
+    lBefore += lc;
+    rBefore += chunkStart(begin, end, u + 1, K) - chunkStart(begin, end, u, K) - lc;
+    olBefore += olc;
+    orBefore += chunkStart(ob, oe, u + 1, K) - chunkStart(ob, oe, u, K) - olc;
   }
-  const cb = chunkStart(begin, end, t, T);
-  const ce = chunkStart(begin, end, t + 1, T);
-  const lc = counts[(p * T + t) * 2];
-  const rc = ce - cb - lc;
+  let olAll = olBefore;
+  for (let u = c; u < K; u++) olAll += counts[(first + u) * 2 + 1];
+  const cb = chunkStart(begin, end, c, K);
+  const ce = chunkStart(begin, end, c + 1, K);
+  const lc = counts[i * 2];
   placeRows(v, v.tmpA, cb, lc, begin + lBefore, gather === 1);
-  placeRows(v, v.tmpB, cb, rc, mid + rBefore, gather === 2);
+  placeRows(v, v.tmpB, cb, ce - cb - lc, mid + rBefore, gather === 2);
   const omid = ob + olAll;
-  const ocb = chunkStart(ob, oe, t, T);
-  const oce = chunkStart(ob, oe, t + 1, T);
-  const olc = counts[(p * T + t) * 2 + 1];
+  const ocb = chunkStart(ob, oe, c, K);
+  const oce = chunkStart(ob, oe, c + 1, K);
+  const olc = counts[i * 2 + 1];
   copyRows(v.tmpOA, ocb, olc, v.oob, ob + olBefore);
   copyRows(v.tmpOB, ocb, oce - ocb - olc, v.oob, omid + orBefore);
-  if (t === 0) parts[q + 9] = omid;
+  if (c === 0) parts[q + 9] = omid;
 }
 
 /** Copies n rows from src[from..] to order[to..], gathering their gradients when asked. */
@@ -760,81 +812,91 @@ function placeRows(v: HistViews, src: Int32Array, from: number, n: number, to: n
   else copyRowsGather(src, from, n, v.order, to, v.hess, v.oh);
 }
 
-/** Phase 3: histograms and best splits of the task's pairs, this thread's features. */
-function buildPairs(v: HistViews, thread: number, nThreads: number): void {
-  const { task, hist, bins, bins32, order, og, oh, pfull, featOff, nBins, sums, split, params } = v;
-  const nRows = v.nRows;
-  const colStride = v.colStride;
-  const nF = v.nFeatures;
-  const packed = v.binStride === 1;
-  const stride = v.binStride;
-  const slotSize = v.slotSize;
+/**
+ * Phase 3: histograms and best splits of the task's pairs. Work items are (pair, feature):
+ * build the small child's histogram, derive the large child's by subtraction from the
+ * parent, find both children's best splits. The root (one pair, full scan) takes features
+ * two at a time.
+ */
+function buildPairs(v: HistViews): void {
+  const { task, ctrl } = v;
   const nPairs = task[0];
   const nFeats = task[1];
-  const kBegin = Math.floor((thread * nFeats) / nThreads);
-  const kEnd = Math.floor(((thread + 1) * nFeats) / nThreads);
+  if (nPairs === 0) return;
+  const pairs = 2 + v.nFeatures;
+  if ((task[pairs + 5] & FLAG_FULL_SCAN) !== 0) {
+    const units = (nFeats + 1) >> 1;
+    for (let u = take(ctrl, Q_PAIRS); u < units; u = take(ctrl, Q_PAIRS)) {
+      const k = 2 * u;
+      rootHistograms(v, task[pairs], task[2 + k], k + 1 < nFeats ? task[3 + k] : -1);
+      finishFeature(v, pairs, task[2 + k]);
+      if (k + 1 < nFeats) finishFeature(v, pairs, task[3 + k]);
+    }
+    return;
+  }
+  const items = nPairs * nFeats;
+  for (let i = take(ctrl, Q_PAIRS); i < items; i = take(ctrl, Q_PAIRS)) {
+    const q = pairs + Math.floor(i / nFeats) * PAIR_W;
+    const f = task[2 + (i % nFeats)];
+    pairHistogram(v, q, f);
+    finishFeature(v, q, f);
+  }
+}
+
+/** Root histograms of features f0 and f1 (f1 < 0: none) in slot `small`, by a full scan. */
+function rootHistograms(v: HistViews, small: number, f0: number, f1: number): void {
+  const { hist, featOff, nBins, bins32, pfull, colStride, slotSize } = v;
+  const o0 = small * slotSize + featOff[f0];
+  hist.fill(0, o0, o0 + nBins[f0] + 1);
+  if (f1 < 0) {
+    histPackedFull(bins32, (f0 * colStride) >> 2, pfull, hist, o0, v.nRows);
+    return;
+  }
+  const o1 = small * slotSize + featOff[f1];
+  hist.fill(0, o1, o1 + nBins[f1] + 1);
+  histPackedFull2(bins32, (f0 * colStride) >> 2, (f1 * colStride) >> 2, pfull, hist, o0, o1, v.nRows);
+}
+
+/** The small child's histogram of feature f for the pair at task[q..]. */
+function pairHistogram(v: HistViews, q: number, f: number): void {
+  const { task, hist, featOff, nBins, slotSize, colStride } = v;
+  const small = task[q];
+  const begin = task[q + 3];
+  const end = task[q + 4];
+  const offS = small * slotSize + featOff[f];
+  hist.fill(0, offS, offS + (nBins[f] + 1) * v.binStride);
+  if (v.binStride === 1) histPacked(v.bins, f * colStride, v.order, v.og, hist, offS, begin, end);
+  else histGeneral(v.bins, f * colStride, v.order, v.og, v.oh, hist, offS, begin, end);
+}
+
+/** Subtraction (large = parent − small) and split search for feature f of the pair at task[q..]. */
+function finishFeature(v: HistViews, q: number, f: number): void {
+  const { task, hist, featOff, nBins, sums, split, params, slotSize } = v;
+  const small = task[q];
+  const large = task[q + 1];
+  const parent = task[q + 2];
+  const flags = task[q + 5];
+  const nb = nBins[f];
+  const len = (nb + 1) * v.binStride;
+  const offS = small * slotSize + featOff[f];
+  const offL = large * slotSize + featOff[f];
+  if (parent >= 0) {
+    const offP = parent * slotSize + featOff[f];
+    for (let j = 0; j < len; j++) hist[offL + j] = hist[offP + j] - hist[offS + j];
+  }
+  const nF = v.nFeatures;
   const lambda = params[P_LAMBDA];
   const minData = params[P_MIN_DATA];
   const minHess = params[P_MIN_HESS];
-  const invScale = params[P_INV_SCALE];
-  const cbMul = params[P_CB_MUL];
-  const pairs = 2 + nF;
-  for (let p = 0; p < nPairs; p++) {
-    const q = pairs + p * PAIR_W;
-    const small = task[q];
-    const large = task[q + 1];
-    const parent = task[q + 2];
-    const begin = task[q + 3];
-    const end = task[q + 4];
-    const flags = task[q + 5];
-    if ((flags & FLAG_FULL_SCAN) !== 0) {
-      // the root: two features per pass share the loads of the packed gradients
-      let k = kBegin;
-      for (; k + 1 < kEnd; k += 2) {
-        const f0 = task[2 + k];
-        const f1 = task[3 + k];
-        const o0 = small * slotSize + featOff[f0];
-        const o1 = small * slotSize + featOff[f1];
-        hist.fill(0, o0, o0 + nBins[f0] + 1);
-        hist.fill(0, o1, o1 + nBins[f1] + 1);
-        histPackedFull2(bins32, (f0 * colStride) >> 2, (f1 * colStride) >> 2, pfull, hist, o0, o1, nRows);
-      }
-      if (k < kEnd) {
-        const f = task[2 + k];
-        const o = small * slotSize + featOff[f];
-        hist.fill(0, o, o + nBins[f] + 1);
-        histPackedFull(bins32, (f * colStride) >> 2, pfull, hist, o, nRows);
-      }
+  for (let side = 0; side < 2; side++) {
+    if ((flags & (side === 0 ? FLAG_SPLIT_SMALL : FLAG_SPLIT_LARGE)) === 0) continue;
+    const slot = side === 0 ? small : large;
+    const off = side === 0 ? offS : offL;
+    const o = (slot * nF + f) * SPLIT_W;
+    if (v.binStride === 1) {
+      bestSplitPacked(hist, off, nb, sums[slot * 4], sums[slot * 4 + 2], params[P_INV_SCALE], params[P_CB_MUL], lambda, minData, minHess, split, o);
     } else {
-      for (let k = kBegin; k < kEnd; k++) {
-        const f = task[2 + k];
-        const offS = small * slotSize + featOff[f];
-        hist.fill(0, offS, offS + (nBins[f] + 1) * stride);
-        if (packed) histPacked(bins, f * colStride, order, og, hist, offS, begin, end);
-        else histGeneral(bins, f * colStride, order, og, oh, hist, offS, begin, end);
-      }
-    }
-    for (let k = kBegin; k < kEnd; k++) {
-      const f = task[2 + k];
-      const nb = nBins[f];
-      const len = (nb + 1) * stride;
-      const offS = small * slotSize + featOff[f];
-      const offL = large * slotSize + featOff[f];
-      if (parent >= 0) {
-        const offP = parent * slotSize + featOff[f];
-        for (let j = 0; j < len; j++) hist[offL + j] = hist[offP + j] - hist[offS + j];
-      }
-      for (let side = 0; side < 2; side++) {
-        if ((flags & (side === 0 ? FLAG_SPLIT_SMALL : FLAG_SPLIT_LARGE)) === 0) continue;
-        const slot = side === 0 ? small : large;
-        const off = side === 0 ? offS : offL;
-        const o = (slot * nF + f) * SPLIT_W;
-        if (packed) {
-          bestSplitPacked(hist, off, nb, sums[slot * 4], sums[slot * 4 + 2], invScale, cbMul, lambda, minData, minHess, split, o);
-        } else {
-          bestSplitGeneral(hist, off, nb, sums[slot * 4], sums[slot * 4 + 1], sums[slot * 4 + 2], lambda, minData, minHess, split, o);
-        }
-      }
+      bestSplitGeneral(hist, off, nb, sums[slot * 4], sums[slot * 4 + 1], sums[slot * 4 + 2], lambda, minData, minHess, split, o);
     }
   }
 }

@@ -12,6 +12,8 @@ import {
   CTRL_ERR,
   CTRL_GEN,
   CTRL_PENDING,
+  CTRL_QUEUE,
+  QUEUES,
   runShare,
   type HistBuffers,
   type HistViews,
@@ -156,6 +158,7 @@ export class GbdtThreadPool {
   run(v: HistViews): void {
     const ctrl = v.ctrl;
     const nW = this.workers.length;
+    for (let q = 0; q < QUEUES; q++) Atomics.store(ctrl, CTRL_QUEUE + q, 0);
     if (nW === 0) {
       runShare(v, 0, 1);
       return;

@@ -190,7 +190,6 @@ async function boost(input: BoostInput, pool: GbdtThreadPool, opts: GbdtTrainOpt
     maxDepth: p.maxDepth,
     growPolicy: p.growPolicy,
     learningRate: p.learningRate,
-    threads: pool.threads,
   };
   const learner = new TreeLearner(cfg, allocateHistBuffers(cfg, binsSab));
   // targets and scores live in shared memory: the threads compute gradients from them

@@ -1,8 +1,10 @@
 import {
+  CTRL_LEN,
   FLAG_FULL_SCAN,
   FLAG_SPLIT_LARGE,
   FLAG_SPLIT_SMALL,
   JOB_FINISH,
+  JOB_ITEMS,
   JOB_KIND,
   JOB_LEAVES,
   JOB_LEVEL,
@@ -24,6 +26,7 @@ import {
   P_MIN_HESS,
   P_OBJECTIVE,
   SPLIT_W,
+  chunksFor,
   makeViews,
   type HistBuffers,
   type HistViews,
@@ -58,8 +61,6 @@ export interface TreeLearnerConfig {
   maxDepth: number;
   growPolicy: GrowPolicy;
   learningRate: number;
-  /** Threads of the pool that will run the tasks. */
-  threads: number;
 }
 
 function sab(bytes: number): SharedArrayBuffer {
@@ -115,7 +116,6 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
     slotSize,
     maxPairs,
     maxParts,
-    maxThreads: cfg.threads,
     bins,
     order: sab(4 * N),
     oob: sab(4 * N),
@@ -127,12 +127,13 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
     score: sab(8 * N),
     grad: sab(8 * N),
     hess: sab(cfg.constHessian === 0 ? 8 * N : 8),
-    partials: sab(8 * 2 * cfg.threads),
+    partials: sab(8 * 2 * chunksFor(N)),
     leafRanges: sab(4 * 4 * cfg.numLeaves),
     leafStats: sab(8 * 3 * cfg.numLeaves),
     job: sab(4 * 4),
     parts: sab(4 * (1 + maxParts * PART_W)),
-    counts: sab(4 * maxParts * cfg.threads * 2),
+    // work items of a level's partitions: chunks of the bag and oob ranges, plus one per node
+    counts: sab(4 * 2 * (2 * chunksFor(N) + maxParts + 2)),
     og: sab(8 * N),
     oh: sab(general ? 8 * N : 8),
     pfull: sab(binStride === 1 ? 8 * cfg.colStride : 8),
@@ -142,7 +143,7 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
     split: sab(8 * nSlots * F * SPLIT_W),
     task: sab(4 * (2 + F + maxPairs * PAIR_W)),
     params: sab(8 * PARAMS_LEN),
-    ctrl: sab(4 * 8),
+    ctrl: sab(4 * CTRL_LEN),
   };
   const p = new Float64Array(b.params);
   p[P_LAMBDA] = cfg.lambdaL2;
@@ -202,6 +203,8 @@ export class TreeLearner {
   private numNodes = 0;
   private nPairs = 0;
   private nParts = 0;
+  /** Work items of the queued partitions (chunks). */
+  private nItems = 0;
   /** Per queued part: the left and right child leaves (to receive their oob ranges). */
   private readonly partChildren: number[] = [];
   /** Slots to free after the current task (small children that only fed a subtraction). */
@@ -339,6 +342,7 @@ export class TreeLearner {
   private beginTask(): void {
     this.nPairs = 0;
     this.nParts = 0;
+    this.nItems = 0;
     this.partChildren.length = 0;
     this.tempSlots.length = 0;
   }
@@ -372,13 +376,13 @@ export class TreeLearner {
     }
     v.task[0] = this.nPairs;
     parts[0] = this.nParts;
+    v.job[JOB_ITEMS] = this.nItems;
     if (level) v.job[JOB_KIND] = JOB_LEVEL;
     pool.run(v);
-    const T = pool.threads;
     for (let p = 0; p < this.nParts; p++) {
       const q = 1 + p * PART_W;
       let lc = 0;
-      for (let t = 0; t < T; t++) lc += v.counts[(p * T + t) * 2];
+      for (let i = parts[q + 11]; i < parts[q + 11] + parts[q + 10]; i++) lc += v.counts[i * 2];
       if (lc !== parts[q + 2] - parts[q]) {
         throw new Error(`GBDT partition mismatch (bug): ${lc} rows went left, the histogram said ${parts[q + 2] - parts[q]}`);
       }
@@ -514,6 +518,10 @@ export class TreeLearner {
     parts[q + 7] = oEnd;
     parts[q + 8] = gather;
     parts[q + 9] = -1;
+    const K = Math.max(chunksFor(end - begin), oEnd > oBegin ? chunksFor(oEnd - oBegin) : 1);
+    parts[q + 10] = K;
+    parts[q + 11] = this.nItems;
+    this.nItems += K;
     this.partChildren.push(left, right);
     this.nParts++;
   }
