@@ -5,6 +5,7 @@
  *    `--alpha 3 --df-eps 30`) in a work folder outside the repo (default /tmp/engine-gbdt-bench).
  * 2. Runs `gbdt_bench.py bench` with `--libs xgb,hgb` and our trainer as the external `ts`
  *    (`engine bench gbdt-ext`), same warm-up, repeats and thread count; prints its table.
+ *    Every library's raw JSON line is appended to WORK/results.jsonl.
  * 3. Prints one JSON line per target: time, RMSE, Pearson and memory against XGBoost; the
  *    correlation of our predictions with sklearn's on the high-signal set; in-process batch
  *    throughput, single-row latency, and onnxruntime parity of the exported model.
@@ -68,7 +69,10 @@ type Row = Record<string, unknown> & { lib: string };
 /** gbdt_bench.py bench with our external trainer; returns its JSON lines (its table goes to stdout). */
 function runBench(data: string, libs: string, a: Args, repeats: number, warmup: number, predDir: string): Row[] {
   const ext = `ts=node ${CLI} bench gbdt-ext {data} {pred} {threads}`;
-  const args = [path.join(ANCHORS, 'gbdt_bench.py'), 'bench', data, '--libs', libs, '--repeats', String(repeats), '--warmup', String(warmup), '--threads', String(a.threads), '--pred-dir', predDir, '--ext', ext];
+  const args = [
+    path.join(ANCHORS, 'gbdt_bench.py'), 'bench', data, '--libs', libs, '--repeats', String(repeats), '--warmup', String(warmup),
+    '--threads', String(a.threads), '--pred-dir', predDir, '--jsonl', path.join(a.work, 'results.jsonl'), '--ext', ext,
+  ];
   const r = spawnSync(PYTHON, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`gbdt_bench.py failed (exit ${r.status})`);
   const rows: Row[] = [];

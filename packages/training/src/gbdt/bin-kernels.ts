@@ -311,8 +311,10 @@ export function fitAndBinFeatures(
   const edges: Float64Array[] = [];
   for (let f0 = fBegin; f0 < fEnd; f0 += GROUP) {
     const g = Math.min(GROUP, fEnd - f0);
-    gatherColumns(m, rows, pos, k, f0, g, sample);
     gatherColumns(m, rows, null, n, f0, g, vals);
+    // every row sampled: the sample is a copy of the values (one pass over the matrix)
+    if (pos === null) for (let j = 0; j < g; j++) sample[j].set(vals[j]);
+    else gatherColumns(m, rows, pos, k, f0, g, sample);
     for (let j = 0; j < g; j++) {
       const sorted = sample[j].subarray(0, dropNaN(sample[j], k));
       radixSortFloat32(sorted, scratch);
