@@ -1,17 +1,9 @@
 import type { CandleSeries } from '@engine/shared';
+import { seededRandom } from '../src/synthetic/planted-market';
 import { T0 } from './candle-fixtures';
 
-/** A seeded 32-bit PRNG (mulberry32) returning [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The package's own seeded PRNG (mulberry32), so tests and the synthetic markets share one. */
+export const rng = seededRandom;
 
 /** Driftless log-normal random-walk candles (`sigmaBps` per minute), with intrabar highs and lows. */
 export function randomWalkCandles(opts: { days: number; seed: number; sigmaBps?: number; start?: number; symbol?: string }): CandleSeries {
