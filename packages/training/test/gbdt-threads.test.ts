@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { GbdtThreadPool, rowMajorMatrix, trainGbdt, type GbdtParams } from '../src/gbdt';
+import { columnMatrix, GbdtThreadPool, rowMajorMatrix, trainGbdt, type GbdtParams } from '../src/gbdt';
+import { setPredictArenaBudget } from '../src/gbdt/wasm-forest';
 import { Mulberry32 } from '../src/gbdt/prng';
 import { histWorkerScript } from '../src/gbdt/thread-pool';
 
@@ -62,5 +63,65 @@ describe('GBDT determinism across thread counts', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('GBDT prediction on a thread pool', () => {
+  const same = (a: Float64Array, b: Float64Array): boolean => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+
+  it('gives model.predict bit for bit, for several models, layouts and sizes through one pool', async () => {
+    const reg = await trainGbdt({ x, y }, { nEstimators: 30, maxDepth: 6, seed: 3 }, { threads: 1 });
+    const cls = await trainGbdt({ x, y: y.map((v) => (v > 0 ? 1 : 0)) }, { nEstimators: 20, maxDepth: 4, objective: 'logistic' }, { threads: 1 });
+    const cols = columnMatrix(Array.from({ length: F }, (_, f) => Float64Array.from({ length: n }, (_, i) => X[i * F + f])));
+    const pool = await GbdtThreadPool.create(3);
+    try {
+      for (const m of [reg, cls, reg]) {
+        for (const input of [x, cols]) {
+          // offload: every row is predicted by the workers, not by this thread
+          expect(same(await pool.predict(m, input, undefined, { offload: true }), m.predict(input))).toBe(true);
+          expect(same(await pool.predict(m, input), m.predict(input))).toBe(true);
+        }
+      }
+      // a bigger input grows the shared arena; results still match
+      const big = new Float32Array(4 * n * F);
+      for (let k = 0; k < 4; k++) big.set(X, k * n * F);
+      const xb = rowMajorMatrix(big, 4 * n, F);
+      const out = new Float64Array(4 * n);
+      expect(await pool.predict(reg, xb, out)).toBe(out);
+      expect(same(out, reg.predict(xb))).toBe(true);
+      // logistic predictions are probabilities
+      const p = await pool.predict(cls, x);
+      expect(p.every((v) => v > 0 && v < 1)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('runs the inputs in several arena fills when they exceed the budget', async () => {
+    const m = await trainGbdt({ x, y }, { nEstimators: 12, maxDepth: 5 }, { threads: 1 });
+    const pool = await GbdtThreadPool.create(2);
+    const old = setPredictArenaBudget(100 * 1024); // about 2,300 rows per fill
+    try {
+      expect(same(await pool.predict(m, x, undefined, { offload: true }), m.predict(x))).toBe(true);
+      expect(same(await pool.predict(m, x), m.predict(x))).toBe(true);
+    } finally {
+      setPredictArenaBudget(old);
+      await pool.close();
+    }
+  });
+
+  it('serves one prediction at a time and predicts small inputs on the calling thread', async () => {
+    const m = await trainGbdt({ x, y }, { nEstimators: 5, maxDepth: 3 }, { threads: 1 });
+    const pool = await GbdtThreadPool.create(2);
+    try {
+      const first = pool.predict(m, x);
+      await expect(pool.predict(m, x)).rejects.toThrow(/one pool per concurrent job/);
+      expect(same(await first, m.predict(x))).toBe(true);
+      const small = rowMajorMatrix(X.subarray(0, 100 * F), 100, F);
+      expect(same(await pool.predict(m, small), m.predict(small))).toBe(true);
+    } finally {
+      await pool.close();
+    }
+    await expect(pool.predict(m, x)).rejects.toThrow(/closed/);
   });
 });

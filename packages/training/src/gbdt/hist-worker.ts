@@ -7,6 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { fitAndBinFeatures } from './bin-kernels';
 import { CMD_EXIT, CTRL_CMD, CTRL_ERR, CTRL_GEN, CTRL_PENDING, makeViews, runShare, type HistBuffers } from './hist-kernels';
 import type { FeatureMatrix } from './matrix';
+import { predictShare, type PredictMessage } from './thread-pool';
+import { instantiateKernel, type KernelRun } from './wasm-forest';
 
 interface AttachMessage {
   type: 'attach';
@@ -33,7 +35,26 @@ interface BinMessage {
   colStride: number;
 }
 
-port.on('message', (msg: AttachMessage | BinMessage | { type: 'ping' }) => {
+/** Kernel instances over the pool's shared arena, by arena and depth. */
+const kernels = new Map<string, KernelRun>();
+
+port.on('message', (msg: AttachMessage | BinMessage | PredictMessage | { type: 'ping' }) => {
+  if (msg.type === 'predict') {
+    try {
+      const key = `${msg.arenaId}:${msg.layout.depth}:${msg.layout.nFeatures}`;
+      let run = kernels.get(key);
+      if (run === undefined) {
+        for (const k of kernels.keys()) if (!k.startsWith(`${msg.arenaId}:`)) kernels.delete(k);
+        run = instantiateKernel(msg.module, msg.memory);
+        kernels.set(key, run);
+      }
+      predictShare(run, msg.layout, new Int32Array(msg.ctrl), msg.nRows, msg.step, msg.thread);
+      port.postMessage({ type: 'predicted', thread: msg.thread });
+    } catch (err) {
+      port.postMessage({ type: 'predicted', thread: msg.thread, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    }
+    return;
+  }
   if (msg.type === 'bin') {
     try {
       const edges = fitAndBinFeatures(msg.matrix, msg.rows, msg.pos, msg.fBegin, msg.fEnd, msg.maxBins, msg.out, msg.colStride);

@@ -75,7 +75,8 @@ export class GbdtModel {
     this.validLoss = init.validLoss;
   }
 
-  private compiled(): CompiledForest {
+  /** The forest flattened for prediction (built on first use). */
+  compiled(): CompiledForest {
     if (this.forest === null) this.forest = new CompiledForest(this.trees, this.nFeatures);
     return this.forest;
   }
@@ -90,8 +91,12 @@ export class GbdtModel {
 
   /** Predictions of every row: the margin, or P(y > 0) for the logistic objective. */
   predict(x: FeatureMatrix, out?: Float64Array): Float64Array {
-    const res = this.predictMargin(x, out);
-    if (this.objective === 'logistic') for (let i = 0; i < x.nRows; i++) res[i] = sigmoid(res[i]);
+    return this.marginToPrediction(this.predictMargin(x, out), x.nRows);
+  }
+
+  /** Turns margins into predictions in place (the sigmoid for logistic; identity otherwise). */
+  marginToPrediction(res: Float64Array, nRows: number): Float64Array {
+    if (this.objective === 'logistic') for (let i = 0; i < nRows; i++) res[i] = sigmoid(res[i]);
     return res;
   }
 

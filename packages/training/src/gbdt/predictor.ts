@@ -1,11 +1,30 @@
 import { DataError } from '@engine/shared';
 import { columnView, type FeatureMatrix } from './matrix';
 import type { GbdtTree } from './tree';
+import {
+  arenaCapacity,
+  arenaLayout,
+  ensureMemory,
+  forestImage,
+  forestKernel,
+  instantiateKernel,
+  newMemory,
+  runRows,
+  wasmAvailable,
+  WASM_BLOCK,
+  type ArenaLayout,
+  type KernelRun,
+} from './wasm-forest';
 
 /** Rows per block in batch prediction: a block's features stay in L1 while every tree visits it. */
 const BLOCK = 64;
 /** Deepest forest laid out as complete trees (2^depth − 1 nodes each); deeper ones are walked by pointers. */
 const MAX_COMPLETE_DEPTH = 10;
+/** Fewest rows for which batch prediction uses the WebAssembly kernel (below, its set-up costs more than it saves). */
+const WASM_MIN_ROWS = 2 * WASM_BLOCK;
+
+/** Which batch kernel runs: 'auto' = WebAssembly where it applies, else JavaScript. */
+export type PredictBackend = 'auto' | 'js' | 'wasm';
 
 /**
  * A forest flattened into typed arrays for prediction. A row goes left at a node when
@@ -38,6 +57,9 @@ export class CompiledForest {
   private readonly kids: Int32Array;
   private readonly roots: Int32Array;
   private readonly scratch: Float64Array;
+  /** Lazily built single-thread WebAssembly arena. */
+  private wasm: { memory: WebAssembly.Memory; run: KernelRun; layout: ArenaLayout } | null = null;
+  private image: Uint8Array | null = null;
 
   constructor(trees: readonly GbdtTree[], nFeatures: number) {
     this.nTrees = trees.length;
@@ -101,14 +123,36 @@ export class CompiledForest {
     return sumRowPointers(x, 0, treeEnd, this.roots, this.code, this.thr, this.kids, this.leaf);
   }
 
+  /** Whether the WebAssembly kernel can run this forest (complete layout, runtime support). */
+  get wasmCapable(): boolean {
+    return this.complete && wasmAvailable();
+  }
+
+  /** Depth of the complete layout (0 for the pointer layout). */
+  get completeDepth(): number {
+    return this.depth;
+  }
+
+  /** The node and leaf areas of a WebAssembly arena laid out by `layout` (cached). */
+  wasmImage(layout: ArenaLayout): Uint8Array {
+    if (!this.complete) throw new Error('the WebAssembly kernel needs the complete layout');
+    if (this.image === null || this.image.byteLength !== layout.scratch) this.image = forestImage(layout, this.code, this.thr, this.leaf);
+    return this.image;
+  }
+
   /**
    * Adds the outputs of trees [0, treeEnd) for every row of `m` to `out` (which the caller
-   * initialises, e.g. with the base score).
+   * initialises, e.g. with the base score). Both kernels give bit-identical results.
    */
-  addRows(m: FeatureMatrix, out: Float64Array, treeEnd = this.nTrees): void {
+  addRows(m: FeatureMatrix, out: Float64Array, treeEnd = this.nTrees, backend: PredictBackend = 'auto'): void {
     const F = this.nFeatures;
     if (m.nFeatures !== F) throw new DataError('MATRIX_SHAPE', `matrix has ${m.nFeatures} features; the model needs ${F}`);
     if (out.length < m.nRows) throw new DataError('MATRIX_SHAPE', `output holds ${out.length} values; matrix has ${m.nRows} rows`);
+    if (backend === 'wasm' && !this.wasmCapable) throw new Error('the WebAssembly kernel cannot run this forest (pointer layout or no WebAssembly)');
+    if (backend === 'wasm' || (backend === 'auto' && m.nRows >= WASM_MIN_ROWS && this.wasmCapable)) {
+      this.addRowsWasm(m, out, treeEnd);
+      return;
+    }
     const x = this.scratch;
     const views = Array.from({ length: F }, (_, f) => columnView(m, f));
     for (let r0 = 0; r0 < m.nRows; r0 += BLOCK) {
@@ -120,6 +164,46 @@ export class CompiledForest {
       if (this.complete) addBlockComplete(x, 2 * F, nb, out, r0, treeEnd, this.depth, this.code, this.thr, this.leaf);
       else for (let i = 0; i < nb; i++) out[r0 + i] += sumRowPointers(x, i * 2 * F, treeEnd, this.roots, this.code, this.thr, this.kids, this.leaf);
     }
+  }
+
+  /** addRows on the WebAssembly kernel, one arena fill at a time. */
+  private addRowsWasm(m: FeatureMatrix, out: Float64Array, treeEnd: number): void {
+    const F = this.nFeatures;
+    const cap = arenaCapacity(F, m.nRows);
+    if (this.wasm === null || this.wasm.layout.capacityRows < cap) {
+      const layout = arenaLayout(this.depth, this.nTrees, F, 1, cap);
+      const memory = this.wasm?.memory ?? newMemory(layout.bytes, false);
+      ensureMemory(memory, layout.bytes);
+      new Uint8Array(memory.buffer).set(this.wasmImage(layout), 0);
+      this.wasm = { memory, run: instantiateKernel(forestKernel(this.depth, F, false), memory), layout };
+    }
+    const { memory, run, layout } = this.wasm;
+    const input = new Float32Array(memory.buffer, layout.input, layout.capacityRows * F);
+    const acc = new Float64Array(memory.buffer, layout.out, layout.capacityRows);
+    const L = treeEnd === layout.nTrees ? layout : { ...layout, nTrees: treeEnd };
+    for (let r0 = 0; r0 < m.nRows; r0 += layout.capacityRows) {
+      const n = Math.min(layout.capacityRows, m.nRows - r0);
+      copyRowsF32(m, r0, n, input);
+      acc.set(out.subarray(r0, r0 + n));
+      runRows(run, L, 0, n, 0);
+      out.set(acc.subarray(0, n), r0);
+    }
+  }
+}
+
+/**
+ * Copies rows [r0, r0 + n) of `m` into `dst` as row-major float32 (the rounding the
+ * kernels compare with).
+ */
+export function copyRowsF32(m: FeatureMatrix, r0: number, n: number, dst: Float32Array): void {
+  const F = m.nFeatures;
+  if (m.layout === 'rows') {
+    dst.set(m.data.subarray(r0 * F, (r0 + n) * F));
+    return;
+  }
+  for (let f = 0; f < F; f++) {
+    const col = m.columns[f];
+    for (let i = 0; i < n; i++) dst[i * F + f] = col[r0 + i];
   }
 }
 

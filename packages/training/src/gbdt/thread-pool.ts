@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { PermanentError, TransientError } from '@engine/shared';
+import { DataError, PermanentError, TransientError } from '@engine/shared';
 import { fitAndBinFeatures } from './bin-kernels';
 import type { ParallelBinJob } from './binning';
 import {
@@ -18,6 +18,54 @@ import {
   type HistBuffers,
   type HistViews,
 } from './hist-kernels';
+
+import type { FeatureMatrix } from './matrix';
+import type { GbdtModel } from './model';
+import { copyRowsF32, type CompiledForest } from './predictor';
+import {
+  arenaCapacity,
+  arenaLayout,
+  ensureMemory,
+  forestKernel,
+  instantiateKernel,
+  newMemory,
+  runRows,
+  type ArenaLayout,
+  type KernelRun,
+} from './wasm-forest';
+
+/** Rows a thread takes at a time from a parallel prediction (16 kernel blocks). */
+const PREDICT_STEP = 1024;
+/** Fewer rows than this are predicted on the calling thread alone. */
+const PREDICT_PARALLEL_MIN_ROWS = 4 * PREDICT_STEP;
+
+/** One thread's request to predict from the pool's shared arena (see predict-share.ts). */
+export interface PredictMessage {
+  type: 'predict';
+  thread: number;
+  arenaId: number;
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  layout: ArenaLayout;
+  /** [next step] */
+  ctrl: SharedArrayBuffer;
+  nRows: number;
+  step: number;
+}
+
+/**
+ * Takes steps of `step` rows from the shared counter until none is left; returns the
+ * number of steps this thread ran.
+ */
+export function predictShare(run: KernelRun, layout: ArenaLayout, ctrl: Int32Array, nRows: number, step: number, thread: number): number {
+  let done = 0;
+  for (;;) {
+    const r0 = Atomics.add(ctrl, 0, 1) * step;
+    if (r0 >= nRows) return done;
+    runRows(run, layout, r0, Math.min(nRows, r0 + step), thread);
+    done++;
+  }
+}
 
 /** A worker that has not finished its share within this time is considered lost. */
 const TASK_TIMEOUT_MS = 120_000;
@@ -52,6 +100,9 @@ export class GbdtThreadPool {
   private errors: string[] = [];
   private ctrl: Int32Array | null = null;
   private closed = false;
+  /** Shared prediction arena: grown as needed, reloaded when the forest changes. */
+  private arena: { id: number; memory: WebAssembly.Memory; layout: ArenaLayout | null; forest: CompiledForest | null; runs: Map<string, KernelRun> } | null = null;
+  private arenaSeq = 0;
 
   private constructor(threads: number, workers: Worker[]) {
     this.threads = threads;
@@ -203,6 +254,98 @@ export class GbdtThreadPool {
     Atomics.add(ctrl, CTRL_GEN, 1);
     Atomics.notify(ctrl, CTRL_GEN);
     this.waitWorkers(ctrl);
+  }
+
+  /**
+   * Predictions of every row (as GbdtModel.predict, bit for bit), with the rows shared out
+   * among the pool's threads in steps of 1024. The calling thread takes steps too, so it
+   * is busy for its share; the rest runs in the workers. Falls back to model.predict on
+   * the calling thread for small inputs, a one-thread pool, or a forest the WebAssembly
+   * kernel cannot run (deeper than 10 levels).
+   *
+   * `offload: true` leaves the kernel work to the workers: the calling thread only copies
+   * rows in and results out, so an event loop (a BullMQ worker's) stays responsive.
+   */
+  async predict(model: GbdtModel, x: FeatureMatrix, out?: Float64Array, opts: { offload?: boolean } = {}): Promise<Float64Array> {
+    if (this.closed) throw new PermanentError('GBDT_POOL_CLOSED', 'GBDT thread pool is closed; create a new one');
+    const forest = model.compiled();
+    // small inputs, a one-thread pool, deep forests, and shape errors take the plain path
+    if (this.workers.length === 0 || x.nRows < PREDICT_PARALLEL_MIN_ROWS || !forest.wasmCapable || x.nFeatures !== forest.nFeatures) {
+      return model.predict(x, out);
+    }
+    if (this.busy) throw new PermanentError('GBDT_POOL_BUSY', 'GBDT thread pool is serving a training or another prediction; use one pool per concurrent job');
+    const res = out ?? new Float64Array(x.nRows);
+    if (res.length < x.nRows) throw new DataError('MATRIX_SHAPE', `output holds ${res.length} values; matrix has ${x.nRows} rows`);
+    this.busy = true;
+    this.errors = [];
+    try {
+      res.fill(model.baseScore, 0, x.nRows);
+      const layout = this.loadArena(forest, arenaCapacity(forest.nFeatures, x.nRows));
+      const arena = this.arena!;
+      const D = layout.depth;
+      const module = forestKernel(D, layout.nFeatures, true);
+      const kernelKey = `${D}:${layout.nFeatures}`;
+      let run = arena.runs.get(kernelKey);
+      if (run === undefined) {
+        run = instantiateKernel(module, arena.memory);
+        arena.runs.set(kernelKey, run);
+      }
+      const ctrlBuf = new SharedArrayBuffer(4);
+      const ctrl = new Int32Array(ctrlBuf);
+      for (let r0 = 0; r0 < x.nRows; r0 += layout.capacityRows) {
+        const n = Math.min(layout.capacityRows, x.nRows - r0);
+        const buf = arena.memory.buffer;
+        copyRowsF32(x, r0, n, new Float32Array(buf, layout.input, n * layout.nFeatures));
+        const acc = new Float64Array(buf, layout.out, n);
+        acc.set(res.subarray(r0, r0 + n));
+        Atomics.store(ctrl, 0, 0);
+        const replies = this.workers.map(
+          (w, i) =>
+            new Promise<void>((resolve, reject) => {
+              const onMsg = (m: { type: string; thread?: number; error?: string }): void => {
+                if (m.type !== 'predicted' || m.thread !== i + 1) return;
+                w.off('message', onMsg);
+                if (m.error !== undefined) reject(new TransientError('GBDT_WORKER_FAILED', `a GBDT worker failed while predicting: ${m.error}`));
+                else resolve();
+              };
+              w.on('message', onMsg);
+              const msg: PredictMessage = { type: 'predict', thread: i + 1, arenaId: arena.id, memory: arena.memory, module, layout, ctrl: ctrlBuf, nRows: n, step: PREDICT_STEP };
+              w.postMessage(msg);
+            }),
+        );
+        let mine: unknown = null;
+        try {
+          if (opts.offload !== true) predictShare(run, layout, ctrl, n, PREDICT_STEP, 0);
+        } catch (err) {
+          mine = err;
+        }
+        // wait for every worker even when this thread failed: they still write the arena
+        const settled = await Promise.allSettled(replies);
+        if (mine !== null) throw mine;
+        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
+        res.set(acc, r0);
+      }
+      return model.marginToPrediction(res, x.nRows);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Lays out the shared arena for `forest` and copies the forest in when it changed. */
+  private loadArena(forest: CompiledForest, capacityRows: number): ArenaLayout {
+    const layout = arenaLayout(forest.completeDepth, forest.nTrees, forest.nFeatures, this.threads, capacityRows);
+    if (this.arena === null) {
+      this.arena = { id: ++this.arenaSeq, memory: newMemory(layout.bytes, true), layout: null, forest: null, runs: new Map() };
+    }
+    const a = this.arena;
+    ensureMemory(a.memory, layout.bytes);
+    if (a.forest !== forest || a.layout === null || a.layout.scratch !== layout.scratch) {
+      new Uint8Array(a.memory.buffer).set(forest.wasmImage(layout), 0);
+      a.forest = forest;
+    }
+    a.layout = layout;
+    return layout;
   }
 
   /** Stops the workers. */
