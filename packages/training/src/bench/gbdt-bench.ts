@@ -8,7 +8,10 @@
  *    Every library's raw JSON line is appended to WORK/results.jsonl.
  * 3. Prints one JSON line per target: time, RMSE, Pearson and memory against XGBoost; the
  *    correlation of our predictions with sklearn's on the high-signal set; in-process batch
- *    throughput, single-row latency, and onnxruntime parity of the exported model.
+ *    throughput (the thread pool on --threads, the WebAssembly kernel on one thread, and
+ *    its speed-up over the JavaScript kernel, measured round-robin in one process; plus the
+ *    ratio to XGBoost's predict rows/s from the same gbdt_bench.py run), single-row latency,
+ *    and onnxruntime parity of the exported model.
  *
  * Options: --days N (150) --threads N (2) --repeats N (3) --warmup N (1) --work DIR
  *          --skip-high-signal --skip-inprocess
@@ -20,6 +23,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { exportOnnx } from '../onnx';
 import { rowMajorMatrix } from '../gbdt/matrix';
+import { GbdtThreadPool } from '../gbdt/thread-pool';
 import { trainGbdt } from '../gbdt/train';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
@@ -65,6 +69,13 @@ function ensureData(dir: string, days: number, extra: string[]): void {
 }
 
 type Row = Record<string, unknown> & { lib: string };
+
+const num = (r: Row, k: string): number => Number(r[k]);
+
+function median(a: number[]): number {
+  const s = [...a].sort((p, q) => p - q);
+  return s[s.length >> 1];
+}
 
 /** gbdt_bench.py bench with our external trainer; returns its JSON lines (its table goes to stdout). */
 function runBench(data: string, libs: string, a: Args, repeats: number, warmup: number, predDir: string): Row[] {
@@ -116,7 +127,7 @@ function metric(dataset: string, name: string, value: number, target: string, pa
 }
 
 /** Trains in-process once more to time the predictor and check onnxruntime parity. */
-async function inProcess(data: string, a: Args): Promise<void> {
+async function inProcess(data: string, a: Args, xgb: Row): Promise<void> {
   const meta = JSON.parse(readFileSync(path.join(data, 'meta.json'), 'utf8')) as { rows: number; features: number; train_rows: number; feature_names: string[] };
   const X = readF32(path.join(data, 'X.f32'));
   const y = readF32(path.join(data, 'y.f32'));
@@ -127,15 +138,42 @@ async function inProcess(data: string, a: Args): Promise<void> {
     { threads: a.threads },
   );
   const xTest = rowMajorMatrix(X.subarray(k * F), n - k, F);
-  const out = new Float64Array(n - k);
-  let best = Infinity;
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    model.predict(xTest, out);
-    best = Math.min(best, (performance.now() - t0) / 1000);
-  }
   const ds = path.basename(data);
-  metric(ds, 'predict_batch_rows_per_s', (n - k) / best, '>= 1e6', (n - k) / best >= 1e6, { trees: model.trees.length, leaves: model.totalLeaves, threads: 1 });
+  const N = n - k;
+  // Batch kernels, round-robin so that the machine's drift hits each alike; medians.
+  // js = the JavaScript kernel (the reference), wasm = model.predict on this thread,
+  // pool = GbdtThreadPool.predict on a.threads threads.
+  const out = new Float64Array(N);
+  const forest = model.compiled();
+  const pool = await GbdtThreadPool.create(a.threads);
+  const times: Record<'js' | 'wasm' | 'pool', number[]> = { js: [], wasm: [], pool: [] };
+  let identical = true;
+  try {
+    const want = model.predict(xTest);
+    for (let r = 0; r < 11; r++) {
+      let t0 = performance.now();
+      out.fill(model.baseScore);
+      forest.addRows(xTest, out, forest.nTrees, 'js');
+      times.js.push(performance.now() - t0);
+      t0 = performance.now();
+      model.predict(xTest, out);
+      times.wasm.push(performance.now() - t0);
+      t0 = performance.now();
+      await pool.predict(model, xTest, out);
+      times.pool.push(performance.now() - t0);
+      identical &&= out.every((v, i) => Object.is(v, want[i]));
+    }
+  } finally {
+    await pool.close();
+  }
+  const rate = (key: 'js' | 'wasm' | 'pool'): number => N / (median(times[key].slice(1)) / 1000); // first round = warm-up
+  const xgbRate = N / num(xgb, 'predict_s_median');
+  const common = { rows: N, features: F, trees: model.trees.length, leaves: model.totalLeaves };
+  metric(ds, 'predict_batch_rows_per_s', rate('pool'), '>= 1e6', rate('pool') >= 1e6, { ...common, threads: a.threads, bit_identical_to_predict: identical });
+  metric(ds, 'predict_batch_rows_per_s_1thread', rate('wasm'), 'info', null, { ...common, threads: 1, kernel: 'wasm' });
+  metric(ds, 'predict_wasm_speedup_vs_js_kernel', rate('wasm') / rate('js'), 'info (same run, 1 thread)', null, { js_rows_per_s: rate('js') });
+  metric(ds, 'predict_batch_ratio_vs_xgb', rate('pool') / xgbRate, 'info (same run, both on threads)', null, { xgb_rows_per_s: xgbRate, threads: a.threads });
+  if (!identical) throw new Error('pool predictions differ from model.predict');
   const lat: number[] = [];
   for (let i = 0; i < 3000; i++) {
     const r = k + (i % (n - k));
@@ -193,7 +231,6 @@ async function main(): Promise<void> {
   const ts = by('ts');
   const xgb = by('xgb');
   const hgb = by('hgb');
-  const num = (r: Row, k: string): number => Number(r[k]);
   const ds = path.basename(data);
   const timeRatio = num(ts, 'train_s_best') / num(xgb, 'train_s_best');
   metric(ds, 'train_time_ratio_vs_xgb', timeRatio, '<= 1.5 (moonshot <= 1.0)', timeRatio <= 1.5, { ts_s: num(ts, 'train_s_best'), xgb_s: num(xgb, 'train_s_best'), threads: a.threads });
@@ -214,7 +251,7 @@ async function main(): Promise<void> {
     const corr = pearson(p('ts'), p('hgb'));
     metric(path.basename(hs), 'prediction_corr_with_hgb', corr, '>= 0.95', corr >= 0.95);
   }
-  if (a.inProcess) await inProcess(data, a);
+  if (a.inProcess) await inProcess(data, a, xgb);
 }
 
 main().catch((err: unknown) => {

@@ -60,6 +60,7 @@ export class CompiledForest {
   /** Lazily built single-thread WebAssembly arena. */
   private wasm: { memory: WebAssembly.Memory; run: KernelRun; layout: ArenaLayout } | null = null;
   private image: Uint8Array | null = null;
+  private wasmFailed = false;
 
   constructor(trees: readonly GbdtTree[], nFeatures: number) {
     this.nTrees = trees.length;
@@ -149,9 +150,21 @@ export class CompiledForest {
     if (m.nFeatures !== F) throw new DataError('MATRIX_SHAPE', `matrix has ${m.nFeatures} features; the model needs ${F}`);
     if (out.length < m.nRows) throw new DataError('MATRIX_SHAPE', `output holds ${out.length} values; matrix has ${m.nRows} rows`);
     if (backend === 'wasm' && !this.wasmCapable) throw new Error('the WebAssembly kernel cannot run this forest (pointer layout or no WebAssembly)');
-    if (backend === 'wasm' || (backend === 'auto' && m.nRows >= WASM_MIN_ROWS && this.wasmCapable)) {
+    if (backend === 'wasm') {
       this.addRowsWasm(m, out, treeEnd);
       return;
+    }
+    if (backend === 'auto' && m.nRows >= WASM_MIN_ROWS && this.wasmCapable && !this.wasmFailed) {
+      try {
+        this.addRowsWasm(m, out, treeEnd);
+        return;
+      } catch (err) {
+        // an arena that cannot be allocated (address space, memory limits) leaves the
+        // JavaScript kernel, which needs none; allocation comes before any row is written
+        if (!(err instanceof RangeError)) throw err;
+        this.wasmFailed = true;
+        this.wasm = null;
+      }
     }
     const x = this.scratch;
     const views = Array.from({ length: F }, (_, f) => columnView(m, f));
