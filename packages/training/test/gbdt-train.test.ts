@@ -2,6 +2,7 @@ import { ConfigError } from '@engine/shared';
 import { GbdtModel, columnMatrix, rowMajorMatrix, trainGbdt, type GbdtParams } from '../src/gbdt';
 import { Mulberry32 } from '../src/gbdt/prng';
 import { treeDepth } from '../src/gbdt/tree';
+import { naivePredict } from './gbdt-naive';
 
 /** No sampling, no shrinkage, no regularisation: every number below is computable by hand. */
 const EXACT: Partial<GbdtParams> = {
@@ -270,21 +271,6 @@ describe('GBDT trainer: early stopping, progress, abort, validation', () => {
     await expect(trainGbdt({ x, y: bad })).rejects.toThrow(/row 17/);
   });
 });
-
-/** The model's semantics, spelled out: walk the JSON trees with float32 comparisons. */
-function naivePredict(m: GbdtModel, row: ArrayLike<number>): number {
-  let s = m.baseScore;
-  for (const t of m.toJSON().trees) {
-    let n = t.num_leaves > 1 ? 0 : -1;
-    while (n >= 0) {
-      const v = Math.fround(row[t.split_feature[n]]);
-      const left = Number.isNaN(v) ? t.default_left[n] === 1 : v <= t.threshold[n];
-      n = left ? t.left_child[n] : t.right_child[n];
-    }
-    s += t.leaf_value[~n];
-  }
-  return s;
-}
 
 describe('GBDT predictor', () => {
   it('matches a naive walk of the trees, for shallow (complete layout) and deep (pointer layout) forests', async () => {
