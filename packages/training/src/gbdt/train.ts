@@ -219,7 +219,9 @@ async function boost(input: BoostInput, pool: GbdtThreadPool, opts: GbdtTrainOpt
       trees.push(tree);
       let vLoss: number | undefined;
       if (validScore !== null && validLabel !== null && validX !== null) {
-        new CompiledForest([tree], F).addRows(validX, validScore);
+        // one tree at a time: the JavaScript kernel, since a WebAssembly arena per tree
+        // would cost more to set up than the walk itself
+        new CompiledForest([tree], F).addRows(validX, validScore, 1, 'js');
         vLoss = objective.loss(validLabel, validScore);
         validLoss.push(vLoss);
         if (vLoss < bestLoss) {
