@@ -9,6 +9,7 @@ import {
   parseJob,
   type Config,
   type Logger,
+  type RetrySettings,
   type RunResult,
   type TrainResult,
 } from '@engine/shared';
@@ -23,6 +24,8 @@ export interface DailyPlan {
   universe: string[];
   source: string;
   windowDays: number;
+  /** Training attempts and backoff of each symbol (RETRY_POLICY.train when absent). */
+  trainRetry?: RetrySettings;
 }
 
 /** The scheduler process: the daily Job Scheduler plus the worker of the `run` queue. */
@@ -32,7 +35,14 @@ export interface Scheduler extends Closeable {
 
 /** The plan the configuration describes. */
 export function dailyPlanFrom(config: Config): DailyPlan {
-  return { cron: config.schedule.cron, tz: config.schedule.tz, universe: config.universe, source: config.candleSource, windowDays: config.windowDays };
+  return {
+    cron: config.schedule.cron,
+    tz: config.schedule.tz,
+    universe: config.universe,
+    source: config.candleSource,
+    windowDays: config.windowDays,
+    trainRetry: config.retry.train,
+  };
 }
 
 /** Open the producer side (run queue + flow producer) on a connection. */
@@ -96,7 +106,7 @@ export async function startScheduler(config: Config, log: Logger, plan: DailyPla
     async (job) => {
       if (job.name === JOB_NAMES.daily) {
         const fire = job.opts.prevMillis ?? job.timestamp;
-        return startRun(producer, { runDate: runDateOfFire(fire), symbols: plan.universe, source: plan.source, windowDays: plan.windowDays, trigger: 'schedule' }, log.child({ jobId: job.id }));
+        return startRun(producer, { runDate: runDateOfFire(fire), symbols: plan.universe, source: plan.source, windowDays: plan.windowDays, trigger: 'schedule', ...plan.trainRetry }, log.child({ jobId: job.id }));
       }
       const summary = await summariseRun(job, prefix);
       log.info({ jobId: job.id, ...summary }, 'run finished');

@@ -83,7 +83,7 @@ describe('a run: one parent, one child per symbol, deterministic ids', () => {
 describe('the daily Job Scheduler', () => {
   it('a cron fire starts the run of its UTC day for the universe, once', async () => {
     const prefix = `t-daily-${process.pid}-${Date.now()}`;
-    const config = loadConfig({ REDIS_URL, ENGINE_QUEUE_PREFIX: prefix, ENGINE_SCHEDULE_CRON: '* * * * * *', ENGINE_UNIVERSE: 'BTC/USDT,TAO/USDT', ENGINE_WINDOW_DAYS: '40', ENGINE_CANDLE_SOURCE: 'csv:/data' });
+    const config = loadConfig({ REDIS_URL, ENGINE_QUEUE_PREFIX: prefix, ENGINE_SCHEDULE_CRON: '* * * * * *', ENGINE_UNIVERSE: 'BTC/USDT,TAO/USDT', ENGINE_WINDOW_DAYS: '40', ENGINE_CANDLE_SOURCE: 'csv:/data', ENGINE_TRAIN_ATTEMPTS: '5', ENGINE_TRAIN_BACKOFF_MS: '1234' });
     const scheduler = await startScheduler(config, log);
     const connection = createRedisConnection(REDIS_URL, 'worker');
     const train = new Queue(QUEUES.train, { connection, prefix });
@@ -96,7 +96,11 @@ describe('the daily Job Scheduler', () => {
       await until('three fires', async () => ((await run.getJobCounts('completed')).completed >= 3 ? true : undefined), 10_000);
       const jobs = await train.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']);
       expect(jobs.map((j) => j.id).sort()).toEqual([`train-${today}-BTC-USDT`, `train-${today}-TAO-USDT`]);
-      expect(jobs.find((j) => j.id === `train-${today}-TAO-USDT`)!.data).toEqual({ runDate: today, symbol: 'TAO/USDT', windowDays: 40, source: 'csv:/data' });
+      const tao = jobs.find((j) => j.id === `train-${today}-TAO-USDT`)!;
+      expect(tao.data).toEqual({ runDate: today, symbol: 'TAO/USDT', windowDays: 40, source: 'csv:/data' });
+      // the retry policy comes from the configuration
+      expect(tao.opts.attempts).toBe(5);
+      expect(tao.opts.backoff).toEqual({ type: 'exponential', delay: 1234 });
       expect(await run.getJobSchedulersCount()).toBe(1);
     } finally {
       await scheduler.close();

@@ -1,5 +1,5 @@
 import { Queue, Worker } from 'bullmq';
-import { ConfigError, JOB_NAMES, QUEUES, RETRY_POLICY, SCHEDULER_IDS, parseJob, type Config, type Logger } from '@engine/shared';
+import { ConfigError, JOB_NAMES, QUEUES, SCHEDULER_IDS, parseJob, type Config, type Logger } from '@engine/shared';
 import { openRegistryContext, type RegistryContext, type SweepOutcome, type SyncOutcome } from '@engine/registry';
 import { createRedisConnection, ensureRedis, type Closeable } from '@engine/scheduler';
 import { workerIdentity, type WorkerIdentity } from './identity';
@@ -69,7 +69,7 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<Sync
       prefix: config.queuePrefix,
       name: identity.id,
       concurrency: 2,
-      settings: { backoffStrategy: retryAfterBackoff(RETRY_POLICY.sync.backoffMs) },
+      settings: { backoffStrategy: retryAfterBackoff(config.retry.sync.backoffMs) },
     },
   );
   worker.on('completed', (job, r) => log.info({ jobId: job.id, attempt: job.attemptsMade, ...('state' in r ? { modelId: r.modelId, state: r.state, uploaded: r.uploaded, pointer: r.pointer } : { synced: r.synced.length, failed: r.failed.length }) }, 'sync job completed'));

@@ -37,7 +37,7 @@ async function openContext(): Promise<ThreadContext> {
       registry: reg.registry,
       store: reg.store,
       actor,
-      publish: (ref) => enqueueModelSync(syncQueue, ref),
+      publish: (ref) => enqueueModelSync(syncQueue, ref, config.retry.sync),
     },
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { RETRY_POLICY, type RetrySettings } from './jobs';
 
 /**
  * The one configuration schema. Parsed once from the environment at process start
@@ -40,6 +41,10 @@ const envSchema = z.object({
   ENGINE_SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(8_000),
   ENGINE_TRAIN_THREADS: int(0, 256).default(0),
   ENGINE_SYNC_SWEEP_CRON: z.string().default('*/30 * * * *'),
+  ENGINE_TRAIN_ATTEMPTS: int(1, 20).default(RETRY_POLICY.train.attempts),
+  ENGINE_TRAIN_BACKOFF_MS: int(100, 3_600_000).default(RETRY_POLICY.train.backoffMs),
+  ENGINE_SYNC_ATTEMPTS: int(1, 50).default(RETRY_POLICY.sync.attempts),
+  ENGINE_SYNC_BACKOFF_MS: int(100, 3_600_000).default(RETRY_POLICY.sync.backoffMs),
 
   DROPBOX_APP_KEY: z.string().optional(),
   DROPBOX_APP_SECRET: z.string().optional(),
@@ -73,6 +78,8 @@ export interface Config {
   schedule: { cron: string; tz: string; syncSweepCron: string };
   queuePrefix: string;
   worker: { role: 'train' | 'sync'; concurrency: number; lockDurationMs: number; shutdownDeadlineMs: number; trainThreads: number };
+  /** Attempts and first backoff per queue, for transient failures (RETRY_POLICY by default). */
+  retry: { train: RetrySettings; sync: RetrySettings };
   dropbox: { appKey?: string; appSecret?: string; refreshToken?: string; root: string; apiUrl?: string };
   dashboard: { port: number; host: string; user?: string; password?: string; readOnly: boolean; allowAnonymous: boolean };
 }
@@ -132,6 +139,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       lockDurationMs: e.ENGINE_LOCK_DURATION_MS,
       shutdownDeadlineMs: e.ENGINE_SHUTDOWN_DEADLINE_MS,
       trainThreads: e.ENGINE_TRAIN_THREADS,
+    },
+    retry: {
+      train: { attempts: e.ENGINE_TRAIN_ATTEMPTS, backoffMs: e.ENGINE_TRAIN_BACKOFF_MS },
+      sync: { attempts: e.ENGINE_SYNC_ATTEMPTS, backoffMs: e.ENGINE_SYNC_BACKOFF_MS },
     },
     dropbox: { appKey: e.DROPBOX_APP_KEY, appSecret: e.DROPBOX_APP_SECRET, refreshToken: e.DROPBOX_REFRESH_TOKEN, root: e.DROPBOX_ROOT, apiUrl: e.DROPBOX_API_URL },
     dashboard: {

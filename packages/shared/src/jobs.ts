@@ -111,8 +111,17 @@ export const SCHEDULER_IDS = { daily: 'daily-run', syncSweep: 'sync-sweep' } as 
 /**
  * Retry policy per queue. Transient errors are retried with exponential backoff
  * (`delay · 2^(attempt−1)`, or a server's Retry-After when larger); permanent ones fail at
- * once. Overridable per run (`engine run-now --attempts`).
+ * once. These are the defaults of ENGINE_TRAIN_ATTEMPTS / ENGINE_TRAIN_BACKOFF_MS and
+ * ENGINE_SYNC_ATTEMPTS / ENGINE_SYNC_BACKOFF_MS; a run can override training's
+ * (`engine run-now --attempts`).
  */
+export interface RetrySettings {
+  /** Attempts in all (1 = no retry). */
+  attempts: number;
+  /** Wait before the first retry; doubles each time. */
+  backoffMs: number;
+}
+
 export const RETRY_POLICY = {
   train: { attempts: 3, backoffMs: 15_000 },
   sync: { attempts: 8, backoffMs: 5_000 },

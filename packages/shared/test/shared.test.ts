@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { ConfigError, createLogger, jobIds, loadConfig, parseJob, parsePair, parseUtcDay, PermanentError, wrapError, TransientError } from '@engine/shared';
+import { ConfigError, createLogger, jobIds, loadConfig, parseJob, parsePair, parseUtcDay, PermanentError, RETRY_POLICY, wrapError, TransientError } from '@engine/shared';
 
 describe('config', () => {
   it('applies the spec defaults and single-machine mode without REDIS_URL', () => {
@@ -12,6 +12,14 @@ describe('config', () => {
   it('names the bad variable and what was expected', () => {
     expect(() => loadConfig({ ENGINE_WINDOW_DAYS: 'ninety' })).toThrow(/ENGINE_WINDOW_DAYS.*"ninety"/);
     expect(() => loadConfig({ ENGINE_WINDOW_DAYS: 'ninety' })).toThrow(ConfigError);
+  });
+
+  it('takes the retry policy from the environment, RETRY_POLICY by default, and bounds it', () => {
+    expect(loadConfig({}).retry).toEqual({ train: { ...RETRY_POLICY.train }, sync: { ...RETRY_POLICY.sync } });
+    const c = loadConfig({ ENGINE_TRAIN_ATTEMPTS: '5', ENGINE_TRAIN_BACKOFF_MS: '60000', ENGINE_SYNC_ATTEMPTS: '12', ENGINE_SYNC_BACKOFF_MS: '2000' });
+    expect(c.retry).toEqual({ train: { attempts: 5, backoffMs: 60_000 }, sync: { attempts: 12, backoffMs: 2_000 } });
+    expect(() => loadConfig({ ENGINE_TRAIN_ATTEMPTS: '0' })).toThrow(/ENGINE_TRAIN_ATTEMPTS.*"0"/);
+    expect(() => loadConfig({ ENGINE_SYNC_BACKOFF_MS: 'soon' })).toThrow(/ENGINE_SYNC_BACKOFF_MS/);
   });
 
   it('rejects unknown variables under our prefixes (typos)', () => {

@@ -55,7 +55,7 @@ export function registerFleetCommands(program: Command): void {
     .option('--date <YYYY-MM-DD>', 'run date; the window is [date − days, date) (default: today, UTC)')
     .option('--source <source>', 'candle source: binance (any ccxt id) or csv:DIR (default: ENGINE_CANDLE_SOURCE)')
     .option('--days <n>', 'training window in days (default: ENGINE_WINDOW_DAYS)', positiveInt('--days'))
-    .option('--attempts <n>', 'attempts per symbol for transient failures (default 3)', positiveInt('--attempts'))
+    .option('--attempts <n>', 'attempts per symbol for transient failures (default ENGINE_TRAIN_ATTEMPTS, 3)', positiveInt('--attempts'))
     .option('--training <json>', 'overrides of the training defaults for this run, JSON or @file.json (e.g. \'{"model":{"nEstimators":50}}\'); checked by the workers, recorded in each manifest')
     .option('--json', 'print the result as one JSON line')
     .action(async (opts: RunNowOptions) => {
@@ -71,7 +71,7 @@ export function registerFleetCommands(program: Command): void {
         await ensureRedis(connection, config.redisUrl);
         const producer = openRunProducer(connection, config.queuePrefix);
         try {
-          const r = await startRun(producer, { runDate, symbols, source: opts.source ?? config.candleSource, windowDays: opts.days ?? config.windowDays, trigger: 'manual', attempts: opts.attempts, training }, log);
+          const r = await startRun(producer, { runDate, symbols, source: opts.source ?? config.candleSource, windowDays: opts.days ?? config.windowDays, trigger: 'manual', attempts: opts.attempts ?? config.retry.train.attempts, backoffMs: config.retry.train.backoffMs, training }, log);
           if (opts.json) process.stdout.write(`${JSON.stringify({ ...r, runDate, symbols })}\n`);
           else if (r.added) process.stdout.write(`run ${r.runJobId} added: ${r.trainJobIds.length} training job(s): ${r.trainJobIds.join(', ')}\n`);
           else process.stdout.write(`run ${r.runJobId} already exists (${r.existingState}); nothing added\n`);
