@@ -60,6 +60,7 @@ describe('fleet end to end', () => {
       ENGINE_DATA_DIR: dataDir,
       ENGINE_CANDLE_SOURCE: `csv:${OHLCV_DIR}`,
       ENGINE_TRAIN_THREADS: '1',
+      ENGINE_GIT_COMMIT: 'e2e0c0ffee',
       DROPBOX_APP_KEY: dropbox.appKey,
       DROPBOX_APP_SECRET: dropbox.appSecret,
       DROPBOX_REFRESH_TOKEN: dropbox.refreshToken,
@@ -136,6 +137,7 @@ describe('fleet end to end', () => {
       const detail = (await registry.getModel(m.id))!;
       const manifest = detail.manifest as ManifestCore;
       expect(manifest.model_id).toBe(m.id);
+      expect((manifest as unknown as { engine: { git_commit: string | null } }).engine.git_commit).toBe('e2e0c0ffee');
       if (m.verdict === 'published') {
         expect(m.reasons).toEqual([]);
         const onnx = dropbox.files.get(`/Runpodhuracan/${RUN_DATE}/models/${slug}_model.onnx`);

@@ -71,6 +71,9 @@ describe('infra Dockerfiles', () => {
       expect(text.indexOf('npm ci')).toBeLessThan(text.indexOf('npm run build'));
       const runtime = text.slice(text.lastIndexOf('\nFROM '));
       expect(runtime).toMatch(/^USER node$/m);
+      // images have no .git: the commit comes in as a build argument and reaches the manifests
+      expect(runtime).toMatch(/^ARG GIT_COMMIT=""$/m);
+      expect(runtime).toMatch(/ENGINE_GIT_COMMIT=\$\{GIT_COMMIT\}/);
       expect(existsSync(path.join(REPO_ROOT, `${file}.dockerignore`))).toBe(true);
     });
   }

@@ -6,7 +6,7 @@
  */
 import type { SandboxedJob } from 'bullmq';
 import { Queue } from 'bullmq';
-import { QUEUES, createLogger, loadConfig, parseJob, type Logger, type TrainProgress, type TrainResult } from '@engine/shared';
+import { QUEUES, createLogger, loadConfig, parseJob, resolveGitCommit, type Logger, type TrainProgress, type TrainResult } from '@engine/shared';
 import { openRegistryContext } from '@engine/registry';
 import { createRedisConnection } from '@engine/scheduler';
 import { toJobError } from './job-errors';
@@ -33,7 +33,7 @@ async function openContext(): Promise<ThreadContext> {
   return {
     log,
     train: {
-      ports: createTrainingPorts(config),
+      ports: createTrainingPorts(config, { gitCommit: resolveGitCommit(config) }),
       registry: reg.registry,
       store: reg.store,
       actor,

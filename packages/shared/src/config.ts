@@ -41,6 +41,8 @@ const envSchema = z.object({
   ENGINE_SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(8_000),
   ENGINE_TRAIN_THREADS: int(0, 256).default(0),
   ENGINE_SYNC_SWEEP_CRON: z.string().default('*/30 * * * *'),
+  /** The commit models are trained from (images have no .git; see resolveGitCommit). */
+  ENGINE_GIT_COMMIT: z.string().regex(/^[0-9a-f]{7,40}$/i, 'expected a git commit hash (7 to 40 hex digits)').optional(),
   ENGINE_TRAIN_ATTEMPTS: int(1, 20).default(RETRY_POLICY.train.attempts),
   ENGINE_TRAIN_BACKOFF_MS: int(100, 3_600_000).default(RETRY_POLICY.train.backoffMs),
   ENGINE_SYNC_ATTEMPTS: int(1, 50).default(RETRY_POLICY.sync.attempts),
@@ -80,6 +82,8 @@ export interface Config {
   worker: { role: 'train' | 'sync'; concurrency: number; lockDurationMs: number; shutdownDeadlineMs: number; trainThreads: number };
   /** Attempts and first backoff per queue, for transient failures (RETRY_POLICY by default). */
   retry: { train: RetrySettings; sync: RetrySettings };
+  /** ENGINE_GIT_COMMIT, when set. */
+  gitCommit?: string;
   dropbox: { appKey?: string; appSecret?: string; refreshToken?: string; root: string; apiUrl?: string };
   dashboard: { port: number; host: string; user?: string; password?: string; readOnly: boolean; allowAnonymous: boolean };
 }
@@ -140,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       shutdownDeadlineMs: e.ENGINE_SHUTDOWN_DEADLINE_MS,
       trainThreads: e.ENGINE_TRAIN_THREADS,
     },
+    gitCommit: e.ENGINE_GIT_COMMIT,
     retry: {
       train: { attempts: e.ENGINE_TRAIN_ATTEMPTS, backoffMs: e.ENGINE_TRAIN_BACKOFF_MS },
       sync: { attempts: e.ENGINE_SYNC_ATTEMPTS, backoffMs: e.ENGINE_SYNC_BACKOFF_MS },

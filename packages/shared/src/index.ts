@@ -6,3 +6,4 @@ export * from './time';
 export * from './jobs';
 export * from './candles';
 export * from './bundle';
+export * from './build-info';

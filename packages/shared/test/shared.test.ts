@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { ConfigError, createLogger, jobIds, loadConfig, parseJob, parsePair, parseUtcDay, PermanentError, RETRY_POLICY, wrapError, TransientError } from '@engine/shared';
+import { ConfigError, createLogger, jobIds, loadConfig, parseJob, parsePair, parseUtcDay, PermanentError, resolveGitCommit, RETRY_POLICY, wrapError, TransientError } from '@engine/shared';
 
 describe('config', () => {
   it('applies the spec defaults and single-machine mode without REDIS_URL', () => {
@@ -20,6 +20,14 @@ describe('config', () => {
     expect(c.retry).toEqual({ train: { attempts: 5, backoffMs: 60_000 }, sync: { attempts: 12, backoffMs: 2_000 } });
     expect(() => loadConfig({ ENGINE_TRAIN_ATTEMPTS: '0' })).toThrow(/ENGINE_TRAIN_ATTEMPTS.*"0"/);
     expect(() => loadConfig({ ENGINE_SYNC_BACKOFF_MS: 'soon' })).toThrow(/ENGINE_SYNC_BACKOFF_MS/);
+  });
+
+  it('records the git commit: ENGINE_GIT_COMMIT first, else the checkout the code runs from', () => {
+    expect(resolveGitCommit(loadConfig({ ENGINE_GIT_COMMIT: 'abc1234' }))).toBe('abc1234');
+    // an image built without the argument sets it empty, which counts as unset
+    expect(loadConfig({ ENGINE_GIT_COMMIT: '' }).gitCommit).toBeUndefined();
+    expect(resolveGitCommit(loadConfig({}))).toMatch(/^[0-9a-f]{40}$/); // this repository's HEAD
+    expect(() => loadConfig({ ENGINE_GIT_COMMIT: 'main' })).toThrow(/ENGINE_GIT_COMMIT: expected a git commit hash/);
   });
 
   it('rejects unknown variables under our prefixes (typos)', () => {

@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, type CandleSeries, createLogger, loadConfig, pairSlug, parsePair, PermanentError, TransientError } from '@engine/shared';
+import { ConfigError, type CandleSeries, createLogger, loadConfig, pairSlug, parsePair, PermanentError, resolveGitCommit, TransientError } from '@engine/shared';
 import { runSingleMachine } from '@engine/worker';
 import { loadCandles, openSource, resolveWindow } from '@engine/candles';
 import { referenceSymbolFor } from '@engine/features';
@@ -146,13 +145,6 @@ export function formatSummary(m: ModelManifest): string {
   ].join('\n');
 }
 
-function gitCommit(): string | null {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * `engine train`: for each symbol, load the window of candles (and its cross-asset
@@ -174,7 +166,7 @@ export async function runTrain(opts: TrainCommandOptions, io: TrainIo): Promise<
   const dataDir = opts.dataDir ?? config.dataDir;
   const cacheDir = opts.cacheDir ?? path.join(dataDir, 'candles');
   const out = opts.out ?? path.join(dataDir, 'models');
-  const commit = opts.gitCommit ?? gitCommit();
+  const commit = opts.gitCommit ?? resolveGitCommit(config);
   const threads = opts.threads ?? (config.worker.trainThreads > 0 ? config.worker.trainThreads : undefined);
   if (opts.registry !== false) return runTrainRecorded({ opts, io, config, symbols, overrides, dataDir, cacheDir, out, commit, threads });
   const source = openSource(opts.source ?? config.candleSource, { exchangeUrl: config.exchangeUrl });
