@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { columnMatrix, GbdtThreadPool, rowMajorMatrix, trainGbdt, type GbdtParams } from '../src/gbdt';
 import { setPredictArenaBudget } from '../src/gbdt/wasm-forest';
+import { histKernelBytes, setHistWasmEnabled } from '../src/gbdt/wasm-hist';
 import { Mulberry32 } from '../src/gbdt/prng';
 import { histWorkerScript } from '../src/gbdt/thread-pool';
 
@@ -34,6 +35,23 @@ describe('GBDT determinism across thread counts', () => {
     expect(two).toBe(one);
     expect(three).toBe(one);
     expect(JSON.parse(one).trees.length).toBe(params.nEstimators);
+  });
+
+  it('the WebAssembly histogram kernels give the JavaScript loops\' models byte for byte', async () => {
+    expect(WebAssembly.validate(histKernelBytes())).toBe(true);
+    const params = { nEstimators: 12, maxDepth: 6, seed: 9 };
+    const fit = async (threads: number): Promise<string> => (await trainGbdt({ x, y }, params, { threads })).serialize();
+    const wasm = [await fit(1), await fit(2)];
+    const old = setHistWasmEnabled(false);
+    let js: string[];
+    try {
+      js = [await fit(1), await fit(2)];
+    } finally {
+      setHistWasmEnabled(old);
+    }
+    expect(wasm[0]).toBe(js[0]);
+    expect(wasm[1]).toBe(js[0]);
+    expect(js[1]).toBe(js[0]);
   });
 
   it('bins a matrix in shared memory on every thread, with the same result', async () => {

@@ -25,6 +25,7 @@
  */
 import { OBJ_HUBER, OBJ_LOGISTIC, huberGradients, logisticGradients, squaredGradients } from './gradient-kernels';
 import { addToRows, copyRows, copyRowsGather, drawBagChunk, maxAbsOf, packRows, partitionToScratch, sumRows } from './row-kernels';
+import { histKernels, type HistKernels } from './wasm-hist';
 
 /** Doubles per (slot, feature) best-split record: gain, bin, defaultLeft, GL, HL, CL. */
 export const SPLIT_W = 6;
@@ -109,8 +110,13 @@ export interface HistBuffers {
   slotSize: number;
   maxPairs: number;
   maxParts: number;
-  bins: SharedArrayBuffer;
-  order: SharedArrayBuffer;
+  /**
+   * One shared memory holding the hot arrays of the histogram loops (bins, order, og,
+   * pfull, hist: byte ranges in `regions`): a shared WebAssembly.Memory, so that the wasm
+   * kernels can run on them, or a SharedArrayBuffer where those are unavailable.
+   */
+  arena: WebAssembly.Memory | SharedArrayBuffer;
+  regions: ArenaRegions;
   /** Int32: rows outside the bag, partitioned alongside `order`. */
   oob: SharedArrayBuffer;
   /** Int32 scratch for partitions: left and right rows of bag chunks, then of oob chunks. */
@@ -135,11 +141,7 @@ export interface HistBuffers {
   parts: SharedArrayBuffer;
   /** Int32: per work item (row chunk): rows going left or into the bag, (bag, oob). */
   counts: SharedArrayBuffer;
-  og: SharedArrayBuffer;
   oh: SharedArrayBuffer;
-  /** Float64 per row (colStride of them, zero-padded): the packed gradient of the row (0 outside the bag), packed mode. */
-  pfull: SharedArrayBuffer;
-  hist: SharedArrayBuffer;
   /** Int32: featOff[F], nBins[F]. */
   meta: SharedArrayBuffer;
   /** Float64: per slot G, H, C, (unused). */
@@ -150,6 +152,25 @@ export interface HistBuffers {
   /** Float64 parameters, indexed by the P_* constants. */
   params: SharedArrayBuffer;
   ctrl: SharedArrayBuffer;
+}
+
+/** Byte range of one array in the arena. */
+export interface ArenaRegion {
+  offset: number;
+  bytes: number;
+}
+
+/**
+ * bins: the feature-major binned matrix (colStride bytes per feature); order: Int32 bag rows;
+ * og: Float64 ordered gradients; pfull: Float64 per row (colStride of them, zero-padded), the
+ * packed gradient of the row (0 outside the bag), packed mode; hist: Float64 histogram slots.
+ */
+export interface ArenaRegions {
+  bins: ArenaRegion;
+  order: ArenaRegion;
+  og: ArenaRegion;
+  pfull: ArenaRegion;
+  hist: ArenaRegion;
 }
 
 /** Typed views over {@link HistBuffers}. */
@@ -188,19 +209,25 @@ export interface HistViews {
   task: Int32Array;
   params: Float64Array;
   ctrl: Int32Array;
+  /** This thread's wasm histogram kernels over the arena (null: the JavaScript loops). */
+  wasm: HistKernels | null;
+  /** Byte offsets of the arena's regions, for the wasm kernels. */
+  addr: { bins: number; order: number; og: number; pfull: number; hist: number };
 }
 
 export function makeViews(b: HistBuffers): HistViews {
   const meta = new Int32Array(b.meta);
+  const arena = b.arena instanceof SharedArrayBuffer ? b.arena : (b.arena.buffer as SharedArrayBuffer);
+  const r = b.regions;
   return {
     nRows: b.nRows,
     colStride: b.colStride,
     nFeatures: b.nFeatures,
     binStride: b.binStride,
     slotSize: b.slotSize,
-    bins: new Uint8Array(b.bins),
-    bins32: new Uint32Array(b.bins, 0, b.bins.byteLength >> 2),
-    order: new Int32Array(b.order),
+    bins: new Uint8Array(arena, r.bins.offset, r.bins.bytes),
+    bins32: new Uint32Array(arena, r.bins.offset, r.bins.bytes >> 2),
+    order: new Int32Array(arena, r.order.offset, r.order.bytes >> 2),
     oob: new Int32Array(b.oob),
     tmpA: new Int32Array(b.tmpA),
     tmpB: new Int32Array(b.tmpB),
@@ -216,10 +243,10 @@ export function makeViews(b: HistBuffers): HistViews {
     job: new Int32Array(b.job),
     parts: new Int32Array(b.parts),
     counts: new Int32Array(b.counts),
-    og: new Float64Array(b.og),
+    og: new Float64Array(arena, r.og.offset, r.og.bytes >> 3),
     oh: new Float64Array(b.oh),
-    pfull: new Float64Array(b.pfull),
-    hist: new Float64Array(b.hist),
+    pfull: new Float64Array(arena, r.pfull.offset, r.pfull.bytes >> 3),
+    hist: new Float64Array(arena, r.hist.offset, r.hist.bytes >> 3),
     featOff: meta.subarray(0, b.nFeatures),
     nBins: meta.subarray(b.nFeatures, 2 * b.nFeatures),
     sums: new Float64Array(b.sums),
@@ -227,6 +254,8 @@ export function makeViews(b: HistBuffers): HistViews {
     task: new Int32Array(b.task),
     params: new Float64Array(b.params),
     ctrl: new Int32Array(b.ctrl),
+    wasm: b.arena instanceof SharedArrayBuffer ? null : histKernels(b.arena),
+    addr: { bins: r.bins.offset, order: r.order.offset, og: r.og.offset, pfull: r.pfull.offset, hist: r.hist.offset },
   };
 }
 
@@ -848,13 +877,16 @@ function rootHistograms(v: HistViews, small: number, f0: number, f1: number): vo
   const { hist, featOff, nBins, bins32, pfull, colStride, slotSize } = v;
   const o0 = small * slotSize + featOff[f0];
   hist.fill(0, o0, o0 + nBins[f0] + 1);
+  const { wasm, addr } = v;
   if (f1 < 0) {
-    histPackedFull(bins32, (f0 * colStride) >> 2, pfull, hist, o0, v.nRows);
+    if (wasm !== null) wasm.full(addr.bins + f0 * colStride, addr.pfull, addr.hist + o0 * 8, v.nRows);
+    else histPackedFull(bins32, (f0 * colStride) >> 2, pfull, hist, o0, v.nRows);
     return;
   }
   const o1 = small * slotSize + featOff[f1];
   hist.fill(0, o1, o1 + nBins[f1] + 1);
-  histPackedFull2(bins32, (f0 * colStride) >> 2, (f1 * colStride) >> 2, pfull, hist, o0, o1, v.nRows);
+  if (wasm !== null) wasm.full2(addr.bins + f0 * colStride, addr.bins + f1 * colStride, addr.pfull, addr.hist + o0 * 8, addr.hist + o1 * 8, v.nRows);
+  else histPackedFull2(bins32, (f0 * colStride) >> 2, (f1 * colStride) >> 2, pfull, hist, o0, o1, v.nRows);
 }
 
 /** The small child's histogram of feature f for the pair at task[q..]. */
@@ -865,7 +897,10 @@ function pairHistogram(v: HistViews, q: number, f: number): void {
   const end = task[q + 4];
   const offS = small * slotSize + featOff[f];
   hist.fill(0, offS, offS + (nBins[f] + 1) * v.binStride);
-  if (v.binStride === 1) histPacked(v.bins, f * colStride, v.order, v.og, hist, offS, begin, end);
+  if (v.binStride === 1) {
+    if (v.wasm !== null) v.wasm.packed(v.addr.bins + f * colStride, v.addr.order, v.addr.og, v.addr.hist + offS * 8, begin, end);
+    else histPacked(v.bins, f * colStride, v.order, v.og, hist, offS, begin, end);
+  }
   else histGeneral(v.bins, f * colStride, v.order, v.og, v.oh, hist, offS, begin, end);
 }
 

@@ -30,10 +30,13 @@ import {
   makeViews,
   type HistBuffers,
   type HistViews,
+  type ArenaRegion,
+  type ArenaRegions,
 } from './hist-kernels';
 import type { GrowPolicy } from './params';
 import type { GbdtThreadPool } from './thread-pool';
 import type { GbdtTree } from './tree';
+import { HIST_ARENA_MAX_PAGES, histWasmEnabled } from './wasm-hist';
 
 /** What the learner needs to know about the data and the tree shape. */
 export interface TreeLearnerConfig {
@@ -87,8 +90,30 @@ function gradientBits(nRows: number): number {
 }
 
 /**
+ * The arena of the histogram loops: bins, order, og, pfull and hist, each 64-byte aligned,
+ * in a shared WebAssembly.Memory when the wasm kernels are available (else one
+ * SharedArrayBuffer, for the JavaScript loops). The binned matrix is copied in.
+ */
+function allocateArena(bins: SharedArrayBuffer, binBytes: number, N: number, pfullBytes: number, histBytes: number): { arena: WebAssembly.Memory | SharedArrayBuffer; regions: ArenaRegions } {
+  let at = 0;
+  const region = (bytes: number): ArenaRegion => {
+    const r = { offset: at, bytes };
+    at = Math.ceil((at + Math.max(8, bytes)) / 64) * 64;
+    return r;
+  };
+  const regions: ArenaRegions = { bins: region(binBytes), order: region(4 * N), og: region(8 * N), pfull: region(pfullBytes), hist: region(histBytes) };
+  const pages = Math.ceil(at / 65536);
+  let arena: WebAssembly.Memory | SharedArrayBuffer;
+  if (histWasmEnabled() && pages <= HIST_ARENA_MAX_PAGES) arena = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  else arena = new SharedArrayBuffer(at);
+  const buf = arena instanceof SharedArrayBuffer ? arena : (arena.buffer as SharedArrayBuffer);
+  new Uint8Array(buf, regions.bins.offset, binBytes).set(new Uint8Array(bins, 0, binBytes));
+  return { arena, regions };
+}
+
+/**
  * Allocates the shared buffers of one training. `bins` must already hold the feature-major
- * binned training matrix (see binRows) in a SharedArrayBuffer.
+ * binned training matrix (see binRows) in a SharedArrayBuffer (colStride bytes per feature).
  */
 export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuffer): HistBuffers {
   const F = cfg.nFeatures;
@@ -107,6 +132,7 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
   }
   const slotSize = off;
   const general = binStride === 3;
+  const { arena, regions } = allocateArena(bins, cfg.colStride * F, N, binStride === 1 ? 8 * cfg.colStride : 8, 8 * nSlots * slotSize);
   const b: HistBuffers = {
     nRows: N,
     colStride: cfg.colStride,
@@ -116,8 +142,8 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
     slotSize,
     maxPairs,
     maxParts,
-    bins,
-    order: sab(4 * N),
+    arena,
+    regions,
     oob: sab(4 * N),
     tmpA: sab(4 * N),
     tmpB: sab(4 * N),
@@ -134,10 +160,7 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
     parts: sab(4 * (1 + maxParts * PART_W)),
     // work items of a level's partitions: chunks of the bag and oob ranges, plus one per node
     counts: sab(4 * 2 * (2 * chunksFor(N) + maxParts + 2)),
-    og: sab(8 * N),
     oh: sab(general ? 8 * N : 8),
-    pfull: sab(binStride === 1 ? 8 * cfg.colStride : 8),
-    hist: sab(8 * nSlots * slotSize),
     meta,
     sums: sab(8 * 4 * nSlots),
     split: sab(8 * nSlots * F * SPLIT_W),
