@@ -111,19 +111,13 @@ export interface HistBuffers {
   maxPairs: number;
   maxParts: number;
   /**
-   * One shared memory holding the hot arrays of the histogram loops (bins, order, og,
-   * pfull, hist: byte ranges in `regions`): a shared WebAssembly.Memory, so that the wasm
+   * One shared memory holding the hot arrays of the histogram and partition loops (see
+   * ArenaRegions; byte ranges in `regions`): a shared WebAssembly.Memory, so that the wasm
    * kernels can run on them, or a SharedArrayBuffer where those are unavailable.
    */
   arena: WebAssembly.Memory | SharedArrayBuffer;
   regions: ArenaRegions;
   /** Int32: rows outside the bag, partitioned alongside `order`. */
-  oob: SharedArrayBuffer;
-  /** Int32 scratch for partitions: left and right rows of bag chunks, then of oob chunks. */
-  tmpA: SharedArrayBuffer;
-  tmpB: SharedArrayBuffer;
-  tmpOA: SharedArrayBuffer;
-  tmpOB: SharedArrayBuffer;
   /** Float64 per row: targets, current scores, gradients, hessians (per-row hessians only). */
   label: SharedArrayBuffer;
   score: SharedArrayBuffer;
@@ -168,6 +162,13 @@ export interface ArenaRegion {
 export interface ArenaRegions {
   bins: ArenaRegion;
   order: ArenaRegion;
+  /** Int32: rows outside the bag, partitioned alongside `order`. */
+  oob: ArenaRegion;
+  /** Int32 scratch for partitions: left and right rows of bag chunks, then of oob chunks. */
+  tmpA: ArenaRegion;
+  tmpB: ArenaRegion;
+  tmpOA: ArenaRegion;
+  tmpOB: ArenaRegion;
   og: ArenaRegion;
   pfull: ArenaRegion;
   hist: ArenaRegion;
@@ -212,13 +213,14 @@ export interface HistViews {
   /** This thread's wasm histogram kernels over the arena (null: the JavaScript loops). */
   wasm: HistKernels | null;
   /** Byte offsets of the arena's regions, for the wasm kernels. */
-  addr: { bins: number; order: number; og: number; pfull: number; hist: number };
+  addr: { bins: number; order: number; oob: number; tmpA: number; tmpB: number; tmpOA: number; tmpOB: number; og: number; pfull: number; hist: number };
 }
 
 export function makeViews(b: HistBuffers): HistViews {
   const meta = new Int32Array(b.meta);
   const arena = b.arena instanceof SharedArrayBuffer ? b.arena : (b.arena.buffer as SharedArrayBuffer);
   const r = b.regions;
+  const i32 = (g: ArenaRegion): Int32Array => new Int32Array(arena, g.offset, g.bytes >> 2);
   return {
     nRows: b.nRows,
     colStride: b.colStride,
@@ -227,12 +229,12 @@ export function makeViews(b: HistBuffers): HistViews {
     slotSize: b.slotSize,
     bins: new Uint8Array(arena, r.bins.offset, r.bins.bytes),
     bins32: new Uint32Array(arena, r.bins.offset, r.bins.bytes >> 2),
-    order: new Int32Array(arena, r.order.offset, r.order.bytes >> 2),
-    oob: new Int32Array(b.oob),
-    tmpA: new Int32Array(b.tmpA),
-    tmpB: new Int32Array(b.tmpB),
-    tmpOA: new Int32Array(b.tmpOA),
-    tmpOB: new Int32Array(b.tmpOB),
+    order: i32(r.order),
+    oob: i32(r.oob),
+    tmpA: i32(r.tmpA),
+    tmpB: i32(r.tmpB),
+    tmpOA: i32(r.tmpOA),
+    tmpOB: i32(r.tmpOB),
     label: new Float64Array(b.label),
     score: new Float64Array(b.score),
     grad: new Float64Array(b.grad),
@@ -255,7 +257,18 @@ export function makeViews(b: HistBuffers): HistViews {
     params: new Float64Array(b.params),
     ctrl: new Int32Array(b.ctrl),
     wasm: b.arena instanceof SharedArrayBuffer ? null : histKernels(b.arena),
-    addr: { bins: r.bins.offset, order: r.order.offset, og: r.og.offset, pfull: r.pfull.offset, hist: r.hist.offset },
+    addr: {
+      bins: r.bins.offset,
+      order: r.order.offset,
+      oob: r.oob.offset,
+      tmpA: r.tmpA.offset,
+      tmpB: r.tmpB.offset,
+      tmpOA: r.tmpOA.offset,
+      tmpOB: r.tmpOB.offset,
+      og: r.og.offset,
+      pfull: r.pfull.offset,
+      hist: r.hist.offset,
+    },
   };
 }
 
@@ -773,10 +786,15 @@ function partitionItem(v: HistViews, i: number): void {
   const miss = nBins[f];
   const cb = chunkStart(begin, end, c, K);
   const ce = chunkStart(begin, end, c + 1, K);
-  counts[i * 2] = partitionToScratch(v.order, v.tmpA, v.tmpB, v.bins, base, miss, bin, dl, cb, ce);
+  const { wasm, addr } = v;
+  if (wasm !== null) {
+    counts[i * 2] = wasm.partition(addr.order, addr.tmpA, addr.tmpB, addr.bins + base, miss, bin, dl, cb, ce);
+  } else counts[i * 2] = partitionToScratch(v.order, v.tmpA, v.tmpB, v.bins, base, miss, bin, dl, cb, ce);
   const ocb = chunkStart(ob, oe, c, K);
   const oce = chunkStart(ob, oe, c + 1, K);
-  counts[i * 2 + 1] = partitionToScratch(v.oob, v.tmpOA, v.tmpOB, v.bins, base, miss, bin, dl, ocb, oce);
+  if (wasm !== null) {
+    counts[i * 2 + 1] = wasm.partition(addr.oob, addr.tmpOA, addr.tmpOB, addr.bins + base, miss, bin, dl, ocb, oce);
+  } else counts[i * 2 + 1] = partitionToScratch(v.oob, v.tmpOA, v.tmpOB, v.bins, base, miss, bin, dl, ocb, oce);
 }
 
 /**

@@ -90,7 +90,7 @@ function gradientBits(nRows: number): number {
 }
 
 /**
- * The arena of the histogram loops: bins, order, og, pfull and hist, each 64-byte aligned,
+ * The arena of the histogram and partition loops (see ArenaRegions), each 64-byte aligned,
  * in a shared WebAssembly.Memory when the wasm kernels are available (else one
  * SharedArrayBuffer, for the JavaScript loops). The binned matrix is copied in.
  */
@@ -101,7 +101,18 @@ function allocateArena(bins: SharedArrayBuffer, binBytes: number, N: number, pfu
     at = Math.ceil((at + Math.max(8, bytes)) / 64) * 64;
     return r;
   };
-  const regions: ArenaRegions = { bins: region(binBytes), order: region(4 * N), og: region(8 * N), pfull: region(pfullBytes), hist: region(histBytes) };
+  const regions: ArenaRegions = {
+    bins: region(binBytes),
+    order: region(4 * N),
+    oob: region(4 * N),
+    tmpA: region(4 * N),
+    tmpB: region(4 * N),
+    tmpOA: region(4 * N),
+    tmpOB: region(4 * N),
+    og: region(8 * N),
+    pfull: region(pfullBytes),
+    hist: region(histBytes),
+  };
   const pages = Math.ceil(at / 65536);
   let arena: WebAssembly.Memory | SharedArrayBuffer;
   if (histWasmEnabled() && pages <= HIST_ARENA_MAX_PAGES) arena = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
@@ -144,11 +155,6 @@ export function allocateHistBuffers(cfg: TreeLearnerConfig, bins: SharedArrayBuf
     maxParts,
     arena,
     regions,
-    oob: sab(4 * N),
-    tmpA: sab(4 * N),
-    tmpB: sab(4 * N),
-    tmpOA: sab(4 * N),
-    tmpOB: sab(4 * N),
     label: sab(8 * N),
     score: sab(8 * N),
     grad: sab(8 * N),

@@ -12,6 +12,9 @@
  *     hist[col[r]] += p[r] for r in [0, n), four rows per step  (column and p zero-padded)
  *   full2(col0, col1, p, hist0, hist1, n)
  *     both of the above for two features, each p[r] loaded once
+ *   partition(src, left, right, bins, miss, t, dl, begin, end) → left count
+ *     row-kernels' partitionToScratch: stable, branch-free split of src[begin..end) into
+ *     left[begin..] and right[begin..] by bins[row] <= t (the missing bin goes left when dl)
  */
 
 import { Code, I32, name, OP, section, uleb, VOID } from './wasm-asm';
@@ -22,6 +25,9 @@ const I32_LOAD8_U = 0x2d;
 const I32_SHR_U = 0x76;
 const I32_GT_S = 0x4a;
 const I32_GE_S = 0x4e;
+const I32_XOR = 0x73;
+const I32_OR = 0x72;
+const I32_STORE = 0x36;
 
 /** hist[index] += value, with the address (hist + index·8) on the stack first and the value pushed by `value()`. */
 function addAt(c: Code, tmp: number, value: () => void): void {
@@ -102,22 +108,50 @@ function fullBody(two: boolean): number[] {
   return [...uleb(1), ...uleb(4), I32, ...c.b];
 }
 
+/** partition: params src(0) left(1) right(2) bins(3) miss(4) t(5) dl(6) begin(7) end(8); locals i, endB, lb, rb, row, b, g. */
+function partitionBody(): number[] {
+  const c = new Code();
+  const [SRC, LEFT, RIGHT, BINS, MISS, T, DL, BEGIN, END] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [I, ENDB, LB, RB, ROW, B, G] = [9, 10, 11, 12, 13, 14, 15];
+  c.get(SRC).get(BEGIN).i32(2).op(OP.i32Shl, OP.i32Add).set(I);
+  c.get(SRC).get(END).i32(2).op(OP.i32Shl, OP.i32Add).set(ENDB);
+  c.get(LEFT).get(BEGIN).i32(2).op(OP.i32Shl, OP.i32Add).set(LB);
+  c.get(RIGHT).get(BEGIN).i32(2).op(OP.i32Shl, OP.i32Add).set(RB);
+  c.op(OP.block, VOID, OP.loop, VOID);
+  c.get(I).get(ENDB).op(OP.i32GeU, OP.brIf, 1);
+  c.get(I).mem(OP.i32Load, 2).set(ROW);
+  c.get(BINS).get(ROW).op(OP.i32Add).mem(I32_LOAD8_U, 0).set(B);
+  // g = ((t − b) >>> 31 ^ 1) | ((((b ^ miss) − 1) >>> 31) & dl)
+  c.get(T).get(B).op(OP.i32Sub).i32(31).op(I32_SHR_U).i32(1).op(I32_XOR);
+  c.get(B).get(MISS).op(I32_XOR).i32(1).op(OP.i32Sub).i32(31).op(I32_SHR_U).get(DL).op(OP.i32And);
+  c.op(I32_OR).set(G);
+  c.get(LB).get(ROW).mem(I32_STORE, 2);
+  c.get(RB).get(ROW).mem(I32_STORE, 2);
+  c.get(LB).get(G).i32(2).op(OP.i32Shl, OP.i32Add).set(LB);
+  c.get(RB).get(G).i32(1).op(I32_XOR).i32(2).op(OP.i32Shl, OP.i32Add).set(RB);
+  c.get(I).i32(4).op(OP.i32Add).set(I);
+  c.op(OP.br, 0, OP.end, OP.end);
+  c.get(LB).get(LEFT).get(BEGIN).i32(2).op(OP.i32Shl, OP.i32Add).op(OP.i32Sub).i32(2).op(I32_SHR_U);
+  c.op(OP.end);
+  return [...uleb(1), ...uleb(7), I32, ...c.b];
+}
+
 /** Largest training arena (64 KiB pages): 4 GiB, the wasm32 limit. */
 export const HIST_ARENA_MAX_PAGES = 65536;
 
 /** The module's bytes (imports a shared memory env.memory of at most HIST_ARENA_MAX_PAGES). */
 export function histKernelBytes(): Uint8Array {
   const fn = (body: number[]): number[] => [...uleb(body.length), ...body];
-  const bodies = [fn(packedBody()), fn(fullBody(false)), fn(fullBody(true))];
+  const bodies = [fn(packedBody()), fn(fullBody(false)), fn(fullBody(true)), fn(partitionBody())];
   const sig = (n: number): number[] => [0x60, n, ...new Array<number>(n).fill(I32), 0];
   const exp = (s: string, i: number): number[] => [...name(s), 0x00, i];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [3, ...sig(6), ...sig(4), ...sig(6)]),
+    ...section(1, [4, ...sig(6), ...sig(4), ...sig(6), 0x60, 9, ...new Array<number>(9).fill(I32), 1, I32]),
     ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x03, ...uleb(1), ...uleb(HIST_ARENA_MAX_PAGES)]),
-    ...section(3, [3, 0, 1, 2]),
-    ...section(7, [3, ...exp('packed', 0), ...exp('full', 1), ...exp('full2', 2)]),
-    ...section(10, [3, ...bodies.flat()]),
+    ...section(3, [4, 0, 1, 2, 3]),
+    ...section(7, [4, ...exp('packed', 0), ...exp('full', 1), ...exp('full2', 2), ...exp('partition', 3)]),
+    ...section(10, [4, ...bodies.flat()]),
   ];
   return Uint8Array.from(bytes);
 }
@@ -126,6 +160,7 @@ export interface HistKernels {
   packed(bins: number, order: number, og: number, hist: number, begin: number, end: number): void;
   full(col: number, p: number, hist: number, n: number): void;
   full2(col0: number, col1: number, p: number, hist0: number, hist1: number, n: number): void;
+  partition(src: number, left: number, right: number, bins: number, miss: number, t: number, dl: number, begin: number, end: number): number;
 }
 
 let histModule: WebAssembly.Module | null | undefined;
@@ -165,5 +200,10 @@ export function histKernels(memory: WebAssembly.Memory): HistKernels {
   const m = histKernelModule();
   if (m === null) throw new Error('WebAssembly histogram kernels are unavailable');
   const e = new WebAssembly.Instance(m, { env: { memory } }).exports;
-  return { packed: e.packed as HistKernels['packed'], full: e.full as HistKernels['full'], full2: e.full2 as HistKernels['full2'] };
+  return {
+    packed: e.packed as HistKernels['packed'],
+    full: e.full as HistKernels['full'],
+    full2: e.full2 as HistKernels['full2'],
+    partition: e.partition as HistKernels['partition'],
+  };
 }
