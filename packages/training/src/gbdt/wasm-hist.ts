@@ -19,21 +19,12 @@
 
 import { Code, I32, name, OP, section, uleb, VOID } from './wasm-asm';
 
-const F64_LOAD = OP.f64Load;
-const F64_STORE = OP.f64Store;
-const I32_LOAD8_U = 0x2d;
-const I32_SHR_U = 0x76;
-const I32_GT_S = 0x4a;
-const I32_GE_S = 0x4e;
-const I32_XOR = 0x73;
-const I32_OR = 0x72;
-const I32_STORE = 0x36;
 
 /** hist[index] += value, with the address (hist + index·8) on the stack first and the value pushed by `value()`. */
 function addAt(c: Code, tmp: number, value: () => void): void {
-  c.tee(tmp).get(tmp).mem(F64_LOAD, 3);
+  c.tee(tmp).get(tmp).mem(OP.f64Load, 3);
   value();
-  c.op(OP.f64Add).mem(F64_STORE, 3);
+  c.op(OP.f64Add).mem(OP.f64Store, 3);
 }
 
 /** packed: params bins(0) order(1) og(2) hist(3) begin(4) end(5); locals i(6) tmp(7) */
@@ -43,17 +34,17 @@ function packedBody(): number[] {
   const step = (u: number): void => {
     // address: hist + bins[order[i + u]] · 8
     c.get(HIST).get(BINS).get(ORDER).get(I).i32(2).op(OP.i32Shl, OP.i32Add).mem(OP.i32Load, 2, u * 4);
-    c.op(OP.i32Add).mem(I32_LOAD8_U, 0).i32(3).op(OP.i32Shl, OP.i32Add);
-    addAt(c, TMP, () => c.get(OG).get(I).i32(3).op(OP.i32Shl, OP.i32Add).mem(F64_LOAD, 3, u * 8));
+    c.op(OP.i32Add).mem(OP.i32Load8U, 0).i32(3).op(OP.i32Shl, OP.i32Add);
+    addAt(c, TMP, () => c.get(OG).get(I).i32(3).op(OP.i32Shl, OP.i32Add).mem(OP.f64Load, 3, u * 8));
   };
   c.get(BEGIN).set(I);
   c.op(OP.block, VOID, OP.loop, VOID); // four rows per step
-  c.get(I).i32(4).op(OP.i32Add).get(END).op(I32_GT_S, OP.brIf, 1);
+  c.get(I).i32(4).op(OP.i32Add).get(END).op(OP.i32GtS, OP.brIf, 1);
   for (let u = 0; u < 4; u++) step(u);
   c.get(I).i32(4).op(OP.i32Add).set(I);
   c.op(OP.br, 0, OP.end, OP.end);
   c.op(OP.block, VOID, OP.loop, VOID); // the last rows
-  c.get(I).get(END).op(I32_GE_S, OP.brIf, 1);
+  c.get(I).get(END).op(OP.i32GeS, OP.brIf, 1);
   step(0);
   c.get(I).i32(1).op(OP.i32Add).set(I);
   c.op(OP.br, 0, OP.end, OP.end);
@@ -79,17 +70,17 @@ function fullBody(two: boolean): number[] {
   const TMP = W1 + 1;
   const bin = (w: number, k: number): void => {
     c.get(w);
-    if (k > 0) c.i32(8 * k).op(I32_SHR_U);
+    if (k > 0) c.i32(8 * k).op(OP.i32ShrU);
     if (k < 3) c.i32(255).op(OP.i32And);
   };
   c.i32(0).set(I);
   c.op(OP.block, VOID, OP.loop, VOID);
-  c.get(I).get(N).op(I32_GE_S, OP.brIf, 1);
+  c.get(I).get(N).op(OP.i32GeS, OP.brIf, 1);
   c.get(COL0).get(I).op(OP.i32Add).mem(OP.i32Load, 2).set(W0);
   if (two) c.get(COL1).get(I).op(OP.i32Add).mem(OP.i32Load, 2).set(W1);
   for (let k = 0; k < 4; k++) {
     const g = (): void => {
-      c.get(P).get(I).i32(3).op(OP.i32Shl, OP.i32Add).mem(F64_LOAD, 3, k * 8);
+      c.get(P).get(I).i32(3).op(OP.i32Shl, OP.i32Add).mem(OP.f64Load, 3, k * 8);
     };
     c.get(H0);
     bin(W0, k);
@@ -120,18 +111,18 @@ function partitionBody(): number[] {
   c.op(OP.block, VOID, OP.loop, VOID);
   c.get(I).get(ENDB).op(OP.i32GeU, OP.brIf, 1);
   c.get(I).mem(OP.i32Load, 2).set(ROW);
-  c.get(BINS).get(ROW).op(OP.i32Add).mem(I32_LOAD8_U, 0).set(B);
+  c.get(BINS).get(ROW).op(OP.i32Add).mem(OP.i32Load8U, 0).set(B);
   // g = ((t − b) >>> 31 ^ 1) | ((((b ^ miss) − 1) >>> 31) & dl)
-  c.get(T).get(B).op(OP.i32Sub).i32(31).op(I32_SHR_U).i32(1).op(I32_XOR);
-  c.get(B).get(MISS).op(I32_XOR).i32(1).op(OP.i32Sub).i32(31).op(I32_SHR_U).get(DL).op(OP.i32And);
-  c.op(I32_OR).set(G);
-  c.get(LB).get(ROW).mem(I32_STORE, 2);
-  c.get(RB).get(ROW).mem(I32_STORE, 2);
+  c.get(T).get(B).op(OP.i32Sub).i32(31).op(OP.i32ShrU).i32(1).op(OP.i32Xor);
+  c.get(B).get(MISS).op(OP.i32Xor).i32(1).op(OP.i32Sub).i32(31).op(OP.i32ShrU).get(DL).op(OP.i32And);
+  c.op(OP.i32Or).set(G);
+  c.get(LB).get(ROW).mem(OP.i32Store, 2);
+  c.get(RB).get(ROW).mem(OP.i32Store, 2);
   c.get(LB).get(G).i32(2).op(OP.i32Shl, OP.i32Add).set(LB);
-  c.get(RB).get(G).i32(1).op(I32_XOR).i32(2).op(OP.i32Shl, OP.i32Add).set(RB);
+  c.get(RB).get(G).i32(1).op(OP.i32Xor).i32(2).op(OP.i32Shl, OP.i32Add).set(RB);
   c.get(I).i32(4).op(OP.i32Add).set(I);
   c.op(OP.br, 0, OP.end, OP.end);
-  c.get(LB).get(LEFT).get(BEGIN).i32(2).op(OP.i32Shl, OP.i32Add).op(OP.i32Sub).i32(2).op(I32_SHR_U);
+  c.get(LB).get(LEFT).get(BEGIN).i32(2).op(OP.i32Shl, OP.i32Add).op(OP.i32Sub).i32(2).op(OP.i32ShrU);
   c.op(OP.end);
   return [...uleb(1), ...uleb(7), I32, ...c.b];
 }
