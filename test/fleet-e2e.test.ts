@@ -111,7 +111,9 @@ describe('fleet end to end', () => {
     // The scheduler processes the parent once every child has finished.
     const summary = await until('the run to finish', async () => {
       const parent = await runQueue.getJob(`run-${RUN_DATE}`);
-      return (await parent?.getState()) === 'completed' ? (parent!.returnvalue as RunResult) : undefined;
+      if ((await parent?.getState()) !== 'completed') return undefined;
+      // fetched again: a copy read just before completion holds no return value yet
+      return ((await runQueue.getJob(`run-${RUN_DATE}`))?.returnvalue as RunResult | null) ?? undefined;
     }, 200_000, 500);
     expect(summary.failed).toEqual({});
     expect([...summary.published, ...summary.rejected].sort()).toEqual([...SYMBOLS].sort());

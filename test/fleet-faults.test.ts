@@ -81,9 +81,11 @@ describe('fleet faults', () => {
     startRun(producer, { runDate, symbols, source, windowDays: DAYS, trigger: 'manual', training: TRAINING }, log);
   const finished = (id: string, timeoutMs = 150_000) =>
     until(`job ${id} to finish`, async () => {
+      const state = await (await trainQueue.getJob(id))?.getState();
+      if (state !== 'completed' && state !== 'failed') return undefined;
+      // fetched after the state: a copy read just before completion lacks its result
       const job = await trainQueue.getJob(id);
-      const state = await job?.getState();
-      return state === 'completed' || state === 'failed' ? { job: job!, state } : undefined;
+      return job ? { job, state } : undefined;
     }, timeoutMs, 300);
   /** Wait until job `id` runs on some worker and is in the walk-forward folds; returns that worker's pod id. */
   const midJob = async (id: string) =>
