@@ -247,8 +247,9 @@ describe('fleet faults', () => {
     expect(done.state).toBe('completed');
     expect(done.job.processedBy).toBe(survivor.name === 'train-a' ? 'pod-a' : 'pod-b');
 
-    // A worker whose deadline is too short for the job exits at the deadline (code 1); the
-    // job's lock expires and the next worker finishes it: one model.
+    // A worker whose deadline is too short for the job exits at the deadline (code 1), handing
+    // the job back to the queue first (not waiting for its lock to expire); the next worker
+    // finishes it: one model.
     const runDate2 = '2026-07-12';
     const id2 = jobIds.train(runDate2, 'TAO/USDT');
     const hasty = new RoleProcess('train-c', 'apps/worker/dist/main.js', { ...env, ENGINE_WORKER_ROLE: 'train', RUNPOD_POD_ID: 'pod-c', ENGINE_SHUTDOWN_DEADLINE_MS: '300' });
@@ -261,6 +262,11 @@ describe('fleet faults', () => {
     expect((await hasty.exited).code).toBe(1);
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(hasty.output).toMatch(/shutdown deadline passed/);
+    expect(hasty.output).toMatch(/training job handed back to the queue/);
+    // waiting again already, well inside its 5 s lock, with the attempt not counted
+    const back = (await trainQueue.getJob(id2))!;
+    expect(await back.getState()).toBe('waiting');
+    expect(back.attemptsMade).toBe(0);
     const next = new RoleProcess('train-d', 'apps/worker/dist/main.js', { ...env, ENGINE_WORKER_ROLE: 'train', RUNPOD_POD_ID: 'pod-d' });
     workers.push(next);
     const done2 = await finished(id2, 120_000);

@@ -5,6 +5,12 @@ export interface Closeable {
   /** Shown in logs. */
   readonly name: string;
   close(): Promise<void>;
+  /**
+   * Called when the shutdown deadline passes before close() finished: give back what is
+   * still held (a training worker returns its active jobs to the queue at once, instead of
+   * leaving them locked until the lock expires).
+   */
+  abandon?(): Promise<void>;
 }
 
 /** Resolves with the first SIGINT or SIGTERM the process receives. */
@@ -46,7 +52,15 @@ export async function closeWithin(deadlineMs: number, started: Closeable[], log:
   const outcome = await Promise.race([closeAll, expired]);
   clearTimeout(timer);
   if (outcome === 'expired') {
-    log.warn({ deadlineMs }, 'shutdown deadline passed before everything closed; exiting anyway (an interrupted job is retried by another worker once its lock expires)');
+    log.warn({ deadlineMs }, 'shutdown deadline passed before everything closed; handing back unfinished jobs and exiting');
+    for (const s of started) {
+      try {
+        await s.abandon?.();
+      } catch (err) {
+        // the job's lock still expires: another worker takes it then
+        log.error({ service: s.name, err }, 'could not hand back unfinished work; it is retried once its lock expires');
+      }
+    }
     return false;
   }
   return true;

@@ -6,7 +6,8 @@ import { startWorkerRole } from './roles';
 /**
  * A worker process (role from ENGINE_WORKER_ROLE): config → worker → wait for SIGTERM/SIGINT
  * → drain within ENGINE_SHUTDOWN_DEADLINE_MS. Exit 0 when drained, 1 when the deadline cut
- * a job short (BullMQ hands that job to another worker once its lock expires).
+ * a job short (the training worker hands that job back to the queue first, so another worker
+ * starts it at once).
  */
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import { ConfigError, QUEUES, type Config, type Logger, type TrainResult } from '@engine/shared';
 import { createRedisConnection, ensureRedis, type Closeable } from '@engine/scheduler';
 import { compiledSibling } from './dist-path';
@@ -54,6 +54,13 @@ export async function startTrainWorker(config: Config, log: Logger, opts: Partia
     stalledInterval: o.stalledIntervalMs ?? Math.min(o.lockDurationMs, 30_000),
     maxStalledCount: o.maxStalledCount,
   });
+  // jobs this process holds, with their lock tokens, to hand back if the shutdown deadline passes
+  const active = new Map<string, Job>();
+  worker.on('active', (job) => active.set(job.id!, job));
+  worker.on('completed', (job) => active.delete(job.id!));
+  worker.on('failed', (job) => {
+    if (job) active.delete(job.id!);
+  });
   worker.on('active', (job) => log.info({ jobId: job.id, symbol: (job.data as { symbol?: string }).symbol, attempt: job.attemptsMade + 1 }, 'training job started'));
   worker.on('completed', (job, r) => log.info({ jobId: job.id, symbol: r.symbol, attempt: job.attemptsMade, modelId: r.modelId, verdict: r.verdict }, 'training job completed'));
   worker.on('failed', (job, err) =>
@@ -70,6 +77,16 @@ export async function startTrainWorker(config: Config, log: Logger, opts: Partia
     async close() {
       await worker.close();
       await connection.quit().catch(() => connection.disconnect());
+    },
+    async abandon() {
+      // Back to the queue now, not when the lock expires (ENGINE_LOCK_DURATION_MS): the next
+      // worker starts it at once. The attempt is not counted; the sandboxed run here is cut
+      // short when the process exits, and its late result is refused (the lock is gone).
+      for (const job of active.values()) {
+        await job.moveToWait(job.token);
+        log.warn({ jobId: job.id }, 'shutdown deadline passed: training job handed back to the queue');
+      }
+      active.clear();
     },
   };
 }
