@@ -1,4 +1,4 @@
-import { MINUTE_MS, type CandleSeries } from '@engine/shared';
+import { allocCandles, MINUTE_MS } from '@engine/shared';
 import { EXIT_REASON_NAMES, tripleBarrierLabels, type CostModel, type LabelConfig } from '@engine/training';
 import type { CandleInput } from '@engine/features';
 
@@ -226,16 +226,7 @@ export class PositionTracker {
     // Signal row at index w; the labeller labels row t only when t + h < rows, hence one
     // bar beyond the horizon (never read for row w).
     const rows = w + h + 2;
-    const series: CandleSeries = {
-      symbol: this.symbol,
-      ts: new Float64Array(rows),
-      open: new Float64Array(rows),
-      high: new Float64Array(rows),
-      low: new Float64Array(rows),
-      close: new Float64Array(rows),
-      volume: new Float64Array(rows),
-      gap: new Uint8Array(rows),
-    };
+    const series = allocCandles(this.symbol, rows);
     let lastK = 0;
     for (let i = 0; i < rows; i++) {
       if (i < real) {

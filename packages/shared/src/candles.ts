@@ -16,6 +16,20 @@ export interface CandleSeries {
   gap: Uint8Array;
 }
 
+/** A series of n rows, all zero (no gaps), for a reader or generator to fill. */
+export function allocCandles(symbol: string, n: number): CandleSeries {
+  return {
+    symbol,
+    ts: new Float64Array(n),
+    open: new Float64Array(n),
+    high: new Float64Array(n),
+    low: new Float64Array(n),
+    close: new Float64Array(n),
+    volume: new Float64Array(n),
+    gap: new Uint8Array(n),
+  };
+}
+
 export function candleCount(c: CandleSeries): number {
   return c.ts.length;
 }

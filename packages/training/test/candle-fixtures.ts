@@ -1,4 +1,4 @@
-import type { CandleSeries } from '@engine/shared';
+import { allocCandles, type CandleSeries } from '@engine/shared';
 import { DEFAULT_COST_MODEL, type CostModel } from '../src/costs/cost-model';
 
 /** 2026-01-05 00:00 UTC, a Monday. */
@@ -7,16 +7,7 @@ export const T0 = Date.UTC(2026, 0, 5);
 /** Candles from [open, high, low, close] rows on a minute grid starting at `start`; `null` rows are gaps. */
 export function candlesFrom(rows: ReadonlyArray<readonly [number, number, number, number] | null>, start = T0, symbol = 'TEST/USDT'): CandleSeries {
   const n = rows.length;
-  const c: CandleSeries = {
-    symbol,
-    ts: new Float64Array(n),
-    open: new Float64Array(n),
-    high: new Float64Array(n),
-    low: new Float64Array(n),
-    close: new Float64Array(n),
-    volume: new Float64Array(n),
-    gap: new Uint8Array(n),
-  };
+  const c = allocCandles(symbol, n);
   for (let i = 0; i < n; i++) {
     c.ts[i] = start + i * 60_000;
     const r = rows[i];

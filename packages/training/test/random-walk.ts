@@ -1,4 +1,4 @@
-import type { CandleSeries } from '@engine/shared';
+import { allocCandles, type CandleSeries } from '@engine/shared';
 import { seededRandom } from '../src/synthetic/planted-market';
 import { T0 } from './candle-fixtures';
 
@@ -11,16 +11,7 @@ export function randomWalkCandles(opts: { days: number; seed: number; sigmaBps?:
   const r = rng(opts.seed);
   const sig = (opts.sigmaBps ?? 8) / 1e4;
   const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-300)) * Math.cos(2 * Math.PI * r());
-  const c: CandleSeries = {
-    symbol: opts.symbol ?? 'TEST/USDT',
-    ts: new Float64Array(n),
-    open: new Float64Array(n),
-    high: new Float64Array(n),
-    low: new Float64Array(n),
-    close: new Float64Array(n),
-    volume: new Float64Array(n),
-    gap: new Uint8Array(n),
-  };
+  const c = allocCandles(opts.symbol ?? 'TEST/USDT', n);
   let p = 100;
   for (let i = 0; i < n; i++) {
     c.ts[i] = (opts.start ?? T0) + i * 60_000;

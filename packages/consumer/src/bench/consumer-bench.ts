@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { buildFeatures, FeatureState, referenceSymbolFor, type CandleInput } from '@engine/features';
-import { MINUTE_MS, parsePair, pairStem, sliceCandles, type CandleSeries } from '@engine/shared';
+import { allocCandles, MINUTE_MS, parsePair, pairStem, sliceCandles, type CandleSeries } from '@engine/shared';
 import { GbdtModel, trainSymbol } from '@engine/training';
 import { openBundle } from '../open-model';
 import { Trader } from '../trader';
@@ -47,16 +47,7 @@ function arg(name: string, fallback: string): string {
 function readCandles(dir: string, symbol: string, from: number, rows: number): CandleSeries {
   const file = path.join(dir, `${pairStem(parsePair(symbol))}-1m.csv.gz`);
   const lines = gunzipSync(readFileSync(file)).toString('latin1').split('\n');
-  const s: CandleSeries = {
-    symbol,
-    ts: new Float64Array(rows),
-    open: new Float64Array(rows),
-    high: new Float64Array(rows),
-    low: new Float64Array(rows),
-    close: new Float64Array(rows),
-    volume: new Float64Array(rows),
-    gap: new Uint8Array(rows),
-  };
+  const s = allocCandles(symbol, rows);
   for (let k = 0; k < rows; k++) {
     const f = (lines[1 + from + k] ?? '').split(',');
     if (f.length !== 6) throw new Error(`${file}: row ${from + k + 1} is not ts,open,high,low,close,volume`);

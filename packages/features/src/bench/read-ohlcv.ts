@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { CandleSeries } from '@engine/shared';
+import { allocCandles, type CandleSeries } from '@engine/shared';
 
 /**
  * Read a gap-free `ts,open,high,low,close,volume` CSV.gz (the shared real-data files) into
@@ -27,16 +27,7 @@ export function parseOhlcvCsv(text: string, symbol: string, opts: { from?: numbe
     at = text.indexOf('\n', at) + 1;
   }
   const n = starts.length;
-  const s: CandleSeries = {
-    symbol,
-    ts: new Float64Array(n),
-    open: new Float64Array(n),
-    high: new Float64Array(n),
-    low: new Float64Array(n),
-    close: new Float64Array(n),
-    volume: new Float64Array(n),
-    gap: new Uint8Array(n),
-  };
+  const s = allocCandles(symbol, n);
   for (let k = 0; k < n; k++) {
     const end = text.indexOf('\n', starts[k]);
     const f = text.slice(starts[k], end < 0 ? text.length : end).split(',');

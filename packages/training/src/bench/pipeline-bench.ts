@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { type CandleSeries, DAY_MS, MINUTE_MS, formatUtcDay, parsePair } from '@engine/shared';
+import { allocCandles, type CandleSeries, DAY_MS, MINUTE_MS, formatUtcDay, parsePair } from '@engine/shared';
 import { trainSymbol, type TrainStage } from '../pipeline/train-symbol';
 
 function loadCsv(file: string, symbol: string, days: number): CandleSeries {
@@ -31,16 +31,7 @@ function loadCsv(file: string, symbol: string, days: number): CandleSeries {
   const win = rows.filter((r) => r[0]! >= start && r[0]! < end);
   const n = win.length;
   if (n !== days * 1440) throw new Error(`${file}: expected ${days * 1440} gap-free minutes in [${formatUtcDay(start)}, ${formatUtcDay(end)}), found ${n}`);
-  const c: CandleSeries = {
-    symbol,
-    ts: new Float64Array(n),
-    open: new Float64Array(n),
-    high: new Float64Array(n),
-    low: new Float64Array(n),
-    close: new Float64Array(n),
-    volume: new Float64Array(n),
-    gap: new Uint8Array(n),
-  };
+  const c = allocCandles(symbol, n);
   win.forEach((r, i) => {
     if (r[0] !== start + i * MINUTE_MS) throw new Error(`${file}: row ${i} of the window is not on the minute grid`);
     c.ts[i] = r[0]!;

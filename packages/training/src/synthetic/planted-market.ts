@@ -1,4 +1,4 @@
-import type { CandleSeries } from '@engine/shared';
+import { allocCandles, type CandleSeries } from '@engine/shared';
 
 /**
  * A seeded synthetic market with a planted, learnable edge: the positive control every
@@ -54,19 +54,6 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function allocate(n: number, symbol: string): CandleSeries {
-  return {
-    symbol,
-    ts: new Float64Array(n),
-    open: new Float64Array(n),
-    high: new Float64Array(n),
-    low: new Float64Array(n),
-    close: new Float64Array(n),
-    volume: new Float64Array(n),
-    gap: new Uint8Array(n),
-  };
-}
-
 /**
  * Generate the market (and an independent random-walk reference series on the same grid,
  * for the cross-asset features). Deterministic in `seed`.
@@ -78,8 +65,8 @@ export function plantedMarket(
   const n = Math.round(o.days * 1440);
   const rnd = seededRandom(o.seed);
   const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
-  const c = allocate(n, o.symbol);
-  const ref = allocate(n, 'BTC/USDT');
+  const c = allocCandles(o.symbol, n);
+  const ref = allocCandles('BTC/USDT', n);
   const shocks = new Uint8Array(n);
   const sig = o.sigma_bps / 1e4;
   let p = o.price;
