@@ -5,16 +5,8 @@ import { parseCandleCsv, toMinuteGrid } from '@engine/candles';
 import { openModel, Trader, type ClosedPosition, type LiveModel, type PredictorKind } from '@engine/consumer';
 import { buildFeatures } from '@engine/features';
 import { sliceCandles, MINUTE_MS, type CandleSeries } from '@engine/shared';
-import {
-  columnMatrix,
-  GbdtModel,
-  plantedMarket,
-  simulateSegments,
-  tripleBarrierLabels,
-  type ModelManifest,
-  type SimTrade,
-  type TrainedModelBundle,
-} from '@engine/training';
+import { columnMatrix, GbdtModel } from '@engine/gbdt';
+import { plantedMarket, simulateSegments, tripleBarrierLabels, type ModelManifest, type SimTrade, type TrainedModelBundle } from '@engine/training';
 import { FAST_TRAINING, SYN, alterManifest, publish, tempPublishFolder, trainCached } from '../packages/consumer/test/support/bundles';
 import { OHLCV_DIR } from './support/paths';
 

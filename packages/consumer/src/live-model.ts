@@ -1,5 +1,6 @@
 import { FEATURE_NAMES, RECIPE } from '@engine/features';
-import { GbdtModel, type CostModel, type LabelConfig, type ModelManifest, type TradingRules } from '@engine/training';
+import { GbdtModel } from '@engine/gbdt';
+import { type CostModel, type LabelConfig, type ModelManifest, type TradingRules } from '@engine/training';
 import type { LatestPointer } from '@engine/registry';
 import type * as OrtModule from 'onnxruntime-node';
 import type { FetchedBundle } from './bundle-fetch';

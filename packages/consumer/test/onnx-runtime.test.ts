@@ -1,4 +1,4 @@
-import { exportOnnx, rowMajorMatrix, trainGbdt } from '@engine/training';
+import { exportOnnx, rowMajorMatrix, trainGbdt } from '@engine/gbdt';
 import { createOnnxSession, detectCuda, ort, OrtFloat32Array } from '../src/onnx-runtime';
 import { OnnxLoadError } from '../src/errors';
 

@@ -1,7 +1,3 @@
-export {};
-// The histogram GBDT trainer and its ONNX export.
-export * from './gbdt';
-export * from './onnx';
 // Validation core (labels, costs, walk-forward, simulation, metrics, gates, scenarios, manifest) and the per-symbol pipeline.
 export * from './costs/cost-model';
 export * from './labels/triple-barrier';

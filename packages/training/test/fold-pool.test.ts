@@ -1,4 +1,4 @@
-import { resolveGbdtParams, trainGbdt } from '../src/gbdt';
+import { resolveGbdtParams, trainGbdt } from '@engine/gbdt';
 import { type FitJob, FoldTrainerPool } from '../src/pipeline/fold-pool';
 import { rng } from './random-walk';
 

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync }
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, DataError } from '@engine/shared';
-import { GbdtThreadPool, rowMajorMatrix, trainGbdt, type GbdtParams } from '@engine/training';
+import { GbdtThreadPool, rowMajorMatrix, trainGbdt, type GbdtParams } from '@engine/gbdt';
 
 /**
  * The anchors' `xgb` configuration (../shared/anchors/gbdt_bench.py): 300 trees, depth 6

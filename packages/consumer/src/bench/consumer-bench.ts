@@ -28,7 +28,8 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { buildFeatures, FeatureState, referenceSymbolFor, type CandleInput } from '@engine/features';
 import { allocCandles, MINUTE_MS, parsePair, pairStem, sliceCandles, type CandleSeries } from '@engine/shared';
-import { GbdtModel, trainSymbol } from '@engine/training';
+import { GbdtModel } from '@engine/gbdt';
+import { trainSymbol } from '@engine/training';
 import { openBundle } from '../open-model';
 import { Trader } from '../trader';
 

@@ -1,6 +1,6 @@
 import type { GateResult, ManifestCore } from '@engine/shared';
 import type { CostModel } from '../costs/cost-model';
-import type { GbdtParams } from '../gbdt';
+import type { GbdtParams } from '@engine/gbdt';
 import type { LabelConfig } from '../labels/triple-barrier';
 import type { TradeMetrics } from '../metrics/trade-metrics';
 import type { ScenarioResult } from '../scenarios/scenarios';

@@ -1,7 +1,7 @@
 import { ConfigError } from '@engine/shared';
 import { type CostModel, DEFAULT_COST_MODEL, costModelProblems } from '../costs/cost-model';
 import { DEFAULT_GATES, type GateConfig } from '../gates/gates';
-import { DEFAULT_GBDT_PARAMS, type GbdtParams } from '../gbdt';
+import { DEFAULT_GBDT_PARAMS, type GbdtParams } from '@engine/gbdt';
 import { DEFAULT_LABEL_CONFIG, type LabelConfig } from '../labels/triple-barrier';
 import { DEFAULT_SCENARIOS, type ScenarioConfig } from '../scenarios/scenarios';
 import { DEFAULT_TRADING_RULES, type TradingRules } from '../simulation/trade-decider';

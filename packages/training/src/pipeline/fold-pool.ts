@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PermanentError, TransientError } from '@engine/shared';
-import { columnMatrix, GbdtModel, type FeatureMatrix, type GbdtParams, type trainGbdt } from '../gbdt';
+import { columnMatrix, GbdtModel, type FeatureMatrix, type GbdtParams, type trainGbdt } from '@engine/gbdt';
 
 /** What every fold worker shares: the feature columns and the target, in shared memory. */
 export interface FitInit {

@@ -4,7 +4,7 @@
  * for the requested rows and, when asked, the model's native JSON.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { columnMatrix, trainGbdt } from '../gbdt';
+import { columnMatrix, trainGbdt } from '@engine/gbdt';
 import type { FitInit, FitJob, FitReply } from './fold-pool';
 import { fitAndPredict } from './fold-pool';
 

@@ -11,7 +11,7 @@ import {
 } from '@engine/shared';
 import { buildFeatures } from '@engine/features';
 import { evaluateGates, type GateHistoryEntry } from '../gates/gates';
-import { type GbdtModel, resolveThreads, trainGbdt } from '../gbdt';
+import { type GbdtModel, resolveThreads, trainGbdt } from '@engine/gbdt';
 import { EXIT_NONE, tripleBarrierLabels } from '../labels/triple-barrier';
 import {
   MANIFEST_SCHEMA_VERSION,
@@ -28,7 +28,7 @@ import { selectThreshold, type ThresholdChoice } from '../threshold/select-thres
 import { type Fold, purgeRows, type RowTimeline, walkForwardFolds } from '../walk-forward/folds';
 import { resolveTrainConfig, type TrainConfig, type TrainConfigOverrides } from './config';
 import { type FitJob, FoldTrainerPool } from './fold-pool';
-import { exportOnnx } from '../onnx';
+import { exportOnnx } from '@engine/gbdt';
 import { ENGINE_VERSION } from './version';
 
 /** What one symbol's training run takes. Candles in, nothing read from anywhere else. */

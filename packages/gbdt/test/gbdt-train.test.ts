@@ -1,7 +1,7 @@
 import { ConfigError } from '@engine/shared';
-import { GbdtModel, columnMatrix, rowMajorMatrix, trainGbdt, type GbdtParams } from '../src/gbdt';
-import { Mulberry32 } from '../src/gbdt/prng';
-import { treeDepth } from '../src/gbdt/tree';
+import { GbdtModel, columnMatrix, rowMajorMatrix, trainGbdt, type GbdtParams } from '../src';
+import { Mulberry32 } from '@engine/shared';
+import { treeDepth } from '../src/tree';
 import { naivePredict } from './gbdt-naive';
 
 /** No sampling, no shrinkage, no regularisation: every number below is computable by hand. */

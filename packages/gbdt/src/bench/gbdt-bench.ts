@@ -22,9 +22,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { exportOnnx } from '../onnx';
-import { rowMajorMatrix } from '../gbdt/matrix';
-import { GbdtThreadPool } from '../gbdt/thread-pool';
-import { trainGbdt } from '../gbdt/train';
+import { rowMajorMatrix } from '../matrix';
+import { GbdtThreadPool } from '../thread-pool';
+import { trainGbdt } from '../train';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const ANCHORS = process.env.ENGINE_ANCHORS_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'anchors');

@@ -1,5 +1,5 @@
-import { binRows, fitBinMapper, rowMajorMatrix, columnMatrix } from '../src/gbdt';
-import { Mulberry32 } from '../src/gbdt/prng';
+import { binRows, fitBinMapper, rowMajorMatrix, columnMatrix } from '../src';
+import { Mulberry32 } from '@engine/shared';
 
 /** The binning rule everything relies on: first bin whose float32 upper edge is >= fround(x). */
 function referenceBin(edges: Float64Array, v: number): number {

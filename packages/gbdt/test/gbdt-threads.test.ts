@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { columnMatrix, GbdtThreadPool, rowMajorMatrix, trainGbdt, type GbdtParams } from '../src/gbdt';
-import { setPredictArenaBudget } from '../src/gbdt/wasm-forest';
-import { histKernelBytes, setHistWasmEnabled } from '../src/gbdt/wasm-hist';
-import { Mulberry32 } from '../src/gbdt/prng';
-import { histWorkerScript } from '../src/gbdt/thread-pool';
+import { columnMatrix, GbdtThreadPool, rowMajorMatrix, trainGbdt, type GbdtParams } from '../src';
+import { setPredictArenaBudget } from '../src/wasm-forest';
+import { histKernelBytes, setHistWasmEnabled } from '../src/wasm-hist';
+import { Mulberry32 } from '@engine/shared';
+import { histWorkerScript } from '../src/thread-pool';
 
 // Worker threads run the compiled dist/ twin of hist-worker.ts (tsc -b builds it first).
 const n = 6000;

@@ -11,3 +11,4 @@ export { sigmoid } from './objective';
 export { GbdtThreadPool } from './thread-pool';
 export { trainGbdt } from './train';
 export type { GbdtTrainingData, GbdtTrainOptions } from './train';
+export * from './onnx';

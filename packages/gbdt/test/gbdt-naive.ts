@@ -1,4 +1,4 @@
-import type { GbdtModel } from '../src/gbdt';
+import type { GbdtModel } from '../src';
 
 /**
  * The model's semantics, spelled out for tests: base score plus the first `treeEnd` trees,

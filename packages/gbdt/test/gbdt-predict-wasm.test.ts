@@ -1,9 +1,9 @@
-import { columnMatrix, GbdtModel, rowMajorMatrix, type FeatureMatrix, type GbdtModelJson } from '../src/gbdt';
-import { DEFAULT_GBDT_PARAMS } from '../src/gbdt/params';
-import { Mulberry32 } from '../src/gbdt/prng';
-import type { GbdtTreeJson } from '../src/gbdt/tree';
+import { columnMatrix, GbdtModel, rowMajorMatrix, type FeatureMatrix, type GbdtModelJson } from '../src';
+import { DEFAULT_GBDT_PARAMS } from '../src/params';
+import { Mulberry32 } from '@engine/shared';
+import type { GbdtTreeJson } from '../src/tree';
 import { naivePredict } from './gbdt-naive';
-import { f32AtOrBelow, forestKernelBytes, setPredictArenaBudget, WASM_MAX_DEPTH } from '../src/gbdt/wasm-forest';
+import { f32AtOrBelow, forestKernelBytes, setPredictArenaBudget, WASM_MAX_DEPTH } from '../src/wasm-forest';
 
 /**
  * The WebAssembly batch kernel against the JavaScript one (bit for bit) and against a

@@ -1,5 +1,5 @@
 import { DataError } from '@engine/shared';
-import type { GbdtModel } from '../gbdt/model';
+import type { GbdtModel } from '../model';
 import { ATTR, ELEM_FLOAT, modelProtoType } from './onnx-proto';
 
 /** Graph input: float32 [N, F], features in the model's order, NaN = missing. */
