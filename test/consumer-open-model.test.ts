@@ -1,5 +1,5 @@
 import { RECIPE } from '@engine/features';
-import { DropboxFiles } from '@engine/registry';
+import { DropboxFiles } from '@engine/publish';
 import {
   ArtifactHashMismatchError,
   GoldenVectorMismatchError,
@@ -12,7 +12,7 @@ import {
   openModel,
   type LiveModel,
 } from '@engine/consumer';
-import type { ModelBundle } from '@engine/shared';
+import type { ModelBundle } from '@engine/model';
 import { startFakeDropbox, type FakeDropbox } from './fakes/fake-dropbox';
 import { SYN, alterFile, alterManifest, modelIdFor, publish, tempPublishFolder, trainPlanted, type TrainedFixture } from '../packages/consumer/test/support/bundles';
 

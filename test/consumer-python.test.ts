@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { RECIPE } from '@engine/features';
 import { SYN, alterFile, alterManifest, publish, tempPublishFolder, trainPlanted, type TrainedFixture } from '../packages/consumer/test/support/bundles';
-import type { ModelBundle } from '@engine/shared';
+import type { ModelBundle } from '@engine/model';
 import { REPO_ROOT, SYSTEM_PYTHON } from './support/paths';
 
 /**
@@ -13,7 +13,7 @@ import { REPO_ROOT, SYSTEM_PYTHON } from './support/paths';
  * checker. Run with Debian's python3 (onnx installed, onnxruntime not).
  */
 const SCRIPT = path.join(REPO_ROOT, 'packages', 'consumer', 'python', 'load_model.py');
-const SCHEMA = path.join(REPO_ROOT, 'packages', 'training', 'schema', 'manifest.schema.json');
+const SCHEMA = path.join(REPO_ROOT, 'packages', 'model', 'schema', 'manifest.schema.json');
 let fixture: TrainedFixture;
 const cleanups: (() => void)[] = [];
 

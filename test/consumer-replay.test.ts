@@ -6,7 +6,8 @@ import { openModel, Trader, type ClosedPosition, type LiveModel, type PredictorK
 import { buildFeatures } from '@engine/features';
 import { sliceCandles, MINUTE_MS, type CandleSeries } from '@engine/shared';
 import { columnMatrix, GbdtModel } from '@engine/gbdt';
-import { plantedMarket, simulateSegments, tripleBarrierLabels, type ModelManifest, type SimTrade, type TrainedModelBundle } from '@engine/training';
+import { plantedMarket, simulateSegments, type SimTrade, type TrainedModelBundle } from '@engine/training';
+import { tripleBarrierLabels, type ModelManifest } from '@engine/model';
 import { FAST_TRAINING, SYN, alterManifest, publish, tempPublishFolder, trainCached } from '../packages/consumer/test/support/bundles';
 import { OHLCV_DIR } from './support/paths';
 

@@ -1,22 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Dropbox } from 'dropbox';
-import { EngineError, loadConfig, type ModelBundle } from '@engine/shared';
-import {
-  DROPBOX_BLOCK_BYTES,
-  DropboxFiles,
-  ModelSync,
-  PgArtifactStore,
-  Publisher,
-  Registry,
-  createPgDb,
-  dropSchema,
-  dropboxContentHash,
-  openRegistryContext,
-  stagingKey,
-  type Db,
-  type DropboxFilesOptions,
-  type LatestPointer,
-} from '@engine/registry';
+import { EngineError, loadConfig } from '@engine/shared';
+import { type ModelBundle } from '@engine/model';
+import { DROPBOX_BLOCK_BYTES, DropboxFiles, Publisher, dropboxContentHash, type DropboxFilesOptions } from '@engine/publish';
+import { ModelSync, PgArtifactStore, Registry, createPgDb, dropSchema, openRegistryContext, stagingKey, type Db } from '@engine/registry';
+import { type LatestPointer } from '@engine/model';
 import { makeBundle } from '../packages/registry/test/support/bundles';
 import { startFakeDropbox, type FakeDropbox, type FakeDropboxOptions } from './fakes/fake-dropbox';
 import { TEST_DATABASE_URL } from '../packages/registry/test/support/pg';

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { FoldReport, ModelManifest, TrainedModelBundle } from '@engine/training';
-import { validateJsonSchema } from '@engine/training';
+import type { FoldReport, TrainedModelBundle } from '@engine/training';
+import { validateManifest, type ModelManifest } from '@engine/model';
 import { runTrain } from '../apps/cli/src/commands/train';
 import { bundleProblems } from '../packages/training/test/bundle-checks';
 import { OHLCV_DIR, REPO_ROOT } from './support/paths';
@@ -18,7 +18,6 @@ import { OHLCV_DIR, REPO_ROOT } from './support/paths';
  * data is expected to be rejected; a pass here would point to leakage or a cost bug.
  */
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT'];
-const SCHEMA = JSON.parse(readFileSync(path.join(REPO_ROOT, 'packages', 'training', 'schema', 'manifest.schema.json'), 'utf8')) as Record<string, unknown>;
 
 function readBundle(dir: string): TrainedModelBundle & { manifestBytes: Buffer } {
   const manifestBytes = readFileSync(path.join(dir, 'manifest.json'));
@@ -67,7 +66,8 @@ describe('engine train on real candles (2 symbols, 40 days)', () => {
     expect(m.data.reference?.symbol).toBe(symbol === 'BTC/USDT' ? 'ETH/USDT' : 'BTC/USDT');
     expect(m.engine.git_commit).toBe('test-commit');
     expect(m.walk_forward.folds_total).toBe(4);
-    expect(validateJsonSchema(m, SCHEMA)).toEqual([]);
+    const checked = validateManifest(m);
+    expect(checked.ok ? [] : checked.problems).toEqual([]);
     expect(bundleProblems(b)).toEqual([]);
     for (const f of b.files) expect(createHash('sha256').update(readFileSync(path.join(dir, f.name))).digest('hex')).toBe(m.artifacts[f.name]);
     // Default costs on real data: no net edge (SPEC §6). Rejected, and not as leakage.
@@ -106,7 +106,7 @@ describe('engine train on real candles (2 symbols, 40 days)', () => {
       'import json, sys\nfrom jsonschema import Draft202012Validator\nschema = json.load(open(sys.argv[1]))\nDraft202012Validator.check_schema(schema)\nv = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)\nfor p in sys.argv[2:]:\n    errs = [e.message for e in v.iter_errors(json.load(open(p)))]\n    assert not errs, (p, errs[:5])\nprint("ok")\n',
     );
     const manifests = SYMBOLS.map((s) => path.join(out, s.replace('/', '-'), 'manifest.json'));
-    const res = execFileSync(py, [script, path.join(REPO_ROOT, 'packages', 'training', 'schema', 'manifest.schema.json'), ...manifests], { encoding: 'utf8' });
+    const res = execFileSync(py, [script, path.join(REPO_ROOT, 'packages', 'model', 'schema', 'manifest.schema.json'), ...manifests], { encoding: 'utf8' });
     expect(res.trim()).toBe('ok');
   });
 

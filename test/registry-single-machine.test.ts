@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { EngineError, loadConfig } from '@engine/shared';
-import { openRegistryContext, stagingKey, type LatestPointer } from '@engine/registry';
+import { openRegistryContext, stagingKey } from '@engine/registry';
+import { type LatestPointer } from '@engine/model';
 import { makeBundle } from '../packages/registry/test/support/bundles';
 
 /**

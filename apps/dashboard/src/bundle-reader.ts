@@ -1,5 +1,6 @@
-import type { ArtifactStore, ModelDetail, RemoteFiles } from '@engine/registry';
-import { sha256Hex } from '@engine/registry';
+import type { ArtifactStore, ModelDetail } from '@engine/registry';
+import type { RemoteFiles } from '@engine/publish';
+import { sha256Hex } from '@engine/model';
 
 /** Bundle files the dashboard reads (plot and table data); model.json only for its importance. */
 export const PLOT_FILES = ['equity.json', 'folds.json', 'importance.json', 'feature_importance.json', 'feature-importance.json'] as const;

@@ -1,15 +1,5 @@
 import type { FlowProducer, Queue } from 'bullmq';
-import {
-  JOB_NAMES,
-  QUEUES,
-  RETRY_POLICY,
-  formatUtcDay,
-  jobIds,
-  parseJob,
-  type Logger,
-  type RunJob,
-  type TrainJob,
-} from '@engine/shared';
+import { JOB_NAMES, QUEUES, RETRY_POLICY, formatUtcDay, jobIds, parseJob, type Logger, type RunJob, type TrainJob } from '@engine/shared';
 
 /** Completed / failed jobs are kept this long (seconds), so a re-trigger on the same day still sees them. */
 export const KEEP_FINISHED_JOBS_S = 14 * 86_400;

@@ -1,18 +1,6 @@
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
-  ConfigError,
-  JOB_NAMES,
-  QUEUES,
-  SCHEDULER_IDS,
-  jobIds,
-  parseJob,
-  type Config,
-  type Logger,
-  type RetrySettings,
-  type RunResult,
-  type TrainResult,
-} from '@engine/shared';
+import { ConfigError, JOB_NAMES, QUEUES, SCHEDULER_IDS, jobIds, parseJob, type Config, type Logger, type RetrySettings, type RunResult, type TrainResult } from '@engine/shared';
 import { createRedisConnection, ensureRedis } from './redis';
 import { KEEP_FINISHED_JOBS_S, runDateOfFire, startRun, type RunProducer, type RunStarted } from './run';
 import type { Closeable } from './lifecycle';

@@ -1,16 +1,5 @@
-import {
-  BUNDLE_FILES,
-  DAY_MS,
-  PermanentError,
-  formatUtcDay,
-  parseUtcDay,
-  type CandleSeries,
-  type Logger,
-  type ModelBundle,
-  type TrainJob,
-  type TrainProgress,
-  type TrainResult,
-} from '@engine/shared';
+import { BUNDLE_FILES, type ModelBundle } from '@engine/model';
+import { DAY_MS, PermanentError, formatUtcDay, parseUtcDay, type CandleSeries, type Logger, type TrainJob, type TrainProgress, type TrainResult } from '@engine/shared';
 import { referenceSymbolFor } from '@engine/features';
 import { stagingKey, type ArtifactStore, type GateHistoryEntry, type Registry } from '@engine/registry';
 

@@ -11,7 +11,7 @@ what was expected vs found:
 2. verify every file's SHA-256 against ``latest.json`` and ``manifest.json``'s
    ``artifacts``;
 3. validate ``manifest.json`` against the published JSON Schema
-   (``packages/training/schema/manifest.schema.json``) with the standard-library validator
+   (``packages/model/schema/manifest.schema.json``) with the standard-library validator
    in ``schema_subset.py`` (and the ``jsonschema`` package too when it is installed);
 4. optionally compare the manifest's feature-recipe hash with the one your feature code
    implements (``--recipe-hash``): a model trained on other features must not be used;
@@ -54,7 +54,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from schema_subset import SchemaError, validate  # noqa: E402
 
 DEFAULT_SCHEMA = os.path.normpath(
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "training", "schema", "manifest.schema.json")
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "model", "schema", "manifest.schema.json")
 )
 DEFAULT_ROOT = "/Runpodhuracan"
 GOLDEN_RTOL = 1e-5

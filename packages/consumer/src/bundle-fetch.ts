@@ -1,5 +1,5 @@
-import { serializeManifest, sha256Hex, type LatestPointer } from '@engine/registry';
-import { BUNDLE_FILES, type ManifestCore, type ModelBundle } from '@engine/shared';
+import { serializeManifest, sha256Hex, type LatestPointer } from '@engine/model';
+import { BUNDLE_FILES, type ManifestCore, type ModelBundle } from '@engine/model';
 import { ArtifactHashMismatchError, ManifestInvalidError, ModelNotFoundError } from './errors';
 import { readSourceFile, type ModelSource } from './model-source';
 

@@ -1,4 +1,5 @@
-import { DEFAULT_PUBLISH_ROOT, DropboxFiles, FolderFiles, pointerPath, type DropboxFilesOptions } from '@engine/registry';
+import { DEFAULT_PUBLISH_ROOT, pointerPath } from '@engine/model';
+import { DropboxFiles, FolderFiles, type DropboxFilesOptions } from '@engine/publish';
 import { EngineError } from '@engine/shared';
 import { ModelFetchError } from './errors';
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { EngineError, wrapError } from '@engine/shared';
-import { sha256Hex } from '@engine/registry';
+import { sha256Hex } from '@engine/model';
 import { parsePointer } from './bundle-fetch';
 import { ModelNotFoundError, ModelRefusedError } from './errors';
 import type { LiveModel } from './live-model';

@@ -1,5 +1,6 @@
-import type { LatestPointer } from '@engine/registry';
-import { parsePair, type ModelBundle } from '@engine/shared';
+import type { LatestPointer } from '@engine/model';
+import { parsePair } from '@engine/shared';
+import { type ModelBundle } from '@engine/model';
 import { bundleFromMemory, fetchLatestBundle, fetchPointedBundle } from './bundle-fetch';
 import { LiveModel } from './live-model';
 import { resolveSource, type ModelSource, type ModelSourceSpec } from './model-source';

@@ -1,5 +1,5 @@
 import { allocCandles, MINUTE_MS } from '@engine/shared';
-import { EXIT_REASON_NAMES, tripleBarrierLabels, type CostModel, type LabelConfig } from '@engine/training';
+import { EXIT_REASON_NAMES, tripleBarrierLabels, type CostModel, type LabelConfig } from '@engine/model';
 import type { CandleInput } from '@engine/features';
 
 /** A position the trader holds: entered at the open of the bar after its signal bar. */

@@ -1,6 +1,6 @@
 import { FeatureState, referenceSymbolFor, type CandleInput } from '@engine/features';
 import { MINUTE_MS, parsePair } from '@engine/shared';
-import { TradeDecider, type DeciderState, type DecisionReason } from '@engine/training';
+import { TradeDecider, type DeciderState, type DecisionReason } from '@engine/model';
 import { LiveFeedError } from './errors';
 import type { LiveModel, Prediction, PredictorKind } from './live-model';
 import type { ModelWatcher } from './model-watcher';

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { MINUTE_MS, type CandleSeries } from '@engine/shared';
-import { DEFAULT_COST_MODEL, EXIT_REASON_NAMES, plantedMarket, tripleBarrierLabels, type LabelConfig } from '@engine/training';
+import { DEFAULT_COST_MODEL, EXIT_REASON_NAMES, tripleBarrierLabels, type LabelConfig } from '@engine/model';
+import { plantedMarket } from '@engine/training';
 import { PositionTracker } from '../src/position-tracker';
 
 /**

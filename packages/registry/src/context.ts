@@ -2,10 +2,8 @@ import * as path from 'node:path';
 import { ConfigError, type Config, type Logger } from '@engine/shared';
 import { FolderArtifactStore, PgArtifactStore } from './artifact-store';
 import { describeRegistryDb, openRegistryDb } from './db';
-import { dropboxFromConfig, type DropboxFilesOptions } from './dropbox-files';
-import { FolderFiles } from './folder-files';
+import { FolderFiles, Publisher, dropboxFromConfig, type DropboxFilesOptions } from '@engine/publish';
 import { ModelSync } from './model-sync';
-import { Publisher } from './publisher';
 import { Registry } from './registry';
 import type { ArtifactStore, Db } from './types';
 

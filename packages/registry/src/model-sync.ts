@@ -1,6 +1,6 @@
 import { DataError, PermanentError, wrapError, type Logger, type SyncJob } from '@engine/shared';
 import { stagingKey } from './artifact-store';
-import type { Publisher } from './publisher';
+import type { Publisher } from '@engine/publish';
 import type { Registry } from './registry';
 import type { ArtifactStore, PointerOutcome, RecordResult, SweepOutcome, SyncOutcome } from './types';
 

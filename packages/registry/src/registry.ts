@@ -1,5 +1,6 @@
-import { PermanentError, type GateResult, type ManifestCore, type ModelBundle } from '@engine/shared';
-import { verifyBundle } from './bundle-io';
+import { PermanentError } from '@engine/shared';
+import { verifyBundle, type GateResult, type ManifestCore, type ModelBundle, type Verdict } from '@engine/model';
+import type { PublishedFile } from '@engine/publish';
 import { DEFAULT_SCHEMA, checkSchema, migrate } from './migrations';
 import type {
   Db,
@@ -10,12 +11,10 @@ import type {
   ModelSummary,
   PublishEvent,
   PublishEventKind,
-  PublishedFile,
   Queryable,
   RecordResult,
   Row,
   SyncState,
-  Verdict,
 } from './types';
 
 /** Options shared by the registry's classes. */

@@ -1,4 +1,5 @@
-import type { GateResult, ManifestCore, ModelBundle } from '@engine/shared';
+import type { GateResult, ManifestCore, ModelBundle, Verdict } from '@engine/model';
+import type { PublishedFile } from '@engine/publish';
 
 /**
  * The public shapes of the registry package. Everything here is stable API for the
@@ -24,9 +25,6 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
-/** A model's verdict: published models can go live; rejected ones are kept with reasons. */
-export type Verdict = 'published' | 'rejected';
-
 /**
  * Where a model stands with the publish target (Dropbox or a local folder):
  * `pending` — not yet (or not completely) published; the sweep retries it;
@@ -35,17 +33,6 @@ export type Verdict = 'published' | 'rejected';
  * the sweep stops retrying and the reason is in the publish log.
  */
 export type SyncState = 'pending' | 'synced' | 'failed';
-
-/** One published file of a synced model: where it went and what its bytes hash to. */
-export interface PublishedFile {
-  /** Full remote path, e.g. `/Runpodhuracan/2026-07-16/models/BTC-USDT_model.onnx`. */
-  path: string;
-  /** SHA-256 hex of the bytes (the manifest's artifact hash). */
-  sha256: string;
-  /** Dropbox content hash (4 MiB blocks) of the bytes. */
-  contentHash: string;
-  bytes: number;
-}
 
 /** A registry row of `models`. */
 export interface ModelRecord {
@@ -151,34 +138,6 @@ export interface ArtifactStore {
   delete(key: string): Promise<void>;
   /** Keys present, sorted; with `prefix`, only keys starting with it. */
   list(prefix?: string): Promise<string[]>;
-}
-
-/**
- * A publish target's file operations (Dropbox or a local folder). Paths are absolute
- * (`/Runpodhuracan/…`). `contentHash` is Dropbox's content hash of the stored bytes.
- */
-export interface RemoteFiles {
-  readonly kind: 'dropbox' | 'folder';
-  /** For logs: `dropbox` or the folder path (never a credential). */
-  describe(): string;
-  /** Content hash of the file at `path`, or null when there is none. */
-  contentHash(path: string): Promise<string | null>;
-  /** Write (overwrite) `path`; returns the content hash the target computed for what it stored. */
-  upload(path: string, bytes: Uint8Array): Promise<{ contentHash: string }>;
-  /** The bytes at `path`, or null when there is none. */
-  download(path: string): Promise<Uint8Array | null>;
-}
-
-/** The `latest.json` pointer: the symbol's live model and where its files are. Written last. */
-export interface LatestPointer {
-  schema: 1;
-  symbol: string;
-  model_id: string;
-  run_date: string;
-  created_at: string;
-  feature_recipe: { version: string; hash: string };
-  /** Bundle file name (`model.onnx`, `manifest.json`, …) → path, SHA-256, content hash, size. */
-  files: Record<string, { path: string; sha256: string; content_hash: string; bytes: number }>;
 }
 
 /** What one `syncModel` did. */

@@ -5,6 +5,5 @@ export * from './symbols';
 export * from './time';
 export * from './jobs';
 export * from './candles';
-export * from './bundle';
 export * from './build-info';
 export * from './prng';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { ModelManifest, TrainedModelBundle } from '../src';
-import { MANIFEST_JSON_SCHEMA, serializeManifest, validateJsonSchema } from '../src';
+import type { ModelManifest } from '@engine/model';
+import type { TrainedModelBundle } from '../src';
+import { serializeManifest, validateManifest } from '@engine/model';
 
 /** The parsed JSON file of a bundle. */
 export function bundleJson<T = unknown>(b: TrainedModelBundle, name: string): T {
@@ -17,7 +18,8 @@ export function bundleJson<T = unknown>(b: TrainedModelBundle, name: string): T 
 export function bundleProblems(b: TrainedModelBundle): string[] {
   const bad: string[] = [];
   const m: ModelManifest = JSON.parse(new TextDecoder().decode(serializeManifest(b.manifest))) as ModelManifest;
-  bad.push(...validateJsonSchema(m, MANIFEST_JSON_SCHEMA).map((e) => `schema: ${e}`));
+  const checked = validateManifest(m);
+  if (!checked.ok) bad.push(...checked.problems.map((e) => `schema: ${e}`));
   const mt = m.metrics;
   if (mt.wins + mt.losses !== mt.total_trades) bad.push(`wins ${mt.wins} + losses ${mt.losses} ≠ trades ${mt.total_trades}`);
   const folds = b.folds.filter((f) => !f.skipped);

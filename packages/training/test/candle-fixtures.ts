@@ -1,5 +1,5 @@
 import { allocCandles, type CandleSeries } from '@engine/shared';
-import { DEFAULT_COST_MODEL, type CostModel } from '../src/costs/cost-model';
+import { DEFAULT_COST_MODEL, type CostModel } from '@engine/model';
 
 /** 2026-01-05 00:00 UTC, a Monday. */
 export const T0 = Date.UTC(2026, 0, 5);

@@ -1,4 +1,4 @@
-import { EXIT_TIME, type TripleBarrierLabels } from '../src/labels/triple-barrier';
+import { EXIT_TIME, type TripleBarrierLabels } from '@engine/model';
 import { T0 } from './candle-fixtures';
 
 /**

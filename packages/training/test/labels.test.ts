@@ -1,7 +1,7 @@
 import { EngineError } from '@engine/shared';
-import { roundTripCost } from '../src/costs/cost-model';
-import { rollingReturnStd } from '../src/labels/rolling-volatility';
-import { DEFAULT_LABEL_CONFIG, EXIT_SL, EXIT_TIME, EXIT_TP, type LabelConfig, tripleBarrierLabels } from '../src/labels/triple-barrier';
+import { roundTripCost } from '@engine/model';
+import { rollingReturnStd } from '@engine/model';
+import { DEFAULT_LABEL_CONFIG, EXIT_SL, EXIT_TIME, EXIT_TP, type LabelConfig, tripleBarrierLabels } from '@engine/model';
 import { FLAT_23, candlesFrom, flat } from './candle-fixtures';
 import { randomWalkCandles } from './random-walk';
 

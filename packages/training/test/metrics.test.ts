@@ -1,5 +1,5 @@
 import { DAY_MS } from '@engine/shared';
-import { EXIT_SL, EXIT_TP } from '../src/labels/triple-barrier';
+import { EXIT_SL, EXIT_TP } from '@engine/model';
 import { annualisedSharpe, daysInSpan, probabilisticSharpe, tradeMetrics } from '../src/metrics/trade-metrics';
 import { maxDrawdown, median } from '../src/metrics/stats';
 import type { SimTrade } from '../src/simulation/simulate';

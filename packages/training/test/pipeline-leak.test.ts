@@ -1,4 +1,5 @@
-import { DEFAULT_COST_MODEL, DEFAULT_LABEL_CONFIG, plantedMarket, trainSymbol, tripleBarrierLabels } from '../src';
+import { DEFAULT_COST_MODEL, DEFAULT_LABEL_CONFIG, tripleBarrierLabels } from '@engine/model';
+import { plantedMarket, trainSymbol } from '../src';
 import { bundleProblems } from './bundle-checks';
 
 describe('leakage guard', () => {

@@ -1,5 +1,6 @@
 import { sliceCandles } from '@engine/shared';
-import { DEFAULT_LABEL_CONFIG, plantedMarket, trainSymbol, type TrainedModelBundle, type TrainConfigOverrides } from '../src';
+import { DEFAULT_LABEL_CONFIG } from '@engine/model';
+import { plantedMarket, trainSymbol, type TrainedModelBundle, type TrainConfigOverrides } from '../src';
 import { bundleProblems } from './bundle-checks';
 
 /**

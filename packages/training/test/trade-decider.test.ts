@@ -1,5 +1,5 @@
 import { simulateSegments } from '../src/simulation/simulate';
-import { TradeDecider } from '../src/simulation/trade-decider';
+import { TradeDecider } from '@engine/model';
 import { T0 } from './candle-fixtures';
 import { handLabels } from './label-fixtures';
 

@@ -1,8 +1,15 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { EngineError } from '@engine/shared';
-import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, trainSymbol } from '../src';
+import { DEFAULT_TRAIN_CONFIG, ENGINE_VERSION, resolveTrainConfig, trainSymbol } from '../src';
 import { randomWalkCandles } from './random-walk';
 
 describe('training configuration', () => {
+  it('records the package version as the engine version', () => {
+    const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    expect(ENGINE_VERSION).toBe(pkg.version);
+  });
+
   it('defaults to the spec: 300 trees, lr 0.05, depth 6, 4-minute labels, 20/5/5-day folds, production gates', () => {
     const c = resolveTrainConfig();
     expect(c.model).toMatchObject({ nEstimators: 300, learningRate: 0.05, maxDepth: 6, objective: 'squared_error' });

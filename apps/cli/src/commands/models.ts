@@ -1,7 +1,8 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { ConfigError, PermanentError, createLogger, loadConfig, parsePair } from '@engine/shared';
-import { MIGRATIONS, describeRegistryDb, migrate, openRegistryContext, openRegistryDb, type ModelDetail, type ModelSummary, type PublishEvent, type RegistryContext, type SweepOutcome, type SyncOutcome, type Verdict } from '@engine/registry';
+import { MIGRATIONS, describeRegistryDb, migrate, openRegistryContext, openRegistryDb, type ModelDetail, type ModelSummary, type PublishEvent, type RegistryContext, type SweepOutcome, type SyncOutcome } from '@engine/registry';
+import { type Verdict } from '@engine/model';
 
 /** Where command output goes (stdout by default; tests pass their own). */
 export interface ModelsIo {

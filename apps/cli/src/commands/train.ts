@@ -5,7 +5,8 @@ import { ConfigError, type CandleSeries, createLogger, loadConfig, pairSlug, par
 import { runSingleMachine } from '@engine/worker';
 import { loadCandles, openSource, resolveWindow } from '@engine/candles';
 import { referenceSymbolFor } from '@engine/features';
-import { type FoldReport, type ModelManifest, serializeManifest, trainSymbol, type TrainConfigOverrides, type TrainedModelBundle } from '@engine/training';
+import { type FoldReport, trainSymbol, type TrainConfigOverrides, type TrainedModelBundle } from '@engine/training';
+import { type ModelManifest, serializeManifest } from '@engine/model';
 
 /** Options of `engine train`. */
 export interface TrainCommandOptions {

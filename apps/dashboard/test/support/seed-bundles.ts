@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { DAY_MS, parseUtcDay, type GateResult, type ManifestCore, type ModelBundle } from '@engine/shared';
-import { sha256Hex } from '@engine/registry';
+import { DAY_MS, parseUtcDay } from '@engine/shared';
+import { type GateResult, type ManifestCore, type ModelBundle } from '@engine/model';
+import { sha256Hex } from '@engine/model';
 
 /**
  * Model bundles for the dashboard's tests, built the way the pipeline reports a model:

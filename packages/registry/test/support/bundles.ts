@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { GateResult, ManifestCore, ModelBundle } from '@engine/shared';
+import type { GateResult, ManifestCore, ModelBundle } from '@engine/model';
 
 /** Deterministic pseudo-random bytes (xorshift32), so "model" files have realistic, incompressible content. */
 export function seededBytes(n: number, seed: number): Uint8Array {

@@ -3,17 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { EngineError } from '@engine/shared';
-import {
-  FolderArtifactStore,
-  MIGRATIONS,
-  PgArtifactStore,
-  Registry,
-  dropSchema,
-  migrate,
-  stagingKey,
-  type ArtifactStore,
-  type Db,
-} from '@engine/registry';
+import { FolderArtifactStore, MIGRATIONS, PgArtifactStore, Registry, dropSchema, migrate, stagingKey, type ArtifactStore, type Db } from '@engine/registry';
 import { makeBundle } from './bundles';
 
 /** Error code of an Engine error (or undefined), for assertions. */

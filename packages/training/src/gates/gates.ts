@@ -1,4 +1,4 @@
-import type { GateResult } from '@engine/shared';
+import type { GateResult } from '@engine/model';
 import type { TradeMetrics } from '../metrics/trade-metrics';
 import { mean, median } from '../metrics/stats';
 

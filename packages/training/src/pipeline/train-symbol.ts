@@ -1,18 +1,10 @@
 import { createHash } from 'node:crypto';
-import {
-  type BundleFile,
-  type CandleSeries,
-  DataError,
-  MINUTE_MS,
-  type ModelBundle,
-  formatUtcDay,
-  parsePair,
-  parseUtcDay,
-} from '@engine/shared';
+import { type BundleFile, type ModelBundle } from '@engine/model';
+import { type CandleSeries, DataError, MINUTE_MS, formatUtcDay, parsePair, parseUtcDay } from '@engine/shared';
 import { buildFeatures } from '@engine/features';
 import { evaluateGates, type GateHistoryEntry } from '../gates/gates';
 import { type GbdtModel, resolveThreads, trainGbdt } from '@engine/gbdt';
-import { EXIT_NONE, tripleBarrierLabels } from '../labels/triple-barrier';
+import { EXIT_NONE, tripleBarrierLabels } from '@engine/model';
 import {
   MANIFEST_SCHEMA_VERSION,
   type ModelManifest,
@@ -20,7 +12,7 @@ import {
   finiteOrNull,
   recordProfitFactor,
   toJsonBytes,
-} from '../manifest/manifest';
+} from '@engine/model';
 import { type TradeMetrics, daysInSpan, tradeDay, tradeMetrics, bpsToGbp, dailyPnl } from '../metrics/trade-metrics';
 import { dailyVolatility, runScenarios } from '../scenarios/scenarios';
 import { type SimSegment, simulateSegments } from '../simulation/simulate';

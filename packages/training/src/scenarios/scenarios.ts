@@ -1,5 +1,5 @@
 import { DAY_MS, type CandleSeries } from '@engine/shared';
-import type { CostModel } from '../costs/cost-model';
+import type { CostModel } from '@engine/model';
 import { type TradeMetrics, tradeDay, tradeMetrics } from '../metrics/trade-metrics';
 import type { SimTrade } from '../simulation/simulate';
 

@@ -1,6 +1,6 @@
-import type { TripleBarrierLabels } from '../labels/triple-barrier';
+import type { TripleBarrierLabels } from '@engine/model';
 import { simulateSegments } from '../simulation/simulate';
-import type { TradingRules } from '../simulation/trade-decider';
+import type { TradingRules } from '@engine/model';
 
 /** How the entry threshold is chosen (always on training data, never on a test window). */
 export interface ThresholdConfig {

@@ -1,6 +1,8 @@
-import { BUNDLE_FILES } from '@engine/shared';
+import { BUNDLE_FILES, type Verdict } from './bundle';
 import { symbolSlug } from './bundle-io';
-import type { Verdict } from './types';
+
+/** Default publish root, as the original engine. */
+export const DEFAULT_PUBLISH_ROOT = '/Runpodhuracan';
 
 /**
  * The one publish layout (SPEC §1.9 — the old engine had five): under the root

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The versioned trading-cost model every label, simulation and manifest uses.
  *
@@ -12,27 +14,32 @@
  * (SPEC §6). The object is recorded verbatim in every manifest; bump `version` whenever
  * the formula changes (not when only the numbers change: they are recorded too).
  */
-export interface CostModel {
-  /** Formula version; `cost-v1` is the formula documented above. */
-  version: 'cost-v1';
-  /** Exchange fee per side in bps (taker). */
-  fee_bps_per_side: number;
-  /** Full quoted bid-ask spread in bps; half is paid on each side. */
-  spread_bps: number;
-  slippage: {
-    /** Minimum slippage per side, bps. */
-    floor_bps: number;
-    /** Per side: this × rolling σ of 1-minute returns (in bps) at the signal bar. */
-    vol_coef: number;
-    /** Per side, bps, at `reference_notional_quote`; scales with √(notional / reference). */
-    impact_bps_at_reference: number;
-    reference_notional_quote: number;
-  };
-  /** Notional per trade, in quote currency (e.g. USDT). */
-  notional_quote: number;
-  /** Quote currency → GBP rate used for profit in GBP; recorded, never fetched. */
-  quote_to_gbp: number;
-}
+export const costModelSchema = z
+  .object({
+    /** Formula version; `cost-v1` is the formula documented above. */
+    version: z.literal('cost-v1'),
+    /** Exchange fee per side in bps (taker). */
+    fee_bps_per_side: z.number(),
+    /** Full quoted bid-ask spread in bps; half is paid on each side. */
+    spread_bps: z.number(),
+    slippage: z
+      .object({
+        /** Minimum slippage per side, bps. */
+        floor_bps: z.number(),
+        /** Per side: this × rolling σ of 1-minute returns (in bps) at the signal bar. */
+        vol_coef: z.number(),
+        /** Per side, bps, at `reference_notional_quote`; scales with √(notional / reference). */
+        impact_bps_at_reference: z.number(),
+        reference_notional_quote: z.number(),
+      })
+      .strict(),
+    /** Notional per trade, in quote currency (e.g. USDT). */
+    notional_quote: z.number(),
+    /** Quote currency → GBP rate used for profit in GBP; recorded, never fetched. */
+    quote_to_gbp: z.number(),
+  })
+  .strict();
+export type CostModel = z.infer<typeof costModelSchema>;
 
 /** The defaults: ≈ 23 bps per round trip on a typical minute. */
 export const DEFAULT_COST_MODEL: CostModel = {

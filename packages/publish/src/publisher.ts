@@ -1,11 +1,7 @@
-import { BUNDLE_FILES, PermanentError, TransientError, type Logger, type ModelBundle } from '@engine/shared';
-import { bundleFiles, sha256Hex } from './bundle-io';
+import { BUNDLE_FILES, DEFAULT_PUBLISH_ROOT, bundleFiles, bundlePath, pointerPath, sha256Hex, type LatestPointer, type ModelBundle, type Verdict } from '@engine/model';
+import { PermanentError, TransientError, type Logger } from '@engine/shared';
 import { dropboxContentHash } from './content-hash';
-import { bundlePath, pointerPath } from './layout';
-import type { LatestPointer, ModelRecord, PublishedFile, RemoteFiles, Verdict } from './types';
-
-/** Default publish root, as the original engine. */
-export const DEFAULT_PUBLISH_ROOT = '/Runpodhuracan';
+import type { PublishableModel, PublishedFile, RemoteFiles } from './types';
 
 /** Upload order: extra files first, then the model, then its metadata; the pointer goes separately and last. */
 function uploadRank(name: string): number {
@@ -70,7 +66,7 @@ export class Publisher {
   }
 
   /** The pointer for a synced, published model (deterministic: the same model gives the same bytes). */
-  pointerFor(model: Pick<ModelRecord, 'id' | 'symbol' | 'runDate' | 'createdAt' | 'recipeVersion' | 'recipeHash' | 'publishedFiles' | 'verdict'>): LatestPointer {
+  pointerFor(model: PublishableModel): LatestPointer {
     if (model.verdict !== 'published' || model.publishedFiles === null) {
       throw new PermanentError('POINTER_INVALID', `latest.json can only name a published, synced model; ${model.id} (${model.symbol} ${model.runDate}) is ${model.verdict}${model.publishedFiles === null ? ', not synced' : ''}`, { modelId: model.id });
     }

@@ -30,8 +30,7 @@ import { buildFeatures, FeatureState, referenceSymbolFor, type CandleInput } fro
 import { allocCandles, MINUTE_MS, parsePair, pairStem, sliceCandles, type CandleSeries } from '@engine/shared';
 import { GbdtModel } from '@engine/gbdt';
 import { trainSymbol } from '@engine/training';
-import { openBundle } from '../open-model';
-import { Trader } from '../trader';
+import { openBundle, Trader } from '@engine/consumer';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const DEFAULT_DATA = process.env.ENGINE_OHLCV_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'data', 'ohlcv');

@@ -1,35 +1,43 @@
 import { PermanentError, type CandleSeries } from '@engine/shared';
-import { type CostModel, minimumRoundTripBps, roundTripCost } from '../costs/cost-model';
+import { z } from 'zod';
+import { type CostModel, minimumRoundTripBps, roundTripCost } from './cost-model';
 import { rollingReturnStd } from './rolling-volatility';
 
 /** Barriers as multiples of σ_h (σ of 1-minute returns × √horizon), or fixed bps. */
-export type BarrierConfig =
-  | {
-      mode: 'volatility';
+export const barrierConfigSchema = z.union([
+  z
+    .object({
+      mode: z.literal('volatility'),
       /** Take-profit = max(tp_sigma · σ_h, tp_min_cost_multiple · round-trip cost). */
-      tp_sigma: number;
-      tp_min_cost_multiple: number;
+      tp_sigma: z.number(),
+      tp_min_cost_multiple: z.number(),
       /** Stop-loss = sl_sigma · σ_h. */
-      sl_sigma: number;
-    }
-  | { mode: 'bps'; tp_bps: number; sl_bps: number };
+      sl_sigma: z.number(),
+    })
+    .strict(),
+  z.object({ mode: z.literal('bps'), tp_bps: z.number(), sl_bps: z.number() }).strict(),
+]);
+export type BarrierConfig = z.infer<typeof barrierConfigSchema>;
 
 /** Triple-barrier labelling settings (SPEC §1.3). */
-export interface LabelConfig {
-  /** Vertical barrier: the trade is closed at the close of bar t + horizon. Default 4. */
-  horizon_minutes: number;
-  /** Long (default) or short trades. */
-  side: 'long' | 'short';
-  /** Returns in the rolling σ; default 60. */
-  vol_window: number;
-  barriers: BarrierConfig;
-  /**
-   * Allow barriers under which no label can be positive (take-profit at or below the
-   * round-trip cost). Off by default: such a run is refused. When on, the result's
-   * `warnings` says so loudly and the manifest records it.
-   */
-  allow_unwinnable: boolean;
-}
+export const labelConfigSchema = z
+  .object({
+    /** Vertical barrier: the trade is closed at the close of bar t + horizon. Default 4. */
+    horizon_minutes: z.number().int().min(1),
+    /** Long (default) or short trades. */
+    side: z.enum(['long', 'short']),
+    /** Returns in the rolling σ; default 60. */
+    vol_window: z.number().int().min(2),
+    barriers: barrierConfigSchema,
+    /**
+     * Allow barriers under which no label can be positive (take-profit at or below the
+     * round-trip cost). Off by default: such a run is refused. When on, the result's
+     * `warnings` says so loudly and the manifest records it.
+     */
+    allow_unwinnable: z.boolean(),
+  })
+  .strict();
+export type LabelConfig = z.infer<typeof labelConfigSchema>;
 
 export const DEFAULT_LABEL_CONFIG: LabelConfig = {
   horizon_minutes: 4,

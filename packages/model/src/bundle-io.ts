@@ -1,14 +1,24 @@
 import { createHash } from 'node:crypto';
-import { BUNDLE_FILES, DataError, pairSlug, parsePair, type BundleFile, type ManifestCore, type ModelBundle } from '@engine/shared';
+import { DataError, pairSlug, parsePair } from '@engine/shared';
+import { BUNDLE_FILES, type BundleFile, type ModelBundle } from './bundle';
+import type { ManifestCore } from './manifest/manifest';
 
 /** SHA-256 hex of some bytes. */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** `manifest.json`'s bytes: the manifest as pretty JSON with a final newline. */
+/**
+ * The bytes of a bundle's JSON files (manifest.json, golden.json, folds.json, …): 2-space
+ * JSON with a final newline, NaN and ±Infinity written as null.
+ */
+export function toJsonBytes(value: unknown): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+}
+
+/** `manifest.json`'s bytes. */
 export function serializeManifest(manifest: ManifestCore): Uint8Array {
-  return Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
+  return toJsonBytes(manifest);
 }
 
 /**

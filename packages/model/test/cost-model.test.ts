@@ -1,4 +1,4 @@
-import { DEFAULT_COST_MODEL, costModelProblems, minimumRoundTripBps, roundTripCost, scaleCosts } from '../src/costs/cost-model';
+import { DEFAULT_COST_MODEL, costModelProblems, minimumRoundTripBps, roundTripCost, scaleCosts } from '../src';
 
 describe('cost model', () => {
   it('charges about 23 bps per round trip with the defaults on a typical minute', () => {

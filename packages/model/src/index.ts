@@ -1,0 +1,15 @@
+/**
+ * @engine/model: what a published model is and how it trades — the one contract the
+ * trainer, the registry, the publisher, the dashboard and Hamilton's consumer agree on.
+ * Pure: no I/O, no logging.
+ */
+export * from './bundle';
+export * from './bundle-io';
+export * from './layout';
+export * from './manifest/manifest';
+export * from './manifest/json-schema';
+export * from './manifest/validate-manifest';
+export * from './rules/cost-model';
+export * from './rules/triple-barrier';
+export { rollingReturnStd } from './rules/rolling-volatility';
+export * from './rules/trade-decider';

@@ -1,0 +1,285 @@
+import { z } from 'zod';
+import { costModelSchema } from '../rules/cost-model';
+import { labelConfigSchema } from '../rules/triple-barrier';
+
+/**
+ * The ModelManifest (SPEC §2), defined once: what a model is, how it was made and
+ * validated, and how to trade it. The TypeScript type is inferred from this schema,
+ * `manifest.schema.json` (JSON Schema 2020-12, for Python and any other language) is
+ * generated from it (`manifestJsonSchema()`), and the consumer validates with it. Money in
+ * GBP, edges in bps of notional, times in UTC ISO-8601.
+ *
+ * Training maps its results into these shapes in one place
+ * (packages/training/src/pipeline/build-manifest.ts); nothing here imports training.
+ */
+
+/** Version of the manifest layout below (and of manifest.schema.json). */
+export const MANIFEST_SCHEMA_VERSION = 'engine-manifest/1';
+
+const int0 = z.number().int().min(0);
+const frac = z.number().min(0).max(1);
+const iso = z.iso.datetime();
+export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/).meta({ id: 'sha256' });
+const pairSchema = z.string().regex(/^[A-Z0-9]{2,15}\/[A-Z0-9]{2,10}$/);
+const daySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+
+/** One gate: its value against its bound. */
+export const gateResultSchema = z
+  .object({
+    name: z.string(),
+    value: z.number().nullable(),
+    bound: z.number().nullable(),
+    /** `>=` or `<=`: how value is compared with bound. */
+    op: z.enum(['>=', '<=']),
+    passed: z.boolean(),
+    note: z.string().optional(),
+  })
+  .strict()
+  .meta({ id: 'gate' });
+export type GateResult = z.infer<typeof gateResultSchema>;
+
+const thresholdSource = z.enum(['previous_fold_oos', 'inner_model', 'pooled_oos']);
+const thresholdRule = z.enum(['best_total_net', 'no_candidate_with_min_trades']);
+const thresholdFields = {
+  threshold_bps: z.number(),
+  source: thresholdSource,
+  rule: thresholdRule,
+  calibration_start: iso,
+  calibration_end: iso,
+  calibration_rows: int0,
+  calibration_trades: int0,
+  calibration_net_bps: z.number(),
+};
+/** A threshold choice as recorded (the candidate list lives in folds.json). */
+export const recordedThresholdSchema = z.object(thresholdFields).strict().meta({ id: 'threshold' });
+export type RecordedThreshold = z.infer<typeof recordedThresholdSchema>;
+const foldThresholdSchema = z
+  .object({ fold: int0, ...thresholdFields })
+  .strict()
+  .meta({ id: 'fold_threshold' });
+
+/**
+ * Trade metrics as written to JSON: every number finite. A profit factor with no losing
+ * trade is unbounded: stored as Number.MAX_VALUE with `profit_factor_unbounded`.
+ */
+export const manifestMetricsSchema = z
+  .object({
+    total_trades: int0,
+    /** Trades with net P&L > 0. */
+    wins: int0,
+    /** Trades with net P&L ≤ 0. */
+    losses: int0,
+    win_rate: frac,
+    total_profit_gbp: z.number(),
+    total_net_bps: z.number(),
+    mean_net_bps: z.number(),
+    mean_gross_bps: z.number(),
+    /** Annualised Sharpe of daily P&L (√365), every day of the span counted. */
+    sharpe_ratio: z.number(),
+    /** Mean / std of per-trade net bps, not annualised. */
+    sharpe_per_trade: z.number(),
+    /** P(true daily Sharpe > 0) given the sample's length, skew and kurtosis. */
+    probabilistic_sharpe: z.number().nullable(),
+    profit_factor: z.number().min(0),
+    profit_factor_unbounded: z.boolean(),
+    /** Maximum drawdown of the time-ordered cumulative P&L, GBP (≥ 0). */
+    max_drawdown: z.number().min(0),
+    max_drawdown_bps: z.number().min(0),
+    days: int0,
+    costs: z
+      .object({
+        fees_gbp: z.number(),
+        spread_gbp: z.number(),
+        slippage_gbp: z.number(),
+        total_gbp: z.number(),
+        mean_fee_bps: z.number(),
+        mean_spread_bps: z.number(),
+        mean_slippage_bps: z.number(),
+        mean_round_trip_bps: z.number(),
+      })
+      .strict(),
+    exit_reasons: z.object({ tp: int0, sl: int0, time: int0 }).strict(),
+  })
+  .strict()
+  .meta({ id: 'metrics' });
+export type ManifestMetrics = z.infer<typeof manifestMetricsSchema>;
+
+export const scenarioRecordSchema = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    total_trades: int0,
+    wins: int0,
+    win_rate: frac,
+    total_profit_gbp: z.number(),
+    mean_net_bps: z.number(),
+    sharpe_ratio: z.number(),
+    profit_factor: z.number().min(0),
+    profit_factor_unbounded: z.boolean(),
+    max_drawdown: z.number().min(0),
+    days: int0,
+    /** Informational: the scenario still makes money (Sharpe > 0). Scenarios do not gate publishing. */
+    profitable: z.boolean(),
+  })
+  .strict()
+  .meta({ id: 'scenario' });
+export type ScenarioRecord = z.infer<typeof scenarioRecordSchema>;
+
+/**
+ * A tree model's hyperparameters as recorded: the fields every reader relies on, plus any
+ * further scalar setting of the trainer (the GBDT's own params type lives in @engine/gbdt).
+ */
+export const recordedModelParamsSchema = z
+  .object({
+    objective: z.enum(['squared_error', 'huber', 'logistic']),
+    nEstimators: z.number().int().min(1),
+    learningRate: z.number().positive(),
+    maxDepth: int0,
+    seed: int0,
+  })
+  .catchall(z.union([z.number(), z.string(), z.boolean()]))
+  .meta({ id: 'gbdt_params' });
+
+/** Files every bundle has (a refinement in TypeScript, `required` in the JSON Schema). */
+const REQUIRED_ARTIFACTS = ['model.onnx', 'model.json', 'golden.json'] as const;
+
+export const manifestSchema = z
+  .object({
+    schema_version: z.literal(MANIFEST_SCHEMA_VERSION),
+    model_id: z.uuid(),
+    created_at: iso,
+    symbol: pairSchema,
+    run_date: daySchema,
+    training_window_days: z.number().positive(),
+    data: z
+      .object({
+        start: iso,
+        /** Exclusive: the open time after the last candle. */
+        end: iso,
+        rows: int0,
+        gap_rows: int0,
+        /** SHA-256 hex of the candle columns (see `candle_hash_method`). */
+        candle_hash: sha256Schema,
+        candle_hash_method: z.string(),
+        reference: z.object({ symbol: z.string(), candle_hash: sha256Schema }).strict().nullable(),
+      })
+      .strict(),
+    feature_recipe: z.object({ version: z.string(), hash: z.string().min(1), names: z.array(z.string()).min(1) }).strict(),
+    feature_count: z.number().int().min(1),
+    /** Model inputs in order: the recipe names, then `extra_features` (normally none). */
+    feature_names: z.array(z.string()).min(1),
+    /** Columns beyond the recipe (research / controls only; a consumer cannot compute them). */
+    extra_features: z.array(z.string()),
+    hyperparameters: z.object({ model: recordedModelParamsSchema, confidence_model: recordedModelParamsSchema }).strict(),
+    labelling: labelConfigSchema
+      .extend({
+        labelled_rows: int0,
+        dropped: z.object({ warmup: int0, gap: int0, end_of_data: int0 }).strict(),
+        winnable_fraction: frac,
+        mean_net_edge_bps: z.number(),
+        positive_share: frac,
+        warnings: z.array(z.string()),
+      })
+      .strict(),
+    cost_model: costModelSchema,
+    walk_forward: z
+      .object({
+        config: z
+          .object({
+            train_days: z.number(),
+            test_days: z.number(),
+            step_days: z.number(),
+            embargo_minutes: z.number(),
+            min_train_coverage: frac,
+            min_test_coverage: frac,
+          })
+          .strict(),
+        folds_total: int0,
+        folds_evaluated: int0,
+        folds_skipped: z.array(z.object({ fold: int0, reason: z.string() }).strict()),
+        oos_start: iso.nullable(),
+        oos_end: iso.nullable(),
+        oos_days: int0,
+        purged_rows: int0,
+        embargoed_rows: int0,
+      })
+      .strict(),
+    thresholds: z.object({ method: z.string(), per_fold: z.array(foldThresholdSchema), final: recordedThresholdSchema }).strict(),
+    metrics: manifestMetricsSchema,
+    gates: z
+      .object({
+        passed: z.boolean(),
+        median_source: z.enum(['registry', 'folds']),
+        results: z.array(gateResultSchema).min(1),
+        medians: z.object({ max_drawdown: z.number().nullable(), win_rate: z.number().nullable(), drawdown_count: int0, win_rate_count: int0 }).strict(),
+        suspected_leakage: z.boolean(),
+        failed: z.array(z.string()),
+      })
+      .strict(),
+    trading_params: z
+      .object({
+        recommended_edge_threshold_bps: z.number(),
+        max_trades_per_day: int0,
+        cooldown_seconds: z.number().min(0),
+        horizon_minutes: z.number().int().min(1),
+        side: z.enum(['long', 'short']),
+        costs: z
+          .object({
+            model_version: z.string(),
+            fee_bps_per_side: z.number(),
+            spread_bps: z.number(),
+            slippage_floor_bps: z.number(),
+            /** Mean round-trip cost over the labelled rows, bps. */
+            typical_round_trip_bps: z.number(),
+          })
+          .strict(),
+        notional_quote: z.number(),
+        quote_to_gbp: z.number(),
+      })
+      .strict(),
+    scenario_tests: z.array(scenarioRecordSchema),
+    action_space: z
+      .object({
+        type: z.literal('discrete'),
+        actions: z.array(z.string()).min(2),
+        entry: z.string(),
+        exit: z.string(),
+        outputs: z.array(z.object({ name: z.string(), file: z.string(), description: z.string() }).strict()),
+      })
+      .strict(),
+    controls: z.object({ permute_target_seed: z.number().int().nullable(), extra_features: z.array(z.string()) }).strict(),
+    engine: z.object({ name: z.literal('engine'), version: z.string(), git_commit: z.string().nullable(), model_format: z.string() }).strict(),
+    /** File name → SHA-256 (hex) of its bytes, for every bundle file except manifest.json. */
+    artifacts: z
+      .record(z.string().regex(/^[A-Za-z0-9._-]+$/), sha256Schema)
+      .refine((a) => REQUIRED_ARTIFACTS.every((k) => k in a), { message: `artifacts must list ${REQUIRED_ARTIFACTS.join(', ')}` })
+      .meta({ description: 'file name → SHA-256 (hex) of its bytes, for every bundle file except manifest.json', required: [...REQUIRED_ARTIFACTS] }),
+  })
+  .strict()
+  .describe(
+    'What a model is, how it was made and validated, and how to trade it (SPEC §2). Money in GBP, edges in bps of notional, times in UTC ISO-8601. ' +
+      'A profit factor with no losing trade is unbounded: stored as 1.7976931348623157e308 with profit_factor_unbounded = true.',
+  );
+
+/** The full ModelManifest. */
+export type ModelManifest = z.infer<typeof manifestSchema>;
+
+/**
+ * The part of a manifest the registry, the publisher and the dashboard rely on. Every
+ * ModelManifest is one; the registry also keeps manifests it only passes through.
+ */
+export type ManifestCore = Pick<ModelManifest, 'model_id' | 'created_at' | 'symbol' | 'run_date' | 'feature_recipe' | 'artifacts'> & {
+  metrics: Pick<ManifestMetrics, 'total_trades' | 'wins' | 'losses' | 'win_rate' | 'total_profit_gbp' | 'sharpe_ratio' | 'profit_factor' | 'max_drawdown'> & { [k: string]: unknown };
+  gates: Pick<ModelManifest['gates'], 'passed' | 'median_source' | 'results'> & { [k: string]: unknown };
+  [k: string]: unknown;
+};
+
+/** JSON cannot hold ±Infinity or NaN: unbounded profit factors are stored as MAX_VALUE plus a flag. */
+export function recordProfitFactor(pf: number | null): { profit_factor: number; profit_factor_unbounded: boolean } {
+  return pf === null ? { profit_factor: Number.MAX_VALUE, profit_factor_unbounded: true } : { profit_factor: pf, profit_factor_unbounded: false };
+}
+
+/** NaN / ±Infinity → null, for optional numbers in JSON. */
+export function finiteOrNull(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
