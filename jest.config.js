@@ -16,7 +16,6 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(@noble|@scure)/)'],
   moduleNameMapper: {
-    '^@engine/(scheduler|worker|dashboard|cli)$': '<rootDir>/apps/$1/src/index.ts',
     '^@engine/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
   },
   testTimeout: 60000,

@@ -5,8 +5,8 @@
  * Against a real registry on PostgreSQL and real BullMQ queues on Redis.
  */
 import { ConfigError, createLogger, loadConfig } from '@engine/shared';
-import { createDashboard } from '../apps/dashboard/src';
-import { PASSWORD, startDashboardFixture, USER, type DashboardFixture } from '../apps/dashboard/test/support/dashboard-fixture';
+import { createDashboard } from '@engine/dashboard';
+import { PASSWORD, startDashboardFixture, USER, type DashboardFixture } from '../packages/dashboard/test/support/dashboard-fixture';
 
 interface Reply {
   status: number;

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { FAILURE_REASON, PASSWORD, startDashboardFixture, USER, type DashboardFixture } from '../apps/dashboard/test/support/dashboard-fixture';
+import { FAILURE_REASON, PASSWORD, startDashboardFixture, USER, type DashboardFixture } from '../packages/dashboard/test/support/dashboard-fixture';
 import { REPO_ROOT } from './support/paths';
 
 const SHOTS = path.join(REPO_ROOT, 'test-results', 'dashboard');

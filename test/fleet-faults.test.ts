@@ -22,7 +22,7 @@ import { FlowProducer, Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUES, createLogger, jobIds, type TrainProgress } from '@engine/shared';
 import { Registry, createPgDb, type Db } from '@engine/registry';
-import { startRun, type RunProducer } from '@engine/scheduler';
+import { startRun, type RunProducer } from '@engine/fleet';
 import { startFakeDropbox, type FakeDropbox, type FakeDropboxRequest } from './fakes/fake-dropbox';
 import { OHLCV_DIR } from './support/paths';
 import { TcpProxy } from './support/proxy';

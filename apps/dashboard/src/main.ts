@@ -1,5 +1,5 @@
 import { createLogger, loadConfig } from '@engine/shared';
-import { serveUntilSignal, startDashboard } from './service';
+import { serveUntilSignal, startDashboard } from '@engine/dashboard';
 
 /** The dashboard service: config → context → listen → SIGINT/SIGTERM → close within the deadline. */
 async function main(): Promise<void> {

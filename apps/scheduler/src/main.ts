@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { createLogger, loadConfig } from '@engine/shared';
-import { closeWithin, waitForShutdownSignal } from './lifecycle';
-import { startScheduler } from './scheduler';
+import { closeWithin, createLogger, loadConfig, waitForShutdownSignal } from '@engine/shared';
+import { startScheduler } from '@engine/fleet';
 
 /** The scheduler process: config → scheduler → wait for a signal → close within the deadline. */
 async function main(): Promise<void> {

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { createLogger, loadConfig } from '@engine/shared';
-import { closeWithin, waitForShutdownSignal } from '@engine/scheduler';
-import { startWorkerRole } from './roles';
+import { closeWithin, createLogger, loadConfig, waitForShutdownSignal } from '@engine/shared';
+import { startWorkerRole } from '@engine/fleet';
 
 /**
  * A worker process (role from ENGINE_WORKER_ROLE): config → worker → wait for SIGTERM/SIGINT

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, createLogger, formatUtcDay, loadConfig, parsePair, parseUtcDay, type Config } from '@engine/shared';
-import { closeRunProducer, closeWithin, createRedisConnection, ensureRedis, openRunProducer, startRun, startScheduler, waitForShutdownSignal, type Closeable } from '@engine/scheduler';
-import { startWorkerRole } from '@engine/worker';
+import { closeRunProducer, createRedisConnection, ensureRedis, openRunProducer, startRun, startScheduler } from '@engine/fleet';
+import { closeWithin, waitForShutdownSignal, type Closeable } from '@engine/shared';
+import { startWorkerRole } from '@engine/fleet';
 
 function positiveInt(what: string) {
   return (v: string): number => {

@@ -2,7 +2,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, type CandleSeries, createLogger, loadConfig, pairSlug, parsePair, PermanentError, resolveGitCommit, TransientError } from '@engine/shared';
-import { runSingleMachine } from '@engine/worker';
+import { runSingleMachine } from '@engine/fleet';
 import { loadCandles, openSource, resolveWindow } from '@engine/candles';
 import { referenceSymbolFor } from '@engine/features';
 import { type FoldReport, trainSymbol, type TrainConfigOverrides, type TrainedModelBundle } from '@engine/training';

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { ConfigError, JOB_NAMES, QUEUES, SCHEDULER_IDS, jobIds, parseJob, type Config, type Logger, type RetrySettings, type RunResult, type TrainResult } from '@engine/shared';
 import { createRedisConnection, ensureRedis } from './redis';
 import { KEEP_FINISHED_JOBS_S, runDateOfFire, startRun, type RunProducer, type RunStarted } from './run';
-import type { Closeable } from './lifecycle';
+import type { Closeable } from '@engine/shared';
 
 /** What the daily trigger trains: the universe and how. */
 export interface DailyPlan {

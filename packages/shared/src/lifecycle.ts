@@ -1,4 +1,4 @@
-import type { Logger } from '@engine/shared';
+import type { Logger } from './logger';
 
 /** Something a process started and must close on the way out. */
 export interface Closeable {

@@ -8,7 +8,7 @@ import type { SandboxedJob } from 'bullmq';
 import { Queue } from 'bullmq';
 import { QUEUES, createLogger, loadConfig, parseJob, resolveGitCommit, type Logger, type TrainProgress, type TrainResult } from '@engine/shared';
 import { openRegistryContext } from '@engine/registry';
-import { createRedisConnection } from '@engine/scheduler';
+import { createRedisConnection } from './redis';
 import { toJobError } from './job-errors';
 import { workerIdentity } from './identity';
 import { enqueueModelSync } from './sync-queue';

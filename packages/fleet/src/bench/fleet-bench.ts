@@ -23,7 +23,8 @@ import { Redis } from 'ioredis';
 import { loadCandles } from '@engine/candles';
 import { DAY_MS, QUEUES, createLogger, jobIds, parseUtcDay } from '@engine/shared';
 import { createPgDb } from '@engine/registry';
-import { closeRunProducer, openRunProducer, startRun } from '@engine/scheduler';
+import { closeRunProducer, openRunProducer } from '../scheduler';
+import { startRun } from '../run';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 

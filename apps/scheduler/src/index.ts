@@ -1,4 +1,0 @@
-export * from './redis';
-export * from './lifecycle';
-export * from './run';
-export * from './scheduler';
