@@ -9,9 +9,8 @@ import {
   type ModelRefusedError,
   type PollOutcome,
 } from '@engine/consumer';
-import { sha256Hex } from '@engine/model';
+import { sha256Hex, type ModelBundle } from '@engine/model';
 import { DropboxFiles } from '@engine/publish';
-import type { ModelBundle } from '@engine/model';
 import { startFakeDropbox } from './fakes/fake-dropbox';
 import { SYN, alterFile, alterManifest, modelIdFor, publish, tempPublishFolder, trainPlanted, type TrainedFixture } from '../packages/consumer/test/support/bundles';
 

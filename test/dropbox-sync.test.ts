@@ -1,10 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Dropbox } from 'dropbox';
 import { EngineError, loadConfig } from '@engine/shared';
-import { type ModelBundle } from '@engine/model';
+import { type ModelBundle, type LatestPointer } from '@engine/model';
 import { DROPBOX_BLOCK_BYTES, DropboxFiles, Publisher, dropboxContentHash, type DropboxFilesOptions } from '@engine/publish';
 import { ModelSync, PgArtifactStore, Registry, createPgDb, dropSchema, openRegistryContext, stagingKey, type Db } from '@engine/registry';
-import { type LatestPointer } from '@engine/model';
 import { makeBundle } from '../packages/registry/test/support/bundles';
 import { startFakeDropbox, type FakeDropbox, type FakeDropboxOptions } from './fakes/fake-dropbox';
 import { TEST_DATABASE_URL } from '../packages/registry/test/support/pg';

@@ -1,5 +1,4 @@
-import { serializeManifest, sha256Hex, type LatestPointer } from '@engine/model';
-import { BUNDLE_FILES, type ManifestCore, type ModelBundle } from '@engine/model';
+import { serializeManifest, sha256Hex, type LatestPointer, BUNDLE_FILES, type ManifestCore, type ModelBundle } from '@engine/model';
 import { ArtifactHashMismatchError, ManifestInvalidError, ModelNotFoundError } from './errors';
 import { readSourceFile, type ModelSource } from './model-source';
 

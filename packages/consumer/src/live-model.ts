@@ -1,7 +1,6 @@
 import { FEATURE_NAMES, RECIPE } from '@engine/features';
 import { GbdtModel } from '@engine/gbdt';
-import { type CostModel, type LabelConfig, type ModelManifest, type TradingRules } from '@engine/model';
-import type { LatestPointer } from '@engine/model';
+import { type CostModel, type LabelConfig, type ModelManifest, type TradingRules, type LatestPointer } from '@engine/model';
 import type * as OrtModule from 'onnxruntime-node';
 import type { FetchedBundle } from './bundle-fetch';
 import { GoldenVectorMismatchError, ManifestInvalidError, OnnxLoadError, RecipeMismatchError } from './errors';

@@ -1,6 +1,5 @@
-import type { LatestPointer } from '@engine/model';
+import { type LatestPointer, type ModelBundle } from '@engine/model';
 import { parsePair } from '@engine/shared';
-import { type ModelBundle } from '@engine/model';
 import { bundleFromMemory, fetchLatestBundle, fetchPointedBundle } from './bundle-fetch';
 import { LiveModel } from './live-model';
 import { resolveSource, type ModelSource, type ModelSourceSpec } from './model-source';

@@ -1,5 +1,4 @@
-import type { Config, Logger } from '@engine/shared';
-import type { Closeable } from '@engine/shared';
+import type { Config, Logger, Closeable } from '@engine/shared';
 import { startSyncWorker } from './sync-worker';
 import { startTrainWorker } from './train-worker';
 

@@ -1,9 +1,8 @@
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ConfigError, JOB_NAMES, QUEUES, SCHEDULER_IDS, jobIds, parseJob, type Config, type Logger, type RetrySettings, type RunResult, type TrainResult } from '@engine/shared';
+import { ConfigError, JOB_NAMES, QUEUES, SCHEDULER_IDS, jobIds, parseJob, type Config, type Logger, type RetrySettings, type RunResult, type TrainResult, type Closeable } from '@engine/shared';
 import { createRedisConnection, ensureRedis } from './redis';
 import { KEEP_FINISHED_JOBS_S, runDateOfFire, startRun, type RunProducer, type RunStarted } from './run';
-import type { Closeable } from '@engine/shared';
 
 /** What the daily trigger trains: the universe and how. */
 export interface DailyPlan {

@@ -1,8 +1,7 @@
 import { Queue, Worker } from 'bullmq';
-import { ConfigError, JOB_NAMES, QUEUES, SCHEDULER_IDS, parseJob, type Config, type Logger } from '@engine/shared';
+import { ConfigError, JOB_NAMES, QUEUES, SCHEDULER_IDS, parseJob, type Config, type Logger, type Closeable } from '@engine/shared';
 import { openRegistryContext, type RegistryContext, type SweepOutcome, type SyncOutcome } from '@engine/registry';
 import { createRedisConnection, ensureRedis } from './redis';
-import { type Closeable } from '@engine/shared';
 import { workerIdentity, type WorkerIdentity } from './identity';
 import { toJobError } from './job-errors';
 import { retryAfterBackoff } from './sync-queue';

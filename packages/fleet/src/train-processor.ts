@@ -4,8 +4,7 @@
  * never blocks the main thread that renews job locks. The thread keeps its connections
  * (PostgreSQL pool, Redis) between jobs; they die with the thread.
  */
-import type { SandboxedJob } from 'bullmq';
-import { Queue } from 'bullmq';
+import { type SandboxedJob, Queue } from 'bullmq';
 import { QUEUES, createLogger, loadConfig, parseJob, resolveGitCommit, type Logger, type TrainProgress, type TrainResult } from '@engine/shared';
 import { openRegistryContext } from '@engine/registry';
 import { createRedisConnection } from './redis';

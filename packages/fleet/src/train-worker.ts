@@ -1,7 +1,6 @@
 import { Worker, type Job } from 'bullmq';
-import { ConfigError, QUEUES, type Config, type Logger, type TrainResult } from '@engine/shared';
+import { ConfigError, QUEUES, type Config, type Logger, type TrainResult, type Closeable } from '@engine/shared';
 import { createRedisConnection, ensureRedis } from './redis';
-import { type Closeable } from '@engine/shared';
 import { compiledSibling } from './dist-path';
 import { workerIdentity, type WorkerIdentity } from './identity';
 

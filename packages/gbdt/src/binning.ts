@@ -1,6 +1,5 @@
-import { DataError } from '@engine/shared';
+import { DataError, Mulberry32 } from '@engine/shared';
 import type { FeatureMatrix } from './matrix';
-import { Mulberry32 } from '@engine/shared';
 
 /**
  * Quantile bin edges of every feature, fitted on training rows only. Bin `b` of feature `f`

@@ -1,11 +1,10 @@
-import { ConfigError, DataError } from '@engine/shared';
+import { ConfigError, DataError, Mulberry32, deriveSeed } from '@engine/shared';
 import { binCount, fitAndBinRows } from './binning';
 import type { FeatureMatrix } from './matrix';
 import { GbdtModel } from './model';
 import { makeObjective, prepareLabels } from './objective';
 import { resolveGbdtParams, resolveThreads, type GbdtParams, type GbdtRunOptions } from './params';
 import { CompiledForest } from './predictor';
-import { Mulberry32, deriveSeed } from '@engine/shared';
 import { GbdtThreadPool } from './thread-pool';
 import { TreeLearner, allocateHistBuffers, type TreeLearnerConfig } from './tree-learner';
 import type { GbdtTree } from './tree';

@@ -1,6 +1,5 @@
-import { ConfigError } from '@engine/shared';
+import { ConfigError, Mulberry32 } from '@engine/shared';
 import { GbdtModel, columnMatrix, rowMajorMatrix, trainGbdt, type GbdtParams } from '../src';
-import { Mulberry32 } from '@engine/shared';
 import { treeDepth } from '../src/tree';
 import { naivePredict } from './gbdt-naive';
 

@@ -3,9 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DataError } from '@engine/shared';
+import { DataError, Mulberry32 } from '@engine/shared';
 import { rowMajorMatrix, trainGbdt, type GbdtModel } from '../src';
-import { Mulberry32 } from '@engine/shared';
 import { ONNX_INPUT, ONNX_OUTPUT_CONFIDENCE, ONNX_OUTPUT_EDGE, exportOnnx, modelProtoType } from '../src/onnx';
 
 const SYSTEM_PYTHON = '/usr/bin/python3';

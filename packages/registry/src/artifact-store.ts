@@ -1,9 +1,8 @@
 import * as path from 'node:path';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { BUNDLE_FILES, type BundleFile, type ManifestCore, type ModelBundle } from '@engine/model';
+import { BUNDLE_FILES, type BundleFile, type ManifestCore, type ModelBundle, bundleFiles, sha256Hex, symbolSlug, verifyBundle } from '@engine/model';
 import { DataError, PermanentError } from '@engine/shared';
-import { bundleFiles, sha256Hex, symbolSlug, verifyBundle } from '@engine/model';
 import { DEFAULT_SCHEMA, checkSchema } from './migrations';
 import type { ArtifactStore, Db } from './types';
 

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ModelManifest } from '@engine/model';
+import { type ModelManifest, serializeManifest, validateManifest } from '@engine/model';
 import type { TrainedModelBundle } from '../src';
-import { serializeManifest, validateManifest } from '@engine/model';
 
 /** The parsed JSON file of a bundle. */
 export function bundleJson<T = unknown>(b: TrainedModelBundle, name: string): T {

@@ -1,7 +1,5 @@
 import { EngineError } from '@engine/shared';
-import { roundTripCost } from '@engine/model';
-import { rollingReturnStd } from '@engine/model';
-import { DEFAULT_LABEL_CONFIG, EXIT_SL, EXIT_TIME, EXIT_TP, type LabelConfig, tripleBarrierLabels } from '@engine/model';
+import { roundTripCost, rollingReturnStd, DEFAULT_LABEL_CONFIG, EXIT_SL, EXIT_TIME, EXIT_TP, type LabelConfig, tripleBarrierLabels } from '@engine/model';
 import { FLAT_23, candlesFrom, flat } from './candle-fixtures';
 import { randomWalkCandles } from './random-walk';
 

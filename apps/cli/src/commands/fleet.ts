@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ConfigError, createLogger, formatUtcDay, loadConfig, parsePair, parseUtcDay, type Config } from '@engine/shared';
-import { closeRunProducer, createRedisConnection, ensureRedis, openRunProducer, startRun, startScheduler } from '@engine/fleet';
-import { closeWithin, waitForShutdownSignal, type Closeable } from '@engine/shared';
-import { startWorkerRole } from '@engine/fleet';
+import { ConfigError, createLogger, formatUtcDay, loadConfig, parsePair, parseUtcDay, type Config, closeWithin, waitForShutdownSignal, type Closeable } from '@engine/shared';
+import { closeRunProducer, createRedisConnection, ensureRedis, openRunProducer, startRun, startScheduler, startWorkerRole } from '@engine/fleet';
 
 function positiveInt(what: string) {
   return (v: string): number => {

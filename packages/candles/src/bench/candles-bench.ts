@@ -15,14 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { parsePair } from '@engine/shared';
+import { parsePair, type CandleSeries } from '@engine/shared';
 import { CsvSource } from '../csv-source';
 import { loadCandles } from '../load-candles';
 import { resolveWindow } from '../window';
 import { sliceRawByTime } from '../raw-candles';
 import { toMinuteGrid } from '../grid';
 import { checkHistory } from '../validate';
-import type { CandleSeries } from '@engine/shared';
 
 const REQUIRED_RATIO = 10;
 

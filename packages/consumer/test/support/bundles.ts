@@ -3,9 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { FolderFiles, Publisher, type RemoteFiles } from '@engine/publish';
-import { sha256Hex, type LatestPointer } from '@engine/model';
+import { sha256Hex, type LatestPointer, type ModelBundle } from '@engine/model';
 import type { CandleSeries } from '@engine/shared';
-import type { ModelBundle } from '@engine/model';
 import { plantedMarket, trainSymbol, type TrainConfigOverrides, type TrainedModelBundle, type TrainSymbolInput } from '@engine/training';
 
 /** A synthetic symbol for the planted market (its reference series is BTC/USDT). */

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DAY_MS, parseUtcDay } from '@engine/shared';
-import { type GateResult, type ManifestCore, type ModelBundle } from '@engine/model';
-import { sha256Hex } from '@engine/model';
+import { type GateResult, type ManifestCore, type ModelBundle, sha256Hex } from '@engine/model';
 
 /**
  * Model bundles for the dashboard's tests, built the way the pipeline reports a model:

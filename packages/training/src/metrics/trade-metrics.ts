@@ -1,6 +1,5 @@
 import { DAY_MS } from '@engine/shared';
-import type { CostModel } from '@engine/model';
-import { EXIT_SL, EXIT_TIME, EXIT_TP } from '@engine/model';
+import { type CostModel, EXIT_SL, EXIT_TIME, EXIT_TP } from '@engine/model';
 import type { SimTrade } from '../simulation/simulate';
 import { maxDrawdown, mean, normalCdf, sampleStd, skewKurtosis } from './stats';
 

@@ -1,10 +1,8 @@
 import { ConfigError } from '@engine/shared';
-import { type CostModel, DEFAULT_COST_MODEL, costModelProblems } from '@engine/model';
+import { type CostModel, DEFAULT_COST_MODEL, costModelProblems, DEFAULT_LABEL_CONFIG, type LabelConfig, DEFAULT_TRADING_RULES, type TradingRules } from '@engine/model';
 import { DEFAULT_GATES, type GateConfig } from '../gates/gates';
 import { DEFAULT_GBDT_PARAMS, type GbdtParams } from '@engine/gbdt';
-import { DEFAULT_LABEL_CONFIG, type LabelConfig } from '@engine/model';
 import { DEFAULT_SCENARIOS, type ScenarioConfig } from '../scenarios/scenarios';
-import { DEFAULT_TRADING_RULES, type TradingRules } from '@engine/model';
 import { DEFAULT_THRESHOLD, type ThresholdConfig } from '../threshold/select-threshold';
 import { DEFAULT_WALK_FORWARD, type WalkForwardConfig } from '../walk-forward/folds';
 

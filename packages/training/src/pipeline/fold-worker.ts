@@ -5,8 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { columnMatrix, trainGbdt } from '@engine/gbdt';
-import type { FitInit, FitJob, FitReply } from './fold-pool';
-import { fitAndPredict } from './fold-pool';
+import { type FitInit, type FitJob, type FitReply, fitAndPredict } from './fold-pool';
 
 const port = parentPort;
 if (port === null) throw new Error('fold-worker.js must run as a worker thread');

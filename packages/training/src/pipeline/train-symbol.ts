@@ -1,18 +1,9 @@
 import { createHash } from 'node:crypto';
-import { type BundleFile, type ModelBundle } from '@engine/model';
+import { type BundleFile, type ModelBundle, EXIT_NONE, tripleBarrierLabels, MANIFEST_SCHEMA_VERSION, type ModelManifest, type RecordedThreshold, finiteOrNull, recordProfitFactor, toJsonBytes } from '@engine/model';
 import { type CandleSeries, DataError, MINUTE_MS, formatUtcDay, parsePair, parseUtcDay } from '@engine/shared';
 import { buildFeatures } from '@engine/features';
 import { evaluateGates, type GateHistoryEntry } from '../gates/gates';
-import { type GbdtModel, resolveThreads, trainGbdt } from '@engine/gbdt';
-import { EXIT_NONE, tripleBarrierLabels } from '@engine/model';
-import {
-  MANIFEST_SCHEMA_VERSION,
-  type ModelManifest,
-  type RecordedThreshold,
-  finiteOrNull,
-  recordProfitFactor,
-  toJsonBytes,
-} from '@engine/model';
+import { type GbdtModel, resolveThreads, trainGbdt, exportOnnx } from '@engine/gbdt';
 import { type TradeMetrics, daysInSpan, tradeDay, tradeMetrics, bpsToGbp, dailyPnl } from '../metrics/trade-metrics';
 import { dailyVolatility, runScenarios } from '../scenarios/scenarios';
 import { type SimSegment, simulateSegments } from '../simulation/simulate';
@@ -20,7 +11,6 @@ import { selectThreshold, type ThresholdChoice } from '../threshold/select-thres
 import { type Fold, purgeRows, type RowTimeline, walkForwardFolds } from '../walk-forward/folds';
 import { resolveTrainConfig, type TrainConfig, type TrainConfigOverrides } from './config';
 import { type FitJob, FoldTrainerPool } from './fold-pool';
-import { exportOnnx } from '@engine/gbdt';
 import { ENGINE_VERSION } from './version';
 
 /** What one symbol's training run takes. Candles in, nothing read from anywhere else. */

@@ -1,6 +1,5 @@
 import { MINUTE_MS } from '@engine/shared';
-import type { TripleBarrierLabels } from '@engine/model';
-import { TradeDecider, type TradingRules } from '@engine/model';
+import { type TripleBarrierLabels, TradeDecider, type TradingRules } from '@engine/model';
 
 /** One simulated trade. Times are epoch ms; bps are of notional. */
 export interface SimTrade {

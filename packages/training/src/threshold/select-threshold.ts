@@ -1,6 +1,5 @@
-import type { TripleBarrierLabels } from '@engine/model';
+import type { TripleBarrierLabels, TradingRules } from '@engine/model';
 import { simulateSegments } from '../simulation/simulate';
-import type { TradingRules } from '@engine/model';
 
 /** How the entry threshold is chosen (always on training data, never on a test window). */
 export interface ThresholdConfig {
