@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { closeWithin, createLogger, loadConfig, waitForShutdownSignal } from '@engine/shared';
+import { createLogger, loadConfig, serveUntilSignal } from '@engine/shared';
 import { startScheduler } from '@engine/fleet';
 
 /** The scheduler process: config → scheduler → wait for a signal → close within the deadline. */
@@ -8,9 +8,7 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.logLevel, name: 'scheduler' });
   const scheduler = await startScheduler(config, log);
   log.info({ pid: process.pid }, 'scheduler ready');
-  const signal = await waitForShutdownSignal();
-  log.info({ signal }, 'shutting down');
-  const clean = await closeWithin(config.worker.shutdownDeadlineMs, [scheduler], log);
+  const clean = await serveUntilSignal([scheduler], config.worker.shutdownDeadlineMs, log);
   process.exit(clean ? 0 : 1);
 }
 

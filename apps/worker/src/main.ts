@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { closeWithin, createLogger, loadConfig, waitForShutdownSignal } from '@engine/shared';
+import { createLogger, loadConfig, serveUntilSignal } from '@engine/shared';
 import { startWorkerRole } from '@engine/fleet';
 
 /**
@@ -12,9 +12,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, name: `worker-${config.worker.role}` });
   const worker = await startWorkerRole(config, log);
-  const signal = await waitForShutdownSignal();
-  log.info({ signal, deadlineMs: config.worker.shutdownDeadlineMs }, 'draining: no new jobs; waiting for the current one');
-  const clean = await closeWithin(config.worker.shutdownDeadlineMs, [worker], log);
+  const clean = await serveUntilSignal([worker], config.worker.shutdownDeadlineMs, log);
   process.exit(clean ? 0 : 1);
 }
 

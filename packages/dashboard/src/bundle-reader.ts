@@ -1,9 +1,9 @@
 import type { ArtifactStore, ModelDetail } from '@engine/registry';
 import type { RemoteFiles } from '@engine/publish';
-import { sha256Hex } from '@engine/model';
+import { BUNDLE_FILES, sha256Hex } from '@engine/model';
 
-/** Bundle files the dashboard reads (plot and table data); model.json only for its importance. */
-export const PLOT_FILES = ['equity.json', 'folds.json', 'importance.json', 'feature_importance.json', 'feature-importance.json'] as const;
+/** Bundle files the dashboard reads (plot and table data). */
+export const PLOT_FILES = [BUNDLE_FILES.equity, BUNDLE_FILES.folds, BUNDLE_FILES.importance] as const;
 
 /** Where a model's files are read from: the staging store while staged, the publish target once synced. */
 export interface BundleSources {
@@ -25,12 +25,9 @@ export class BundleReader {
 
   constructor(private readonly sources: BundleSources, private readonly cacheSize = 32) {}
 
-  /** File names worth reading for this model: the plot files it has, plus model.json when it has no importance file. */
+  /** File names worth reading for this model: the plot files it has. */
   static wanted(model: ModelDetail): string[] {
-    const names = Object.keys(model.manifest.artifacts ?? {});
-    const want = names.filter((n) => (PLOT_FILES as readonly string[]).includes(n));
-    if (!want.some((n) => n.includes('importance')) && names.includes('model.json')) want.push('model.json');
-    return want;
+    return Object.keys(model.manifest.artifacts ?? {}).filter((n) => (PLOT_FILES as readonly string[]).includes(n));
   }
 
   /** The plot files of `model`, or why they cannot be had (never throws: the page shows the reason). */

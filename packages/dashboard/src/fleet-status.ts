@@ -1,13 +1,13 @@
 import type { Queue } from 'bullmq';
 import { QUEUES } from '@engine/shared';
-import type { LiveModel, ModelSummary, PublishEvent, Registry } from '@engine/registry';
+import type { LiveModelRecord, ModelSummary, PublishEvent, Registry } from '@engine/registry';
 import { listFailedJobs, queueCounts, type FailedJob } from './queues';
 
 /** Where one symbol stands today. */
 export interface SymbolStatus {
   symbol: string;
   /** The model Hamilton trades now, or null when none was ever published (or all rolled back). */
-  live: LiveModel | null;
+  live: LiveModelRecord | null;
   /** The newest model recorded for the symbol (published or rejected). */
   latest: ModelSummary | null;
   /** The newest failed training job of the symbol still in the train queue. */

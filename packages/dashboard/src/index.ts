@@ -6,7 +6,7 @@ export { createDashboard, QUEUES_PATH, type Dashboard, type DashboardOptions } f
 export { authMode, SESSION_COOKIE, type AuthMode } from './auth/auth';
 export { SessionCodec, safeEqual } from './auth/session';
 export { BundleReader, type BundleSources } from './bundle-reader';
-export { readEquity, readFolds, readImportance, drawdown, type EquityData, type FoldRow, type Importance } from './bundle-data';
+export { readEquity, readFolds, readImportance, drawdown, type EquityData, type Importance } from './bundle-data';
 export { CATALOG_QUEUES, openCatalogQueues, listFailedJobs, retryFailedJob, type FailedJob } from './queues';
-export { startDashboard, serveUntilSignal, type RunningDashboard } from './service';
+export { startDashboard, type RunningDashboard } from './service';
 export * from './plot';

@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { openRegistryContext, type RegistryContext } from '@engine/registry';
-import { redactUrl, type Config, type Logger } from '@engine/shared';
+import type { Config, Logger } from '@engine/shared';
+import { createRedisConnection } from '@engine/fleet';
 import { authMode } from './auth/auth';
 import { createDashboard, type Dashboard } from './dashboard';
 
@@ -38,9 +39,8 @@ export async function startDashboard(config: Config, logger: Logger): Promise<Ru
     opened.push(() => ctx.close());
     let redis: Redis | undefined;
     if (config.redisUrl !== undefined) {
-      redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 5_000 });
-      redis.on('error', (err) => log.warn({ err: err.message, redis: redactUrl(config.redisUrl!) }, 'redis connection error'));
-      const r = redis;
+      const r = createRedisConnection(config.redisUrl, 'viewer', log);
+      redis = r;
       opened.push(() => r.quit());
     }
     const dashboard = createDashboard({
@@ -69,31 +69,4 @@ export async function startDashboard(config: Config, logger: Logger): Promise<Ru
     await closeAll();
     throw err;
   }
-}
-
-/**
- * Serve until the first SIGINT or SIGTERM, then close within `deadlineMs`. Resolves true
- * when everything closed in time, false when the deadline passed first (the caller
- * exits non-zero either way it sees fit).
- */
-export async function serveUntilSignal(running: RunningDashboard, deadlineMs: number, logger: Logger): Promise<boolean> {
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const on = (sig: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(sig);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-  logger.info({ signal, deadlineMs }, 'shutting down');
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), deadlineMs);
-  });
-  const closed = running.close().then(() => true);
-  const ok = await Promise.race([closed, expired]);
-  clearTimeout(timer);
-  if (!ok) logger.error({ deadlineMs }, 'shutdown deadline passed before everything closed');
-  return ok;
 }

@@ -1,7 +1,7 @@
 import { BUNDLE_FILES, type ModelBundle } from '@engine/model';
 import { DAY_MS, PermanentError, formatUtcDay, parseUtcDay, type CandleSeries, type Logger, type TrainJob, type TrainProgress, type TrainResult } from '@engine/shared';
 import { referenceSymbolFor } from '@engine/features';
-import { stagingKey, type ArtifactStore, type GateHistoryEntry, type Registry } from '@engine/registry';
+import { stagingKey, type ArtifactStore, type MetricsHistoryEntry, type Registry } from '@engine/registry';
 
 /** `[runDate − windowDays, runDate)` in epoch ms: the run day itself is never in the window. */
 export function trainingWindow(runDate: string, windowDays: number): { start: number; end: number } {
@@ -18,7 +18,7 @@ export interface TrainingPorts {
   candles(req: { symbol: string; range: { start: number; end: number }; source: string; signal?: AbortSignal; onProgress?: (fraction: number) => void }): Promise<CandleSeries>;
   /** `trainSymbol`: features → labels → walk-forward → final model → bundle. Pure and CPU-bound. */
   train(
-    input: { symbol: string; runDate: string; candles: CandleSeries; reference: CandleSeries; history: GateHistoryEntry[] },
+    input: { symbol: string; runDate: string; candles: CandleSeries; reference: CandleSeries; history: MetricsHistoryEntry[] },
     hooks: { onProgress: (p: StageProgress) => void; signal?: AbortSignal },
     /** Overrides of the training defaults (the job's `training`); a bad one is a permanent ConfigError. */
     overrides?: Record<string, unknown>,

@@ -1,13 +1,13 @@
 import * as path from 'node:path';
 import { loadCandles } from '@engine/candles';
 import type { Config } from '@engine/shared';
-import { trainSymbol, type GateHistoryEntry as TrainingHistoryEntry, type TrainConfigOverrides, type TrainProgress as TrainerProgress } from '@engine/training';
-import type { GateHistoryEntry } from '@engine/registry';
+import { trainSymbol, type GateHistoryEntry, type TrainConfigOverrides, type PipelineProgress } from '@engine/training';
+import type { MetricsHistoryEntry } from '@engine/registry';
 import type { StageProgress, TrainingPorts } from './train-job';
 
 /** The registry's gate history in the trainer's shape; models missing a metric are left out. */
-export function toTrainingHistory(history: readonly GateHistoryEntry[]): TrainingHistoryEntry[] {
-  const out: TrainingHistoryEntry[] = [];
+export function toTrainingHistory(history: readonly MetricsHistoryEntry[]): GateHistoryEntry[] {
+  const out: GateHistoryEntry[] = [];
   for (const h of history) {
     const dd = h.metrics.max_drawdown;
     const wr = h.metrics.win_rate;
@@ -18,7 +18,7 @@ export function toTrainingHistory(history: readonly GateHistoryEntry[]): Trainin
 }
 
 /** The trainer's progress report as a job stage (`folds` is the start of fold 1). */
-export function toStageProgress(p: TrainerProgress): StageProgress {
+export function toStageProgress(p: PipelineProgress): StageProgress {
   const fraction = p.total > 0 ? p.done / p.total : 1;
   // The trainer's `candles` stage checks candles already loaded: the job's candle stage is done.
   if (p.stage === 'candles') return { stage: 'candles', fraction: 1, message: p.message };

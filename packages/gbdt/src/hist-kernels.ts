@@ -59,7 +59,7 @@ export const CTRL_BARRIER = 4;
 /** First of the work-queue counters (reset to 0 before each task); threads take items from them. */
 export const CTRL_QUEUE = 5;
 /** Work-queue counters per task. */
-export const QUEUES = 6;
+export const WORK_QUEUES = 6;
 /** Int32 control words. */
 export const CTRL_LEN = 16;
 /** Rows per work item of the row-parallel phases (a fixed split, so results never depend on the thread count). */

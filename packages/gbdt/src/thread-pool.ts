@@ -13,7 +13,7 @@ import {
   CTRL_GEN,
   CTRL_PENDING,
   CTRL_QUEUE,
-  QUEUES,
+  WORK_QUEUES,
   runShare,
   type HistBuffers,
   type HistViews,
@@ -209,7 +209,7 @@ export class GbdtThreadPool {
   run(v: HistViews): void {
     const ctrl = v.ctrl;
     const nW = this.workers.length;
-    for (let q = 0; q < QUEUES; q++) Atomics.store(ctrl, CTRL_QUEUE + q, 0);
+    for (let q = 0; q < WORK_QUEUES; q++) Atomics.store(ctrl, CTRL_QUEUE + q, 0);
     if (nW === 0) {
       runShare(v, 0, 1);
       return;

@@ -13,3 +13,7 @@ export * from './rules/cost-model';
 export * from './rules/triple-barrier';
 export { rollingReturnStd } from './rules/rolling-volatility';
 export * from './rules/trade-decider';
+export * from './bundle-files/folds';
+export * from './bundle-files/equity';
+export * from './bundle-files/importance';
+export * from './bundle-files/read';

@@ -4,8 +4,8 @@ import type { PublishedFile } from '@engine/publish';
 import { DEFAULT_SCHEMA, checkSchema, migrate } from './migrations';
 import type {
   Db,
-  GateHistoryEntry,
-  LiveModel,
+  MetricsHistoryEntry,
+  LiveModelRecord,
   ModelDetail,
   ModelRecord,
   ModelSummary,
@@ -95,7 +95,7 @@ function toEvent(r: Row): PublishEvent {
   };
 }
 
-function toLive(r: Row): LiveModel {
+function toLive(r: Row): LiveModelRecord {
   return {
     symbol: String(r.symbol),
     modelId: String(r.model_id),
@@ -238,7 +238,7 @@ export class Registry {
    * `before` (YYYY-MM-DD) keeps only earlier run dates, so training day D, or a retry
    * of it, never sees its own model.
    */
-  async gateHistory(symbol: string, n = 10, opts: { before?: string } = {}): Promise<GateHistoryEntry[]> {
+  async gateHistory(symbol: string, n = 10, opts: { before?: string } = {}): Promise<MetricsHistoryEntry[]> {
     const rows = await this.db.query(
       `SELECT h.id::text AS id, h.run_date::text AS run_date, mm.name, mm.value
        FROM (SELECT id, run_date FROM ${this.t('models')}
@@ -248,7 +248,7 @@ export class Registry {
        ORDER BY h.run_date DESC, mm.name`,
       [symbol, n, opts.before ?? null],
     );
-    const out: GateHistoryEntry[] = [];
+    const out: MetricsHistoryEntry[] = [];
     for (const r of rows) {
       let last = out[out.length - 1];
       if (last === undefined || last.modelId !== r.id) {
@@ -319,7 +319,7 @@ export class Registry {
   }
 
   /** The symbol's live model, or null when it never had a published one. */
-  async liveModel(symbol: string): Promise<LiveModel | null> {
+  async liveModel(symbol: string): Promise<LiveModelRecord | null> {
     const rows = await this.db.query(
       `SELECT l.symbol, l.model_id::text AS model_id, m.run_date::text AS run_date, l.since, l.pointer_model_id::text AS pointer_model_id
        FROM ${this.t('live_models')} l JOIN ${this.t('models')} m ON m.id = l.model_id WHERE l.symbol = $1`,
@@ -329,7 +329,7 @@ export class Registry {
   }
 
   /** Every symbol's live model, by symbol. */
-  async liveModels(): Promise<LiveModel[]> {
+  async liveModels(): Promise<LiveModelRecord[]> {
     const rows = await this.db.query(
       `SELECT l.symbol, l.model_id::text AS model_id, m.run_date::text AS run_date, l.since, l.pointer_model_id::text AS pointer_model_id
        FROM ${this.t('live_models')} l JOIN ${this.t('models')} m ON m.id = l.model_id ORDER BY l.symbol`,
@@ -447,7 +447,7 @@ export class Registry {
   }
 
   /** Live models whose files are published but whose `latest.json` does not name them yet. */
-  async pendingPointers(): Promise<LiveModel[]> {
+  async pendingPointers(): Promise<LiveModelRecord[]> {
     const rows = await this.db.query(
       `SELECT l.symbol, l.model_id::text AS model_id, m.run_date::text AS run_date, l.since, l.pointer_model_id::text AS pointer_model_id
        FROM ${this.t('live_models')} l JOIN ${this.t('models')} m ON m.id = l.model_id

@@ -85,13 +85,13 @@ export interface RecordResult {
 }
 
 /** One published model's metrics, newest first: what the gates' medians are computed over. */
-export interface GateHistoryEntry {
+export interface MetricsHistoryEntry {
   modelId: string;
   runDate: string;
   metrics: Record<string, number>;
 }
 
-export interface LiveModel {
+export interface LiveModelRecord {
   symbol: string;
   modelId: string;
   runDate: string;

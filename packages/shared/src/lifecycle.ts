@@ -65,3 +65,14 @@ export async function closeWithin(deadlineMs: number, started: Closeable[], log:
   }
   return true;
 }
+
+/**
+ * The life of a service process after start: wait for SIGINT or SIGTERM, then close the
+ * started services within the deadline (see {@link closeWithin}). Resolves true when
+ * everything closed in time; the caller exits non-zero otherwise.
+ */
+export async function serveUntilSignal(started: Closeable[], deadlineMs: number, log: Logger): Promise<boolean> {
+  const signal = await waitForShutdownSignal();
+  log.info({ signal, deadlineMs }, 'shutting down: no new work; closing within the deadline');
+  return closeWithin(deadlineMs, started, log);
+}

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { ConfigError, createLogger, loadConfig, type Config } from '@engine/shared';
-import { serveUntilSignal, startDashboard } from '@engine/dashboard';
+import { ConfigError, createLogger, loadConfig, serveUntilSignal, type Config } from '@engine/shared';
+import { startDashboard } from '@engine/dashboard';
 
 function port(v: string): number {
   const n = Number(v);
@@ -27,6 +27,6 @@ export function registerDashboardCommands(program: Command): void {
       const log = createLogger({ level: config.logLevel, name: 'dashboard' });
       const running = await startDashboard(effective, log);
       process.stdout.write(`dashboard at ${running.url}/ (queues at ${running.url}/queues); Ctrl-C stops it\n`);
-      if (!(await serveUntilSignal(running, config.worker.shutdownDeadlineMs, log))) process.exitCode = 1;
+      if (!(await serveUntilSignal([running], config.worker.shutdownDeadlineMs, log))) process.exitCode = 1;
     });
 }

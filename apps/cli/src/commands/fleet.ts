@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ConfigError, createLogger, formatUtcDay, loadConfig, parsePair, parseUtcDay, type Config, closeWithin, waitForShutdownSignal, type Closeable } from '@engine/shared';
+import { ConfigError, createLogger, formatUtcDay, loadConfig, parsePair, parseUtcDay, serveUntilSignal, type Config } from '@engine/shared';
 import { closeRunProducer, createRedisConnection, ensureRedis, openRunProducer, startRun, startScheduler, startWorkerRole } from '@engine/fleet';
 
 function positiveInt(what: string) {
@@ -9,14 +9,6 @@ function positiveInt(what: string) {
     if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what} must be a whole number ≥ 1, got '${v}'`);
     return n;
   };
-}
-
-/** Run a started service until SIGINT/SIGTERM, then close it within the shutdown deadline. */
-async function serveUntilSignal(config: Config, service: Closeable, log: ReturnType<typeof createLogger>): Promise<void> {
-  const signal = await waitForShutdownSignal();
-  log.info({ signal, deadlineMs: config.worker.shutdownDeadlineMs }, 'shutting down');
-  const clean = await closeWithin(config.worker.shutdownDeadlineMs, [service], log);
-  if (!clean) process.exitCode = 1;
 }
 
 interface RunNowOptions {
@@ -94,7 +86,7 @@ export function registerFleetCommands(program: Command): void {
       const effective: Config = { ...config, worker: { ...config.worker, role, concurrency: opts.concurrency ?? config.worker.concurrency } };
       const log = createLogger({ level: config.logLevel, name: `worker-${role}` });
       const worker = await startWorkerRole(effective, log, role);
-      await serveUntilSignal(config, worker, log);
+      if (!(await serveUntilSignal([worker], config.worker.shutdownDeadlineMs, log))) process.exitCode = 1;
     });
 
   program
@@ -104,6 +96,6 @@ export function registerFleetCommands(program: Command): void {
       const config = loadConfig();
       const log = createLogger({ level: config.logLevel, name: 'scheduler' });
       const scheduler = await startScheduler(config, log);
-      await serveUntilSignal(config, scheduler, log);
+      if (!(await serveUntilSignal([scheduler], config.worker.shutdownDeadlineMs, log))) process.exitCode = 1;
     });
 }

@@ -5,8 +5,8 @@ import { ConfigError, type CandleSeries, createLogger, loadConfig, pairSlug, par
 import { runSingleMachine } from '@engine/fleet';
 import { loadCandles, openSource, resolveWindow } from '@engine/candles';
 import { referenceSymbolFor } from '@engine/features';
-import { type FoldReport, trainSymbol, type TrainConfigOverrides, type TrainedModelBundle } from '@engine/training';
-import { type ModelManifest, serializeManifest } from '@engine/model';
+import { type FoldReport, type ModelManifest, serializeManifest } from '@engine/model';
+import { trainSymbol, type TrainConfigOverrides, type TrainedModelBundle } from '@engine/training';
 
 /** Options of `engine train`. */
 export interface TrainCommandOptions {

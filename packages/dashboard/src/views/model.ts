@@ -1,7 +1,8 @@
 import type { ModelDetail } from '@engine/registry';
 import { html, raw, type SafeHtml } from '../html';
 import { barChart, lineChart } from '../plot';
-import { drawdown, type EquityData, type FoldRow, type Importance, type Read } from '../bundle-data';
+import type { FoldReport } from '@engine/model';
+import { drawdown, type EquityData, type Importance, type Read } from '../bundle-data';
 import { badge, fmtMetric, fmtTime, HEADLINE_METRICS, symbolHref } from './format';
 import { layout, type PageContext } from './layout';
 
@@ -10,7 +11,7 @@ export interface ModelPlots {
   /** Why the bundle could not be read at all (missing from the store, corrupt), or null. */
   bundleError: string | null;
   equity: Read<EquityData>;
-  folds: Read<FoldRow[]>;
+  folds: Read<FoldReport[]>;
   importance: Read<Importance>;
   /** How many features the importance chart shows (the rest are summarised). */
   topFeatures: number;
@@ -29,86 +30,38 @@ ${m.gates.map(
 )}</tbody></table><p class="small muted">Bounds that depend on history use ${source}.</p>`;
 }
 
-const TIME_COLUMN = /(^|_)(start|end|ts|time|at|from|to)$/;
+const day = (iso: string): string => fmtTime(iso).slice(0, 10);
 
-/** The value at a dotted path (`metrics.win_rate`) of a fold row. */
-function at(row: FoldRow, path: string): unknown {
-  let v: unknown = row;
-  for (const k of path.split('.')) v = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[k] : undefined;
-  return v;
-}
-
-/**
- * The fold table's columns, in order, each with the paths that may hold it (the trainer's
- * FoldReport first). Only columns some row has are shown; a file in another shape falls
- * back to its own scalar fields.
- */
-const FOLD_COLUMNS: readonly { label: string; paths: readonly string[]; kind: 'time' | 'num' | 'text' | 'window' }[] = [
-  { label: 'Fold', paths: ['fold', 'index'], kind: 'num' },
-  { label: 'Test window', paths: ['test_start'], kind: 'window' },
-  { label: 'Train rows', paths: ['train_rows'], kind: 'num' },
-  { label: 'Purged', paths: ['purged'], kind: 'num' },
-  { label: 'Embargoed', paths: ['embargoed'], kind: 'num' },
-  { label: 'Test coverage', paths: ['coverage.test'], kind: 'num' },
-  { label: 'Threshold bps', paths: ['threshold.threshold_bps', 'threshold_bps'], kind: 'num' },
-  { label: 'Rank IC', paths: ['rank_ic'], kind: 'num' },
-  { label: 'Trades', paths: ['metrics.total_trades', 'trades', 'total_trades'], kind: 'num' },
-  { label: 'Win rate', paths: ['metrics.win_rate', 'win_rate'], kind: 'num' },
-  { label: 'Profit GBP', paths: ['metrics.total_profit_gbp', 'total_profit_gbp', 'profit_gbp'], kind: 'num' },
-  { label: 'Sharpe', paths: ['metrics.sharpe_ratio', 'sharpe_ratio', 'sharpe'], kind: 'num' },
-  { label: 'Profit factor', paths: ['metrics.profit_factor', 'profit_factor'], kind: 'num' },
-  { label: 'Max DD GBP', paths: ['metrics.max_drawdown', 'max_drawdown', 'max_drawdown_gbp'], kind: 'num' },
+/** The fold table's columns: a label and how to read the cell from a fold row. */
+const FOLD_COLUMNS: readonly { label: string; num: boolean; cell: (f: FoldReport) => string }[] = [
+  { label: 'Fold', num: true, cell: (f) => String(f.fold) },
+  { label: 'Test window', num: false, cell: (f) => `${day(f.test_start)} → ${day(f.test_end)}` },
+  { label: 'Train rows', num: true, cell: (f) => fmtMetric('train_rows', f.train_rows) },
+  { label: 'Purged', num: true, cell: (f) => fmtMetric('purged', f.purged) },
+  { label: 'Embargoed', num: true, cell: (f) => fmtMetric('embargoed', f.embargoed) },
+  { label: 'Test coverage', num: true, cell: (f) => fmtMetric('coverage.test', f.coverage.test) },
+  { label: 'Threshold bps', num: true, cell: (f) => fmtMetric('threshold.threshold_bps', f.threshold?.threshold_bps) },
+  { label: 'Rank IC', num: true, cell: (f) => fmtMetric('rank_ic', f.rank_ic) },
+  { label: 'Trades', num: true, cell: (f) => fmtMetric('metrics.total_trades', f.metrics?.total_trades) },
+  { label: 'Win rate', num: true, cell: (f) => fmtMetric('metrics.win_rate', f.metrics?.win_rate) },
+  { label: 'Profit GBP', num: true, cell: (f) => fmtMetric('metrics.total_profit_gbp', f.metrics?.total_profit_gbp) },
+  { label: 'Sharpe', num: true, cell: (f) => fmtMetric('metrics.sharpe_ratio', f.metrics?.sharpe_ratio) },
+  { label: 'Profit factor', num: true, cell: (f) => fmtMetric('metrics.profit_factor', f.metrics?.profit_factor) },
+  { label: 'Max DD GBP', num: true, cell: (f) => fmtMetric('metrics.max_drawdown', f.metrics?.max_drawdown) },
 ];
 
-type ColumnKind = 'time' | 'num' | 'text' | 'window';
+/** Columns up to the test window identify a fold; a skipped fold's reason spans the rest. */
+const FOLD_LEAD = 2;
 
-const day = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? fmtTime(v).slice(0, 10) : '–');
-
-function cell(row: FoldRow, path: string, kind: ColumnKind, v: unknown): SafeHtml | string {
-  if (kind === 'window') return `${day(row.test_start)} → ${day(row.test_end)}`;
-  if (v === null || v === undefined) return '–';
-  if (kind === 'time' && (typeof v === 'string' || typeof v === 'number')) return fmtTime(v).replace(' 00:00 UTC', '');
-  if (typeof v === 'number') return fmtMetric(path, v);
-  if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  if (typeof v === 'string') return v;
-  const s = JSON.stringify(v);
-  return html`<span class="mono small" title="${s}">${s.length > 60 ? `${s.slice(0, 59)}…` : s}</span>`;
-}
-
-interface FoldColumn {
-  label: string;
-  kind: ColumnKind;
-  path: (r: FoldRow) => string | undefined;
-}
-
-/**
- * The per-fold table: the trainer's FoldReport columns that the file has (a skipped fold
- * shows its reason across the metric columns); a file in another shape shows its own
- * scalar fields.
- */
-function foldTable(rows: FoldRow[]): SafeHtml {
-  let cols: FoldColumn[] = FOLD_COLUMNS.map((c) => ({ label: c.label, kind: c.kind, path: (r: FoldRow) => c.paths.find((p) => at(r, p) !== undefined) })).filter((c) =>
-    rows.some((r) => c.path(r) !== undefined),
-  );
-  if (cols.length < 3) {
-    const keys: string[] = [];
-    for (const r of rows) for (const [k, v] of Object.entries(r)) if ((v === null || typeof v !== 'object') && !keys.includes(k)) keys.push(k);
-    cols = keys.map((k): FoldColumn => ({ label: k.replace(/_/g, ' '), kind: TIME_COLUMN.test(k) ? 'time' : typeof rows[0]![k] === 'string' ? 'text' : 'num', path: () => k }));
-  }
-  // Columns up to the test window identify the fold; a skipped fold's reason spans the rest.
-  const lead = cols.findIndex((c) => c.kind === 'window') + 1 || 1;
-  const td = (r: FoldRow, c: FoldColumn) => {
-    const p = c.path(r);
-    return html`<td class="${c.kind === 'num' ? 'num' : 'nowrap'}">${p === undefined ? '–' : cell(r, p, c.kind, at(r, p))}</td>`;
-  };
-  return html`<div style="overflow-x:auto"><table class="folds"><thead><tr>${cols.map((c) => html`<th class="${c.kind === 'num' ? 'num' : ''}">${c.label}</th>`)}</tr></thead><tbody>
-${rows.map((r) => {
-  const skipped = r.skipped === true || (typeof r.skip_reason === 'string' && r.skip_reason !== '');
-  if (skipped && cols.length > lead) {
-    return html`<tr class="muted skipped">${cols.slice(0, lead).map((c) => td(r, c))}<td colspan="${cols.length - lead}">skipped: ${typeof r.skip_reason === 'string' ? r.skip_reason : 'no reason recorded'}</td></tr>`;
-  }
-  return html`<tr>${cols.map((c) => td(r, c))}</tr>`;
-})}
+/** The per-fold table of folds.json. */
+function foldTable(rows: readonly FoldReport[]): SafeHtml {
+  const td = (f: FoldReport, c: (typeof FOLD_COLUMNS)[number]) => html`<td class="${c.num ? 'num' : 'nowrap'}">${c.cell(f)}</td>`;
+  return html`<div style="overflow-x:auto"><table class="folds"><thead><tr>${FOLD_COLUMNS.map((c) => html`<th class="${c.num ? 'num' : ''}">${c.label}</th>`)}</tr></thead><tbody>
+${rows.map((f) =>
+  f.skipped
+    ? html`<tr class="muted skipped">${FOLD_COLUMNS.slice(0, FOLD_LEAD).map((c) => td(f, c))}<td colspan="${FOLD_COLUMNS.length - FOLD_LEAD}">skipped: ${f.skip_reason ?? 'no reason recorded'}</td></tr>`
+    : html`<tr>${FOLD_COLUMNS.map((c) => td(f, c))}</tr>`,
+)}
 </tbody></table></div>`;
 }
 
@@ -119,10 +72,10 @@ function plots(p: ModelPlots): SafeHtml {
   const parts: SafeHtml[] = [];
   if (p.equity.ok) {
     const e = p.equity.value;
-    const unit = e.unit ?? 'P&L';
+    const unit = e.unit;
     const markers = e.folds.map((f) => ({ x: f.start, label: `F${f.index}` }));
     // The axis spans every test window, from the first fold's start to the last one's end.
-    const xInclude = e.folds.flatMap((f) => (f.end === null ? [f.start] : [f.start, f.end]));
+    const xInclude = e.folds.flatMap((f) => [f.start, f.end]);
     parts.push(html`<div class="plot-box" id="equity-plot">${raw(lineChart({ id: 'equity', title: `Out-of-sample equity (${unit}), fold test windows marked`, series: [{ name: 'equity', x: e.t, y: e.equity, step: true }], markers, xInclude, yLabel: unit }))}</div>`);
     parts.push(html`<div class="plot-box" id="drawdown-plot">${raw(lineChart({ id: 'drawdown', title: `Drawdown (${unit})`, series: [{ name: 'drawdown', x: e.t, y: drawdown(e.equity), area: true, step: true, color: '#dc2626' }], markers, xInclude, yLabel: unit }))}</div>`);
   } else {
@@ -132,7 +85,7 @@ function plots(p: ModelPlots): SafeHtml {
     const all = p.importance.value.items;
     const top = all.slice(0, p.topFeatures);
     const kind = p.importance.value.kind;
-    parts.push(html`<div class="plot-box" id="importance-plot">${raw(barChart({ id: 'importance', title: `Feature importance${kind ? ` (${kind})` : ''}: top ${top.length} of ${all.length}`, items: top.map((i) => ({ label: i.name, value: i.value })) }))}</div>`);
+    parts.push(html`<div class="plot-box" id="importance-plot">${raw(barChart({ id: 'importance', title: `Feature importance (${kind}): top ${top.length} of ${all.length}`, items: top.map((i) => ({ label: i.name, value: i.value })) }))}</div>`);
   } else {
     parts.push(missing('feature importance', p.importance.reason));
   }

@@ -1,4 +1,4 @@
-import type { LiveModel, ModelSummary } from '@engine/registry';
+import type { LiveModelRecord, ModelSummary } from '@engine/registry';
 import { pairSlug, parsePair } from '@engine/shared';
 import { html } from '../html';
 import { fmtTime, modelHref, shortId } from './format';
@@ -9,7 +9,7 @@ import { layout, type PageContext } from './layout';
  * required reason. The registry decides the target when the form is posted; `next` is
  * what the history says it will be, shown so the operator knows what they are choosing.
  */
-export function rollbackPage(ctx: PageContext, opts: { symbol: string; live: LiveModel | null; next: ModelSummary | null; reason?: string; error?: string }): string {
+export function rollbackPage(ctx: PageContext, opts: { symbol: string; live: LiveModelRecord | null; next: ModelSummary | null; reason?: string; error?: string }): string {
   const slug = pairSlug(parsePair(opts.symbol));
   const live = opts.live;
   const body = html`<p class="small"><a href="/">Fleet</a> › <a href="/symbols/${slug}">${opts.symbol}</a> › roll back</p>

@@ -1,4 +1,4 @@
-import type { LiveModel, ModelSummary, PublishEvent } from '@engine/registry';
+import type { LiveModelRecord, ModelSummary, PublishEvent } from '@engine/registry';
 import { pairSlug, parsePair } from '@engine/shared';
 import { html } from '../html';
 import type { FailedJob } from '../queues';
@@ -8,7 +8,7 @@ import { eventsTable, failedJobsTable } from './parts';
 
 export interface SymbolHistory {
   symbol: string;
-  live: LiveModel | null;
+  live: LiveModelRecord | null;
   models: ModelSummary[];
   events: PublishEvent[];
   failed: FailedJob[];

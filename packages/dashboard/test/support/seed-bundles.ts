@@ -73,6 +73,40 @@ function sharpe(daily: number[]): number {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * A fold's metrics in the shape folds.json records them (packages/model's
+ * manifestMetricsSchema): the figures the page shows come from the trades, the rest are
+ * consistent fillers.
+ */
+function fullMetrics(pnl: number[], days: number, exits: ('tp' | 'sl')[], extra: { sharpe_ratio: number }) {
+  const wins = pnl.filter((p) => p > 0);
+  const losses = pnl.filter((p) => p <= 0);
+  const total = Math.round(pnl.reduce((a, b) => a + b, 0) * 100) / 100;
+  const mean = pnl.length > 0 ? total / pnl.length : 0;
+  const sd = Math.sqrt(pnl.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, pnl.length - 1));
+  const dd = maxDrawdown(pnl);
+  return {
+    total_trades: pnl.length,
+    wins: wins.length,
+    losses: losses.length,
+    win_rate: wins.length / pnl.length,
+    total_profit_gbp: total,
+    total_net_bps: total / GBP_PER_BPS,
+    mean_net_bps: mean / GBP_PER_BPS,
+    mean_gross_bps: mean / GBP_PER_BPS + 23,
+    sharpe_ratio: extra.sharpe_ratio,
+    sharpe_per_trade: sd > 0 ? mean / sd : 0,
+    probabilistic_sharpe: 0.5,
+    profit_factor: wins.reduce((a, b) => a + b, 0) / Math.max(1e-9, -losses.reduce((a, b) => a + b, 0)),
+    profit_factor_unbounded: false,
+    max_drawdown: dd,
+    max_drawdown_bps: dd / GBP_PER_BPS,
+    days,
+    costs: { fees_gbp: pnl.length * 2, spread_gbp: pnl.length * 0.2, slippage_gbp: pnl.length * 0.1, total_gbp: pnl.length * 2.3, mean_fee_bps: 20, mean_spread_bps: 2, mean_slippage_bps: 1, mean_round_trip_bps: 23 },
+    exit_reasons: { tp: exits.filter((e) => e === 'tp').length, sl: exits.filter((e) => e === 'sl').length, time: 0 },
+  };
+}
+
 /** GBP per bps of one trade's notional (£1,000 per trade). */
 const GBP_PER_BPS = 0.1;
 
@@ -112,19 +146,9 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
       daily.set(day, (daily.get(day) ?? 0) + gbp);
     });
     allPnl.push(...pnl);
-    const wins = pnl.filter((p) => p > 0);
-    const losses = pnl.filter((p) => p <= 0);
-    const m = {
-      total_trades: pnl.length,
-      wins: wins.length,
-      losses: losses.length,
-      win_rate: wins.length / pnl.length,
-      total_profit_gbp: Math.round(pnl.reduce((a, b) => a + b, 0) * 100) / 100,
+    const m = fullMetrics(pnl, 5, times.map((_, i) => (pnl[i]! > 0 ? 'tp' : 'sl')), {
       sharpe_ratio: sharpe(Array.from({ length: 5 }, (_, d) => pnl.filter((_, i) => Math.floor((times[i]! - testStart) / DAY_MS) === d).reduce((a, b) => a + b, 0))),
-      profit_factor: wins.reduce((a, b) => a + b, 0) / Math.max(1e-9, -losses.reduce((a, b) => a + b, 0)),
-      profit_factor_unbounded: false,
-      max_drawdown: maxDrawdown(pnl),
-    };
+    });
     foldStats.push({ max_drawdown: m.max_drawdown, win_rate: m.win_rate });
     folds.push({
       ...base,
@@ -135,7 +159,17 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
       purged: 180 + Math.floor(rand() * 40),
       embargoed: 60,
       coverage: { train: 0.99, test: 1 },
-      threshold: { threshold_bps: Math.round((20 + 10 * rand()) * 10) / 10, source: 'train', rule: 'best net bps on the training window' },
+      threshold: {
+        threshold_bps: Math.round((20 + 10 * rand()) * 10) / 10,
+        source: k === 0 ? 'inner_model' : 'previous_fold_oos',
+        rule: 'best_total_net',
+        calibration_start: iso(testStart - 5 * DAY_MS),
+        calibration_end: iso(testStart),
+        calibration_rows: 7_000,
+        calibration_trades: 40,
+        calibration_net_bps: 150,
+        candidates: [{ threshold_bps: 20, trades: 40, total_net_bps: 150 }],
+      },
       rank_ic: Math.round((0.02 + 0.05 * rand()) * 1000) / 1000,
       mean_prediction_bps: Math.round((spec.edgeGbp / GBP_PER_BPS + 5 * gauss(rand)) * 10) / 10,
       mean_label_bps: Math.round((m.total_profit_gbp / pnl.length / GBP_PER_BPS) * 10) / 10,
@@ -188,7 +222,13 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
     { name: 'model.onnx', bytes: Buffer.from(`dashboard test bundle ${spec.symbol} ${spec.runDate} seed ${spec.seed}: not a runnable model\n`, 'utf8') },
     {
       name: 'equity.json',
-      bytes: enc({ description: 'out-of-sample equity curve of the walk-forward (dashboard test fixture)', currency: 'GBP', fold_boundaries: boundaries, points }),
+      bytes: enc({
+        description: 'out-of-sample equity curve of the walk-forward (dashboard test fixture)',
+        currency: 'GBP',
+        fold_boundaries: boundaries,
+        points,
+        daily: [...daily.keys()].sort((a, b) => a - b).map((d) => ({ day: iso(d).slice(0, 10), pnl_gbp: daily.get(d)!, trades: points.filter((p) => Math.floor(Date.parse(p.exit as string) / DAY_MS) * DAY_MS === d).length })),
+      }),
     },
     { name: 'folds.json', bytes: enc(folds) },
     {

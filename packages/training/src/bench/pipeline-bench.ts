@@ -13,7 +13,7 @@ import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { allocCandles, type CandleSeries, DAY_MS, MINUTE_MS, formatUtcDay, parsePair } from '@engine/shared';
-import { trainSymbol, type TrainStage } from '../pipeline/train-symbol';
+import { trainSymbol, type PipelineStage } from '../pipeline/train-symbol';
 
 function loadCsv(file: string, symbol: string, days: number): CandleSeries {
   const text = gunzipSync(readFileSync(file)).toString('utf8');
@@ -56,8 +56,8 @@ async function main(): Promise<void> {
   const candles = loadCsv(path.join(dir, `${pair.base}${pair.quote}-1m.csv.gz`), pair.symbol, days);
   const reference = loadCsv(path.join(dir, `${refPair.base}${refPair.quote}-1m.csv.gz`), refPair.symbol, days);
   const tLoaded = performance.now();
-  const stageStart = new Map<TrainStage, number>();
-  const stageEnd = new Map<TrainStage, number>();
+  const stageStart = new Map<PipelineStage, number>();
+  const stageEnd = new Map<PipelineStage, number>();
   let folds = 0;
   const bundle = await trainSymbol(
     { symbol: pair.symbol, runDate: formatUtcDay(candles.ts[candles.ts.length - 1]! + MINUTE_MS), candles, reference },
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   );
   const tDone = performance.now();
   const seconds = (tDone - tLoaded) / 1000;
-  const stage = (a: TrainStage, b: TrainStage = a): number => Math.round(((stageEnd.get(b) ?? 0) - (stageStart.get(a) ?? 0)) / 10) / 100;
+  const stage = (a: PipelineStage, b: PipelineStage = a): number => Math.round(((stageEnd.get(b) ?? 0) - (stageStart.get(a) ?? 0)) / 10) / 100;
   const m = bundle.manifest;
   process.stdout.write(
     `${JSON.stringify({

@@ -84,3 +84,35 @@ export function maxDrawdown(pnl: ArrayLike<number>): number {
   }
   return dd;
 }
+
+/** Spearman rank correlation (average ranks for ties); null with < 3 pairs or no variance. */
+export function rankIc(a: Float64Array, b: Float64Array): number | null {
+  const n = a.length;
+  if (n < 3) return null;
+  const rank = (x: Float64Array): Float64Array => {
+    const idx = Array.from({ length: n }, (_, i) => i).sort((i, j) => x[i]! - x[j]!);
+    const r = new Float64Array(n);
+    for (let k = 0; k < n; ) {
+      let e = k;
+      while (e + 1 < n && x[idx[e + 1]!] === x[idx[k]!]) e++;
+      const avg = (k + e) / 2;
+      for (let m = k; m <= e; m++) r[idx[m]!] = avg;
+      k = e + 1;
+    }
+    return r;
+  };
+  const ra = rank(a);
+  const rb = rank(b);
+  const mean = (n - 1) / 2;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = ra[i]! - mean;
+    const db = rb[i]! - mean;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : null;
+}

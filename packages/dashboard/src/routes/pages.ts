@@ -1,0 +1,45 @@
+import { Router } from 'express';
+import { readEquity, readFolds, readImportance } from '../bundle-data';
+import { fleetStatus } from '../fleet-status';
+import { listFailedJobs } from '../queues';
+import { fleetPage } from '../views/fleet';
+import { modelPage } from '../views/model';
+import { symbolPage } from '../views/symbol';
+import type { RouteContext } from './route-context';
+
+/** The read-only pages: the fleet, one symbol's history, one model. */
+export function pageRoutes(rc: RouteContext): Router {
+  const router = Router();
+  const { registry, queues } = rc;
+
+  router.get('/', async (req, res) => {
+    rc.page(res, 200, fleetPage(rc.ctxOf(res), await fleetStatus(registry, queues, rc.config.universe), rc.notice(req)));
+  });
+
+  router.get('/symbols/:slug', async (req, res) => {
+    const symbol = rc.symbolOf(req.params.slug);
+    if (symbol === null) return rc.notFound(res, `'${req.params.slug}' is not a symbol (expected BASE-QUOTE such as BTC-USDT)`);
+    const [live, models, events, failed] = await Promise.all([
+      registry.liveModel(symbol),
+      registry.listModels({ symbol, limit: 200 }),
+      registry.events(symbol, 100),
+      queues.length > 0 ? listFailedJobs(queues, 100) : Promise.resolve([]),
+    ]);
+    rc.page(res, 200, symbolPage(rc.ctxOf(res), { symbol, live, models, events, failed: failed.filter((f) => f.symbol === symbol) }, rc.notice(req)));
+  });
+
+  router.get('/models/:id', async (req, res) => {
+    const m = await registry.getModel(String(req.params.id));
+    if (m === null) return rc.notFound(res, `no model with id '${req.params.id}' in the registry`);
+    const read = await rc.bundles.read(m);
+    const files = read.files ?? new Map<string, Uint8Array>();
+    rc.page(res, 200, modelPage(rc.ctxOf(res), m, {
+      bundleError: read.error,
+      equity: readEquity(files),
+      folds: readFolds(files),
+      importance: readImportance(files),
+      topFeatures: 25,
+    }));
+  });
+  return router;
+}

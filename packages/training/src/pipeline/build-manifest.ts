@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { MANIFEST_SCHEMA_VERSION, type ModelManifest, finiteOrNull, recordProfitFactor } from '@engine/model';
+import type { GateOutcome } from '../gates/gates';
+import type { TradeMetrics } from '../metrics/trade-metrics';
+import type { ScenarioResult } from '../scenarios/scenarios';
+import type { Fold } from '../walk-forward/folds';
+import { recordMetrics, recordThreshold } from './bundle-files';
+import type { TrainConfig } from './config';
+import type { OutOfSample } from './fit-plan';
+import type { CandleSummary, LabelledRows } from './prepare-data';
+import { ENGINE_VERSION } from './version';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** A UUID (version 8, RFC 9562 layout) derived from a string: the same inputs give the same id. */
+function deterministicUuid(seed: string): string {
+  const h = createHash('sha256').update(seed).digest('hex');
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * The model id when the caller gives none: a UUID derived from the symbol, the run date,
+ * the candles (and the reference's), the whole training configuration, the engine version
+ * and any extra feature columns — so the same inputs always give the same id, and a
+ * retried job records nothing twice.
+ */
+export function deterministicModelId(symbol: string, runDate: string, data: CandleSummary, cfg: TrainConfig, extraNames: readonly string[]): string {
+  const configDigest = createHash('sha256').update(JSON.stringify(cfg)).digest('hex');
+  return deterministicUuid([symbol, runDate, data.hash, data.referenceHash ?? '-', configDigest, ENGINE_VERSION, extraNames.join(',')].join('|'));
+}
+
+/** Everything the manifest records, as the pipeline computed it. */
+export interface ManifestInput {
+  modelId: string;
+  createdAt: Date;
+  symbol: string;
+  runDate: string;
+  gitCommit: string | null;
+  cfg: TrainConfig;
+  data: CandleSummary;
+  reference: { symbol: string } | null;
+  recipe: { version: string; hash: string; names: readonly string[] };
+  names: string[];
+  extraNames: string[];
+  labelled: LabelledRows;
+  folds: readonly Fold[];
+  evaluated: readonly Fold[];
+  embargoMinutes: number;
+  oosDays: number;
+  oos: OutOfSample;
+  overall: TradeMetrics;
+  gates: GateOutcome;
+  scenarios: ScenarioResult[];
+  artifacts: Record<string, string>;
+}
+
+/** Map the pipeline's results into the ModelManifest (SPEC §2), the one place that does. */
+export function buildManifest(x: ManifestInput): ModelManifest {
+  const { cfg, labelled, oos, gates } = x;
+  const labels = labelled.labels;
+  return {
+    schema_version: MANIFEST_SCHEMA_VERSION,
+    model_id: x.modelId,
+    created_at: x.createdAt.toISOString(),
+    symbol: x.symbol,
+    run_date: x.runDate,
+    training_window_days: Math.round((x.data.rows / 1440) * 1000) / 1000,
+    data: {
+      start: iso(x.data.start),
+      end: iso(x.data.end),
+      rows: x.data.rows,
+      gap_rows: x.data.gapRows,
+      candle_hash: x.data.hash,
+      candle_hash_method: 'sha256 over the columns ts, open, high, low, close, volume (float64 little-endian) then gap (uint8), in that order',
+      reference: x.reference && x.data.referenceHash ? { symbol: x.reference.symbol, candle_hash: x.data.referenceHash } : null,
+    },
+    feature_recipe: { version: x.recipe.version, hash: x.recipe.hash, names: [...x.recipe.names] },
+    feature_count: x.names.length,
+    feature_names: x.names,
+    extra_features: [...x.extraNames],
+    hyperparameters: { model: oos.finalModel.params, confidence_model: oos.confidenceModel.params },
+    labelling: {
+      ...cfg.labels,
+      labelled_rows: labels.labelled,
+      dropped: labels.dropped,
+      winnable_fraction: labels.winnable_fraction,
+      mean_net_edge_bps: labelled.meanNetEdgeBps,
+      positive_share: labelled.positiveShare,
+      warnings: labels.warnings,
+    },
+    cost_model: cfg.costs,
+    walk_forward: {
+      config: { ...cfg.walk_forward, embargo_minutes: x.embargoMinutes },
+      folds_total: x.folds.length,
+      folds_evaluated: x.evaluated.length,
+      folds_skipped: x.folds.filter((f) => f.skipped).map((f) => ({ fold: f.index, reason: f.skip_reason ?? '' })),
+      oos_start: iso(x.evaluated[0]!.test_start),
+      oos_end: iso(x.evaluated[x.evaluated.length - 1]!.test_end),
+      oos_days: x.oosDays,
+      purged_rows: x.folds.reduce((a, f) => a + f.purged, 0),
+      embargoed_rows: x.folds.reduce((a, f) => a + f.embargoed, 0),
+    },
+    thresholds: {
+      method:
+        'per fold: the candidate (quantiles of calibration predictions, never below min_threshold_bps) with the best total net bps under the trading rules on the last calibration_days of the training window, predicted by a model fitted on earlier data (the previous fold, or an inner model); final: the same on the pooled out-of-sample predictions of all folds',
+      per_fold: x.evaluated.map((f) => ({ fold: f.index, ...recordThreshold(oos.choices.get(f.index)!) })),
+      final: recordThreshold(oos.finalChoice),
+    },
+    metrics: recordMetrics(x.overall),
+    gates: {
+      passed: gates.passed,
+      median_source: gates.median_source,
+      results: gates.results,
+      medians: {
+        max_drawdown: finiteOrNull(gates.medians.max_drawdown),
+        win_rate: finiteOrNull(gates.medians.win_rate),
+        drawdown_count: gates.medians.drawdown_count,
+        win_rate_count: gates.medians.win_rate_count,
+      },
+      suspected_leakage: gates.suspected_leakage,
+      failed: gates.failed,
+    },
+    trading_params: {
+      recommended_edge_threshold_bps: oos.finalChoice.threshold_bps,
+      max_trades_per_day: cfg.trading.max_trades_per_day,
+      cooldown_seconds: cfg.trading.cooldown_seconds,
+      horizon_minutes: cfg.labels.horizon_minutes,
+      side: cfg.labels.side,
+      costs: {
+        model_version: cfg.costs.version,
+        fee_bps_per_side: cfg.costs.fee_bps_per_side,
+        spread_bps: cfg.costs.spread_bps,
+        slippage_floor_bps: cfg.costs.slippage.floor_bps,
+        typical_round_trip_bps: labelled.typicalRoundTripBps,
+      },
+      notional_quote: cfg.costs.notional_quote,
+      quote_to_gbp: cfg.costs.quote_to_gbp,
+    },
+    scenario_tests: x.scenarios.map((s) => ({ ...s, ...recordProfitFactor(s.profit_factor) })),
+    action_space: {
+      type: 'discrete',
+      actions: ['hold', cfg.labels.side === 'long' ? 'enter_long' : 'enter_short'],
+      entry: 'at a candle close, enter at the next open when predicted_edge_bps > recommended_edge_threshold_bps, no position is open, the cooldown since the last exit has passed and fewer than max_trades_per_day entries were made this UTC day',
+      exit: 'first of take-profit, stop-loss (assumed first when both touch in one bar) or the close of the horizon_minutes-th bar, with barriers as in labelling',
+      outputs: [
+        { name: 'predicted_edge_bps', file: 'model.onnx', description: 'expected net edge after costs, bps of notional (native: model.json); input \'features\' float32 [N, feature_count] in feature_names order, NaN = missing' },
+        { name: 'confidence', file: 'model.onnx', description: 'P(net edge > 0), in [0, 1] (native: confidence.json)' },
+      ],
+    },
+    controls: { permute_target_seed: cfg.controls.permute_target_seed, extra_features: [...x.extraNames] },
+    engine: { name: 'engine', version: ENGINE_VERSION, git_commit: x.gitCommit, model_format: 'engine-gbdt/1' },
+    artifacts: x.artifacts,
+  };
+}

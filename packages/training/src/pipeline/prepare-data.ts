@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import { type CandleSeries, DataError, MINUTE_MS, Mulberry32, parsePair, parseUtcDay } from '@engine/shared';
+import { EXIT_NONE, type TripleBarrierLabels, tripleBarrierLabels } from '@engine/model';
+import type { RowTimeline } from '../walk-forward/folds';
+import type { TrainConfig } from './config';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** SHA-256 hex of typed arrays' bytes, in order. */
+function hashColumns(arrays: ArrayBufferView[]): string {
+  const h = createHash('sha256');
+  for (const a of arrays) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest('hex');
+}
+
+/** The candle hash recorded in the manifest (see its `candle_hash_method`). */
+export function candleHash(c: CandleSeries): string {
+  return hashColumns([c.ts, c.open, c.high, c.low, c.close, c.volume, c.gap]);
+}
+
+/** What the manifest records of the candles a model was trained on. */
+export interface CandleSummary {
+  rows: number;
+  start: number;
+  /** Exclusive: the open time after the last candle. */
+  end: number;
+  gapRows: number;
+  hash: string;
+  referenceHash: string | null;
+}
+
+/**
+ * Check the candles of `symbol` for the run (a complete minute grid, equal columns, enough
+ * history for one fold, nothing at or after the run date) and summarise them.
+ */
+export function checkCandles(symbol: string, runDate: string, candles: CandleSeries, reference: CandleSeries | undefined, cfg: TrainConfig): CandleSummary {
+  const c = candles;
+  const want = parsePair(symbol).symbol;
+  if (parsePair(c.symbol).symbol !== want) {
+    throw new DataError('CANDLES_SYMBOL_MISMATCH', `trainSymbol(${want}): candles are for ${c.symbol}`, { symbol: want, candles: c.symbol });
+  }
+  const n = c.ts.length;
+  const needDays = cfg.walk_forward.train_days + cfg.walk_forward.test_days;
+  if (n < needDays * 1440) {
+    throw new DataError('HISTORY_TOO_SHORT', `${want}: ${n} candles (${(n / 1440).toFixed(2)} days) cannot hold one walk-forward fold of ${cfg.walk_forward.train_days} + ${cfg.walk_forward.test_days} days`, {
+      symbol: want,
+      rows: n,
+    });
+  }
+  for (const [name, col] of [['open', c.open], ['high', c.high], ['low', c.low], ['close', c.close], ['volume', c.volume], ['gap', c.gap]] as const) {
+    if (col.length !== n) throw new DataError('CANDLES_INVALID', `${want}: column ${name} has ${col.length} rows, ts has ${n}`, { symbol: want });
+  }
+  const t0 = c.ts[0]!;
+  const runDay = parseUtcDay(runDate, 'runDate');
+  if (c.ts[n - 1]! + MINUTE_MS > runDay) {
+    throw new DataError('CANDLES_AFTER_RUN_DATE', `${want}: candles run to ${iso(c.ts[n - 1]! + MINUTE_MS)}, past the run date ${runDate}: a run on a day trains on [run_date − window, run_date) only`, {
+      symbol: want,
+      runDate,
+    });
+  }
+  for (let i = 0; i < n; i++) {
+    if (c.ts[i] !== t0 + i * MINUTE_MS) {
+      throw new DataError('CANDLES_INVALID', `${want}: candle ${i} has ts ${iso(c.ts[i]!)}, expected ${iso(t0 + i * MINUTE_MS)} (a complete minute grid)`, { symbol: want, row: i });
+    }
+  }
+  let gapRows = 0;
+  for (let i = 0; i < n; i++) gapRows += c.gap[i]!;
+  return { rows: n, start: t0, end: c.ts[n - 1]! + MINUTE_MS, gapRows, hash: candleHash(c), referenceHash: reference ? candleHash(reference) : null };
+}
+
+/** The labelled rows of a window: labels, which rows can be trained on, and the training target. */
+export interface LabelledRows {
+  labels: TripleBarrierLabels;
+  /** Rows with a label, ascending. */
+  rows: Int32Array;
+  /** When each row's label is known (exit bar's close, epoch ms), NaN without a label; and which rows are usable. */
+  timeline: RowTimeline;
+  /** The regression target: the net edge, or (negative control) the net edge permuted across `rows`. */
+  target: Float64Array;
+  meanNetEdgeBps: number;
+  positiveShare: number;
+  /** Mean round-trip cost over the labelled rows, bps. */
+  typicalRoundTripBps: number;
+}
+
+/** Fisher–Yates permutation of `values` at `rows`, seeded (mulberry32). */
+function permuteAt(values: Float64Array, rows: Int32Array, seed: number): void {
+  const rng = new Mulberry32(seed);
+  for (let k = rows.length - 1; k > 0; k--) {
+    const j = Math.floor(rng.next() * (k + 1));
+    const ik = rows[k]!;
+    const ij = rows[j]!;
+    const t = values[ik]!;
+    values[ik] = values[ij]!;
+    values[ij] = t;
+  }
+}
+
+/** Triple-barrier labels net of costs (SPEC §1.3) and the rows and target the models train on. */
+export function labelRows(candles: CandleSeries, cfg: TrainConfig): LabelledRows {
+  const ts = candles.ts;
+  const n = ts.length;
+  const labels = tripleBarrierLabels(candles, cfg.labels, cfg.costs);
+  const usable = new Uint8Array(n);
+  const labelEnd = new Float64Array(n).fill(NaN);
+  let nUsable = 0;
+  let sumNet = 0;
+  let positive = 0;
+  let sumCost = 0;
+  for (let i = 0; i < n; i++) {
+    if (labels.exit_reason[i] === EXIT_NONE) continue;
+    usable[i] = 1;
+    labelEnd[i] = ts[labels.exit_index[i]!]! + MINUTE_MS;
+    nUsable++;
+    sumNet += labels.net_edge_bps[i]!;
+    sumCost += labels.fee_bps[i]! + labels.spread_bps[i]! + labels.slippage_bps[i]!;
+    if (labels.net_edge_bps[i]! > 0) positive++;
+  }
+  const rows = new Int32Array(nUsable);
+  for (let i = 0, k = 0; i < n; i++) if (usable[i] === 1) rows[k++] = i;
+  const target = Float64Array.from(labels.net_edge_bps);
+  if (cfg.controls.permute_target_seed !== null) permuteAt(target, rows, cfg.controls.permute_target_seed);
+  return {
+    labels,
+    rows,
+    timeline: { ts, label_end: labelEnd, usable },
+    target,
+    meanNetEdgeBps: nUsable > 0 ? sumNet / nUsable : 0,
+    positiveShare: nUsable > 0 ? positive / nUsable : 0,
+    typicalRoundTripBps: nUsable > 0 ? sumCost / nUsable : 0,
+  };
+}
