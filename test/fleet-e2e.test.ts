@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUES, type RunResult, type TrainProgress } from '@engine/shared';
+import { QUEUES, type RunResult, type TrainProgress } from '@engine/fleet';
 import { type ManifestCore } from '@engine/model';
 import { Registry, createPgDb, type Db } from '@engine/registry';
 import { startFakeDropbox, type FakeDropbox } from './fakes/fake-dropbox';

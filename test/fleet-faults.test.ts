@@ -20,9 +20,9 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { FlowProducer, Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUES, createLogger, jobIds, type TrainProgress } from '@engine/shared';
+import { QUEUES, jobIds, type TrainProgress, startRun, type RunProducer } from '@engine/fleet';
+import { createLogger, DEFAULT_RETRY } from '@engine/shared';
 import { Registry, createPgDb, type Db } from '@engine/registry';
-import { startRun, type RunProducer } from '@engine/fleet';
 import { startFakeDropbox, type FakeDropbox, type FakeDropboxRequest } from './fakes/fake-dropbox';
 import { OHLCV_DIR } from './support/paths';
 import { TcpProxy } from './support/proxy';
@@ -78,7 +78,7 @@ describe('fleet faults', () => {
   let env: Record<string, string>;
 
   const run = (runDate: string, symbols: string[], source = `csv:${OHLCV_DIR}`) =>
-    startRun(producer, { runDate, symbols, source, windowDays: DAYS, trigger: 'manual', training: TRAINING }, log);
+    startRun(producer, { runDate, symbols, source, windowDays: DAYS, trigger: 'manual', retry: DEFAULT_RETRY.train, training: TRAINING }, log);
   const finished = (id: string, timeoutMs = 150_000) =>
     until(`job ${id} to finish`, async () => {
       const state = await (await trainQueue.getJob(id))?.getState();

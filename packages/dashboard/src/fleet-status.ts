@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { QUEUES } from '@engine/shared';
+import { QUEUES } from '@engine/fleet';
 import type { LiveModelRecord, ModelSummary, PublishEvent, Registry } from '@engine/registry';
 import { listFailedJobs, queueCounts, type FailedJob } from './queues';
 

@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
-import { PermanentError, QUEUES, type QueueName } from '@engine/shared';
+import { PermanentError } from '@engine/shared';
+import { QUEUES, type QueueName } from '@engine/fleet';
 
 /** Every queue of the job catalog, in catalog order. */
 export const CATALOG_QUEUES: readonly QueueName[] = Object.values(QUEUES);

@@ -4,6 +4,7 @@
  * processor) and the sync worker, and the single-machine runner that runs the same
  * training job in-process. Apps only start them.
  */
+export * from './jobs';
 export * from './redis';
 export * from './run';
 export * from './scheduler';

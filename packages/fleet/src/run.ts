@@ -1,8 +1,6 @@
 import type { FlowProducer, Queue } from 'bullmq';
-import { JOB_NAMES, QUEUES, RETRY_POLICY, formatUtcDay, jobIds, parseJob, type Logger, type RunJob, type TrainJob } from '@engine/shared';
-
-/** Completed / failed jobs are kept this long (seconds), so a re-trigger on the same day still sees them. */
-export const KEEP_FINISHED_JOBS_S = 14 * 86_400;
+import { formatUtcDay, type Logger, type RetrySettings } from '@engine/shared';
+import { JOB_NAMES, JOB_OPTIONS, QUEUES, jobIds, parseJob, type RunJob, type TrainJob } from './jobs';
 
 /** The producer side of the fleet: what it takes to add a run. */
 export interface RunProducer {
@@ -22,10 +20,9 @@ export interface RunRequest {
   windowDays: number;
   trigger: RunJob['trigger'];
   /** Overrides of the training defaults for every symbol of this run (see `TrainJob.training`). */
-  training?: Record<string, unknown>;
-  /** Training attempts per symbol (transient failures only); default RETRY_POLICY.train. */
-  attempts?: number;
-  backoffMs?: number;
+  training?: TrainJob['training'];
+  /** Training attempts and first backoff per symbol (transient failures only): the configuration's ENGINE_TRAIN_ATTEMPTS / _BACKOFF_MS, or a run's own. */
+  retry: RetrySettings;
 }
 
 export interface RunStarted {
@@ -64,31 +61,20 @@ export async function startRun(p: RunProducer, req: RunRequest, log: Logger): Pr
     return { runJobId, added: false, existingState: state, trainJobIds };
   }
 
-  const attempts = req.attempts ?? RETRY_POLICY.train.attempts;
-  const backoffMs = req.backoffMs ?? RETRY_POLICY.train.backoffMs;
-  const keep = { age: KEEP_FINISHED_JOBS_S };
   await p.flow.add({
     name: JOB_NAMES.run,
     queueName: QUEUES.run,
     prefix: p.prefix,
     data: run,
-    opts: { jobId: runJobId, removeOnComplete: keep, removeOnFail: keep },
-    children: run.symbols.map((symbol, i) => {
+    opts: JOB_OPTIONS.run(run.runDate),
+    children: run.symbols.map((symbol) => {
       const data: TrainJob = parseJob(QUEUES.train, { runDate: run.runDate, symbol, windowDays: req.windowDays, source: req.source, ...(req.training ? { training: req.training } : {}) });
       return {
         name: JOB_NAMES.train,
         queueName: QUEUES.train,
         prefix: p.prefix,
         data,
-        opts: {
-          jobId: trainJobIds[i]!,
-          attempts,
-          backoff: { type: 'exponential', delay: backoffMs },
-          failParentOnFailure: false,
-          ignoreDependencyOnFailure: true,
-          removeOnComplete: keep,
-          removeOnFail: keep,
-        },
+        opts: JOB_OPTIONS.train(run.runDate, symbol, req.retry),
       };
     }),
   });

@@ -1,8 +1,9 @@
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ConfigError, JOB_NAMES, QUEUES, SCHEDULER_IDS, jobIds, parseJob, type Config, type Logger, type RetrySettings, type RunResult, type TrainResult, type Closeable } from '@engine/shared';
+import { ConfigError, type Closeable, type Config, type Logger, type RetrySettings } from '@engine/shared';
+import { JOB_NAMES, JOB_OPTIONS, QUEUES, SCHEDULER_IDS, jobIds, parseJob, type RunResult, type TrainResult } from './jobs';
 import { createRedisConnection, ensureRedis } from './redis';
-import { KEEP_FINISHED_JOBS_S, runDateOfFire, startRun, type RunProducer, type RunStarted } from './run';
+import { runDateOfFire, startRun, type RunProducer, type RunStarted } from './run';
 
 /** What the daily trigger trains: the universe and how. */
 export interface DailyPlan {
@@ -11,8 +12,8 @@ export interface DailyPlan {
   universe: string[];
   source: string;
   windowDays: number;
-  /** Training attempts and backoff of each symbol (RETRY_POLICY.train when absent). */
-  trainRetry?: RetrySettings;
+  /** Training attempts and first backoff of each symbol (ENGINE_TRAIN_ATTEMPTS / _BACKOFF_MS). */
+  trainRetry: RetrySettings;
 }
 
 /** The scheduler process: the daily Job Scheduler plus the worker of the `run` queue. */
@@ -79,12 +80,7 @@ export async function startScheduler(config: Config, log: Logger, plan: DailyPla
   await ensureRedis(connection, config.redisUrl);
   const producer = openRunProducer(connection, prefix);
 
-  const keep = { age: KEEP_FINISHED_JOBS_S };
-  await producer.runQueue.upsertJobScheduler(
-    SCHEDULER_IDS.daily,
-    { pattern: plan.cron, tz: plan.tz },
-    { name: JOB_NAMES.daily, data: {}, opts: { attempts: 5, backoff: { type: 'exponential', delay: 10_000 }, removeOnComplete: keep, removeOnFail: keep } },
-  );
+  await producer.runQueue.upsertJobScheduler(SCHEDULER_IDS.daily, { pattern: plan.cron, tz: plan.tz }, { name: JOB_NAMES.daily, data: {}, opts: JOB_OPTIONS.daily() });
   const next = (await producer.runQueue.getJobScheduler(SCHEDULER_IDS.daily))?.next;
   log.info({ cron: plan.cron, tz: plan.tz, universe: plan.universe, source: plan.source, windowDays: plan.windowDays, next: next ? new Date(next).toISOString() : null, prefix }, 'daily schedule upserted');
 
@@ -93,7 +89,7 @@ export async function startScheduler(config: Config, log: Logger, plan: DailyPla
     async (job) => {
       if (job.name === JOB_NAMES.daily) {
         const fire = job.opts.prevMillis ?? job.timestamp;
-        return startRun(producer, { runDate: runDateOfFire(fire), symbols: plan.universe, source: plan.source, windowDays: plan.windowDays, trigger: 'schedule', ...plan.trainRetry }, log.child({ jobId: job.id }));
+        return startRun(producer, { runDate: runDateOfFire(fire), symbols: plan.universe, source: plan.source, windowDays: plan.windowDays, trigger: 'schedule', retry: plan.trainRetry }, log.child({ jobId: job.id }));
       }
       const summary = await summariseRun(job, prefix);
       log.info({ jobId: job.id, ...summary }, 'run finished');

@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import { resolveWindow } from '@engine/candles';
-import { EngineError, loadConfig, parsePair, wrapError, type Config, type Logger, type TrainProgress, type TrainResult } from '@engine/shared';
+import { EngineError, loadConfig, parsePair, wrapError, type Config, type Logger } from '@engine/shared';
+import { type TrainProgress, type TrainResult } from './jobs';
 import { openRegistryContext, type SyncOutcome } from '@engine/registry';
-import type { TrainedModelBundle } from '@engine/training';
+import type { TrainConfigOverrides, TrainedModelBundle } from '@engine/training';
 import { trainAndRecord } from './train-job';
 import { createTrainingPorts } from './training-ports';
 
@@ -22,7 +23,7 @@ export interface SingleMachineOptions {
   /** Registry (PGlite), staging, publish folder and candle cache live here; default ENGINE_DATA_DIR. */
   dataDir?: string;
   /** Overrides of the training defaults (deep-partial TrainConfig), e.g. `{ model: { nEstimators: 50 } }`. */
-  training?: Record<string, unknown>;
+  training?: TrainConfigOverrides;
   /** GBDT threads; default ENGINE_TRAIN_THREADS (0 = every core). */
   threads?: number;
   /** Candle cache; default `<dataDir>/candles`. */

@@ -1,8 +1,6 @@
-import type { BackoffStrategy, JobsOptions, Queue } from 'bullmq';
-import { JOB_NAMES, QUEUES, RETRY_POLICY, jobIds, parseJob, type SyncJob } from '@engine/shared';
-
-/** The backoff type of sync jobs, implemented by `retryAfterBackoff` in the sync worker. */
-export const SYNC_BACKOFF = 'retry-after';
+import type { BackoffStrategy, Queue } from 'bullmq';
+import type { RetrySettings } from '@engine/shared';
+import { JOB_NAMES, JOB_OPTIONS, QUEUES, parseJob, type SyncJob } from './jobs';
 
 /** Longest wait between two sync attempts, whatever the server asks for. */
 export const MAX_BACKOFF_MS = 15 * 60_000;
@@ -20,22 +18,11 @@ export function retryAfterBackoff(baseMs: number): BackoffStrategy {
   };
 }
 
-/** Options of a sync job for one model: deterministic id, retries with the Retry-After-aware backoff. */
-export function syncJobOptions(modelId: string, opts: { attempts?: number; backoffMs?: number } = {}): JobsOptions {
-  return {
-    jobId: jobIds.sync(modelId),
-    attempts: opts.attempts ?? RETRY_POLICY.sync.attempts,
-    backoff: { type: SYNC_BACKOFF, delay: opts.backoffMs ?? RETRY_POLICY.sync.backoffMs },
-    removeOnComplete: { age: 14 * 86_400 },
-    removeOnFail: { age: 30 * 86_400 },
-  };
-}
-
 /**
  * Ask the sync worker to publish a recorded model. The id is `sync-<model id>`, so asking
  * twice (a retried training job, the sweep) adds one job.
  */
-export async function enqueueModelSync(queue: Queue, ref: { modelId: string; symbol: string; runDate: string }, opts: { attempts?: number; backoffMs?: number } = {}): Promise<void> {
+export async function enqueueModelSync(queue: Queue, ref: { modelId: string; symbol: string; runDate: string }, retry: RetrySettings): Promise<void> {
   const data: SyncJob = parseJob(QUEUES.sync, { kind: 'model', ...ref });
-  await queue.add(JOB_NAMES.syncModel, data, syncJobOptions(ref.modelId, opts));
+  await queue.add(JOB_NAMES.syncModel, data, JOB_OPTIONS.sync(ref.modelId, retry));
 }

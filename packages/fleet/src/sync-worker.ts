@@ -1,5 +1,6 @@
 import { Queue, Worker } from 'bullmq';
-import { ConfigError, JOB_NAMES, QUEUES, SCHEDULER_IDS, parseJob, type Config, type Logger, type Closeable } from '@engine/shared';
+import { ConfigError, type Config, type Logger, type Closeable } from '@engine/shared';
+import { JOB_NAMES, QUEUES, SCHEDULER_IDS, parseJob } from './jobs';
 import { openRegistryContext, type RegistryContext, type SweepOutcome, type SyncOutcome } from '@engine/registry';
 import { createRedisConnection, ensureRedis } from './redis';
 import { workerIdentity, type WorkerIdentity } from './identity';

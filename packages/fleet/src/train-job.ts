@@ -1,6 +1,8 @@
 import { BUNDLE_FILES, type ModelBundle } from '@engine/model';
-import { DAY_MS, PermanentError, formatUtcDay, parseUtcDay, type CandleSeries, type Logger, type TrainJob, type TrainProgress, type TrainResult } from '@engine/shared';
+import { DAY_MS, PermanentError, formatUtcDay, parseUtcDay, type CandleSeries, type Logger } from '@engine/shared';
+import { type TrainJob, type TrainProgress, type TrainResult } from './jobs';
 import { referenceSymbolFor } from '@engine/features';
+import type { TrainConfigOverrides } from '@engine/training';
 import { stagingKey, type ArtifactStore, type MetricsHistoryEntry, type Registry } from '@engine/registry';
 
 /** `[runDate − windowDays, runDate)` in epoch ms: the run day itself is never in the window. */
@@ -21,7 +23,7 @@ export interface TrainingPorts {
     input: { symbol: string; runDate: string; candles: CandleSeries; reference: CandleSeries; history: MetricsHistoryEntry[] },
     hooks: { onProgress: (p: StageProgress) => void; signal?: AbortSignal },
     /** Overrides of the training defaults (the job's `training`); a bad one is a permanent ConfigError. */
-    overrides?: Record<string, unknown>,
+    overrides?: TrainConfigOverrides,
   ): Promise<ModelBundle>;
 }
 

@@ -5,7 +5,8 @@
  * (PostgreSQL pool, Redis) between jobs; they die with the thread.
  */
 import { type SandboxedJob, Queue } from 'bullmq';
-import { QUEUES, createLogger, loadConfig, parseJob, resolveGitCommit, type Logger, type TrainProgress, type TrainResult } from '@engine/shared';
+import { QUEUES, parseJob, type TrainProgress, type TrainResult } from './jobs';
+import { createLogger, loadConfig, resolveGitCommit, type Logger } from '@engine/shared';
 import { openRegistryContext } from '@engine/registry';
 import { createRedisConnection } from './redis';
 import { toJobError } from './job-errors';

@@ -1,5 +1,6 @@
 import { Worker, type Job } from 'bullmq';
-import { ConfigError, QUEUES, type Config, type Logger, type TrainResult, type Closeable } from '@engine/shared';
+import { ConfigError, type Config, type Logger, type Closeable } from '@engine/shared';
+import { QUEUES, type TrainResult } from './jobs';
 import { createRedisConnection, ensureRedis } from './redis';
 import { compiledSibling } from './dist-path';
 import { workerIdentity, type WorkerIdentity } from './identity';

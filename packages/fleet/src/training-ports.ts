@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { loadCandles } from '@engine/candles';
 import type { Config } from '@engine/shared';
-import { trainSymbol, type GateHistoryEntry, type TrainConfigOverrides, type PipelineProgress } from '@engine/training';
+import { trainSymbol, type GateHistoryEntry, type PipelineProgress } from '@engine/training';
 import type { MetricsHistoryEntry } from '@engine/registry';
 import type { StageProgress, TrainingPorts } from './train-job';
 
@@ -52,7 +52,7 @@ export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUr
     train(input, hooks, overrides) {
       return trainSymbol(
         { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, history: toTrainingHistory(input.history), gitCommit: opts.gitCommit ?? null },
-        (overrides ?? {}) as TrainConfigOverrides,
+        overrides ?? {},
         { onProgress: (p) => hooks.onProgress(toStageProgress(p)), signal: hooks.signal, threads },
       );
     },

@@ -1,7 +1,8 @@
 import { UnrecoverableError } from 'bullmq';
-import { DataError, TransientError } from '@engine/shared';
+import { DataError, DEFAULT_RETRY, TransientError } from '@engine/shared';
 import { toJobError } from '../src/job-errors';
-import { MAX_BACKOFF_MS, retryAfterBackoff, syncJobOptions } from '../src/sync-queue';
+import { MAX_BACKOFF_MS, retryAfterBackoff } from '../src/sync-queue';
+import { JOB_OPTIONS } from '../src/jobs';
 import { overallProgress, trainingWindow } from '../src/train-job';
 import { compiledSibling } from '../src/dist-path';
 
@@ -33,7 +34,7 @@ describe('sync backoff', () => {
     expect(backoff(3, 'retry-after', new TransientError('X', 'x', { retryAfterMs: 1_000 }))).toBe(20_000);
   });
   it('sync jobs get a deterministic id and the Retry-After-aware backoff', () => {
-    expect(syncJobOptions('6f1c1c1e-8f4e-4d55-9d55-2f1d0c8f9a11')).toMatchObject({ jobId: 'sync-6f1c1c1e-8f4e-4d55-9d55-2f1d0c8f9a11', attempts: 8, backoff: { type: 'retry-after', delay: 5_000 } });
+    expect(JOB_OPTIONS.sync('6f1c1c1e-8f4e-4d55-9d55-2f1d0c8f9a11', DEFAULT_RETRY.sync)).toMatchObject({ jobId: 'sync-6f1c1c1e-8f4e-4d55-9d55-2f1d0c8f9a11', attempts: 8, backoff: { type: 'retry-after', delay: 5_000 } });
   });
 });
 

@@ -1,6 +1,6 @@
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { QUEUES, createLogger, formatUtcDay, loadConfig, type RunResult, type TrainResult } from '@engine/shared';
-import { createRedisConnection, openRunProducer, closeRunProducer, startRun, startScheduler, summariseRun, type RunProducer } from '../src';
+import { QUEUES, type RunResult, type TrainResult, createRedisConnection, openRunProducer, closeRunProducer, startRun, startScheduler, summariseRun, type RunProducer } from '../src';
+import { createLogger, DEFAULT_RETRY, formatUtcDay, loadConfig } from '@engine/shared';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const log = createLogger({ level: 'silent' });
@@ -33,7 +33,7 @@ describe('a run: one parent, one child per symbol, deterministic ids', () => {
     await connection.quit();
   });
 
-  const req = { runDate: '2026-03-01', symbols: ['BTC/USDT', 'ETH/USDT', 'SUI/USDT'], source: 'csv:/nowhere', windowDays: 30, trigger: 'manual' as const, backoffMs: 10 };
+  const req = { runDate: '2026-03-01', symbols: ['BTC/USDT', 'ETH/USDT', 'SUI/USDT'], source: 'csv:/nowhere', windowDays: 30, trigger: 'manual' as const, retry: { attempts: DEFAULT_RETRY.train.attempts, backoffMs: 10 } };
 
   it('adds the run once, even when two triggers race, and a later trigger adds nothing', async () => {
     const [a, b] = await Promise.all([startRun(producer, req, log), startRun(producer, req, log)]);

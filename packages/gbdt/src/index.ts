@@ -1,4 +1,4 @@
-export { DEFAULT_GBDT_PARAMS, resolveGbdtParams, resolveThreads } from './params';
+export { DEFAULT_GBDT_PARAMS, gbdtParamsSchema, resolveGbdtParams, resolveThreads } from './params';
 export type { GbdtObjective, GbdtParams, GbdtProgress, GbdtRunOptions, GrowPolicy } from './params';
 export { columnMatrix, rowMajorMatrix } from './matrix';
 export type { FeatureMatrix, NumericArray } from './matrix';

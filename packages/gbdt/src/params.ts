@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { z } from 'zod';
 import { ConfigError } from '@engine/shared';
 
 /** Loss functions the trainer optimises. */
@@ -107,42 +108,56 @@ export const DEFAULT_GBDT_PARAMS: Readonly<GbdtParams> = Object.freeze({
   validationFraction: 0,
 });
 
-function check(ok: boolean, name: string, rule: string, value: unknown): void {
-  if (!ok) throw new ConfigError(`GBDT parameter ${name} must be ${rule}; got ${JSON.stringify(value)}`, { param: name, value });
-}
+/** Type-level equality, to keep a zod schema and the interface it validates in step. */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+/** Every parameter's rule, once: the trainer, training overrides and job payloads all check with it. */
+export const gbdtParamsSchema = z
+  .strictObject({
+    objective: z.enum(['squared_error', 'huber', 'logistic']),
+    nEstimators: z.number().int().min(1),
+    learningRate: z.number().gt(0).max(1),
+    numLeaves: z.number().int().min(2).max(4096),
+    maxDepth: z.number().int().min(0).max(30),
+    growPolicy: z.enum(['leafwise', 'depthwise']),
+    maxBins: z.number().int().min(2).max(255),
+    binSampleRows: z.number().int().min(1000),
+    lambdaL2: z.number().min(0),
+    minDataInLeaf: z.number().int().min(1),
+    minSumHessianInLeaf: z.number().min(0),
+    minGainToSplit: z.number().min(0),
+    featureFraction: z.number().gt(0).max(1),
+    baggingFraction: z.number().gt(0).max(1),
+    huberDelta: z.number().min(0),
+    seed: z.number().int().min(0).max(0xffffffff),
+    earlyStoppingRounds: z.number().int().min(0),
+    validationFraction: z.number().min(0).lt(0.9),
+  })
+  .refine((p) => p.growPolicy === 'leafwise' || p.maxDepth > 0, { message: 'maxDepth must be > 0 for depthwise growth (0 = unlimited is leafwise only)', path: ['maxDepth'] });
+const paramsInStep: Equal<z.infer<typeof gbdtParamsSchema>, GbdtParams> = true;
+void paramsInStep;
 
 /** Fills defaults and validates every parameter; throws {@link ConfigError} naming the bad one. */
 export function resolveGbdtParams(p: Partial<GbdtParams> = {}): GbdtParams {
-  for (const key of Object.keys(p)) {
-    check(key in DEFAULT_GBDT_PARAMS, key, `one of ${Object.keys(DEFAULT_GBDT_PARAMS).join(', ')}`, key);
-  }
   const r: GbdtParams = { ...DEFAULT_GBDT_PARAMS, ...p };
-  const int = (v: number): boolean => Number.isInteger(v);
-  check(['squared_error', 'huber', 'logistic'].includes(r.objective), 'objective', 'squared_error, huber or logistic', r.objective);
-  check(int(r.nEstimators) && r.nEstimators >= 1, 'nEstimators', 'an integer >= 1', r.nEstimators);
-  check(r.learningRate > 0 && r.learningRate <= 1, 'learningRate', 'in (0, 1]', r.learningRate);
-  check(int(r.numLeaves) && r.numLeaves >= 2 && r.numLeaves <= 4096, 'numLeaves', 'an integer in [2, 4096]', r.numLeaves);
-  check(int(r.maxDepth) && r.maxDepth >= 0 && r.maxDepth <= 30, 'maxDepth', 'an integer in [0, 30] (0 = unlimited)', r.maxDepth);
-  check(r.growPolicy === 'leafwise' || r.growPolicy === 'depthwise', 'growPolicy', 'leafwise or depthwise', r.growPolicy);
-  check(r.growPolicy === 'leafwise' || r.maxDepth > 0, 'maxDepth', '> 0 for depthwise growth', r.maxDepth);
-  check(int(r.maxBins) && r.maxBins >= 2 && r.maxBins <= 255, 'maxBins', 'an integer in [2, 255]', r.maxBins);
-  check(int(r.binSampleRows) && r.binSampleRows >= 1000, 'binSampleRows', 'an integer >= 1000', r.binSampleRows);
-  check(r.lambdaL2 >= 0 && Number.isFinite(r.lambdaL2), 'lambdaL2', 'finite and >= 0', r.lambdaL2);
-  check(int(r.minDataInLeaf) && r.minDataInLeaf >= 1, 'minDataInLeaf', 'an integer >= 1', r.minDataInLeaf);
-  check(r.minSumHessianInLeaf >= 0 && Number.isFinite(r.minSumHessianInLeaf), 'minSumHessianInLeaf', 'finite and >= 0', r.minSumHessianInLeaf);
-  check(r.minGainToSplit >= 0 && Number.isFinite(r.minGainToSplit), 'minGainToSplit', 'finite and >= 0', r.minGainToSplit);
-  check(r.featureFraction > 0 && r.featureFraction <= 1, 'featureFraction', 'in (0, 1]', r.featureFraction);
-  check(r.baggingFraction > 0 && r.baggingFraction <= 1, 'baggingFraction', 'in (0, 1]', r.baggingFraction);
-  check(r.huberDelta >= 0 && Number.isFinite(r.huberDelta), 'huberDelta', 'finite and >= 0 (0 = from the data)', r.huberDelta);
-  check(int(r.seed) && r.seed >= 0 && r.seed <= 0xffffffff, 'seed', 'an integer in [0, 2^32)', r.seed);
-  check(int(r.earlyStoppingRounds) && r.earlyStoppingRounds >= 0, 'earlyStoppingRounds', 'an integer >= 0', r.earlyStoppingRounds);
-  check(r.validationFraction >= 0 && r.validationFraction < 0.9, 'validationFraction', 'in [0, 0.9)', r.validationFraction);
+  const checked = gbdtParamsSchema.safeParse(r);
+  if (!checked.success) {
+    const i = checked.error.issues[0]!;
+    if (i.code === 'unrecognized_keys') {
+      throw new ConfigError(`unknown GBDT parameter ${i.keys.map((k) => `'${k}'`).join(', ')} (known: ${Object.keys(DEFAULT_GBDT_PARAMS).join(', ')})`, { param: i.keys[0] });
+    }
+    const name = String(i.path[0] ?? '?');
+    const value = (r as unknown as Record<string, unknown>)[name];
+    throw new ConfigError(`GBDT parameter ${name}: ${i.message}; got ${JSON.stringify(value)}`, { param: name, value });
+  }
   return r;
 }
 
 /** Threads to use: the option, else every core; at least 1. */
 export function resolveThreads(threads: number | undefined): number {
   if (threads === undefined) return Math.max(1, availableParallelism());
-  check(Number.isInteger(threads) && threads >= 1 && threads <= 256, 'threads', 'an integer in [1, 256]', threads);
+  if (!(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
+    throw new ConfigError(`GBDT parameter threads: must be an integer in [1, 256]; got ${JSON.stringify(threads)}`, { param: 'threads', value: threads });
+  }
   return threads;
 }

@@ -1,4 +1,4 @@
-import { DataError, PermanentError, wrapError, type Logger, type SyncJob } from '@engine/shared';
+import { DataError, PermanentError, wrapError, type Logger } from '@engine/shared';
 import { stagingKey } from './artifact-store';
 import type { Publisher } from '@engine/publish';
 import type { Registry } from './registry';
@@ -36,6 +36,9 @@ export interface ModelSyncOptions {
  * published and hash-verified. Every step is idempotent; a failure leaves the model
  * `pending` for the sweep (or `failed` when the staged bundle is missing or corrupt).
  */
+/** What a sync job asks for: publish one recorded model, or sweep everything pending. */
+export type SyncRequest = ({ kind: 'model' } & ModelRef) | { kind: 'sweep' };
+
 export class ModelSync {
   private readonly registry: Registry;
   private readonly store: ArtifactStore;
@@ -55,8 +58,12 @@ export class ModelSync {
     this.logger = opts.logger;
   }
 
-  /** One sync-queue job: a finished model (`ingest` + `syncModel`) or the periodic sweep. */
-  async handle(job: SyncJob): Promise<SyncOutcome | SweepOutcome> {
+  /**
+   * One sync-queue job: a finished model (`ingest` + `syncModel`) or the periodic sweep.
+   * (The payload's schema is the fleet's job catalog; the registry, below the fleet,
+   * names only what it reads of it.)
+   */
+  async handle(job: SyncRequest): Promise<SyncOutcome | SweepOutcome> {
     if (job.kind === 'sweep') return this.sweep();
     return this.syncStaged({ modelId: job.modelId, symbol: job.symbol, runDate: job.runDate });
   }

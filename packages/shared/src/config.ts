@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
-import { RETRY_POLICY, type RetrySettings } from './jobs';
 
 /**
  * The one configuration schema. Parsed once from the environment at process start
@@ -11,6 +10,20 @@ import { RETRY_POLICY, type RetrySettings } from './jobs';
  * training on the default window.
  */
 const OWN_PREFIXES = ['ENGINE_', 'DROPBOX_', 'DASHBOARD_'];
+
+/** Attempts and first backoff of a queue's jobs, for transient failures. */
+export interface RetrySettings {
+  /** Attempts in all (1 = no retry). */
+  attempts: number;
+  /** Wait before the first retry; doubles each time. */
+  backoffMs: number;
+}
+
+/** Defaults of ENGINE_TRAIN_ATTEMPTS / _BACKOFF_MS and ENGINE_SYNC_ATTEMPTS / _BACKOFF_MS. */
+export const DEFAULT_RETRY = {
+  train: { attempts: 3, backoffMs: 15_000 },
+  sync: { attempts: 8, backoffMs: 5_000 },
+} as const satisfies Record<'train' | 'sync', RetrySettings>;
 
 const csv = z
   .string()
@@ -43,10 +56,10 @@ const envSchema = z.object({
   ENGINE_SYNC_SWEEP_CRON: z.string().default('*/30 * * * *'),
   /** The commit models are trained from (images have no .git; see resolveGitCommit). */
   ENGINE_GIT_COMMIT: z.string().regex(/^[0-9a-f]{7,40}$/i, 'expected a git commit hash (7 to 40 hex digits)').optional(),
-  ENGINE_TRAIN_ATTEMPTS: int(1, 20).default(RETRY_POLICY.train.attempts),
-  ENGINE_TRAIN_BACKOFF_MS: int(100, 3_600_000).default(RETRY_POLICY.train.backoffMs),
-  ENGINE_SYNC_ATTEMPTS: int(1, 50).default(RETRY_POLICY.sync.attempts),
-  ENGINE_SYNC_BACKOFF_MS: int(100, 3_600_000).default(RETRY_POLICY.sync.backoffMs),
+  ENGINE_TRAIN_ATTEMPTS: int(1, 20).default(DEFAULT_RETRY.train.attempts),
+  ENGINE_TRAIN_BACKOFF_MS: int(100, 3_600_000).default(DEFAULT_RETRY.train.backoffMs),
+  ENGINE_SYNC_ATTEMPTS: int(1, 50).default(DEFAULT_RETRY.sync.attempts),
+  ENGINE_SYNC_BACKOFF_MS: int(100, 3_600_000).default(DEFAULT_RETRY.sync.backoffMs),
 
   DROPBOX_APP_KEY: z.string().optional(),
   DROPBOX_APP_SECRET: z.string().optional(),
@@ -80,7 +93,7 @@ export interface Config {
   schedule: { cron: string; tz: string; syncSweepCron: string };
   queuePrefix: string;
   worker: { role: 'train' | 'sync'; concurrency: number; lockDurationMs: number; shutdownDeadlineMs: number; trainThreads: number };
-  /** Attempts and first backoff per queue, for transient failures (RETRY_POLICY by default). */
+  /** Attempts and first backoff per queue, for transient failures (DEFAULT_RETRY by default). */
   retry: { train: RetrySettings; sync: RetrySettings };
   /** ENGINE_GIT_COMMIT, when set. */
   gitCommit?: string;

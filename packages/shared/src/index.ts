@@ -3,7 +3,6 @@ export * from './config';
 export * from './logger';
 export * from './symbols';
 export * from './time';
-export * from './jobs';
 export * from './candles';
 export * from './build-info';
 export * from './prng';

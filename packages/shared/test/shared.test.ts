@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { ConfigError, createLogger, jobIds, loadConfig, parseJob, parsePair, parseUtcDay, PermanentError, resolveGitCommit, RETRY_POLICY, wrapError, TransientError } from '@engine/shared';
+import { ConfigError, createLogger, loadConfig, parsePair, parseUtcDay, resolveGitCommit, DEFAULT_RETRY, wrapError, TransientError } from '@engine/shared';
 
 describe('config', () => {
   it('applies the spec defaults and single-machine mode without REDIS_URL', () => {
@@ -14,8 +14,8 @@ describe('config', () => {
     expect(() => loadConfig({ ENGINE_WINDOW_DAYS: 'ninety' })).toThrow(ConfigError);
   });
 
-  it('takes the retry policy from the environment, RETRY_POLICY by default, and bounds it', () => {
-    expect(loadConfig({}).retry).toEqual({ train: { ...RETRY_POLICY.train }, sync: { ...RETRY_POLICY.sync } });
+  it('takes the retry policy from the environment, DEFAULT_RETRY by default, and bounds it', () => {
+    expect(loadConfig({}).retry).toEqual({ train: { ...DEFAULT_RETRY.train }, sync: { ...DEFAULT_RETRY.sync } });
     const c = loadConfig({ ENGINE_TRAIN_ATTEMPTS: '5', ENGINE_TRAIN_BACKOFF_MS: '60000', ENGINE_SYNC_ATTEMPTS: '12', ENGINE_SYNC_BACKOFF_MS: '2000' });
     expect(c.retry).toEqual({ train: { attempts: 5, backoffMs: 60_000 }, sync: { attempts: 12, backoffMs: 2_000 } });
     expect(() => loadConfig({ ENGINE_TRAIN_ATTEMPTS: '0' })).toThrow(/ENGINE_TRAIN_ATTEMPTS.*"0"/);
@@ -59,7 +59,7 @@ describe('logger', () => {
   });
 });
 
-describe('symbols, dates and jobs', () => {
+describe('symbols, dates and errors', () => {
   it('parses pairs in the usual spellings', () => {
     expect(parsePair('btc/usdt').symbol).toBe('BTC/USDT');
     expect(parsePair('ETHUSDT').symbol).toBe('ETH/USDT');
@@ -70,21 +70,6 @@ describe('symbols, dates and jobs', () => {
   it('rejects impossible dates', () => {
     expect(parseUtcDay('2026-07-16')).toBe(Date.UTC(2026, 6, 16));
     expect(() => parseUtcDay('2026-02-30')).toThrow(/YYYY-MM-DD/);
-  });
-
-  it('makes deterministic BullMQ-safe job ids', () => {
-    expect(jobIds.train('2026-11-24', 'BTC/USDT')).toBe('train-2026-11-24-BTC-USDT');
-    expect(jobIds.train('2026-11-24', 'BTC/USDT')).not.toContain(':');
-  });
-
-  it('rejects malformed payloads permanently, naming the field', () => {
-    expect(() => parseJob('train', { runDate: '2026-11-24', symbol: 'btc', windowDays: 150, source: 'binance' })).toThrow(/symbol/);
-    try {
-      parseJob('train', { runDate: 'x' });
-    } catch (e) {
-      expect(e).toBeInstanceOf(PermanentError);
-    }
-    expect(parseJob('train', { runDate: '2026-11-24', symbol: 'BTC/USDT', windowDays: 150, source: 'binance' }).symbol).toBe('BTC/USDT');
   });
 
   it('wraps unknown errors as transient with the cause kept', () => {

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { ConfigError, formatUtcMinute, loadConfig } from '@engine/shared';
+import { formatUtcMinute, loadConfig } from '@engine/shared';
 import { loadCandles, openSource, resolveWindow, type LoadProgress, type LoadSummary } from '@engine/candles';
+import { positiveInt } from './options';
 
 interface FetchOptions {
   symbol: string;
@@ -13,13 +14,6 @@ interface FetchOptions {
   json?: boolean;
 }
 
-function positiveInt(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what} must be a whole number ≥ 1, got '${v}'`);
-    return n;
-  };
-}
 
 /** `engine candles …`: the candle store from the command line. */
 export function registerCandlesCommands(program: Command): void {

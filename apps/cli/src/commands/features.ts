@@ -1,9 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig, parsePair } from '@engine/shared';
+import { loadConfig, parsePair } from '@engine/shared';
 import { loadCandles, openSource, resolveWindow } from '@engine/candles';
 import { buildFeatures, encodeFeatureFrame, type FeatureFrame, RECIPE, referenceSymbolFor } from '@engine/features';
+import { positiveInt } from './options';
 
 interface BuildOptions {
   symbol: string;
@@ -14,13 +15,6 @@ interface BuildOptions {
   out: string;
 }
 
-function positiveInt(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what} must be a whole number ≥ 1, got '${v}'`);
-    return n;
-  };
-}
 
 /** `engine features …`: the FeatureRecipe from the command line. */
 export function registerFeaturesCommands(program: Command): void {

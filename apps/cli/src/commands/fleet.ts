@@ -1,15 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, createLogger, formatUtcDay, loadConfig, parsePair, parseUtcDay, serveUntilSignal, type Config } from '@engine/shared';
 import { closeRunProducer, createRedisConnection, ensureRedis, openRunProducer, startRun, startScheduler, startWorkerRole } from '@engine/fleet';
+import { parseTrainingOption, positiveInt, TRAINING_OPTION_HELP } from './options';
 
-function positiveInt(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what} must be a whole number ≥ 1, got '${v}'`);
-    return n;
-  };
-}
 
 interface RunNowOptions {
   symbols?: string;
@@ -19,19 +12,6 @@ interface RunNowOptions {
   attempts?: number;
   training?: string;
   json?: boolean;
-}
-
-/** `--training` value: a JSON object of training overrides, or `@file.json`. */
-function parseTrainingOverrides(v: string): Record<string, unknown> {
-  const text = v.startsWith('@') ? readFileSync(v.slice(1), 'utf8') : v;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`--training must be a JSON object (or @file.json) of training overrides, e.g. '{"model":{"nEstimators":50}}': ${(err as Error).message}`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('--training must be a JSON object of training overrides');
-  return parsed as Record<string, unknown>;
 }
 
 /**
@@ -47,7 +27,7 @@ export function registerFleetCommands(program: Command): void {
     .option('--source <source>', 'candle source: binance (any ccxt id) or csv:DIR (default: ENGINE_CANDLE_SOURCE)')
     .option('--days <n>', 'training window in days (default: ENGINE_WINDOW_DAYS)', positiveInt('--days'))
     .option('--attempts <n>', 'attempts per symbol for transient failures (default ENGINE_TRAIN_ATTEMPTS, 3)', positiveInt('--attempts'))
-    .option('--training <json>', 'overrides of the training defaults for this run, JSON or @file.json (e.g. \'{"model":{"nEstimators":50}}\'); checked by the workers, recorded in each manifest')
+    .option('--training <json|@file>', TRAINING_OPTION_HELP)
     .option('--json', 'print the result as one JSON line')
     .action(async (opts: RunNowOptions) => {
       const config = loadConfig();
@@ -56,13 +36,14 @@ export function registerFleetCommands(program: Command): void {
       const symbols = opts.symbols ? opts.symbols.split(',').map((s) => s.trim()).filter(Boolean).map((s) => parsePair(s).symbol) : config.universe;
       const runDate = opts.date ?? formatUtcDay(Date.now());
       parseUtcDay(runDate, '--date');
-      const training = opts.training === undefined ? undefined : parseTrainingOverrides(opts.training);
+      // Checked before Redis is touched: a typo fails here (exit 2), not as a job.
+      const training = opts.training === undefined ? undefined : parseTrainingOption(opts.training);
       const connection = createRedisConnection(config.redisUrl, 'producer');
       try {
         await ensureRedis(connection, config.redisUrl);
         const producer = openRunProducer(connection, config.queuePrefix);
         try {
-          const r = await startRun(producer, { runDate, symbols, source: opts.source ?? config.candleSource, windowDays: opts.days ?? config.windowDays, trigger: 'manual', attempts: opts.attempts ?? config.retry.train.attempts, backoffMs: config.retry.train.backoffMs, training }, log);
+          const r = await startRun(producer, { runDate, symbols, source: opts.source ?? config.candleSource, windowDays: opts.days ?? config.windowDays, trigger: 'manual', retry: { attempts: opts.attempts ?? config.retry.train.attempts, backoffMs: config.retry.train.backoffMs }, training }, log);
           if (opts.json) process.stdout.write(`${JSON.stringify({ ...r, runDate, symbols })}\n`);
           else if (r.added) process.stdout.write(`run ${r.runJobId} added: ${r.trainJobIds.length} training job(s): ${r.trainJobIds.join(', ')}\n`);
           else process.stdout.write(`run ${r.runJobId} already exists (${r.existingState}); nothing added\n`);

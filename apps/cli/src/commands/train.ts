@@ -1,12 +1,13 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, type CandleSeries, createLogger, loadConfig, pairSlug, parsePair, PermanentError, resolveGitCommit, TransientError } from '@engine/shared';
+import { type CandleSeries, createLogger, loadConfig, pairSlug, parsePair, PermanentError, resolveGitCommit, TransientError } from '@engine/shared';
 import { runSingleMachine } from '@engine/fleet';
 import { loadCandles, openSource, resolveWindow } from '@engine/candles';
 import { referenceSymbolFor } from '@engine/features';
 import { type FoldReport, type ModelManifest, serializeManifest } from '@engine/model';
 import { trainSymbol, type TrainConfigOverrides, type TrainedModelBundle } from '@engine/training';
+import { parseTrainingOption, positiveInt, TRAINING_OPTION_HELP } from './options';
 
 /** Options of `engine train`. */
 export interface TrainCommandOptions {
@@ -18,8 +19,8 @@ export interface TrainCommandOptions {
   cacheDir?: string;
   trees?: number;
   threads?: number;
-  /** JSON overrides of the training configuration (TrainConfig). */
-  config?: string;
+  /** Training overrides: JSON or @file.json (see `--training`). */
+  training?: string;
   gitCommit?: string;
   json?: boolean;
   /**
@@ -48,13 +49,6 @@ export interface TrainOutcome {
   registered?: { modelId: string; created: boolean; registry: string; published: string | null };
 }
 
-function positiveInt(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what} must be a whole number ≥ 1, got '${v}'`);
-    return n;
-  };
-}
 
 /**
  * Write a bundle into `dir`: every file, then `manifest.json` last (written to a temporary
@@ -148,15 +142,8 @@ export function formatSummary(m: ModelManifest): string {
 export async function runTrain(opts: TrainCommandOptions, io: TrainIo): Promise<TrainOutcome[]> {
   const config = loadConfig();
   const symbols = opts.symbols.split(',').map((s) => parsePair(s).symbol);
-  let overrides: TrainConfigOverrides = {};
-  if (opts.config !== undefined) {
-    try {
-      overrides = JSON.parse(opts.config) as TrainConfigOverrides;
-    } catch (e) {
-      throw new ConfigError(`--config must be JSON training overrides: ${(e as Error).message}`);
-    }
-  }
-  if (opts.trees !== undefined) overrides = { ...overrides, model: { ...overrides.model, nEstimators: opts.trees } };
+  // Checked before any candle is loaded: a typo or a bad value fails here, naming the key.
+  const overrides = parseTrainingOption(opts.training, opts.trees !== undefined ? { model: { nEstimators: opts.trees } } : {});
   const dataDir = opts.dataDir ?? config.dataDir;
   const cacheDir = opts.cacheDir ?? path.join(dataDir, 'candles');
   const out = opts.out ?? path.join(dataDir, 'models');
@@ -240,7 +227,7 @@ async function runTrainRecorded(a: {
       cacheDir: a.cacheDir,
       threads: a.threads,
       gitCommit: a.commit,
-      training: a.overrides as Record<string, unknown>,
+      training: a.overrides,
       onProgress: opts.json ? undefined : (symbol, p) => io.stderr(`[${symbol}] ${p.stage}${p.fold ? ` ${p.fold}/${p.folds}` : ''} ${p.pct.toFixed(0)}%${p.message ? `: ${p.message}` : ''}\n`),
     },
     log,
@@ -281,7 +268,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--cache-dir <dir>', 'candle cache folder (default: <ENGINE_DATA_DIR>/candles)')
     .option('--trees <n>', 'trees in the edge model (default 300)', positiveInt('--trees'))
     .option('--threads <n>', 'threads for the model fits, run in parallel (default: ENGINE_TRAIN_THREADS, else every core)', positiveInt('--threads'))
-    .option('--config <json>', 'training configuration overrides as JSON, e.g. \'{"labels":{"horizon_minutes":60}}\'')
+    .option('--training <json|@file>', TRAINING_OPTION_HELP)
     .option('--git-commit <sha>', 'engine commit to record (default: git rev-parse HEAD)')
     .option('--json', 'one JSON line per symbol instead of tables')
     .option('--data-dir <dir>', 'registry, staging, publish folder and candle cache (default: ENGINE_DATA_DIR)')

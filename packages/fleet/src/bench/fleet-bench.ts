@@ -21,7 +21,8 @@ import * as path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadCandles } from '@engine/candles';
-import { DAY_MS, QUEUES, createLogger, jobIds, parseUtcDay } from '@engine/shared';
+import { DAY_MS, createLogger, parseUtcDay } from '@engine/shared';
+import { QUEUES, jobIds } from '../jobs';
 import { createPgDb } from '@engine/registry';
 import { closeRunProducer, openRunProducer } from '../scheduler';
 import { startRun } from '../run';
@@ -122,7 +123,7 @@ async function measure(a: Args, workers: number, dataDir: string): Promise<Recor
   try {
     await Promise.all(procs.map((p) => p.ready));
     const t0 = Date.now();
-    await startRun(producer, { runDate: a.date, symbols: a.symbols, source: a.source, windowDays: a.days, trigger: 'manual', attempts: 1, training: a.training }, createLogger({ level: 'warn' }));
+    await startRun(producer, { runDate: a.date, symbols: a.symbols, source: a.source, windowDays: a.days, trigger: 'manual', retry: { attempts: 1, backoffMs: 1_000 }, training: a.training }, createLogger({ level: 'warn' }));
     const ids = a.symbols.map((s) => jobIds.train(a.date, s));
     const states: Record<string, string> = {};
     for (;;) {

@@ -4,7 +4,7 @@ import { type CostModel, minimumRoundTripBps, roundTripCost } from './cost-model
 import { rollingReturnStd } from './rolling-volatility';
 
 /** Barriers as multiples of σ_h (σ of 1-minute returns × √horizon), or fixed bps. */
-export const barrierConfigSchema = z.union([
+export const barrierConfigSchema = z.discriminatedUnion('mode', [
   z
     .object({
       mode: z.literal('volatility'),

@@ -1,7 +1,8 @@
+import { z } from 'zod';
 import { ConfigError } from '@engine/shared';
-import { type CostModel, DEFAULT_COST_MODEL, costModelProblems, DEFAULT_LABEL_CONFIG, type LabelConfig, DEFAULT_TRADING_RULES, type TradingRules } from '@engine/model';
+import { type CostModel, costModelProblems, costModelSchema, DEFAULT_COST_MODEL, DEFAULT_LABEL_CONFIG, DEFAULT_TRADING_RULES, labelConfigSchema, type LabelConfig, type TradingRules } from '@engine/model';
 import { DEFAULT_GATES, type GateConfig } from '../gates/gates';
-import { DEFAULT_GBDT_PARAMS, type GbdtParams } from '@engine/gbdt';
+import { DEFAULT_GBDT_PARAMS, gbdtParamsSchema, type GbdtParams } from '@engine/gbdt';
 import { DEFAULT_SCENARIOS, type ScenarioConfig } from '../scenarios/scenarios';
 import { DEFAULT_THRESHOLD, type ThresholdConfig } from '../threshold/select-threshold';
 import { DEFAULT_WALK_FORWARD, type WalkForwardConfig } from '../walk-forward/folds';
@@ -47,6 +48,82 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 export type TrainConfigOverrides = { [K in keyof TrainConfig]?: TrainConfig[K] extends object ? DeepPartial<TrainConfig[K]> : TrainConfig[K] };
 type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
+/** Type-level equality, to keep the schema below and the interfaces it validates in step. */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+const frac = z.number().min(0).max(1);
+const positive = z.number().positive();
+const count = z.number().int().min(0);
+
+/**
+ * The whole training configuration as one schema, built from the sections' own schemas
+ * (labels and costs from @engine/model, the GBDT's from @engine/gbdt). Every rule of a
+ * setting lives here or in those; `trainConfigOverridesSchema` derives the overrides.
+ */
+export const trainConfigSchema = z.strictObject({
+  labels: labelConfigSchema,
+  costs: costModelSchema,
+  walk_forward: z.strictObject({
+    train_days: positive,
+    test_days: positive,
+    step_days: positive,
+    embargo_minutes: count.nullable(),
+    min_train_coverage: frac,
+    min_test_coverage: frac,
+  }),
+  threshold: z.strictObject({ quantiles: z.array(frac).min(1), min_threshold_bps: z.number(), min_trades: count, calibration_days: positive }),
+  trading: z.strictObject({ cooldown_seconds: z.number().min(0), max_trades_per_day: count }),
+  gates: z.strictObject({
+    min_sharpe: z.number(),
+    min_profit_factor: z.number().min(0),
+    max_drawdown_multiple: z.number().min(0),
+    win_rate_tolerance: frac,
+    min_trades: count,
+    history_size: z.number().int().min(1),
+    min_history: count,
+    implausible: z.strictObject({ max_win_rate: frac, max_profit_factor: z.number().min(0), min_trades: count }),
+  }),
+  scenarios: z.strictObject({ cost_multiplier: z.number().min(0), spread_multiplier: z.number().min(0), volatile_fraction: frac }),
+  model: gbdtParamsSchema,
+  confidence_model: gbdtParamsSchema,
+  golden_rows: z.number().int().min(1),
+  controls: z.strictObject({ permute_target_seed: z.number().int().min(0).max(0xffffffff).nullable() }),
+});
+const configInStep: Equal<z.infer<typeof trainConfigSchema>, TrainConfig> = true;
+void configInStep;
+
+/** Every object of a schema made optional, all the way down; unions (barrier settings) and arrays are replaced whole. */
+function deepPartial(schema: z.ZodType): z.ZodType {
+  const inner = schema instanceof z.ZodPipe ? schema.in : schema;
+  if (!(inner instanceof z.ZodObject)) return schema;
+  const shape: Record<string, z.ZodType> = {};
+  for (const [k, v] of Object.entries(inner.shape as Record<string, z.ZodType>)) shape[k] = deepPartial(v).optional();
+  return z.strictObject(shape);
+}
+
+/**
+ * Overrides of the training defaults, as a job payload or `--training` carries them: the
+ * configuration's keys, any subset at any depth, each value checked by the setting's rule;
+ * an unknown key is refused by name.
+ */
+export const trainConfigOverridesSchema = deepPartial(trainConfigSchema) as z.ZodType<TrainConfigOverrides>;
+
+/**
+ * Check overrides against the schema; a ConfigError names every bad key and rule
+ * (`model.nEstimators: Too small: expected number to be >=1`). Nothing is loaded or
+ * queued before this passes.
+ */
+export function parseTrainConfigOverrides(value: unknown, what = 'training overrides'): TrainConfigOverrides {
+  const r = trainConfigOverridesSchema.safeParse(value);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => {
+    const at = i.path.join('.');
+    if (i.code === 'unrecognized_keys') return `unknown training setting ${i.keys.map((k) => `'${at ? `${at}.` : ''}${k}'`).join(', ')}`;
+    return `${at || '(overrides)'}: ${i.message}`;
+  });
+  throw new ConfigError(`invalid ${what}: ${problems.join('; ')}`, { problems });
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -70,11 +147,14 @@ function merge(base: unknown, over: unknown, path: string): unknown {
  * whole). Unknown keys are refused, so a typo cannot silently fall back to a default.
  */
 export function resolveTrainConfig(overrides: TrainConfigOverrides = {}): TrainConfig {
+  parseTrainConfigOverrides(overrides);
+  // The merged object itself is the configuration (not a parsed copy): its key order feeds the model id.
   const cfg = merge(DEFAULT_TRAIN_CONFIG, overrides, '') as TrainConfig;
+  const full = trainConfigSchema.safeParse(cfg);
+  if (!full.success) throw new ConfigError(`invalid training configuration: ${full.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const problems = costModelProblems(cfg.costs);
   if (problems.length > 0) throw new ConfigError(`invalid cost model: ${problems.join('; ')}`);
   if (cfg.model.objective === 'logistic') throw new ConfigError('the edge model must be a regressor (squared_error or huber), got objective logistic');
   if (cfg.confidence_model.objective !== 'logistic') throw new ConfigError(`the confidence model must use objective logistic, got ${cfg.confidence_model.objective}`);
-  if (!Number.isInteger(cfg.golden_rows) || cfg.golden_rows < 1) throw new ConfigError(`golden_rows must be an integer ≥ 1, got ${cfg.golden_rows}`);
   return cfg;
 }

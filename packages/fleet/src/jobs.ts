@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { PermanentError } from './errors';
-import { parsePair, pairSlug } from './symbols';
-import { parseUtcDay } from './time';
+import type { JobsOptions } from 'bullmq';
+import { PermanentError, parsePair, pairSlug, parseUtcDay, type RetrySettings } from '@engine/shared';
+import { trainConfigOverridesSchema } from '@engine/training';
 
 /**
- * The job catalog: every queue, its payload schema and its result type, in one place so
- * the scheduler, the workers and the dashboard cannot drift apart. Payloads are small
- * (symbol, run date, ids): never candles or models.
+ * The job catalog: every queue, its payload schema, its job options and its result type,
+ * in one place so the scheduler, the workers, the CLI and the dashboard cannot drift
+ * apart. Payloads are small (symbol, run date, ids, training overrides): never candles or
+ * models. It lives in the fleet package because a training job's overrides are typed by
+ * the training configuration's own schema (@engine/training), which packages/shared
+ * cannot import.
  */
 export const QUEUES = {
   /** Parent job of a daily run; its children are the per-symbol training jobs. */
@@ -49,10 +52,11 @@ export const trainJobSchema = z.object({
   source: z.string().min(1),
   /**
    * Overrides of the training defaults for this job (deep-partial TrainConfig, e.g.
-   * `{ "model": { "nEstimators": 50 } }`); checked by the trainer, recorded in the manifest.
-   * Absent on scheduled runs: they train with the defaults.
+   * `{ "model": { "nEstimators": 50 } }`), checked against the training configuration's
+   * schema wherever a payload is made or read; recorded in the manifest. Absent on
+   * scheduled runs: they train with the defaults.
    */
-  training: z.record(z.string(), z.unknown()).optional(),
+  training: trainConfigOverridesSchema.optional(),
 }).strict();
 export type TrainJob = z.infer<typeof trainJobSchema>;
 
@@ -108,23 +112,40 @@ export const JOB_NAMES = {
 /** Ids of the Job Schedulers (upserted at start, so a restart never duplicates them). */
 export const SCHEDULER_IDS = { daily: 'daily-run', syncSweep: 'sync-sweep' } as const;
 
-/**
- * Retry policy per queue. Transient errors are retried with exponential backoff
- * (`delay · 2^(attempt−1)`, or a server's Retry-After when larger); permanent ones fail at
- * once. These are the defaults of ENGINE_TRAIN_ATTEMPTS / ENGINE_TRAIN_BACKOFF_MS and
- * ENGINE_SYNC_ATTEMPTS / ENGINE_SYNC_BACKOFF_MS; a run can override training's
- * (`engine run-now --attempts`).
- */
-export interface RetrySettings {
-  /** Attempts in all (1 = no retry). */
-  attempts: number;
-  /** Wait before the first retry; doubles each time. */
-  backoffMs: number;
-}
+/** Completed and failed jobs are kept this long (seconds), so a re-trigger on the same day still sees them. */
+export const KEEP_FINISHED_JOBS_S = 14 * 86_400;
 
-export const RETRY_POLICY = {
-  train: { attempts: 3, backoffMs: 15_000 },
-  sync: { attempts: 8, backoffMs: 5_000 },
+/** The backoff type of sync jobs, implemented by `retryAfterBackoff` in the sync worker. */
+export const SYNC_BACKOFF = 'retry-after';
+
+/**
+ * Job options per queue. Transient failures retry with exponential backoff
+ * (`delay · 2^(attempt−1)`; sync jobs honour a server's Retry-After too), permanent ones
+ * fail at once; `retry` comes from the configuration (ENGINE_TRAIN_ATTEMPTS, … ).
+ */
+export const JOB_OPTIONS = {
+  /** A run's parent job. */
+  run: (runDate: string): JobsOptions => ({ jobId: jobIds.run(runDate), removeOnComplete: { age: KEEP_FINISHED_JOBS_S }, removeOnFail: { age: KEEP_FINISHED_JOBS_S } }),
+  /** One symbol's training job, a child of its run: its failure never fails the run or holds back the others. */
+  train: (runDate: string, symbol: string, retry: RetrySettings): JobsOptions => ({
+    jobId: jobIds.train(runDate, symbol),
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.backoffMs },
+    failParentOnFailure: false,
+    ignoreDependencyOnFailure: true,
+    removeOnComplete: { age: KEEP_FINISHED_JOBS_S },
+    removeOnFail: { age: KEEP_FINISHED_JOBS_S },
+  }),
+  /** The daily Job Scheduler's tick (starting a run only needs Redis: a few quick retries). */
+  daily: (): JobsOptions => ({ attempts: 5, backoff: { type: 'exponential', delay: 10_000 }, removeOnComplete: { age: KEEP_FINISHED_JOBS_S }, removeOnFail: { age: KEEP_FINISHED_JOBS_S } }),
+  /** Publishing one recorded model: deterministic id, retries with the Retry-After-aware backoff. */
+  sync: (modelId: string, retry: RetrySettings): JobsOptions => ({
+    jobId: jobIds.sync(modelId),
+    attempts: retry.attempts,
+    backoff: { type: SYNC_BACKOFF, delay: retry.backoffMs },
+    removeOnComplete: { age: KEEP_FINISHED_JOBS_S },
+    removeOnFail: { age: 30 * 86_400 },
+  }),
 } as const;
 
 /** Stages a training job reports through `job.updateProgress`. */
