@@ -19,7 +19,7 @@ export interface Prediction {
  * Which implementation scores live candles. Both are checked against the bundle's golden
  * vectors when the model is opened, so both compute what training computed:
  * - `native`: the bundle's trees (`model.json`, `confidence.json`) evaluated in-process
- *   by the training package's own predictor, with ONNX's float32 comparisons;
+ *   by @engine/gbdt's predictor (the one training uses), with ONNX's float32 comparisons;
  *   synchronous, a few µs per row. The default hot path.
  * - `onnx`: onnxruntime-node on `model.onnx` / `confidence.onnx`, asynchronous, tens of µs.
  */
