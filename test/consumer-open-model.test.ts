@@ -198,6 +198,35 @@ test('a model that needs features outside the recipe is refused', async () => {
   expect(err.message).toMatch(/future_label/);
 });
 
+test('a manifest that breaks the manifest schema: ManifestInvalidError naming the fields, before anything is loaded', async () => {
+  const broken = alterManifest(fixture.bundle, (m) => {
+    const tp = m.trading_params as Record<string, unknown>;
+    tp.cooldown_seconds = '900';
+    delete tp.max_trades_per_day;
+  });
+  const err = await refusal(broken);
+  expect(err).toBeInstanceOf(ManifestInvalidError);
+  expect(err.message).toMatch(/manifest\.json of .*SYN-USDT\.json is not a valid ModelManifest/);
+  expect(err.message).toMatch(/trading_params\.cooldown_seconds: .*expected number, received string/);
+  expect(err.message).toMatch(/trading_params\.max_trades_per_day: /);
+});
+
+test('a golden.json that is not a golden file (hashes consistent): GoldenVectorMismatchError naming the row', async () => {
+  const broken = alterFile(
+    fixture.bundle,
+    'golden.json',
+    (b) => {
+      const g = JSON.parse(Buffer.from(b).toString()) as { rows: { inputs: unknown[] }[] };
+      g.rows[2]!.inputs[0] = 'NaN';
+      return Buffer.from(JSON.stringify(g));
+    },
+    { rehash: true },
+  );
+  const err = await refusal(broken);
+  expect(err).toBeInstanceOf(GoldenVectorMismatchError);
+  expect(err.message).toMatch(/golden\.json is not a valid golden file: rows\.2\.inputs\.0: .*expected number, received string/);
+});
+
 test('latest.json naming another model than its manifest: ManifestInvalidError', async () => {
   const f = tempPublishFolder();
   folders.push(f.cleanup);

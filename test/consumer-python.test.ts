@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { RECIPE } from '@engine/features';
+import { GOLDEN_TOLERANCE, goldenRelativeError, reproducesGolden } from '@engine/model';
 import { SYN, alterFile, alterManifest, publish, tempPublishFolder, trainPlanted, type TrainedFixture } from '../packages/consumer/test/support/bundles';
 import type { ModelBundle } from '@engine/model';
 import { REPO_ROOT, SYSTEM_PYTHON } from './support/paths';
@@ -9,8 +10,10 @@ import { REPO_ROOT, SYSTEM_PYTHON } from './support/paths';
 /**
  * What a Python Hamilton gets: `packages/consumer/python/load_model.py` resolves the
  * published model, verifies every hash, validates the manifest against the published JSON
- * Schema (standard-library validator), and checks the ONNX files with python3-onnx's
- * checker. Run with Debian's python3 (onnx installed, onnxruntime not).
+ * Schema (the `jsonschema` package when importable, else the standard-library validator),
+ * and checks the ONNX files with python3-onnx's checker. Run with Debian's python3
+ * (jsonschema and onnx installed, onnxruntime not); `python3 -S` (no site packages) is a
+ * bare machine with the standard library only.
  */
 const SCRIPT = path.join(REPO_ROOT, 'packages', 'consumer', 'python', 'load_model.py');
 const SCHEMA = path.join(REPO_ROOT, 'packages', 'model', 'schema', 'manifest.schema.json');
@@ -30,10 +33,12 @@ interface Summary {
   files_verified?: string[];
   onnx_checker?: { checked: boolean; models: Record<string, { nodes: string[]; opsets: Record<string, number> }> };
   golden?: { ran: boolean; reason?: string };
+  validator?: { name: 'jsonschema' | 'schema_subset'; reason?: string; version?: string; draft?: string; format_checker?: boolean; formats_from_subset?: string[] };
 }
 
-function run(args: string[]): { status: number | null; summary: Summary; stderr: string } {
-  const r = spawnSync(SYSTEM_PYTHON, ['-B', SCRIPT, ...args, '--json'], { encoding: 'utf8', timeout: 60_000 });
+/** Run the loader; `pythonFlags: ['-S']` hides the site packages (jsonschema, onnx), as on a bare machine. */
+function run(args: string[], pythonFlags: string[] = []): { status: number | null; summary: Summary; stderr: string } {
+  const r = spawnSync(SYSTEM_PYTHON, ['-B', ...pythonFlags, SCRIPT, ...args, '--json'], { encoding: 'utf8', timeout: 60_000 });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   let summary: Summary;
   try {
@@ -63,6 +68,8 @@ test('load_model.py accepts a published model: hashes, schema, onnx.checker on e
   expect(summary.ok).toBe(true);
   expect(summary.model_id).toBe(fixture.bundle.manifest.model_id);
   expect(summary.schema_valid).toBe(true);
+  // jsonschema is importable here, so it validated (Draft 2020-12 with its format checker).
+  expect(summary.validator).toMatchObject({ name: 'jsonschema', draft: '2020-12', format_checker: true });
   expect(summary.files_verified).toEqual(Object.keys(fixture.bundle.manifest.artifacts).sort());
   expect(summary.onnx_checker?.checked).toBe(true);
   const onnxFiles = fixture.bundle.files.map((f) => f.name).filter((n) => n.endsWith('.onnx')).sort();
@@ -83,6 +90,80 @@ test('load_model.py refuses a manifest that breaks the schema, naming the field'
   expect(status).toBe(1);
   expect(summary.ok).toBe(false);
   expect(summary.error).toMatch(/\$\.trading_params\.cooldown_seconds: expected (number|integer)/);
+});
+
+describe.each(['jsonschema', 'subset'] as const)('--validator %s', (validator) => {
+  const name = validator === 'subset' ? 'schema_subset' : 'jsonschema';
+
+  test('accepts the published model and says which validator ran', async () => {
+    const { status, summary } = run(['--root', await published(fixture.bundle), '--symbol', SYN, '--schema', SCHEMA, '--validator', validator]);
+    expect(summary.error).toBeUndefined();
+    expect(status).toBe(0);
+    expect(summary.schema_valid).toBe(true);
+    expect(summary.validator?.name).toBe(name);
+  });
+
+  test('refuses the same broken fields, each named by its path', async () => {
+    const broken = alterManifest(fixture.bundle, (m) => {
+      (m.trading_params as Record<string, unknown>).cooldown_seconds = '900';
+      delete (m.labelling as Record<string, unknown>).vol_window;
+      m.surprise = true;
+    });
+    const { status, summary } = run(['--root', await published(broken), '--symbol', SYN, '--schema', SCHEMA, '--validator', validator]);
+    expect(status).toBe(1);
+    expect(summary.validator?.name).toBe(name);
+    expect(summary.error).toMatch(new RegExp(`^ModelRefused: manifest\\.json does not match manifest\\.schema\\.json \\(${name}\\): `));
+    expect(summary.error).toContain('$.trading_params.cooldown_seconds: expected number, found string');
+    expect(summary.error).toMatch(/\$\.labelling: .*'vol_window'/);
+    expect(summary.error).toMatch(/\$: .*'surprise'/);
+  });
+});
+
+test('without site packages (a bare machine) the standard-library validator runs, and says why', async () => {
+  const dir = await published(fixture.bundle);
+  const { status, summary } = run(['--root', dir, '--symbol', SYN, '--schema', SCHEMA], ['-S']);
+  expect(summary.error).toBeUndefined();
+  expect(status).toBe(0);
+  expect(summary.validator).toEqual({ name: 'schema_subset', reason: 'jsonschema not installed' });
+  expect(summary.onnx_checker?.checked).toBe(false);
+  // Forcing jsonschema where it is missing is a usage error (exit 2), not a refused model.
+  const forced = spawnSync(SYSTEM_PYTHON, ['-B', '-S', SCRIPT, '--root', dir, '--symbol', SYN, '--validator', 'jsonschema', '--json'], { encoding: 'utf8', timeout: 60_000 });
+  expect(forced.status).toBe(2);
+  expect(forced.stderr).toMatch(/--validator jsonschema: the jsonschema package is not installed/);
+});
+
+test("the loader's golden-vector rule is @engine/model's: the same number and the same errors", () => {
+  const cases: [string, number, number][] = [
+    ['1000.009', 1000.009, 1000],
+    ['1000.011', 1000.011, 1000],
+    ['0.010009', 0.010009, 0.01],
+    ['0.010011', 0.010011, 0.01],
+    ['-200.001', -200.001, -200],
+    ["float('nan')", Number.NaN, Number.NaN],
+    ["float('nan')", Number.NaN, 0],
+    ['0.0', 0, Number.NaN],
+  ];
+  const py = (x: number): string => (Number.isNaN(x) ? "float('nan')" : String(x));
+  const code = `
+import json, math, sys
+sys.path.insert(0, ${JSON.stringify(path.dirname(SCRIPT))})
+from load_model import GOLDEN_TOLERANCE, golden_relative_error
+cases = [${cases.map(([g, , e]) => `(${g}, ${py(e)})`).join(', ')}]
+errs = [golden_relative_error(g, e) for g, e in cases]
+print(json.dumps({"tolerance": GOLDEN_TOLERANCE,
+  "errors": [None if math.isnan(x) else x for x in errs],
+  "pass": [x <= GOLDEN_TOLERANCE for x in errs]}))`;
+  const r = spawnSync(SYSTEM_PYTHON, ['-B', '-c', code], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const out = JSON.parse(r.stdout) as { tolerance: number; errors: (number | null)[]; pass: boolean[] };
+  expect(out.tolerance).toBe(GOLDEN_TOLERANCE);
+  expect(out.pass).toEqual(cases.map(([, g, e]) => reproducesGolden(g, e)));
+  expect(out.pass).toEqual([true, false, true, false, true, true, false, false]);
+  out.errors.forEach((x, k) => {
+    const ts = goldenRelativeError(cases[k]![1], cases[k]![2]);
+    if (x === null) expect(ts).toBeNaN();
+    else expect(x).toBeCloseTo(ts, 15);
+  });
 });
 
 test('load_model.py refuses a file whose hash differs from the manifest', async () => {

@@ -11,14 +11,17 @@ what was expected vs found:
 2. verify every file's SHA-256 against ``latest.json`` and ``manifest.json``'s
    ``artifacts``;
 3. validate ``manifest.json`` against the published JSON Schema
-   (``packages/model/schema/manifest.schema.json``) with the standard-library validator
-   in ``schema_subset.py`` (and the ``jsonschema`` package too when it is installed);
+   (``packages/model/schema/manifest.schema.json``) with the ``jsonschema`` package
+   (Draft 2020-12, with its format checker) when it is importable, otherwise with the
+   standard-library validator in ``schema_subset.py`` (``--validator`` picks one; the
+   summary's ``validator`` says which ran);
 4. optionally compare the manifest's feature-recipe hash with the one your feature code
    implements (``--recipe-hash``): a model trained on other features must not be used;
 5. check ``model.onnx`` with ``onnx.checker`` when the ``onnx`` package is installed;
 6. run the golden vectors through ``onnxruntime`` when it is installed, and refuse the
-   model when an output differs by more than 1e-5 (relative). Without onnxruntime this
-   step is skipped and the summary says so.
+   model unless every output reproduces within the contract's rule,
+   ``|got - expected| <= 1e-5 * max(1, |expected|)``. Without onnxruntime this step is
+   skipped and the summary says so.
 
 It prints one JSON line (``--json``) or a short report, and exits 0 when the model can be
 used, 1 when it was refused, 2 on a usage error.
@@ -44,6 +47,7 @@ cannot check that for you. ``model.onnx`` has two outputs: ``predicted_edge_bps`
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -51,13 +55,25 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from schema_subset import SchemaError, validate  # noqa: E402
+from schema_subset import FORMATS as SUBSET_FORMATS, SchemaError, type_name, validate  # noqa: E402
 
 DEFAULT_SCHEMA = os.path.normpath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "model", "schema", "manifest.schema.json")
 )
 DEFAULT_ROOT = "/Runpodhuracan"
-GOLDEN_RTOL = 1e-5
+
+# The golden-vector rule, the same for every reader: GOLDEN_TOLERANCE in
+# packages/model/src/bundle-files/golden.ts (@engine/model), applied as
+# |got - expected| <= GOLDEN_TOLERANCE * max(1, |expected|); NaN matches only NaN.
+# golden.json's own "tolerance" entry is the writer's note and is not read.
+GOLDEN_TOLERANCE = 1e-5
+
+
+def golden_relative_error(got, expected):
+    """|got - expected| / max(1, |expected|); 0 when both are NaN, NaN when only one is."""
+    if math.isnan(got) and math.isnan(expected):
+        return 0.0
+    return abs(got - expected) / max(1.0, abs(expected))
 
 
 class ModelRefused(Exception):
@@ -145,24 +161,86 @@ def verify_artifacts(bundle):
     return sorted(artifacts)
 
 
-def validate_manifest(manifest, schema_path):
+def _json_path(parts):
+    """``$.trading_params.cooldown_seconds``, ``$.gates.results[0].value``: the subset's paths."""
+    out = "$"
+    for p in parts:
+        out += "[%d]" % p if isinstance(p, int) else ".%s" % p
+    return out
+
+
+def _jsonschema_problem(error):
+    # Say type errors the way schema_subset does, so both validators read alike.
+    if error.validator == "type":
+        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return "%s: expected %s, found %s" % (_json_path(error.absolute_path), " or ".join(types), type_name(error.instance))
+    return "%s: %s" % (_json_path(error.absolute_path), error.message)
+
+
+def _formats_used(node, found):
+    if isinstance(node, dict):
+        if isinstance(node.get("format"), str):
+            found.add(node["format"])
+        for v in node.values():
+            _formats_used(v, found)
+    elif isinstance(node, list):
+        for v in node:
+            _formats_used(v, found)
+    return found
+
+
+def _jsonschema_errors(manifest, schema, jsonschema):
+    """All problems jsonschema finds (Draft 2020-12 with its format checker), and what ran.
+
+    jsonschema checks some formats only when optional packages are installed (date-time
+    needs rfc3339-validator); a format the schema uses that its checker lacks is checked
+    with schema_subset's stdlib rule instead of being skipped, and the report says so.
+    """
+    cls = jsonschema.Draft202012Validator
+    cls.check_schema(schema)
+    checker = jsonschema.FormatChecker(())
+    checker.checkers = dict(cls.FORMAT_CHECKER.checkers)  # a copy: the borrowed rules stay local
+    borrowed = []
+    for fmt in sorted(_formats_used(schema, set())):
+        if fmt in checker.checkers:
+            continue
+        if fmt not in SUBSET_FORMATS:
+            raise SchemaError("format %r is checked by neither jsonschema's format checker nor schema_subset" % fmt)
+        rule = SUBSET_FORMATS[fmt]
+        checker.checks(fmt)(lambda value, rule=rule: not isinstance(value, str) or bool(rule.match(value)))
+        borrowed.append(fmt)
+    try:
+        from importlib.metadata import version
+        ver = version("jsonschema")
+    except Exception:  # metadata missing (vendored copy): the name is enough
+        ver = "unknown"
+    errors = sorted(cls(schema, format_checker=checker).iter_errors(manifest), key=lambda e: [str(p) for p in e.absolute_path])
+    report = {"name": "jsonschema", "version": ver, "draft": "2020-12", "format_checker": True, "formats_from_subset": borrowed}
+    return [_jsonschema_problem(e) for e in errors], report
+
+
+def validate_manifest(manifest, schema_path, which="auto"):
+    """Validate the manifest against the published schema: (problems, which validator ran).
+
+    ``which``: ``auto`` (jsonschema when importable, else the stdlib subset), ``jsonschema``
+    (refuse to run without it) or ``subset`` (the stdlib validator even when jsonschema is
+    installed).
+    """
     with open(schema_path, "r", encoding="utf-8") as f:
         schema = json.load(f)
-    errors = validate(manifest, schema)
-    if errors:
-        raise ModelRefused("manifest.json does not match %s: %s" % (os.path.basename(schema_path), "; ".join(errors[:10])))
-    second = "not installed"
-    try:
-        import jsonschema  # optional second opinion
-    except ImportError:
-        jsonschema = None
-    if jsonschema is not None:
+    jsonschema = None
+    if which in ("auto", "jsonschema"):
         try:
-            jsonschema.validate(manifest, schema)
-            second = "valid"
-        except jsonschema.ValidationError as e:
-            raise ModelRefused("manifest.json fails jsonschema: %s" % e.message)
-    return second
+            import jsonschema
+        except ImportError:
+            if which == "jsonschema":
+                raise SchemaError("--validator jsonschema: the jsonschema package is not installed (pip install jsonschema)")
+    if jsonschema is not None:
+        errors, report = _jsonschema_errors(manifest, schema, jsonschema)
+    else:
+        errors = validate(manifest, schema)
+        report = {"name": "schema_subset", "reason": "forced by --validator subset" if which == "subset" else "jsonschema not installed"}
+    return errors, report
 
 
 def check_onnx(bundle):
@@ -222,10 +300,10 @@ def run_golden(bundle):
             got = np.asarray(values, dtype=np.float64).reshape(-1)
             for i, r in enumerate(rows):
                 exp = float(r[field])
-                err = abs(got[i] - exp) / max(1.0, abs(exp))
+                err = golden_relative_error(float(got[i]), exp)
+                if not err <= GOLDEN_TOLERANCE:  # NaN fails too
+                    raise ModelRefused("golden vector %d, %s: %s gives %.9g, golden.json %.9g (relative error %.3g > %g)" % (i, field, onnx_file, got[i], exp, err, GOLDEN_TOLERANCE))
                 worst = max(worst, err)
-                if err > GOLDEN_RTOL:
-                    raise ModelRefused("golden vector %d, %s: %s gives %.9g, golden.json %.9g (relative error %.3g > %g)" % (i, field, onnx_file, got[i], exp, err, GOLDEN_RTOL))
             checked[field] = onnx_file
     if "predicted_edge_bps" not in checked:
         raise ModelRefused("no ONNX output named predicted_edge_bps to check against golden.json")
@@ -241,10 +319,18 @@ def main(argv=None):
     ap.add_argument("--publish-root", default=DEFAULT_ROOT, help="publish root inside --root (default /Runpodhuracan)")
     ap.add_argument("--schema", default=DEFAULT_SCHEMA, help="manifest JSON Schema (default: the published one)")
     ap.add_argument("--recipe-hash", help="refuse unless manifest.feature_recipe.hash equals this")
+    ap.add_argument(
+        "--validator",
+        choices=("auto", "jsonschema", "subset"),
+        default="auto",
+        help="manifest validator: the jsonschema package when importable, else schema_subset (auto, the default); or force one",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON line")
     args = ap.parse_args(argv)
     if args.root and not args.symbol:
         ap.error("--root needs --symbol")
+    if args.validator == "jsonschema" and importlib.util.find_spec("jsonschema") is None:
+        ap.error("--validator jsonschema: the jsonschema package is not installed here (pip install jsonschema)")
     summary = {"ok": False}
     try:
         bundle = resolve_bundle(args)
@@ -253,7 +339,9 @@ def main(argv=None):
         m = bundle.manifest
         summary["model_id"] = m.get("model_id")
         summary["symbol"] = m.get("symbol")
-        summary["jsonschema"] = validate_manifest(m, args.schema)
+        problems, summary["validator"] = validate_manifest(m, args.schema, args.validator)
+        if problems:
+            raise ModelRefused("manifest.json does not match %s (%s): %s" % (os.path.basename(args.schema), summary["validator"]["name"], "; ".join(problems[:10])))
         summary["schema_valid"] = True
         recipe = m.get("feature_recipe", {})
         summary["recipe"] = {"version": recipe.get("version"), "hash": recipe.get("hash")}

@@ -13,14 +13,15 @@ Usage::
     errors = validate(instance, schema)   # [] when valid
     for e in errors: print(e)             # "$.metrics.sharpe_ratio: expected number, found str"
 
-When the `jsonschema` package is installed, `load_model.py` also runs it as a second
-opinion.
+`load_model.py` uses the `jsonschema` package instead when it is importable (and borrows
+this module's rule for a format jsonschema's checker cannot check); `--validator subset`
+forces this one.
 """
 
 import math
 import re
 
-__all__ = ["validate", "SchemaError"]
+__all__ = ["validate", "SchemaError", "type_name", "FORMATS"]
 
 # Keywords that only annotate; they never change whether an instance is valid.
 _ANNOTATIONS = {
@@ -37,7 +38,7 @@ _SUPPORTED = _ANNOTATIONS | {
     "pattern", "format", "allOf", "anyOf", "oneOf", "not", "$ref", "if", "then", "else",
 }
 
-_FORMATS = {
+FORMATS = {
     "date-time": re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"),
     "date": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
     "uuid": re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
@@ -68,7 +69,8 @@ def _type_ok(value, t):
     raise SchemaError("unknown type %r" % (t,))
 
 
-def _type_name(value):
+def type_name(value):
+    """The JSON type of a Python value, as the error messages name it."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -125,7 +127,7 @@ def _check(value, schema, root, path, errors):
     if "type" in schema:
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if not any(_type_ok(value, t) for t in types):
-            errors.append("%s: expected %s, found %s" % (path, " or ".join(types), _type_name(value)))
+            errors.append("%s: expected %s, found %s" % (path, " or ".join(types), type_name(value)))
             return  # the other keywords would only repeat the type error
     if "enum" in schema and not any(_equal(value, e) for e in schema["enum"]):
         errors.append("%s: %r is not one of %r" % (path, value, schema["enum"]))
@@ -156,7 +158,7 @@ def _check(value, schema, root, path, errors):
         if "pattern" in schema and not re.search(schema["pattern"], value):
             errors.append("%s: %r does not match /%s/" % (path, value, schema["pattern"]))
         fmt = schema.get("format")
-        if fmt in _FORMATS and not _FORMATS[fmt].match(value):
+        if fmt in FORMATS and not FORMATS[fmt].match(value):
             errors.append("%s: %r is not a %s" % (path, value, fmt))
 
     if isinstance(value, list):

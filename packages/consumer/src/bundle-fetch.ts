@@ -1,11 +1,13 @@
-import { serializeManifest, sha256Hex, type LatestPointer, BUNDLE_FILES, type ManifestCore, type ModelBundle } from '@engine/model';
+import { BUNDLE_FILES, MANIFEST_SCHEMA_VERSION, latestPointerSchema, schemaProblems, serializeManifest, sha256Hex, validateManifest } from '@engine/model';
+import type { LatestPointer, ModelBundle, ModelManifest } from '@engine/model';
 import { ArtifactHashMismatchError, ManifestInvalidError, ModelNotFoundError } from './errors';
 import { readSourceFile, type ModelSource } from './model-source';
 
 /** A bundle's bytes as fetched, hash-verified, before its model is loaded. */
 export interface FetchedBundle {
   symbol: string;
-  manifest: ManifestCore;
+  /** `manifest.json`, validated against the one manifest schema (@engine/model). */
+  manifest: ModelManifest;
   /** Every bundle file by bundle name, `manifest.json` included. */
   files: Map<string, Uint8Array>;
   /** The pointer it was resolved from; absent for a bundle opened in memory. */
@@ -13,8 +15,6 @@ export interface FetchedBundle {
   /** Where it came from, for messages: `folder:/x/Runpodhuracan/latest/BTC-USDT.json`. */
   origin: string;
 }
-
-const HEX64 = /^[0-9a-f]{64}$/;
 
 function parseJson(bytes: Uint8Array, what: string, details: Record<string, unknown>): unknown {
   try {
@@ -24,58 +24,54 @@ function parseJson(bytes: Uint8Array, what: string, details: Record<string, unkn
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const field = (v: unknown, key: string): unknown => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined);
 
-/** Parse and check `latest.json`: the fields the consumer relies on, for `symbol`. */
+/**
+ * Parse `latest.json` with the pointer schema (@engine/model), for `symbol`: it must name
+ * this symbol and list at least `manifest.json` and `model.onnx`. Throws
+ * `ManifestInvalidError` listing every problem as `path: message`.
+ */
 export function parsePointer(bytes: Uint8Array, symbol: string, where: string): LatestPointer {
   const details = { symbol, pointer: where };
-  const p = parseJson(bytes, `latest pointer ${where}`, details);
-  const problems: string[] = [];
-  if (!isObject(p)) throw new ManifestInvalidError(`latest pointer ${where} for ${symbol} is not a JSON object`, details);
-  if (p.schema !== 1) problems.push(`schema must be 1, found ${JSON.stringify(p.schema)}`);
-  if (p.symbol !== symbol) problems.push(`symbol must be '${symbol}', found ${JSON.stringify(p.symbol)}`);
-  if (typeof p.model_id !== 'string' || p.model_id === '') problems.push('model_id missing');
-  if (!isObject(p.files)) problems.push('files must be an object of bundle file name → {path, sha256}');
-  else {
-    for (const [name, f] of Object.entries(p.files)) {
-      if (!isObject(f) || typeof f.path !== 'string' || typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) {
-        problems.push(`files['${name}'] must have a path and a 64-hex sha256`);
-      }
-    }
+  const value = parseJson(bytes, `latest pointer ${where}`, details);
+  const r = latestPointerSchema.safeParse(value);
+  const problems = r.success ? [] : schemaProblems(r.error, '(latest.json)');
+  const found = field(value, 'symbol');
+  if (found !== symbol) problems.push(`symbol: expected '${symbol}', found ${JSON.stringify(found)}`);
+  if (r.success) {
+    const listed = Object.keys(r.data.files);
     for (const required of [BUNDLE_FILES.manifest, BUNDLE_FILES.onnx]) {
-      if (!(required in p.files)) problems.push(`files has no '${required}'`);
+      if (!listed.includes(required)) problems.push(`files: expected an entry for '${required}', found ${listed.join(', ') || 'none'}`);
     }
   }
-  if (problems.length > 0) {
+  if (!r.success || problems.length > 0) {
     throw new ManifestInvalidError(`latest pointer ${where} for ${symbol} is malformed: ${problems.join('; ')}`, { ...details, problems });
   }
-  return p as unknown as LatestPointer;
+  return r.data;
 }
 
-/** Check the manifest fields the consumer relies on before anything else reads them. */
-export function parseManifest(bytes: Uint8Array, symbol: string, where: string): ManifestCore {
+/**
+ * Parse `manifest.json` and validate it against the one manifest schema (@engine/model's
+ * `validateManifest`, the definition `manifest.schema.json` is generated from), for
+ * `symbol`. Nothing reads a manifest field before this passes. Throws
+ * `ManifestInvalidError` listing every problem as `path: message`.
+ */
+export function parseManifest(bytes: Uint8Array, symbol: string, where: string): ModelManifest {
   const details = { symbol, file: BUNDLE_FILES.manifest, origin: where };
-  const m = parseJson(bytes, `${BUNDLE_FILES.manifest} of ${where}`, details);
-  if (!isObject(m)) throw new ManifestInvalidError(`${BUNDLE_FILES.manifest} of ${where} is not a JSON object`, details);
-  const problems: string[] = [];
-  if (typeof m.model_id !== 'string') problems.push('model_id missing');
-  if (m.symbol !== symbol) problems.push(`symbol must be '${symbol}', found ${JSON.stringify(m.symbol)}`);
-  const r = m.feature_recipe;
-  if (!isObject(r) || typeof r.hash !== 'string' || typeof r.version !== 'string' || !Array.isArray(r.names)) {
-    problems.push('feature_recipe {version, hash, names} missing');
+  const value = parseJson(bytes, `${BUNDLE_FILES.manifest} of ${where}`, details);
+  const r = validateManifest(value);
+  const problems = r.ok ? [] : r.problems;
+  const found = field(value, 'symbol');
+  if (found !== symbol) problems.push(`symbol: expected '${symbol}', found ${JSON.stringify(found)}`);
+  if (!r.ok || problems.length > 0) {
+    const modelId = field(value, 'model_id');
+    throw new ManifestInvalidError(`${BUNDLE_FILES.manifest} of ${where} is not a valid ModelManifest (${MANIFEST_SCHEMA_VERSION}): ${problems.join('; ')}`, {
+      ...details,
+      ...(typeof modelId === 'string' ? { modelId } : {}),
+      problems,
+    });
   }
-  if (!isObject(m.artifacts)) problems.push('artifacts (file → SHA-256) missing');
-  else {
-    for (const [name, h] of Object.entries(m.artifacts)) {
-      if (typeof h !== 'string' || !HEX64.test(h)) problems.push(`artifacts['${name}'] is not a 64-hex SHA-256`);
-    }
-    if (!(BUNDLE_FILES.onnx in m.artifacts)) problems.push(`artifacts has no '${BUNDLE_FILES.onnx}'`);
-  }
-  if (!isObject(m.trading_params)) problems.push('trading_params missing');
-  if (problems.length > 0) {
-    throw new ManifestInvalidError(`${BUNDLE_FILES.manifest} of ${where} is malformed: ${problems.join('; ')}`, { ...details, problems });
-  }
-  return m as unknown as ManifestCore;
+  return r.manifest;
 }
 
 /**

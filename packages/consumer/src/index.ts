@@ -11,7 +11,9 @@ export { resolveSource, readSourceFile } from './model-source';
 export type { ModelSource, ModelSourceSpec, ReadableFiles } from './model-source';
 export { bundleFromMemory, fetchLatestBundle, fetchPointedBundle, parseManifest, parsePointer, verifyArtifacts } from './bundle-fetch';
 export type { FetchedBundle } from './bundle-fetch';
-export { GOLDEN_TOLERANCE, LiveModel } from './live-model';
+export { LiveModel } from './live-model';
+/** The golden-vector rule every opened model passes (defined by the contract, @engine/model). */
+export { GOLDEN_TOLERANCE } from '@engine/model';
 export type { GoldenReport, Prediction, PredictorKind } from './live-model';
 export { openBundle, openFromPointer, openModel } from './open-model';
 export type { OpenModelOptions, OpenModelRequest } from './open-model';

@@ -1,6 +1,7 @@
 import { FEATURE_NAMES, RECIPE } from '@engine/features';
 import { GbdtModel } from '@engine/gbdt';
-import { type CostModel, type LabelConfig, type ModelManifest, type TradingRules, type LatestPointer } from '@engine/model';
+import { BUNDLE_FILES, GOLDEN_TOLERANCE, goldenRelativeError, validateGolden } from '@engine/model';
+import type { CostModel, GoldenRow, LabelConfig, LatestPointer, ModelManifest, TradingRules } from '@engine/model';
 import type * as OrtModule from 'onnxruntime-node';
 import type { FetchedBundle } from './bundle-fetch';
 import { GoldenVectorMismatchError, ManifestInvalidError, OnnxLoadError, RecipeMismatchError } from './errors';
@@ -18,7 +19,7 @@ export interface Prediction {
  * Which implementation scores live candles. Both are checked against the bundle's golden
  * vectors when the model is opened, so both compute what training computed:
  * - `native`: the bundle's trees (`model.json`, `confidence.json`) evaluated in-process
- *   by the training package's own predictor, with ONNX's float32 comparisons;
+ *   by @engine/gbdt's predictor (the one training uses), with ONNX's float32 comparisons;
  *   synchronous, a few µs per row. The default hot path.
  * - `onnx`: onnxruntime-node on `model.onnx` / `confidence.onnx`, asynchronous, tens of µs.
  */
@@ -30,16 +31,8 @@ export interface GoldenReport {
   /** Largest |got − expected| / max(1, |expected|) over rows and outputs, per predictor. */
   onnx_max_rel_error: number;
   native_max_rel_error: number | null;
+  /** The contract's `GOLDEN_TOLERANCE` (@engine/model) every output was held to. */
   tolerance: number;
-}
-
-/** Relative tolerance of the golden-vector check: |got − expected| ≤ tol · max(1, |expected|). */
-export const GOLDEN_TOLERANCE = 1e-5;
-
-interface GoldenRow {
-  inputs: (number | null)[];
-  predicted_edge_bps: number;
-  confidence: number | null;
 }
 
 /** One ONNX file: its session, input name, and which output is which. */
@@ -55,8 +48,6 @@ interface OnnxPart {
 /** Output names the training exporter uses (`manifest.action_space.outputs`). */
 const EDGE_OUTPUT = 'predicted_edge_bps';
 const CONFIDENCE_OUTPUT = 'confidence';
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * A verified, loaded model: the manifest, its trading rules and barrier settings, and
@@ -210,12 +201,13 @@ export class LiveModel {
   }
 
   /**
-   * Check a fetched, hash-verified bundle and load it: recipe hash, model inputs, ONNX
+   * Check a fetched, hash-verified bundle (its manifest already validated against the
+   * manifest schema by `parseManifest`) and load it: recipe hash, model inputs, ONNX
    * sessions, native trees, golden vectors. Throws the refusal; nothing is left open.
    * Use `openModel` rather than calling this directly.
    */
   static async load(bundle: FetchedBundle, opts: OnnxSessionOptions = {}): Promise<LiveModel> {
-    const manifest = bundle.manifest as ModelManifest;
+    const manifest = bundle.manifest;
     const at = `model ${manifest.model_id} (${bundle.symbol} ${manifest.run_date}) from ${bundle.origin}`;
     const details = { symbol: bundle.symbol, modelId: manifest.model_id };
 
@@ -230,12 +222,10 @@ export class LiveModel {
     if (bundle.pointer && bundle.pointer.feature_recipe.hash !== r.hash) {
       throw new RecipeMismatchError(`${at}: latest.json says recipe hash ${bundle.pointer.feature_recipe.hash}, manifest.json says ${r.hash}`, { ...details, pointer: bundle.pointer.feature_recipe.hash, manifest: r.hash });
     }
-    checkTradingFields(manifest, at, details);
-    if (Array.isArray(manifest.extra_features) && manifest.extra_features.length > 0) {
+    if (manifest.extra_features.length > 0) {
       throw new RecipeMismatchError(`${at}: the model needs features outside the recipe (${manifest.extra_features.join(', ')}), which a live trader cannot compute`, { ...details, extra: manifest.extra_features });
     }
     const names = manifest.feature_names;
-    if (!Array.isArray(names) || names.length === 0) throw new ManifestInvalidError(`${at}: feature_names (the model inputs) missing`, details);
     const position = new Map<string, number>(FEATURE_NAMES.map((n, i) => [n, i]));
     const unknown = names.filter((n) => !position.has(n));
     if (unknown.length > 0) {
@@ -271,23 +261,6 @@ export class LiveModel {
   }
 }
 
-function checkTradingFields(m: ModelManifest, at: string, details: Record<string, unknown>): void {
-  const problems: string[] = [];
-  const tp = m.trading_params as unknown;
-  if (!isObj(tp)) problems.push('trading_params missing');
-  else {
-    if (!Number.isFinite(tp.recommended_edge_threshold_bps)) problems.push('trading_params.recommended_edge_threshold_bps is not a finite number');
-    if (!(typeof tp.cooldown_seconds === 'number' && tp.cooldown_seconds >= 0)) problems.push('trading_params.cooldown_seconds must be ≥ 0');
-    if (!(Number.isInteger(tp.max_trades_per_day) && (tp.max_trades_per_day as number) >= 0)) problems.push('trading_params.max_trades_per_day must be an integer ≥ 0');
-  }
-  const l = m.labelling as unknown;
-  if (!isObj(l) || !Number.isInteger(l.horizon_minutes) || !Number.isInteger(l.vol_window) || !isObj(l.barriers) || (l.side !== 'long' && l.side !== 'short')) {
-    problems.push('labelling {horizon_minutes, vol_window, side, barriers} missing or malformed');
-  }
-  if (!isObj(m.cost_model as unknown) || typeof m.cost_model.fee_bps_per_side !== 'number') problems.push('cost_model missing');
-  if (problems.length > 0) throw new ManifestInvalidError(`${at}: manifest cannot be traded: ${problems.join('; ')}`, { ...details, problems });
-}
-
 function parseNative(bundle: FetchedBundle, file: string, names: readonly string[], at: string, details: Record<string, unknown>): GbdtModel | null {
   const bytes = bundle.files.get(file);
   if (!bytes) return null;
@@ -304,28 +277,27 @@ function parseNative(bundle: FetchedBundle, file: string, names: readonly string
 }
 
 function parseGolden(bundle: FetchedBundle, names: readonly string[], at: string, details: Record<string, unknown>): GoldenRow[] {
-  const bytes = bundle.files.get('golden.json');
-  if (!bytes) throw new GoldenVectorMismatchError(`${at}: the bundle has no golden.json, so the model cannot be checked`, { ...details, file: 'golden.json' });
-  let g: unknown;
+  const file = BUNDLE_FILES.golden;
+  const bytes = bundle.files.get(file);
+  if (!bytes) throw new GoldenVectorMismatchError(`${at}: the bundle has no ${file}, so the model cannot be checked`, { ...details, file });
+  let value: unknown;
   try {
-    g = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (err) {
-    throw new GoldenVectorMismatchError(`${at}: golden.json is not JSON: ${(err as Error).message}`, { ...details, file: 'golden.json' });
+    throw new GoldenVectorMismatchError(`${at}: ${file} is not JSON: ${(err as Error).message}`, { ...details, file });
   }
-  if (!isObj(g) || !Array.isArray(g.rows) || g.rows.length === 0) {
-    throw new GoldenVectorMismatchError(`${at}: golden.json has no rows`, { ...details, file: 'golden.json' });
+  const r = validateGolden(value);
+  if (!r.ok) throw new GoldenVectorMismatchError(`${at}: ${file} is not a valid golden file: ${r.problems.join('; ')}`, { ...details, file, problems: r.problems });
+  const goldenNames = r.golden.feature_names;
+  const differ = goldenNames.findIndex((n, i) => n !== names[i]);
+  if (goldenNames.length !== names.length || differ >= 0) {
+    const k = differ >= 0 ? differ : Math.min(goldenNames.length, names.length);
+    throw new GoldenVectorMismatchError(
+      `${at}: ${file}'s feature_names differ from the manifest's at input ${k}: ${JSON.stringify(goldenNames[k] ?? null)} vs ${JSON.stringify(names[k] ?? null)} (${goldenNames.length} vs ${names.length} inputs)`,
+      { ...details, file, input: k },
+    );
   }
-  const goldenNames = g.feature_names;
-  if (Array.isArray(goldenNames) && (goldenNames.length !== names.length || goldenNames.some((n: unknown, i: number) => n !== names[i]))) {
-    throw new GoldenVectorMismatchError(`${at}: golden.json's feature_names differ from the manifest's`, { ...details, file: 'golden.json' });
-  }
-  const rows = g.rows as GoldenRow[];
-  rows.forEach((r, k) => {
-    if (!Array.isArray(r.inputs) || r.inputs.length !== names.length || typeof r.predicted_edge_bps !== 'number') {
-      throw new GoldenVectorMismatchError(`${at}: golden.json row ${k} needs ${names.length} inputs and a predicted_edge_bps`, { ...details, file: 'golden.json', row: k });
-    }
-  });
-  return rows;
+  return r.golden.rows;
 }
 
 function onnxPart(session: OrtModule.InferenceSession, nFeatures: number, file: string, role: 'edge' | 'confidence', at: string, details: Record<string, unknown>): OnnxPart {
@@ -358,11 +330,6 @@ function onnxPart(session: OrtModule.InferenceSession, nFeatures: number, file: 
   return { session, input, edge, confidence };
 }
 
-const relErr = (got: number, expected: number): number => {
-  if (Number.isNaN(got) && Number.isNaN(expected)) return 0;
-  return Math.abs(got - expected) / Math.max(1, Math.abs(expected));
-};
-
 /** Run the edge (and a separate confidence) session on `rows` row-major float32 rows of F inputs. */
 async function runOnnxParts(edgePart: OnnxPart, confPart: OnnxPart | null, data: Float32Array, rows: number, F: number): Promise<{ edge: Float32Array; confidence: Float32Array | null }> {
   // A Float32Array of another context (a VM sandbox) would fail onnxruntime's type check.
@@ -391,11 +358,10 @@ async function checkGolden(
   const inputs = rows.map((r) => Float64Array.from(r.inputs, (v) => (v === null ? Number.NaN : v)));
   inputs.forEach((x, k) => data.set(x, k * F));
   const out = await runOnnxParts(edgeOnnx, confOnnx, data, rows.length, F);
-  const hasConfOnnx = out.confidence !== null;
   let onnxMax = 0;
   let nativeMax = edgeNative ? 0 : null;
   const fail = (k: number, output: string, predictor: string, got: number, expected: number): never => {
-    const e = relErr(got, expected);
+    const e = goldenRelativeError(got, expected);
     throw new GoldenVectorMismatchError(
       `${at}: golden vector ${k}, output ${output}: ${predictor} gives ${got}, golden.json expects ${expected} (relative error ${e.toExponential(3)} > ${GOLDEN_TOLERANCE})`,
       { ...details, file: 'golden.json', row: k, output, predictor, got, expected, relativeError: e },
@@ -404,20 +370,17 @@ async function checkGolden(
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k]!;
     const checks: [string, string, number, number][] = [['predicted_edge_bps', 'onnxruntime (model.onnx)', out.edge[k]!, r.predicted_edge_bps]];
-    if (out.confidence && typeof r.confidence === 'number') {
+    if (out.confidence) {
       checks.push(['confidence', `onnxruntime (${edgeOnnx.confidence ? 'model.onnx' : 'confidence.onnx'})`, out.confidence[k]!, r.confidence]);
     }
     if (edgeNative) checks.push(['predicted_edge_bps', 'native (model.json)', edgeNative.predictRow(inputs[k]!), r.predicted_edge_bps]);
-    if (confNative && typeof r.confidence === 'number') checks.push(['confidence', 'native (confidence.json)', confNative.predictRow(inputs[k]!), r.confidence]);
+    if (confNative) checks.push(['confidence', 'native (confidence.json)', confNative.predictRow(inputs[k]!), r.confidence]);
     for (const [output, predictor, got, expected] of checks) {
-      const e = relErr(got, expected);
+      const e = goldenRelativeError(got, expected);
       if (!(e <= GOLDEN_TOLERANCE)) fail(k, output, predictor, got, expected);
       if (predictor.startsWith('native')) nativeMax = Math.max(nativeMax ?? 0, e);
       else onnxMax = Math.max(onnxMax, e);
     }
-  }
-  if (hasConfOnnx && rows.every((r) => typeof r.confidence !== 'number')) {
-    throw new GoldenVectorMismatchError(`${at}: the ONNX model has a confidence output but golden.json has no confidence values to check it`, { ...details, file: 'golden.json' });
   }
   return { rows: rows.length, onnx_max_rel_error: onnxMax, native_max_rel_error: nativeMax, tolerance: GOLDEN_TOLERANCE };
 }

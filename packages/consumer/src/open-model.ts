@@ -20,7 +20,8 @@ export interface OpenModelRequest extends OpenModelOptions {
  * feature-recipe hash is this library's (`RECIPE.hash`), load the ONNX models with
  * onnxruntime-node (CUDA when available, CPU otherwise) and the native trees, and run the
  * bundle's golden vectors through both, refusing the model unless every output agrees
- * within 1e-5 (relative).
+ * within `GOLDEN_TOLERANCE` (@engine/model: 1e-5 · max(1, |expected|)). `latest.json`,
+ * `manifest.json` and `golden.json` are parsed with the contract's schemas first.
  *
  * Refusals are named errors (all `ModelRefusedError`, permanent for that model):
  * `ModelNotFoundError`, `ManifestInvalidError`, `ArtifactHashMismatchError`,

@@ -5,10 +5,12 @@
  */
 export * from './bundle';
 export * from './bundle-io';
+export * from './bundle-files/golden';
 export * from './layout';
 export * from './manifest/manifest';
 export * from './manifest/json-schema';
 export * from './manifest/validate-manifest';
+export * from './problems';
 export * from './rules/cost-model';
 export * from './rules/triple-barrier';
 export { rollingReturnStd } from './rules/rolling-volatility';

@@ -1,3 +1,4 @@
+import { schemaProblems } from '../problems';
 import { manifestSchema, type ModelManifest } from './manifest';
 
 export type ManifestCheck = { ok: true; manifest: ModelManifest } | { ok: false; problems: string[] };
@@ -9,8 +10,5 @@ export type ManifestCheck = { ok: true; manifest: ModelManifest } | { ok: false;
  */
 export function validateManifest(value: unknown, limit = 20): ManifestCheck {
   const r = manifestSchema.safeParse(value);
-  if (r.success) return { ok: true, manifest: r.data };
-  const problems = r.error.issues.slice(0, limit).map((i) => `${i.path.length > 0 ? i.path.join('.') : '(manifest)'}: ${i.message}`);
-  if (r.error.issues.length > limit) problems.push(`… and ${r.error.issues.length - limit} more`);
-  return { ok: false, problems };
+  return r.success ? { ok: true, manifest: r.data } : { ok: false, problems: schemaProblems(r.error, '(manifest)', limit) };
 }
