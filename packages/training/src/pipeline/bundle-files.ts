@@ -6,6 +6,7 @@ import {
   type CostModel,
   type EquityFile,
   type FoldReport,
+  type GoldenFile,
   type ImportanceFile,
   type ManifestMetrics,
   type RecordedThreshold,
@@ -90,7 +91,7 @@ function goldenRowIndices(n: number, count: number): number[] {
 }
 
 /** golden.json: inputs → expected outputs of the models, for every reader to check itself against. */
-function goldenVectors(names: string[], columns: Float64Array[], ts: Float64Array, count: number, edge: GbdtModel, confidence: GbdtModel): unknown {
+function goldenVectors(names: string[], columns: Float64Array[], ts: Float64Array, count: number, edge: GbdtModel, confidence: GbdtModel): GoldenFile {
   const goldenIdx = goldenRowIndices(ts.length, count);
   const goldenInputs = goldenIdx.map((i) => columns.map((c) => c[i]!));
   goldenInputs.push(names.map(() => NaN));
