@@ -7,42 +7,7 @@
 import { ConfigError, createLogger, loadConfig } from '@engine/shared';
 import { createDashboard } from '@engine/dashboard';
 import { PASSWORD, startDashboardFixture, USER, type DashboardFixture } from '../packages/dashboard/test/support/dashboard-fixture';
-
-interface Reply {
-  status: number;
-  location: string | null;
-  setCookie: string | null;
-  body: string;
-}
-
-async function request(fx: DashboardFixture, method: string, path: string, opts: { cookie?: string; accept?: string; form?: Record<string, string>; origin?: string; json?: unknown } = {}): Promise<Reply> {
-  const headers: Record<string, string> = { accept: opts.accept ?? 'text/html' };
-  if (opts.cookie) headers.cookie = opts.cookie;
-  if (opts.origin) headers.origin = opts.origin;
-  let body: string | undefined;
-  if (opts.form) {
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-    body = new URLSearchParams(opts.form).toString();
-  } else if (opts.json !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(opts.json);
-  }
-  const r = await fetch(`${fx.url}${path}`, { method, headers, body, redirect: 'manual' });
-  return { status: r.status, location: r.headers.get('location'), setCookie: r.headers.get('set-cookie'), body: await r.text() };
-}
-
-async function login(fx: DashboardFixture): Promise<string> {
-  const r = await request(fx, 'POST', '/login', { form: { user: USER, password: PASSWORD, next: '/' }, origin: fx.url });
-  expect(r.status).toBe(303);
-  return r.setCookie!.split(';')[0]!;
-}
-
-/** The CSRF token in a page's forms. */
-function csrfOf(html: string): string {
-  const m = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!m) throw new Error('no CSRF token on the page');
-  return m[1]!;
-}
+import { csrfOf, login, request } from './support/dashboard-http';
 
 describe('dashboard authentication', () => {
   let fx: DashboardFixture;

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { QUEUES } from '@engine/fleet';
 import type { LiveModelRecord, ModelSummary, PublishEvent, Registry } from '@engine/registry';
 import { listFailedJobs, queueCounts, type FailedJob } from './queues';
+import { canonicalPair } from './views/format';
 
 /** Where one symbol stands today. */
 export interface SymbolStatus {
@@ -40,9 +41,11 @@ export async function fleetStatus(registry: Registry, queues: readonly Queue[], 
   const live = new Map(lives.map((l) => [l.symbol, l]));
   const failure = new Map<string, FailedJob>();
   for (const f of failed) {
-    if (f.queue !== QUEUES.train || f.symbol === null) continue;
-    const prev = failure.get(f.symbol);
-    if (prev === undefined || (f.runDate ?? '') > (prev.runDate ?? '')) failure.set(f.symbol, f);
+    // A job whose payload names no real pair (junk in Redis) is listed with the failed jobs, never as a symbol.
+    const pair = canonicalPair(f.symbol);
+    if (f.queue !== QUEUES.train || pair === null) continue;
+    const prev = failure.get(pair);
+    if (prev === undefined || (f.runDate ?? '') > (prev.runDate ?? '')) failure.set(pair, f);
   }
 
   const names = new Set<string>([...universe, ...latest.keys(), ...live.keys(), ...failure.keys()]);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { parsePair } from './symbols';
 
 /**
  * The one configuration schema. Parsed once from the environment at process start
@@ -43,7 +44,21 @@ const envSchema = z.object({
   ENGINE_CANDLE_SOURCE: z.string().default('binance'),
   /** Override an exchange's REST base URL (tests point ccxt at a local fake). */
   ENGINE_EXCHANGE_URL: z.string().url().optional(),
-  ENGINE_UNIVERSE: csv.default(['BTC/USDT', 'ETH/USDT']),
+  /** Pairs, normalised to BASE/QUOTE (`btc-usdt` → `BTC/USDT`); one that is not a pair is refused here, not at 02:00. */
+  ENGINE_UNIVERSE: csv
+    .pipe(
+      z.array(z.string()).transform((list, ctx) =>
+        list.map((s) => {
+          try {
+            return parsePair(s).symbol;
+          } catch {
+            ctx.addIssue({ code: 'custom', message: `'${s}' is not a pair: expected BASE/QUOTE such as BTC/USDT` });
+            return s;
+          }
+        }),
+      ),
+    )
+    .default(['BTC/USDT', 'ETH/USDT']),
   ENGINE_WINDOW_DAYS: int(1, 3650).default(150),
   ENGINE_SCHEDULE_CRON: z.string().default('0 2 * * *'),
   ENGINE_SCHEDULE_TZ: z.string().default('UTC'),

@@ -14,7 +14,8 @@ const KNOWN_QUOTES = ['USDT', 'USDC', 'FDUSD', 'BUSD', 'TUSD', 'USD', 'EUR', 'GB
 
 /** Parse `BTC/USDT`, `btc/usdt`, `BTC-USDT` or `BTCUSDT` into a pair; a clear permanent error otherwise. */
 export function parsePair(input: string): Pair {
-  const s = input.trim().toUpperCase().replace('-', '/');
+  // ASCII only: toUpperCase maps look-alikes such as 'ſ' (long s) to 'S', so 'ſui/uſdt' would pass as SUI/USDT.
+  const s = /^[\x20-\x7e]*$/.test(input) ? input.trim().toUpperCase().replace('-', '/') : '';
   let m = PAIR_RE.exec(s);
   if (!m && !s.includes('/')) {
     const quote = KNOWN_QUOTES.find((q) => s.endsWith(q) && s.length > q.length + 1);

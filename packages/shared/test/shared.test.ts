@@ -30,6 +30,11 @@ describe('config', () => {
     expect(() => loadConfig({ ENGINE_GIT_COMMIT: 'main' })).toThrow(/ENGINE_GIT_COMMIT: expected a git commit hash/);
   });
 
+  it('normalises the universe to pairs and refuses one that is not a pair', () => {
+    expect(loadConfig({ ENGINE_UNIVERSE: 'btc-usdt, ETHUSDT' }).universe).toEqual(['BTC/USDT', 'ETH/USDT']);
+    expect(() => loadConfig({ ENGINE_UNIVERSE: 'BTC/USDT,BTC_USDT' })).toThrow(/ENGINE_UNIVERSE: 'BTC_USDT' is not a pair/);
+  });
+
   it('rejects unknown variables under our prefixes (typos)', () => {
     expect(() => loadConfig({ ENGINE_WINDOW_DAY: '90' })).toThrow(/unknown configuration variable.*ENGINE_WINDOW_DAY/);
   });
@@ -65,6 +70,9 @@ describe('symbols, dates and errors', () => {
     expect(parsePair('ETHUSDT').symbol).toBe('ETH/USDT');
     expect(parsePair('SUI-USDT').base).toBe('SUI');
     expect(() => parsePair('nonsense')).toThrow(/expected BASE\/QUOTE/);
+    // Unicode look-alikes upper-case into ASCII ('ſ' → 'S'): refused, not read as SUI/USDT.
+    expect(() => parsePair('ſui/uſdt')).toThrow(/is not a pair/);
+    expect(() => parsePair('ＢＴＣ/USDT')).toThrow(/is not a pair/);
   });
 
   it('rejects impossible dates', () => {

@@ -35,6 +35,22 @@ export function symbolHref(symbol: string): string {
   return `/symbols/${pairSlug(parsePair(symbol))}`;
 }
 
+/** The canonical pair (`BTC/USDT`) when `value` is exactly one, else null: job payloads may hold anything. */
+export function canonicalPair(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  try {
+    return parsePair(value).symbol === value ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A link to a symbol's page when `value` is a pair; anything else (junk in a job payload) as plain, escaped text. */
+export function symbolLink(value: string): SafeHtml {
+  const pair = canonicalPair(value);
+  return pair === null ? html`<span class="mono" title="not a trading pair">${value}</span>` : html`<a href="${symbolHref(pair)}">${pair}</a>`;
+}
+
 export function modelHref(id: string): string {
   return `/models/${id}`;
 }

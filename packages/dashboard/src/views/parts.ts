@@ -1,7 +1,7 @@
 import type { PublishEvent } from '@engine/registry';
 import { html, type SafeHtml } from '../html';
 import type { FailedJob } from '../queues';
-import { badge, fmtTime, modelHref, shortId, symbolHref } from './format';
+import { badge, fmtTime, modelHref, shortId, symbolLink } from './format';
 import type { PageContext } from './layout';
 
 /** A retry button for a failed job (a CSRF-protected POST), or nothing in read-only mode. */
@@ -17,7 +17,7 @@ export function failedJobsTable(ctx: PageContext, jobs: readonly FailedJob[], ba
   if (jobs.length === 0) return html`<p class="muted">No failed jobs.</p>`;
   return html`<table class="failed-jobs"><thead><tr><th>Queue</th><th>Job</th><th>Symbol</th><th>Run date</th><th>Failed</th><th class="num">Attempts</th><th>Reason</th><th></th></tr></thead><tbody>
 ${jobs.map(
-  (j) => html`<tr data-job="${j.id}"><td>${j.queue}</td><td class="mono">${j.id}</td><td>${j.symbol === null ? '–' : html`<a href="${symbolHref(j.symbol)}">${j.symbol}</a>`}</td>
+  (j) => html`<tr data-job="${j.id}"><td>${j.queue}</td><td class="mono">${j.id}</td><td>${j.symbol === null ? '–' : symbolLink(j.symbol)}</td>
 <td>${j.runDate ?? '–'}</td><td class="small">${fmtTime(j.failedAt)}</td><td class="num">${j.attemptsMade}</td><td class="reason">${j.reason}</td><td>${retryButton(ctx, j, back)}</td></tr>`,
 )}</tbody></table>`;
 }
@@ -38,7 +38,7 @@ export function eventsTable(events: readonly PublishEvent[], opts: { showSymbol:
   return html`<table class="events"><thead><tr><th>When</th><th>Event</th>${opts.showSymbol ? html`<th>Symbol</th>` : html``}<th>Model</th><th>Who</th><th>Why</th></tr></thead><tbody>
 ${events.map(
   (e) => html`<tr data-event="${e.event}"><td class="small">${fmtTime(e.at)}</td><td>${badge(EVENT_KIND[e.event] ?? 'none', e.event.replace('_', ' '))}</td>
-${opts.showSymbol ? html`<td><a href="${symbolHref(e.symbol)}">${e.symbol}</a></td>` : html``}
+${opts.showSymbol ? html`<td>${symbolLink(e.symbol)}</td>` : html``}
 <td class="mono">${e.modelId === null ? '–' : html`<a href="${modelHref(e.modelId)}" title="${e.modelId}">${shortId(e.modelId)}</a>`}</td>
 <td>${e.actor}</td><td class="small">${e.reason ?? ''}</td></tr>`,
 )}</tbody></table>`;
