@@ -2,7 +2,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { ConnectionOptions, Queue } from 'bullmq';
 import { EngineError, type Config, type Logger } from '@engine/shared';
 import type { Registry } from '@engine/registry';
-import { Auth, authMode, type AuthMode } from './auth/auth';
+import { allowedHosts, Auth, authMode, type AuthMode } from './auth/auth';
 import { SessionCodec } from './auth/session';
 import { BundleReader, type BundleSources } from './bundle-reader';
 import { openCatalogQueues } from './queues';
@@ -23,7 +23,7 @@ export interface DashboardOptions {
   connection?: ConnectionOptions;
   /** Where the model page reads folds.json, equity.json and feature importance. */
   bundles?: BundleSources;
-  /** HMAC key of the session cookies, ≥ 32 bytes (default: random per process; share it between replicas). */
+  /** HMAC key of the session cookies, ≥ 32 bytes (default: DASHBOARD_SESSION_SECRET, else random per process). */
   sessionSecret?: Buffer;
 }
 
@@ -53,20 +53,26 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   const ownsQueues = opts.queues === undefined && opts.connection !== undefined;
   const queues: Queue[] = opts.queues ?? (opts.connection !== undefined ? openCatalogQueues(opts.connection, config.queuePrefix) : []);
   const readOnly = config.dashboard.readOnly;
-  const auth = new Auth(mode, new SessionCodec(opts.sessionSecret), logger, { queues: queues.length > 0 });
+  const secret = opts.sessionSecret ?? (config.dashboard.sessionSecret !== undefined ? Buffer.from(config.dashboard.sessionSecret, 'utf8') : undefined);
+  if (secret === undefined) logger.warn('DASHBOARD_SESSION_SECRET is not set: sessions end when this process restarts and are not shared with other replicas');
+  const auth = new Auth(mode, new SessionCodec(secret), logger, { queues: queues.length > 0, allowedHosts: allowedHosts(config.dashboard, mode) });
 
   const rc = routeContext({ config, registry, logger, auth, queues, bundles: new BundleReader(opts.bundles ?? {}), readOnly });
 
   const app = express();
   app.disable('x-powered-by');
+  // Behind a TLS proxy: req.secure (the cookie's Secure flag) and req.ip (the login throttle) come from X-Forwarded-*.
+  app.set('trust proxy', config.dashboard.trustProxy);
   app.use((_req, res, next) => {
     res.set({ 'X-Frame-Options': 'DENY', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'same-origin', 'Cache-Control': 'no-store' });
     next();
   });
 
+  // Open to any Host (a container's own healthcheck asks for localhost); says nothing but "ok".
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.use(auth.checkHost);
   app.use(auth.checkOrigin);
   app.use(auth.routes());
   // Everything below needs a session: pages, actions, Bull Board and unknown paths alike.

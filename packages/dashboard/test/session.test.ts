@@ -69,9 +69,12 @@ describe('cookies and redirects', () => {
 
 describe('authMode', () => {
   test('credentials, explicit anonymous, or a ConfigError', () => {
-    expect(authMode(loadConfig({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'pw' }).dashboard)).toEqual({ kind: 'password', user: 'ops', password: 'pw' });
+    const mode = authMode(loadConfig({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'a-long-enough-pw' }).dashboard);
+    expect(mode.kind === 'password' && mode.users.names()).toEqual(['ops']);
+    expect(mode.kind === 'password' && mode.users.verify('ops', 'a-long-enough-pw')).toBe(true);
+    expect(mode.kind === 'password' && mode.users.verify('ops', 'a-long-enough-pW')).toBe(false);
     expect(authMode(loadConfig({ DASHBOARD_ALLOW_ANONYMOUS: 'true' }).dashboard)).toEqual({ kind: 'anonymous' });
     expect(() => authMode(loadConfig({}).dashboard)).toThrow(ConfigError);
-    expect(() => authMode(loadConfig({}).dashboard)).toThrow(/set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_ALLOW_ANONYMOUS=true/);
+    expect(() => authMode(loadConfig({}).dashboard)).toThrow(/set DASHBOARD_USERS_FILE, or DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_ALLOW_ANONYMOUS=true/);
   });
 });

@@ -89,6 +89,21 @@ const envSchema = z.object({
   DASHBOARD_PASSWORD: z.string().optional(),
   DASHBOARD_READ_ONLY: bool.default(false),
   DASHBOARD_ALLOW_ANONYMOUS: bool.default(false),
+  /** Several users: a file of `user:scrypt:N:r:p:salt:hash` lines (`engine dashboard hash-password` writes one). */
+  DASHBOARD_USERS_FILE: z.string().min(1).optional(),
+  /** HMAC key of the session cookies (≥ 32 characters): restarts and replicas keep sessions. Default: random per process. */
+  DASHBOARD_SESSION_SECRET: z.string().min(32, 'expected at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+  /**
+   * Express's `trust proxy`: `false` (default: the peer is the client), `true`, a number of
+   * proxy hops, or comma-separated addresses/subnets of the proxies. Behind a TLS proxy it
+   * keeps the cookie `Secure` and the login throttle per real client.
+   */
+  DASHBOARD_TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d{1,2}|[0-9a-fA-F.:/, ]+|loopback|linklocal|uniquelocal)$/, 'expected true, false, a hop count, or comma-separated proxy addresses/subnets')
+    .default('false'),
+  /** Host names (optionally host:port) the dashboard answers to; any other Host header is refused (DNS rebinding). */
+  DASHBOARD_ALLOWED_HOSTS: csv.optional(),
 });
 
 export type EnvConfig = z.infer<typeof envSchema>;
@@ -113,11 +128,23 @@ export interface Config {
   /** ENGINE_GIT_COMMIT, when set. */
   gitCommit?: string;
   dropbox: { appKey?: string; appSecret?: string; refreshToken?: string; root: string; apiUrl?: string };
-  dashboard: { port: number; host: string; user?: string; password?: string; readOnly: boolean; allowAnonymous: boolean };
+  dashboard: {
+    port: number;
+    host: string;
+    user?: string;
+    password?: string;
+    readOnly: boolean;
+    allowAnonymous: boolean;
+    usersFile?: string;
+    sessionSecret?: string;
+    /** `trust proxy` as express takes it. */
+    trustProxy: boolean | number | string;
+    allowedHosts?: string[];
+  };
 }
 
 /** Names of the variables that hold secrets: never logged, never echoed in errors. */
-export const SECRET_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'DROPBOX_APP_SECRET', 'DROPBOX_REFRESH_TOKEN', 'DASHBOARD_PASSWORD'] as const;
+export const SECRET_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'DROPBOX_APP_SECRET', 'DROPBOX_REFRESH_TOKEN', 'DASHBOARD_PASSWORD', 'DASHBOARD_SESSION_SECRET'] as const;
 
 /**
  * Parse the environment. Throws a ConfigError whose message names every bad variable,
@@ -185,6 +212,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       password: e.DASHBOARD_PASSWORD,
       readOnly: e.DASHBOARD_READ_ONLY,
       allowAnonymous: e.DASHBOARD_ALLOW_ANONYMOUS,
+      usersFile: e.DASHBOARD_USERS_FILE,
+      sessionSecret: e.DASHBOARD_SESSION_SECRET,
+      trustProxy: e.DASHBOARD_TRUST_PROXY === 'true' ? true : e.DASHBOARD_TRUST_PROXY === 'false' ? false : /^\d+$/.test(e.DASHBOARD_TRUST_PROXY) ? Number(e.DASHBOARD_TRUST_PROXY) : e.DASHBOARD_TRUST_PROXY,
+      allowedHosts: e.DASHBOARD_ALLOWED_HOSTS?.map((h) => h.toLowerCase()),
     },
   };
 }

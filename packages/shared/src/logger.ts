@@ -6,7 +6,7 @@ export type { Logger } from 'pino';
  * Field names that hold secrets anywhere in a logged object. Redaction is configured
  * here, once, so no call site has to remember it.
  */
-const SECRET_KEYS = ['password', 'secret', 'token', 'refreshToken', 'accessToken', 'appSecret', 'databaseUrl', 'redisUrl', 'authorization', 'DATABASE_URL', 'REDIS_URL', 'DROPBOX_REFRESH_TOKEN', 'DROPBOX_APP_SECRET', 'DASHBOARD_PASSWORD'];
+const SECRET_KEYS = ['password', 'secret', 'token', 'refreshToken', 'accessToken', 'appSecret', 'databaseUrl', 'redisUrl', 'authorization', 'DATABASE_URL', 'REDIS_URL', 'DROPBOX_REFRESH_TOKEN', 'DROPBOX_APP_SECRET', 'DASHBOARD_PASSWORD', 'DASHBOARD_SESSION_SECRET', 'sessionSecret'];
 
 function redactPaths(): string[] {
   const paths: string[] = [];

@@ -1,30 +1,61 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { ConfigError, type Config, type Logger } from '@engine/shared';
 import { loginPage } from '../views/login';
-import { readCookie, safeEqual, sessionCookie, SessionCodec, type Session } from './session';
+import { readCookie, sessionCookie, SessionCodec, type Session } from './session';
+import { UserDirectory } from './users';
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'engine_session';
 
-/** Who may use the dashboard: one configured user, or anyone when anonymous access is allowed. */
-export type AuthMode = { kind: 'password'; user: string; password: string } | { kind: 'anonymous' };
+/** Who may use the dashboard: the configured users, or anyone when anonymous access is allowed. */
+export type AuthMode = { kind: 'password'; users: UserDirectory } | { kind: 'anonymous' };
 
 /**
  * Decide the authentication mode from the configuration, or refuse to start: with no
- * DASHBOARD_USER / DASHBOARD_PASSWORD and DASHBOARD_ALLOW_ANONYMOUS not true, a
- * dashboard that can retry jobs and roll back models must not come up open.
+ * users (DASHBOARD_USERS_FILE, DASHBOARD_USER + DASHBOARD_PASSWORD) and
+ * DASHBOARD_ALLOW_ANONYMOUS not true, a dashboard that can retry jobs and roll back
+ * models must not come up open. Passwords shorter than 12 characters are refused.
  */
 export function authMode(dashboard: Config['dashboard']): AuthMode {
-  if (dashboard.user !== undefined && dashboard.password !== undefined) {
-    if (dashboard.user.trim() === '' || dashboard.password.length === 0) {
-      throw new ConfigError('invalid configuration: DASHBOARD_USER and DASHBOARD_PASSWORD must not be empty');
-    }
-    return { kind: 'password', user: dashboard.user, password: dashboard.password };
-  }
+  const users = new UserDirectory();
+  if (dashboard.usersFile !== undefined) users.addFile(dashboard.usersFile);
+  if (dashboard.user !== undefined && dashboard.password !== undefined) users.addPlain(dashboard.user, dashboard.password, 'DASHBOARD_USER / DASHBOARD_PASSWORD');
+  if (users.size > 0) return { kind: 'password', users };
   if (dashboard.allowAnonymous) return { kind: 'anonymous' };
   throw new ConfigError(
-    'the dashboard needs credentials: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_ALLOW_ANONYMOUS=true to run it without a login (found neither)',
+    'the dashboard needs credentials: set DASHBOARD_USERS_FILE, or DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_ALLOW_ANONYMOUS=true to run it without a login (found none)',
   );
+}
+
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
+
+/**
+ * The Host names the dashboard answers to (DNS rebinding: a page on evil.example that
+ * resolves to this machine sends `Host: evil.example`). DASHBOARD_ALLOWED_HOSTS when
+ * set; else the listening host plus the loopback names; null (any) only for a login-
+ * protected dashboard listening on every interface. An anonymous dashboard on every
+ * interface must name its hosts.
+ */
+export function allowedHosts(dashboard: Config['dashboard'], mode: AuthMode): Set<string> | null {
+  if (dashboard.allowedHosts !== undefined && dashboard.allowedHosts.length > 0) return new Set(dashboard.allowedHosts);
+  const host = dashboard.host.toLowerCase();
+  if (WILDCARD_HOSTS.has(host)) {
+    if (mode.kind === 'anonymous') {
+      throw new ConfigError(`an anonymous dashboard listening on every interface (DASHBOARD_HOST=${dashboard.host}) must name the hosts it answers to: set DASHBOARD_ALLOWED_HOSTS (e.g. dashboard.internal,10.0.0.5)`);
+    }
+    return null;
+  }
+  return new Set([...LOOPBACK_HOSTS, host.includes(':') && !host.startsWith('[') ? `[${host}]` : host]);
+}
+
+/** Whether a Host header (`name`, `name:port`, `[v6]:port`) is one of `allowed` (entries with a port must match it too). */
+export function hostAllowed(header: string | undefined, allowed: Set<string>): boolean {
+  if (header === undefined || header === '') return false;
+  const h = header.toLowerCase();
+  if (allowed.has(h)) return true;
+  const name = h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.replace(/:\d+$/, '');
+  return allowed.has(name);
 }
 
 /** The session of an authenticated request (set by `Auth.requireSession`). */
@@ -34,7 +65,7 @@ export function sessionOf(res: Response): Session {
   return s;
 }
 
-/** Failed logins per client address: after `max` failures within `windowMs`, refuse for the rest of the window. */
+/** Failed logins per key (a client address, a user name): after `max` failures within `windowMs`, refuse for the rest of the window. */
 class LoginThrottle {
   private readonly failures = new Map<string, { count: number; first: number }>();
   constructor(private readonly max = 8, private readonly windowMs = 10 * 60_000) {}
@@ -85,7 +116,10 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * it nor make the browser send it.
  */
 export class Auth {
+  /** Per client address (the real one behind a trusted proxy). */
   private readonly throttle = new LoginThrottle();
+  /** Per user name: guessing one user's password from many addresses is throttled too. */
+  private readonly userThrottle = new LoginThrottle(20);
   /** Sessions ended by logout before they expire: session id → expiry (cookies are stateless). */
   private readonly revoked = new Map<string, number>();
 
@@ -93,8 +127,16 @@ export class Auth {
     readonly mode: AuthMode,
     readonly codec: SessionCodec,
     private readonly logger: Logger,
-    private readonly opts: { queues: boolean },
+    private readonly opts: { queues: boolean; allowedHosts?: Set<string> | null },
   ) {}
+
+  /** Every request (first): a Host the dashboard does not answer to is refused, whatever the method. */
+  readonly checkHost: RequestHandler = (req, res, next) => {
+    const allowed = this.opts.allowedHosts;
+    if (allowed === undefined || allowed === null || hostAllowed(req.get('host'), allowed)) return next();
+    this.logger.warn({ host: req.get('host'), path: req.path }, 'request for another host refused');
+    res.status(421).type('text/plain').send(`refused: this dashboard does not answer to host '${req.get('host') ?? ''}' (DASHBOARD_ALLOWED_HOSTS)`);
+  };
 
   private setSession(req: Request, res: Response, s: Session): void {
     res.setHeader('Set-Cookie', sessionCookie(SESSION_COOKIE, this.codec.encode(s), { maxAgeMs: s.exp - Date.now(), secure: req.secure }));
@@ -171,24 +213,23 @@ export class Auth {
       const next = safeNext(body.next);
       if (this.mode.kind === 'anonymous') return res.redirect(303, next);
       const client = req.ip ?? 'unknown';
-      if (this.throttle.blocked(client)) {
-        this.logger.warn({ client }, 'login refused: too many failed attempts');
-        res.status(429).type('html').send(loginPage({ next, error: 'Too many failed sign-in attempts from this address; wait 10 minutes.', queues: this.opts.queues }));
+      const user = typeof body.user === 'string' ? body.user.slice(0, 128) : '';
+      const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
+      if (this.throttle.blocked(client) || this.userThrottle.blocked(user)) {
+        this.logger.warn({ client, user: user.slice(0, 64) }, 'login refused: too many failed attempts');
+        res.status(429).type('html').send(loginPage({ next, error: 'Too many failed sign-in attempts from this address or for this user; wait 10 minutes.', queues: this.opts.queues }));
         return;
       }
-      const user = typeof body.user === 'string' ? body.user : '';
-      const password = typeof body.password === 'string' ? body.password : '';
-      // Both comparisons always run, so timing does not say which one failed.
-      const userOk = safeEqual(user, this.mode.user);
-      const passOk = safeEqual(password, this.mode.password);
-      if (!(userOk && passOk)) {
+      if (!this.mode.users.verify(user, password)) {
         this.throttle.fail(client);
+        this.userThrottle.fail(user);
         this.logger.warn({ client, user: user.slice(0, 64) }, 'login failed');
         res.status(401).type('html').send(loginPage({ next, user, error: 'Wrong user or password.', queues: this.opts.queues }));
         return;
       }
       this.throttle.succeed(client);
-      const s = this.codec.create(this.mode.user);
+      this.userThrottle.succeed(user);
+      const s = this.codec.create(user);
       this.setSession(req, res, s);
       this.logger.info({ client, user: s.user }, 'login');
       res.redirect(303, next);
