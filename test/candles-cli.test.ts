@@ -45,15 +45,15 @@ test('csv source: 150 days of BTC/USDT are 216,000 rows with 0 gaps, then a cach
   expect(first.code).toBe(0);
   const lines = first.stdout.trim().split('\n');
   expect(lines).toHaveLength(1);
-  const summary = JSON.parse(lines[0]!) as { cacheFile: string };
-  expect(path.relative(path.join(tmp, 'csv', 'candles'), summary.cacheFile)).toMatch(/^csv-[0-9a-f]{12}\/BTCUSDT-1m\.arrow$/);
+  const summary = JSON.parse(lines[0]!) as { cache_file: string };
+  expect(path.relative(path.join(tmp, 'csv', 'candles'), summary.cache_file)).toMatch(/^csv-[0-9a-f]{12}\/BTCUSDT-1m\.arrow$/);
   expect(summary).toMatchObject({
     symbol: 'BTC/USDT',
     rows: 216_000,
     gaps: 0,
     start: '2026-02-17T00:00:00.000Z',
     end: '2026-07-17T00:00:00.000Z',
-    runDate: '2026-07-17',
+    run_date: '2026-07-17',
     cache: 'miss',
     requests: 0,
   });

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type FoldReport, validateManifest, type ModelManifest } from '@engine/model';
 import type { TrainedModelBundle } from '@engine/training';
-import { runTrain } from '../apps/cli/src/commands/train';
+import { runTrain, trainExitCode } from '../apps/cli/src/commands/train';
 import { bundleProblems } from '../packages/training/test/bundle-checks';
 import { OHLCV_DIR, REPO_ROOT } from './support/paths';
 
@@ -44,6 +44,9 @@ describe('engine train on real candles (2 symbols, 40 days)', () => {
   const tmp = mkdtempSync(path.join(tmpdir(), 'engine-train-'));
   const out = path.join(tmp, 'models');
   let lines: string[] = [];
+  /** Where each symbol's bundle went: `<out>/<BASE-QUOTE>/<model id>/`. */
+  const dirs = new Map<string, string>();
+  const dirOf = (symbol: string): string => dirs.get(symbol)!;
   beforeAll(async () => {
     const stdout: string[] = [];
     const outcomes = await runTrain(
@@ -51,12 +54,14 @@ describe('engine train on real candles (2 symbols, 40 days)', () => {
       { stdout: (s) => stdout.push(s), stderr: () => undefined },
     );
     for (const o of outcomes) if (o.error) throw o.error;
+    for (const o of outcomes) dirs.set(o.symbol, o.dir!);
     lines = stdout.join('').trim().split('\n');
   }, 300_000);
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it.each(SYMBOLS)('%s: writes a consistent, schema-valid bundle whose hashes match the files on disk', (symbol) => {
-    const dir = path.join(out, symbol.replace('/', '-'));
+    const dir = dirOf(symbol);
+    expect(dir).toBe(path.join(out, symbol.replace('/', '-'), JSON.parse(lines.find((l) => l.includes(`"symbol":"${symbol}"`))!).model_id as string));
     const b = readBundle(dir);
     const m = b.manifest;
     expect(m.symbol).toBe(symbol);
@@ -83,9 +88,9 @@ describe('engine train on real candles (2 symbols, 40 days)', () => {
   it.each(SYMBOLS)('%s: the main job recorded the rejected model in the embedded registry and kept it out of models/ (rejected/ only)', (symbol) => {
     const line = JSON.parse(lines.find((l) => l.includes(`"symbol":"${symbol}"`))!) as {
       model_id: string;
-      registry: { modelId: string; created: boolean; registry: string; published: string | null };
+      registry: { model_id: string; created: boolean; registry: string; published: string | null };
     };
-    expect(line.registry).toMatchObject({ modelId: line.model_id, created: true });
+    expect(line.registry).toMatchObject({ model_id: line.model_id, created: true });
     expect(line.registry.registry).toMatch(/^pglite:/);
     expect(line.registry.published).not.toBeNull();
     const day = path.join(tmp, 'data', 'publish', 'Runpodhuracan', '2026-07-16');
@@ -105,13 +110,13 @@ describe('engine train on real candles (2 symbols, 40 days)', () => {
       script,
       'import json, sys\nfrom jsonschema import Draft202012Validator\nschema = json.load(open(sys.argv[1]))\nDraft202012Validator.check_schema(schema)\nv = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)\nfor p in sys.argv[2:]:\n    errs = [e.message for e in v.iter_errors(json.load(open(p)))]\n    assert not errs, (p, errs[:5])\nprint("ok")\n',
     );
-    const manifests = SYMBOLS.map((s) => path.join(out, s.replace('/', '-'), 'manifest.json'));
+    const manifests = SYMBOLS.map((s) => path.join(dirOf(s), 'manifest.json'));
     const res = execFileSync(py, [script, path.join(REPO_ROOT, 'packages', 'model', 'schema', 'manifest.schema.json'), ...manifests], { encoding: 'utf8' });
     expect(res.trim()).toBe('ok');
   });
 
   it('ships an ONNX model that reproduces its golden vectors (NaN inputs included) in onnxruntime', () => {
-    const dir = path.join(out, 'ETH-USDT');
+    const dir = dirOf('ETH/USDT');
     expect(existsSync(path.join(dir, 'model.onnx'))).toBe(true);
     const golden = JSON.parse(readFileSync(path.join(dir, 'golden.json'), 'utf8')) as {
       feature_names: string[];
@@ -148,4 +153,40 @@ const fs = require('fs');
       expect(r.confidence).toBeLessThanOrEqual(1);
     });
   });
+
+  it('a rerun with other settings for the same symbol and day: the registry keeps the first model, the CLI says so (exit 2) and overwrites nothing', async () => {
+    const first = JSON.parse(lines.find((l) => l.includes('"symbol":"ETH/USDT"'))!) as { model_id: string };
+    const firstManifest = readFileSync(path.join(dirOf('ETH/USDT'), 'manifest.json'));
+    const stdout: string[] = [];
+    const outcomes = await runTrain(
+      { symbols: 'ETH/USDT', source: `csv:${OHLCV_DIR}`, days: 40, end: '2026-07-15', out, dataDir: path.join(tmp, 'data'), cacheDir: path.join(tmp, 'cache'), trees: 31, threads: 2, gitCommit: 'test-commit', json: true },
+      { stdout: (s) => stdout.push(s), stderr: () => undefined },
+    );
+    expect(trainExitCode(outcomes)).toBe(2);
+    const line = JSON.parse(stdout.join('').trim()) as { code: string; error: string };
+    expect(line.code).toBe('MODEL_CONFLICT');
+    expect(line.error).toContain(`already holds model ${first.model_id}`);
+    expect(outcomes[0]!.registered?.modelId).toBe(first.model_id);
+    // The second model's bundle sits beside the first, addressed by its own id; the first is untouched.
+    expect(outcomes[0]!.dir).not.toBe(dirOf('ETH/USDT'));
+    expect(readFileSync(path.join(dirOf('ETH/USDT'), 'manifest.json')).equals(firstManifest)).toBe(true);
+  }, 300_000);
+
+  it('a publish that fails is not reported as published: the model stays recorded and pending, the exit code is 3', async () => {
+    const data = path.join(tmp, 'data-broken-publish');
+    mkdirSync(data, { recursive: true });
+    writeFileSync(path.join(data, 'publish'), 'not a folder: every write under it fails');
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const outcomes = await runTrain(
+      { symbols: 'ETH/USDT', source: `csv:${OHLCV_DIR}`, days: 40, end: '2026-07-15', out: path.join(tmp, 'models-broken'), dataDir: data, cacheDir: path.join(tmp, 'cache'), trees: 30, threads: 2, gitCommit: 'test-commit', json: true },
+      { stdout: (s) => stdout.push(s), stderr: (s) => stderr.push(s) },
+    );
+    expect(trainExitCode(outcomes)).toBe(3);
+    const line = JSON.parse(stdout.join('').trim()) as { registry: { created: boolean; published: string | null }; publish_error: string; warnings: string[] };
+    expect(line.registry).toMatchObject({ created: true, published: null });
+    expect(line.publish_error).toMatch(/publish/);
+    expect(line.warnings).toEqual([]);
+    expect(stderr.join('')).toMatch(/\[PUBLISH_FAILED\]/);
+  }, 300_000);
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import { Registry, createPgDb, dropSchema, type Db, type ModelSummary } from '@engine/registry';
+import { Registry, createPgDb, dropSchema, type Db } from '@engine/registry';
 import { registerModelsCommands } from '../apps/cli/src/commands/models';
 import { makeBundle } from '../packages/registry/test/support/bundles';
 import { TEST_DATABASE_URL } from '../packages/registry/test/support/pg';
@@ -48,8 +48,11 @@ describe('engine models (CLI)', () => {
     const d3 = makeBundle({ symbol: 'BTC/USDT', runDate: '2026-07-16' });
     for (const b of [d1, d2, d3]) await reg.recordModel(b, b.manifest.model_id);
 
-    const list = JSON.parse(await engine('list', '--symbol', 'btc/usdt', '--json')) as ModelSummary[];
-    expect(list.map((m) => [m.runDate, m.verdict, m.live])).toEqual([
+    // --json is snake_case, as every command's (and the manifest).
+    const list = JSON.parse(await engine('list', '--symbol', 'btc/usdt', '--json')) as Record<string, unknown>[];
+    expect(Object.keys(list[0]!)).toEqual(expect.arrayContaining(['run_date', 'sync_state', 'recipe_hash']));
+    expect(Object.keys(list[0]!).some((k) => /[A-Z]/.test(k))).toBe(false);
+    expect(list.map((m) => [m.run_date, m.verdict, m.live])).toEqual([
       ['2026-07-16', 'published', true],
       ['2026-07-15', 'rejected', false],
       ['2026-07-14', 'published', false],
@@ -67,6 +70,12 @@ describe('engine models (CLI)', () => {
     expect((await reg.liveModel('BTC/USDT'))?.modelId).toBe(d1.manifest.model_id);
     const log = await engine('log', '--symbol', 'BTC/USDT');
     expect(log.split('\n')[1]).toMatch(/rolled_back\s+BTC\/USDT\s+\S+\s+alice\s+fills 3x worse than modelled/);
+
+    const shownJson = JSON.parse(await engine('show', d2.manifest.model_id, '--json')) as { run_date: string; manifest: { model_id: string; hyperparameters: unknown } };
+    expect(shownJson.run_date).toBe('2026-07-15');
+    // The manifest inside is printed verbatim (its own schema), not re-cased.
+    expect(shownJson.manifest.model_id).toBe(d2.manifest.model_id);
+    expect(shownJson.manifest).toEqual(JSON.parse(JSON.stringify(d2.manifest)));
 
     await expect(engine('show', randomUUID())).rejects.toThrow(/no model with id/);
     await expect(engine('rollback', '--symbol', 'BTC/USDT', '--reason', 'again', '--no-publish')).rejects.toThrow(/no earlier published model/);

@@ -1,14 +1,33 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { EngineError } from '@engine/shared';
+import { EngineError, loadConfig, resolveGitCommit } from '@engine/shared';
+import { ENGINE_VERSION } from '@engine/training';
 import { registerCommands } from './commands';
+import { EXIT_CODES_HELP, exitCodeOf } from './commands/exit-codes';
+
+/** `engine --version`: the engine's version, the commit it runs from, and the Node it runs on. */
+export function versionText(): string {
+  let commit: string | null = null;
+  try {
+    commit = resolveGitCommit(loadConfig());
+  } catch {
+    commit = resolveGitCommit({ gitCommit: undefined });
+  }
+  return `engine ${ENGINE_VERSION} (commit ${commit ?? 'unknown'}) on Node ${process.version}\n`;
+}
 
 /** `engine`: the one command-line entry point. Every command lives in ./commands. */
 export function buildProgram(): Command {
   const program = new Command('engine')
     .description('Engine: the model factory for systematic crypto trading')
+    .option('-V, --version', 'print the engine version, its git commit and the Node version, then exit')
+    .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError()
     .exitOverride();
+  program.on('option:version', () => {
+    process.stdout.write(versionText());
+    throw new CommanderError(0, 'engine.version', 'version printed');
+  });
   registerCommands(program);
   return program;
 }
@@ -21,11 +40,10 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    // Permanent errors exit 2 (fix the input), anything else 1 (may work on retry).
     const e = err as Error;
     process.stderr.write(`engine: ${e.message}\n`);
     if (!(err instanceof EngineError)) process.stderr.write(`${e.stack ?? ''}\n`);
-    process.exitCode = err instanceof EngineError && err.permanent ? 2 : 1;
+    process.exitCode = exitCodeOf(err);
   }
 }
 

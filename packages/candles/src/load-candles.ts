@@ -170,9 +170,17 @@ function sumMinutes(ranges: readonly TimeRange[]): number {
   return m;
 }
 
+/** Earliest candle anyone trades (2009-01-03, the first Bitcoin block): a window before it is a typo. */
+const EARLIEST_MS = Date.UTC(2009, 0, 3);
+/** Longest window one load serves (ten years): a longer one is a typo that would also rewrite the cache's range. */
+const MAX_WINDOW_MS = 3650 * 86_400_000;
+
 function checkWindow(symbol: string, start: number, end: number): void {
   const ok = Number.isInteger(start) && Number.isInteger(end) && start % MINUTE_MS === 0 && end % MINUTE_MS === 0 && end > start;
   if (!ok) {
     throw new PermanentError('WINDOW_INVALID', `${symbol}: window [${start}, ${end}) must be whole UTC minutes in epoch ms with start < end`, { symbol, start, end });
+  }
+  if (start < EARLIEST_MS || end - start > MAX_WINDOW_MS) {
+    throw new PermanentError('WINDOW_INVALID', `${symbol}: window [${new Date(Math.max(start, -8.64e15)).toISOString()}, ${new Date(end).toISOString()}) must start on or after 2009-01-03 and span at most 3650 days`, { symbol, start, end });
   }
 }

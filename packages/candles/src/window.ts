@@ -33,8 +33,8 @@ export interface CandleWindow {
  */
 export async function resolveWindow(req: WindowRequest): Promise<CandleWindow> {
   const { days } = req;
-  if (!Number.isInteger(days) || days < 1) {
-    throw new PermanentError('WINDOW_INVALID', `window length must be a whole number of days ≥ 1, got ${days}`, { days });
+  if (!Number.isInteger(days) || days < 1 || days > 3650) {
+    throw new PermanentError('WINDOW_INVALID', `window length must be a whole number of days from 1 to 3650, got ${days}`, { days });
   }
   let endMs: number;
   if (req.end !== undefined) endMs = parseUtcDay(req.end, 'end') + DAY_MS;

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile, utimes } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile, utimes } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +29,16 @@ describe('loadCandles from a CSV folder, with the Arrow cache', () => {
     await rm(dir, { recursive: true, force: true });
   });
   const source = (): string => `csv:${dataDir}`;
+
+  test('a window of a billion days (a typo) is refused before the cache is read or rewritten', async () => {
+    await writeFile(path.join(dataDir, 'ABCUSDT-1m.csv'), csvText(3));
+    const ok = await loadCandles({ symbol: 'ABC/USDT', start: D0, end: D0 + 2 * DAY_MS, source: source(), cacheDir });
+    const before = await readFile(ok.summary.cacheFile);
+    const end = D0 + 2 * DAY_MS;
+    await expect(loadCandles({ symbol: 'ABC/USDT', start: end - 1e9 * DAY_MS, end, source: source(), cacheDir })).rejects.toThrow(/must start on or after 2009-01-03 and span at most 3650 days/);
+    await expect(resolveWindow({ days: 1e9, end: '2026-03-02', source: source() })).rejects.toThrow(/from 1 to 3650/);
+    expect((await readFile(ok.summary.cacheFile)).equals(before)).toBe(true);
+  });
 
   test('miss, then hit, then a window one day later reads only the new day', async () => {
     await writeFile(path.join(dataDir, 'ABCUSDT-1m.csv'), csvText(6));

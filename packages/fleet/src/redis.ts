@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { redactUrl, type Logger } from '@engine/shared';
+import { redactUrl, TransientError, type Logger } from '@engine/shared';
 
 /**
  * Who uses the connection. BullMQ workers block on Redis and must never give up on a
@@ -31,7 +31,7 @@ export async function ensureRedis(conn: Redis, url: string, timeoutMs = 10_000):
       if ((await conn.ping()) === 'PONG') return;
     } catch (err) {
       if (Date.now() > deadline) {
-        throw new Error(`Redis at ${redactUrl(url)} is not reachable after ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
+        throw new TransientError('REDIS_UNAVAILABLE', `Redis at ${redactUrl(url)} is not reachable after ${timeoutMs} ms: ${(err as Error).message}`, { url: redactUrl(url) }, err);
       }
     }
     await new Promise((r) => setTimeout(r, 250));

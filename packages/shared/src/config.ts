@@ -34,6 +34,8 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 
 /** Environment variable → parsed field. The keys are the exact variable names. */
 const envSchema = z.object({
+  /** https://no-color.org: any value turns off ANSI escapes (the engine prints no colour; the progress bar is off too). */
+  NO_COLOR: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Absent → single-machine mode (in-process pipeline, embedded registry). */
   REDIS_URL: z.string().url().optional(),
@@ -111,6 +113,8 @@ export type EnvConfig = z.infer<typeof envSchema>;
 /** The typed, grouped configuration every app receives. */
 export interface Config {
   logLevel: EnvConfig['LOG_LEVEL'];
+  /** NO_COLOR is set (to anything): no ANSI escapes on the terminal. */
+  noColor: boolean;
   mode: 'fleet' | 'single';
   redisUrl?: string;
   databaseUrl?: string;
@@ -181,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return {
     logLevel: e.LOG_LEVEL,
+    noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
     mode: e.REDIS_URL ? 'fleet' : 'single',
     redisUrl: e.REDIS_URL,
     databaseUrl: e.DATABASE_URL,

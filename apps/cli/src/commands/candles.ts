@@ -4,6 +4,7 @@ import { SingleBar } from 'cli-progress';
 import { formatUtcMinute, loadConfig } from '@engine/shared';
 import { loadCandles, openSource, resolveWindow, type LoadProgress, type LoadSummary } from '@engine/candles';
 import { positiveInt } from './options';
+import { jsonLine } from './output';
 
 interface FetchOptions {
   symbol: string;
@@ -32,13 +33,13 @@ export function registerCandlesCommands(program: Command): void {
       const source = openSource(opts.source ?? config.candleSource, { exchangeUrl: config.exchangeUrl });
       const cacheDir = opts.cacheDir ?? path.join(config.dataDir, 'candles');
       const window = await resolveWindow({ days: opts.days ?? config.windowDays, end: opts.end, source, symbol: opts.symbol });
-      const bar = !opts.json && process.stderr.isTTY ? new ProgressBar() : undefined;
+      const bar = !opts.json && !config.noColor && process.stderr.isTTY ? new ProgressBar() : undefined;
       const started = Date.now();
       try {
         const { summary } = await loadCandles({ symbol: opts.symbol, start: window.start, end: window.end, source, cacheDir, onProgress: bar?.update });
         const seconds = (Date.now() - started) / 1000;
         bar?.stop();
-        if (opts.json) process.stdout.write(`${JSON.stringify(jsonSummary(summary, window.runDate, seconds))}\n`);
+        if (opts.json) process.stdout.write(jsonLine(jsonSummary(summary, window.runDate, seconds)));
         else process.stdout.write(humanSummary(summary, seconds));
       } finally {
         bar?.stop();

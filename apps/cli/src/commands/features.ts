@@ -5,6 +5,7 @@ import { loadConfig, parsePair } from '@engine/shared';
 import { loadCandles, openSource, resolveWindow } from '@engine/candles';
 import { buildFeatures, encodeFeatureFrame, type FeatureFrame, RECIPE, referenceSymbolFor } from '@engine/features';
 import { positiveInt } from './options';
+import { jsonLine } from './output';
 
 interface BuildOptions {
   symbol: string;
@@ -26,7 +27,7 @@ export function registerFeaturesCommands(program: Command): void {
     .option('--json', 'print one JSON object instead')
     .action((opts: { json?: boolean }) => {
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ version: RECIPE.version, hash: RECIPE.hash, warmup: RECIPE.warmup, count: RECIPE.names.length, names: RECIPE.names })}\n`);
+        process.stdout.write(jsonLine({ version: RECIPE.version, hash: RECIPE.hash, warmup: RECIPE.warmup, count: RECIPE.names.length, names: RECIPE.names }));
         return;
       }
       const lines = RECIPE.names.map((name, i) => `${String(i + 1).padStart(2)} ${name}`);
@@ -77,7 +78,7 @@ export function registerFeaturesCommands(program: Command): void {
           out,
           seconds: Math.round((Date.now() - started) / 10) / 100,
         };
-        process.stdout.write(`${JSON.stringify(summary)}\n`);
+        process.stdout.write(jsonLine(summary));
       } finally {
         await source.close?.();
       }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ConfigError, createLogger, formatUtcDay, loadConfig, parsePair, parseUtcDay, serveUntilSignal, type Config } from '@engine/shared';
 import { closeRunProducer, createRedisConnection, ensureRedis, openRunProducer, startRun, startScheduler, startWorkerRole } from '@engine/fleet';
 import { parseTrainingOption, positiveInt, TRAINING_OPTION_HELP } from './options';
+import { jsonLine } from './output';
 
 
 interface RunNowOptions {
@@ -44,7 +45,7 @@ export function registerFleetCommands(program: Command): void {
         const producer = openRunProducer(connection, config.queuePrefix);
         try {
           const r = await startRun(producer, { runDate, symbols, source: opts.source ?? config.candleSource, windowDays: opts.days ?? config.windowDays, trigger: 'manual', retry: { attempts: opts.attempts ?? config.retry.train.attempts, backoffMs: config.retry.train.backoffMs }, training }, log);
-          if (opts.json) process.stdout.write(`${JSON.stringify({ ...r, runDate, symbols })}\n`);
+          if (opts.json) process.stdout.write(jsonLine({ ...r, runDate, symbols }));
           else if (r.added) process.stdout.write(`run ${r.runJobId} added: ${r.trainJobIds.length} training job(s): ${r.trainJobIds.join(', ')}\n`);
           else process.stdout.write(`run ${r.runJobId} already exists (${r.existingState}); nothing added\n`);
         } finally {

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { ConfigError, PermanentError, createLogger, loadConfig, parsePair } from '@engine/shared';
 import { MIGRATIONS, describeRegistryDb, migrate, openRegistryContext, openRegistryDb, type ModelDetail, type ModelSummary, type PublishEvent, type RegistryContext, type SweepOutcome, type SyncOutcome } from '@engine/registry';
 import { type Verdict } from '@engine/model';
+import { jsonLine } from './output';
+import { EXIT } from './exit-codes';
 
 /** Where command output goes (stdout by default; tests pass their own). */
 export interface ModelsIo {
@@ -117,7 +119,7 @@ export function registerModelsCommands(program: Command, io: ModelsIo = stdoutIo
     .action(async (opts: Common & { symbol?: string; verdict?: Verdict; limit?: number }) => {
       const symbol = opts.symbol === undefined ? undefined : parsePair(opts.symbol).symbol;
       const list = await withRegistry(opts, (ctx) => ctx.registry.listModels({ symbol, verdict: opts.verdict, limit: opts.limit }));
-      io.out(opts.json ? `${JSON.stringify(list)}\n` : listText(list));
+      io.out(opts.json ? jsonLine(list) : listText(list));
     });
 
   models
@@ -132,7 +134,7 @@ export function registerModelsCommands(program: Command, io: ModelsIo = stdoutIo
         const events = (await ctx.registry.events(m.symbol, 1000)).filter((e) => e.modelId === m.id || e.details.to === m.id);
         return { m, events };
       });
-      io.out(opts.json ? `${JSON.stringify({ ...out.m, events: out.events })}\n` : showText(out.m, out.events));
+      io.out(opts.json ? jsonLine({ ...out.m, events: out.events }) : showText(out.m, out.events));
     });
 
   models
@@ -158,7 +160,7 @@ export function registerModelsCommands(program: Command, io: ModelsIo = stdoutIo
         }
         return { ...done, pointer, target: ctx.publisher.target() };
       });
-      io.out(opts.json ? `${JSON.stringify(r)}\n` : `${r.symbol}: rolled back ${r.from} → ${r.to} (logged); latest.json on ${r.target}: ${r.pointer}\n`);
+      io.out(opts.json ? jsonLine(r) : `${r.symbol}: rolled back ${r.from} → ${r.to} (logged); latest.json on ${r.target}: ${r.pointer}\n`);
     });
 
   models
@@ -184,7 +186,13 @@ export function registerModelsCommands(program: Command, io: ModelsIo = stdoutIo
     .option(...schemaOpt)
     .action(async (opts: Common & { id?: string }) => {
       const r = await withRegistry(opts, (ctx): Promise<SweepOutcome | SyncOutcome> => (opts.id === undefined ? ctx.sync.sweep() : ctx.sync.syncModel(opts.id)));
-      io.out(`${JSON.stringify(r)}\n`);
+      io.out(jsonLine(r));
+      // A sweep that could not publish everything it tried is not a success: 2 when only
+      // permanent failures remain (a corrupt bundle), 3 when a retry may help (Dropbox down).
+      if ('failed' in r && r.failed.length > 0) {
+        process.exitCode = r.failed.every((f) => f.permanent) ? EXIT.input : EXIT.transient;
+        process.stderr.write(`engine models sync: ${r.failed.length} model(s) not published: ${r.failed.map((f) => `${f.modelId}: ${f.error}`).join('; ')}\n`);
+      }
     });
 
   models
@@ -199,7 +207,7 @@ export function registerModelsCommands(program: Command, io: ModelsIo = stdoutIo
       const events = await withRegistry(opts, (ctx) => ctx.registry.events(symbol, opts.limit ?? 50));
       io.out(
         opts.json
-          ? `${JSON.stringify(events)}\n`
+          ? jsonLine(events)
           : events.length === 0
             ? 'publish log is empty\n'
             : table([['SEQ', 'AT', 'EVENT', 'SYMBOL', 'MODEL', 'ACTOR', 'REASON'], ...events.map((e) => [String(e.seq), e.at, e.event, e.symbol, e.modelId ?? '', e.actor, e.reason ?? ''])]),

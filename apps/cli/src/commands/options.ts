@@ -2,11 +2,17 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '@engine/shared';
 import { parseTrainConfigOverrides, resolveTrainConfig, type TrainConfigOverrides } from '@engine/training';
 
-/** A commander parser for a whole number ≥ 1; a ConfigError naming the option otherwise. */
-export function positiveInt(what: string): (v: string) => number {
+/** The largest value each whole-number option takes (a window of 1e9 days is a typo, not a request). */
+const MAXIMA: Record<string, number> = { '--days': 3650, '--trees': 100_000, '--threads': 256, '--concurrency': 64, '--attempts': 20 };
+
+/**
+ * A commander parser for a whole number in [1, max]: decimal digits only (no `0x10`, `1e9`,
+ * ` 5` or `5.0`); a ConfigError naming the option and the range otherwise.
+ */
+export function positiveInt(what: string, max = MAXIMA[what] ?? 1_000_000): (v: string) => number {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what} must be a whole number ≥ 1, got '${v}'`);
+    const n = /^[1-9][0-9]{0,8}$/.test(v) ? Number(v) : NaN;
+    if (!(n >= 1 && n <= max)) throw new ConfigError(`${what} must be a whole number from 1 to ${max} (decimal digits), got '${v}'`);
     return n;
   };
 }

@@ -1,13 +1,15 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { type CandleSeries, createLogger, loadConfig, pairSlug, parsePair, PermanentError, resolveGitCommit, TransientError } from '@engine/shared';
+import { type CandleSeries, createLogger, EngineError, loadConfig, pairSlug, parsePair, PermanentError, resolveGitCommit, TransientError, wrapError } from '@engine/shared';
 import { runSingleMachine } from '@engine/fleet';
 import { loadCandles, openSource, resolveWindow } from '@engine/candles';
 import { referenceSymbolFor } from '@engine/features';
 import { type FoldReport, type ModelManifest, serializeManifest } from '@engine/model';
 import { trainSymbol, type TrainConfigOverrides, type TrainedModelBundle } from '@engine/training';
 import { parseTrainingOption, positiveInt, TRAINING_OPTION_HELP } from './options';
+import { jsonLine } from './output';
+import { EXIT } from './exit-codes';
 
 /** Options of `engine train`. */
 export interface TrainCommandOptions {
@@ -136,7 +138,7 @@ export function formatSummary(m: ModelManifest): string {
 
 /**
  * `engine train`: for each symbol, load the window of candles (and its cross-asset
- * reference), run `trainSymbol` in this process, write the bundle to `<out>/<BASE-QUOTE>/`
+ * reference), run `trainSymbol` in this process, write the bundle to `<out>/<BASE-QUOTE>/<model id>/`
  * and print the gate and fold tables. A symbol that fails does not stop the others.
  */
 export async function runTrain(opts: TrainCommandOptions, io: TrainIo): Promise<TrainOutcome[]> {
@@ -170,14 +172,13 @@ export async function runTrain(opts: TrainCommandOptions, io: TrainIo): Promise<
             onProgress: opts.json ? undefined : (p) => io.stderr(`[${symbol}] ${p.stage} ${p.done}/${p.total}: ${p.message}\n`),
           },
         );
-        const dir = path.join(out, pairSlug(parsePair(symbol)));
+        const dir = bundleDir(out, bundle.manifest);
         await writeBundleToDir(bundle, dir);
         report(io, opts.json, bundle, dir, (Date.now() - started) / 1000, {}, '');
         outcomes.push({ symbol, dir, manifest: bundle.manifest });
       } catch (err) {
-        const e = err instanceof Error ? err : new Error(String(err));
-        io.stderr(`engine train: ${symbol} failed: ${e.message}\n`);
-        if (opts.json) io.stdout(`${JSON.stringify({ symbol, error: e.message })}\n`);
+        const e = wrapError(err, `training ${symbol}`);
+        reportFailure(io, opts.json, symbol, e);
         outcomes.push({ symbol, error: e });
       }
     }
@@ -187,11 +188,25 @@ export async function runTrain(opts: TrainCommandOptions, io: TrainIo): Promise<
   return outcomes;
 }
 
+/**
+ * Where a bundle is written: `<out>/<BASE-QUOTE>/<model id>/`. Addressed by model id, so a
+ * rerun with other settings never overwrites the bundle of the model the registry holds.
+ */
+export function bundleDir(out: string, m: Pick<ModelManifest, 'symbol' | 'model_id'>): string {
+  return path.join(out, pairSlug(parsePair(m.symbol)), m.model_id);
+}
+
+/** Print one symbol's failure: its code and message (and a JSON line with them). */
+function reportFailure(io: TrainIo, json: boolean | undefined, symbol: string, e: EngineError): void {
+  io.stderr(`engine train: ${symbol} failed: [${e.code}] ${e.message}\n`);
+  if (json) io.stdout(jsonLine({ symbol, error: e.message, code: e.code, permanent: e.permanent }));
+}
+
 /** Print one trained symbol: JSON line or summary + gate and fold tables. */
 function report(io: TrainIo, json: boolean | undefined, bundle: TrainedModelBundle, dir: string, seconds: number, extra: Record<string, unknown>, extraText: string): void {
   const m = bundle.manifest;
   if (json) {
-    io.stdout(`${JSON.stringify({ symbol: m.symbol, dir, model_id: m.model_id, run_date: m.run_date, passed: m.gates.passed, failed: m.gates.failed, metrics: m.metrics, seconds, ...extra })}\n`);
+    io.stdout(jsonLine({ symbol: m.symbol, dir, modelId: m.model_id, runDate: m.run_date, passed: m.gates.passed, failed: m.gates.failed, warnings: m.labelling.warnings, metrics: m.metrics, seconds, ...extra }));
   } else {
     io.stdout(`\n${formatSummary(m)}\n\nGates (${m.symbol})\n${formatGateTable(m)}\n\nWalk-forward folds (${m.symbol})\n${formatFoldTable(bundle.folds)}\n\nwrote ${dir} in ${seconds.toFixed(1)} s${extraText}\n`);
   }
@@ -200,7 +215,7 @@ function report(io: TrainIo, json: boolean | undefined, bundle: TrainedModelBund
 /**
  * The main job on one machine: the fleet's own pipeline in-process (`runSingleMachine`:
  * candles → trainSymbol → staging → registry → publish), then the bundle also written to
- * `<out>/<BASE-QUOTE>/` and the tables printed. Idempotent per (symbol, run date) like the fleet.
+  * `<out>/<BASE-QUOTE>/<model id>/` and the tables printed. Idempotent per (symbol, run date) like the fleet.
  */
 async function runTrainRecorded(a: {
   opts: TrainCommandOptions;
@@ -237,29 +252,60 @@ async function runTrainRecorded(a: {
   for (const r of rep.results) {
     if (!r.ok) {
       const e = r.error.permanent ? new PermanentError(r.error.code, r.error.message) : new TransientError(r.error.code, r.error.message);
-      io.stderr(`engine train: ${r.symbol} failed: [${r.error.code}] ${r.error.message}\n`);
-      if (opts.json) io.stdout(`${JSON.stringify({ symbol: r.symbol, error: r.error.message, code: r.error.code })}\n`);
+      reportFailure(io, opts.json, r.symbol, e);
       outcomes.push({ symbol: r.symbol, error: e });
       continue;
     }
-    const dir = path.join(a.out, pairSlug(parsePair(r.symbol)));
+    const dir = bundleDir(a.out, r.bundle.manifest);
     await writeBundleToDir(r.bundle, dir);
+    const trained = r.bundle.manifest.model_id;
+    if (!r.created && r.result.modelId !== trained) {
+      // The registry already holds another model for this symbol and day (a rerun with other
+      // settings, or the losing side of two concurrent runs): it keeps that one. Say so, and
+      // print the id the registry holds, not this run's.
+      const e = new PermanentError(
+        'MODEL_CONFLICT',
+        `the registry ${rep.registry} already holds model ${r.result.modelId} for ${r.symbol} ${r.runDate} (trained with other settings or data); this run's model ${trained} was not recorded (its bundle is in ${dir}). Train another day (--end), or use --no-registry to only write bundles`,
+        { symbol: r.symbol, runDate: r.runDate, registryModelId: r.result.modelId, trainedModelId: trained },
+      );
+      reportFailure(io, opts.json, r.symbol, e);
+      outcomes.push({ symbol: r.symbol, dir, error: e, registered: { modelId: r.result.modelId, created: false, registry: rep.registry, published: null } });
+      continue;
+    }
     const registered = { modelId: r.result.modelId, created: r.created, registry: rep.registry, published: r.sync ? rep.publishTarget : null };
     const text = [
-      `\nregistry ${rep.registry}: ${r.created ? `recorded model ${r.result.modelId} (${r.result.verdict})` : `already holds model ${r.result.modelId} for ${r.runDate}; kept it (idempotent per symbol and run date)`}`,
-      r.sync ? `published to ${rep.publishTarget} (${r.sync.uploaded} files sent, ${r.sync.unchanged} unchanged)` : `not published yet: ${r.syncError ?? 'unknown'} (the next run's sweep retries)`,
+      `\nregistry ${rep.registry}: ${r.created ? `recorded model ${r.result.modelId} (${r.result.verdict})` : `already holds this model ${r.result.modelId} for ${r.runDate} (the same settings and data: nothing recorded twice)`}`,
+      r.sync ? `published to ${rep.publishTarget} (${r.sync.uploaded} files sent, ${r.sync.unchanged} unchanged)` : `NOT PUBLISHED: ${r.syncError ?? 'unknown'} (recorded and pending; the next run's or the sync worker's sweep retries it)`,
     ].join('\n');
-    report(io, opts.json, r.bundle, dir, r.seconds, { registry: registered }, text);
+    report(io, opts.json, r.bundle, dir, r.seconds, { registry: registered, ...(r.sync ? {} : { publishError: r.syncError ?? 'unknown' }) }, text);
+    if (!r.sync) {
+      // Recorded but not published: a transient failure for this symbol (exit 3), never "published".
+      const e = new TransientError('PUBLISH_FAILED', `${r.symbol}: recorded as ${r.result.modelId} but not published: ${r.syncError ?? 'unknown'}`);
+      io.stderr(`engine train: [${e.code}] ${e.message}\n`);
+      outcomes.push({ symbol: r.symbol, dir, manifest: r.bundle.manifest, registered, error: e });
+      continue;
+    }
     outcomes.push({ symbol: r.symbol, dir, manifest: r.bundle.manifest, registered });
   }
   return outcomes;
+}
+
+/**
+ * The command's exit code: 0 when every symbol was trained (and, with the registry,
+ * recorded and published) — a rejected model is a normal outcome; 3 when a failure may
+ * pass on retry (a service was down, a publish failed); else 2 (bad input or data).
+ */
+export function trainExitCode(outcomes: readonly TrainOutcome[]): number {
+  const failed = outcomes.filter((o) => o.error !== undefined);
+  if (failed.length === 0) return EXIT.ok;
+  return failed.some((o) => !(o.error instanceof EngineError && o.error.permanent)) ? EXIT.transient : EXIT.input;
 }
 
 /** `engine train …` */
 export function registerTrainCommands(program: Command): void {
   program
     .command('train')
-    .description('the main job on one machine: train, validate and gate one model per symbol in this process, record it in the registry (embedded PGlite unless DATABASE_URL) and publish it in the Dropbox layout (<data-dir>/publish, or Dropbox when configured); the bundle also goes to <out>/<BASE-QUOTE>/; prints the gate and fold tables')
+    .description('the main job on one machine: train, validate and gate one model per symbol in this process, record it in the registry (embedded PGlite unless DATABASE_URL) and publish it in the Dropbox layout (<data-dir>/publish, or Dropbox when configured); the bundle also goes to <out>/<BASE-QUOTE>/<model id>/; prints the gate and fold tables')
     .requiredOption('--symbols <list>', 'comma-separated pairs, e.g. BTC/USDT,ETH/USDT')
     .option('--source <source>', 'binance (any ccxt exchange id) or csv:DIR (default: ENGINE_CANDLE_SOURCE)')
     .option('--days <n>', 'window length in whole UTC days (default: ENGINE_WINDOW_DAYS)', positiveInt('--days'))
@@ -275,10 +321,6 @@ export function registerTrainCommands(program: Command): void {
     .option('--no-registry', 'only write the bundles: no registry record, no publish')
     .action(async (opts: TrainCommandOptions) => {
       const outcomes = await runTrain(opts, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
-      const failed = outcomes.filter((o) => o.error);
-      if (failed.length > 0) {
-        // A failed symbol is an error; a rejected model is a normal outcome (exit 0).
-        process.exitCode = failed.some((o) => !(o.error && 'permanent' in o.error && (o.error as { permanent: boolean }).permanent)) ? 1 : 2;
-      }
+      process.exitCode = trainExitCode(outcomes);
     });
 }

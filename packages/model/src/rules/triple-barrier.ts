@@ -79,7 +79,12 @@ export interface TripleBarrierLabels {
   warnings: string[];
 }
 
-function checkConfig(cfg: LabelConfig, costs: CostModel, symbol: string): string[] {
+/**
+ * Check label settings against the cost model, before any candle is touched: a refusal
+ * (PermanentError `LABELS_CONFIG` / `LABELS_UNWINNABLE`) depends on the configuration
+ * alone. Returns the warnings to record when unwinnable barriers are explicitly allowed.
+ */
+export function checkLabelConfig(cfg: LabelConfig, costs: CostModel, symbol: string): string[] {
   const where = `labels for ${symbol}`;
   if (!Number.isInteger(cfg.horizon_minutes) || cfg.horizon_minutes < 1) {
     throw new PermanentError('LABELS_CONFIG', `${where}: horizon_minutes must be an integer ≥ 1, got ${cfg.horizon_minutes}`);
@@ -124,7 +129,7 @@ function checkConfig(cfg: LabelConfig, costs: CostModel, symbol: string): string
  *   or below the round-trip cost) and `allow_unwinnable` is off.
  */
 export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, costs: CostModel): TripleBarrierLabels {
-  const warnings = checkConfig(cfg, costs, candles.symbol);
+  const warnings = checkLabelConfig(cfg, costs, candles.symbol);
   const n = candles.ts.length;
   const { open, high, low, close, gap } = candles;
   const h = cfg.horizon_minutes;

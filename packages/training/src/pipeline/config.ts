@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '@engine/shared';
-import { type CostModel, costModelProblems, costModelSchema, DEFAULT_COST_MODEL, DEFAULT_LABEL_CONFIG, DEFAULT_TRADING_RULES, labelConfigSchema, type LabelConfig, type TradingRules } from '@engine/model';
+import { checkLabelConfig, type CostModel, costModelProblems, costModelSchema, DEFAULT_COST_MODEL, DEFAULT_LABEL_CONFIG, DEFAULT_TRADING_RULES, labelConfigSchema, type LabelConfig, type TradingRules } from '@engine/model';
 import { DEFAULT_GATES, type GateConfig } from '../gates/gates';
 import { DEFAULT_GBDT_PARAMS, gbdtParamsSchema, type GbdtParams } from '@engine/gbdt';
 import { DEFAULT_SCENARIOS, type ScenarioConfig } from '../scenarios/scenarios';
@@ -156,5 +156,7 @@ export function resolveTrainConfig(overrides: TrainConfigOverrides = {}): TrainC
   if (problems.length > 0) throw new ConfigError(`invalid cost model: ${problems.join('; ')}`);
   if (cfg.model.objective === 'logistic') throw new ConfigError('the edge model must be a regressor (squared_error or huber), got objective logistic');
   if (cfg.confidence_model.objective !== 'logistic') throw new ConfigError(`the confidence model must use objective logistic, got ${cfg.confidence_model.objective}`);
+  // Depends on the configuration alone: refused here, before candles or features are computed.
+  checkLabelConfig(cfg.labels, cfg.costs, 'this configuration');
   return cfg;
 }
