@@ -161,7 +161,7 @@ describe('resolveWindow and parseSource', () => {
   });
 
   test('bad input is a permanent error', async () => {
-    await expect(resolveWindow({ days: 0, source: 'binance' })).rejects.toThrow(/whole number of days ≥ 1/);
+    await expect(resolveWindow({ days: 0, source: 'binance' })).rejects.toThrow(/whole number of days from 1 to 3650/);
     await expect(resolveWindow({ days: 3, end: '2026-02-30', source: 'binance' })).rejects.toThrow(/not a valid UTC day/);
     expect(() => parseSource('csv:')).toThrow(/names no folder/);
     expect(() => parseSource('Bin Ance')).toThrow(/neither csv:DIR nor a ccxt exchange id/);
