@@ -40,7 +40,7 @@ describe('engine models (CLI)', () => {
   });
 
   test('migrate, list, show, rollback (logged with actor and reason), log', async () => {
-    expect(await engine('migrate')).toMatch(/schema version 1 of 1 \(applied now: 1\)/);
+    expect(await engine('migrate')).toMatch(/schema version 2 of 2 \(applied now: 1, 2\)/);
     expect(await engine('migrate')).toMatch(/already up to date/);
     const reg = new Registry(db, { schema });
     const d1 = makeBundle({ symbol: 'BTC/USDT', runDate: '2026-07-14' });

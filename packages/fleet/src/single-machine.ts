@@ -44,9 +44,11 @@ export type SingleMachineSymbolResult =
       /** The bundle just trained (with its fold table); when `created` is false the registry kept an earlier model for the day (`result.modelId`). */
       bundle: TrainedModelBundle;
       created: boolean;
-      /** What publishing did; null with `syncError` when it failed (the model stays pending; the next run's sweep retries). */
+      /** What publishing did; null with `syncError` when it failed (the model stays pending; the next run's sweep retries), or with `publishLeftTo` when this process does not publish for the registry. */
       sync: SyncOutcome | null;
       syncError?: string;
+      /** The registry publishes elsewhere (the fleet's Dropbox): this process published nothing and the registry's own sync will. */
+      publishLeftTo?: string;
       seconds: number;
     }
   | { symbol: string; ok: false; runDate?: string; error: { code: string; message: string; permanent: boolean } };
@@ -81,7 +83,17 @@ export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, 
   const actor = `cli@${hostname()}`;
   const reg = await openRegistryContext(cfg, { actor, logger: log });
   try {
-    const leftovers = await reg.sync.sweep();
+    // A process whose publish target is not the registry's (a laptop without DROPBOX_* on the
+    // fleet's PostgreSQL) publishes nothing: its models wait for the registry's own sync.
+    let publishLeftTo: string | undefined;
+    try {
+      await reg.sync.checkTarget();
+    } catch (err) {
+      if (!(err instanceof EngineError && err.code === 'PUBLISH_TARGET_MISMATCH')) throw err;
+      publishLeftTo = (await reg.registry.publishTarget()) ?? "the registry's sync worker";
+      log.warn({ registryTarget: publishLeftTo, processTarget: reg.publisher.target() }, err.message);
+    }
+    const leftovers = publishLeftTo === undefined ? await reg.sync.sweep() : { synced: [], ingested: [] };
     if (leftovers.synced.length + leftovers.ingested.length > 0) log.info({ synced: leftovers.synced.length, ingested: leftovers.ingested.length }, 'published models left over from an earlier run');
     const ports = createTrainingPorts(cfg, { cacheDir: opts.cacheDir, gitCommit: opts.gitCommit });
     const results: SingleMachineSymbolResult[] = [];
@@ -102,6 +114,7 @@ export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, 
             store: reg.store,
             actor,
             publish: async (ref) => {
+              if (publishLeftTo !== undefined) return;
               try {
                 sync = await reg.sync.syncStaged(ref);
               } catch (err) {
@@ -123,6 +136,7 @@ export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, 
           created: outcome.created,
           sync,
           ...(syncError === undefined ? {} : { syncError }),
+          ...(publishLeftTo === undefined ? {} : { publishLeftTo }),
           seconds: (Date.now() - started) / 1000,
         });
       } catch (err) {

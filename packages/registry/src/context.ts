@@ -3,7 +3,7 @@ import { ConfigError, type Config, type Logger } from '@engine/shared';
 import { FolderArtifactStore, PgArtifactStore } from './artifact-store';
 import { describeRegistryDb, openRegistryDb } from './db';
 import { FolderFiles, Publisher, dropboxFromConfig, type DropboxFilesOptions } from '@engine/publish';
-import { ModelSync } from './model-sync';
+import { ModelSync, type TargetPolicy } from './model-sync';
 import { Registry } from './registry';
 import type { ArtifactStore, Db } from './types';
 
@@ -33,6 +33,19 @@ export interface RegistryContextOptions {
   dropbox?: Partial<Omit<DropboxFilesOptions, 'appKey' | 'appSecret' | 'refreshToken' | 'apiUrl'>>;
   /** Keep staged bundles after sync (default: prune them). */
   keepStaged?: boolean;
+  /**
+   * How syncs relate to the registry's publish target (see ModelSync). Default: `claim` for
+   * the fleet and for an embedded registry (this process is its publisher); `join` for a
+   * single-machine process on a shared PostgreSQL (DATABASE_URL without REDIS_URL), or
+   * `side` when ENGINE_SIDE_PUBLISH says so.
+   */
+  targetPolicy?: TargetPolicy;
+}
+
+/** The target policy a configuration implies (see RegistryContextOptions.targetPolicy). */
+export function defaultTargetPolicy(config: Pick<Config, 'mode' | 'databaseUrl' | 'sidePublish'>): TargetPolicy {
+  if (config.databaseUrl === undefined || config.mode === 'fleet') return 'claim';
+  return config.sidePublish ? 'side' : 'join';
 }
 
 /**
@@ -51,7 +64,7 @@ export async function openRegistryContext(config: Config, opts: RegistryContextO
     const store: ArtifactStore = config.databaseUrl !== undefined ? new PgArtifactStore(db, { schema: opts.schema }) : new FolderArtifactStore(path.join(config.dataDir, 'staging'));
     const files = dropboxFromConfig(config, { ...opts.dropbox, logger: opts.logger }) ?? new FolderFiles(path.join(config.dataDir, 'publish'));
     const publisher = new Publisher(files, { root: config.dropbox.root, logger: opts.logger });
-    const sync = new ModelSync({ registry, store, publisher, actor: opts.actor, logger: opts.logger, pruneStaged: !(opts.keepStaged ?? false) });
+    const sync = new ModelSync({ registry, store, publisher, actor: opts.actor, logger: opts.logger, pruneStaged: !(opts.keepStaged ?? false), targetPolicy: opts.targetPolicy ?? defaultTargetPolicy(config) });
     return { db, registry, store, publisher, sync, where: describeRegistryDb(config), close: () => db.close() };
   } catch (err) {
     await db.close().catch(() => undefined);

@@ -110,6 +110,27 @@ CREATE TABLE ${s}.staged_files (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'the registry records its publish target, and each model the target it was synced to',
+    sql: (s) => `
+ALTER TABLE ${s}.models ADD COLUMN publish_target text;
+CREATE TABLE ${s}.registry_settings (
+  key    text PRIMARY KEY,
+  value  text NOT NULL,
+  set_at timestamptz NOT NULL DEFAULT now(),
+  set_by text NOT NULL
+);
+-- Registries written before this migration: each synced model's target is the one its
+-- last 'synced' event names, and the registry's is the target of its newest sync.
+UPDATE ${s}.models m SET publish_target = (
+  SELECT p.details->>'target' FROM ${s}.publish_log p WHERE p.event = 'synced' AND p.model_id = m.id ORDER BY p.seq DESC LIMIT 1
+) WHERE m.sync_state = 'synced';
+INSERT INTO ${s}.registry_settings (key, value, set_by)
+  SELECT 'publish_target', p.details->>'target', 'migration 2 (from the newest synced event)' FROM ${s}.publish_log p
+  WHERE p.event = 'synced' AND p.details->>'target' IS NOT NULL ORDER BY p.seq DESC LIMIT 1;
+`,
+  },
 ];
 
 /**

@@ -2,7 +2,7 @@ import { DataError, PermanentError, wrapError, type Logger } from '@engine/share
 import { stagingKey } from './artifact-store';
 import type { Publisher } from '@engine/publish';
 import type { Registry } from './registry';
-import type { ArtifactStore, PointerOutcome, RecordResult, SweepOutcome, SyncOutcome } from './types';
+import type { ArtifactStore, ModelRecord, PointerOutcome, RecordResult, SweepOutcome, SyncOutcome } from './types';
 
 /** Error codes meaning the staged bundle itself is unusable: retrying cannot help. */
 const BUNDLE_PROBLEMS = new Set(['BUNDLE_CORRUPT', 'BUNDLE_NOT_FOUND', 'BUNDLE_MISMATCH', 'BUNDLE_INVALID']);
@@ -27,7 +27,21 @@ export interface ModelSyncOptions {
   /** Most pending models one sweep handles (default 200). */
   sweepLimit?: number;
   logger?: Logger;
+  /**
+   * How this process relates to the registry's publish target (`Registry.publishTarget`):
+   * - `claim` (default): it is the registry's publisher — the fleet's sync worker, or the
+   *   embedded registry of one machine. It sets the target when none is set yet and
+   *   refuses to sync when the registry publishes elsewhere.
+   * - `join`: it publishes only when its target is the registry's (a CLI pointed at the
+   *   fleet's PostgreSQL); otherwise it refuses and leaves models to the fleet's sync.
+   * - `side`: told explicitly (ENGINE_SIDE_PUBLISH=true) to write models to its own target
+   *   too: an export that never marks a model synced, never moves the registry's pointer
+   *   marks and never prunes the staged bundle its real target still needs.
+   */
+  targetPolicy?: TargetPolicy;
 }
+
+export type TargetPolicy = 'claim' | 'join' | 'side';
 
 /**
  * The sync worker's logic, free of BullMQ: record a staged bundle in the registry (one
@@ -47,8 +61,10 @@ export class ModelSync {
   private readonly prune: boolean;
   private readonly sweepLimit: number;
   private readonly logger: Logger | undefined;
+  private readonly policy: TargetPolicy;
 
   constructor(opts: ModelSyncOptions) {
+    this.policy = opts.targetPolicy ?? 'claim';
     this.registry = opts.registry;
     this.store = opts.store;
     this.publisher = opts.publisher;
@@ -66,6 +82,26 @@ export class ModelSync {
   async handle(job: SyncRequest): Promise<SyncOutcome | SweepOutcome> {
     if (job.kind === 'sweep') return this.sweep();
     return this.syncStaged({ modelId: job.modelId, symbol: job.symbol, runDate: job.runDate });
+  }
+
+  /**
+   * Whether this process may publish for the registry: `own` when its target is the
+   * registry's (claiming it first when it may), `side` when it only exports on request;
+   * else a PermanentError `PUBLISH_TARGET_MISMATCH` naming both targets, and nothing is
+   * published, marked or moved (the models stay pending for the registry's own sync).
+   */
+  async checkTarget(): Promise<'own' | 'side'> {
+    const own = this.publisher.target();
+    const registered = this.policy === 'claim' ? await this.registry.claimPublishTarget(own, this.actor) : await this.registry.publishTarget();
+    if (registered === own) return 'own';
+    if (this.policy === 'side') return 'side';
+    throw new PermanentError(
+      'PUBLISH_TARGET_MISMATCH',
+      `this registry publishes to ${registered ?? '(nothing yet: its own sync worker has not claimed a target)'}; this process would publish to ${own}. ` +
+        `It publishes nothing, so models recorded here wait for the registry's own sync. Configure the same target (DROPBOX_* as the fleet), ` +
+        `or set ENGINE_SIDE_PUBLISH=true to also write them to ${own} without claiming them; an operator can move the registry with \`engine models target --set\``,
+      { registryTarget: registered, processTarget: own },
+    );
   }
 
   /** Record the staged bundle (if not yet) and publish the model kept for its (symbol, run date). */
@@ -108,10 +144,12 @@ export class ModelSync {
    * corrupt (then it is marked `failed`: no retry can publish it).
    */
   async syncModel(modelId: string): Promise<SyncOutcome> {
+    const mode = await this.checkTarget();
     const rec = await this.registry.getModel(modelId);
     if (rec === null) throw new PermanentError('MODEL_NOT_FOUND', `sync: model ${modelId} is not in the registry`, { modelId });
     const log = this.logger?.child({ modelId, symbol: rec.symbol, runDate: rec.runDate });
     const base = { modelId, symbol: rec.symbol, runDate: rec.runDate, verdict: rec.verdict };
+    if (mode === 'side') return this.exportModel(rec, base);
     if (rec.syncState === 'synced') {
       if (this.prune) await this.store.delete(rec.location);
       const pointer = rec.live ? await this.syncPointer(rec.symbol) : 'not-live';
@@ -150,11 +188,28 @@ export class ModelSync {
   }
 
   /**
+   * ENGINE_SIDE_PUBLISH: write the model's files (and, when it is the symbol's live
+   * published model, a `latest.json` naming those copies) to this process's own target.
+   * The registry is not told: the model stays pending for the registry's target, its
+   * staged bundle stays, and no pointer mark moves.
+   */
+  private async exportModel(rec: ModelRecord, base: Pick<SyncOutcome, 'modelId' | 'symbol' | 'runDate' | 'verdict'>): Promise<SyncOutcome> {
+    const bundle = await this.store.get(rec.location);
+    const published = await this.publisher.publishBundle(bundle, rec.verdict);
+    let pointer: PointerOutcome = 'not-live';
+    if (rec.live && rec.verdict === 'published') pointer = (await this.publisher.publishPointer(this.publisher.pointerFor({ ...rec, publishedFiles: published.files }))).result;
+    this.logger?.warn({ modelId: rec.id, target: this.publisher.target(), registryTarget: await this.registry.publishTarget() }, 'model exported to this process’s own target (ENGINE_SIDE_PUBLISH); it stays pending for the registry’s target');
+    return { ...base, state: 'exported', uploaded: published.uploaded, unchanged: published.unchanged, pointer };
+  }
+
+  /**
    * Point the symbol's `latest.json` at its live model — only once that model's files
    * are all published (`waiting` until then). Written after the files, so a reader
    * following the pointer always finds a whole model.
    */
   async syncPointer(symbol: string): Promise<PointerOutcome> {
+    // Only the registry's own publisher moves latest.json and its marks.
+    if ((await this.checkTarget()) === 'side') return 'not-live';
     const live = await this.registry.liveModel(symbol);
     if (live === null) return 'not-live';
     const rec = await this.registry.getModel(live.modelId);
@@ -171,6 +226,8 @@ export class ModelSync {
    */
   async sweep(): Promise<SweepOutcome> {
     const out: SweepOutcome = { ingested: [], synced: [], failed: [], pointers: [] };
+    // A process exporting to a target of its own never claims what the registry's publisher owes.
+    if ((await this.checkTarget()) === 'side') return out;
     for (const key of await this.store.list()) {
       const ref = parseStagingKey(key);
       if (ref === null) continue;

@@ -57,7 +57,7 @@ export function rejectionReasons(manifest: ManifestCore): string[] {
 
 const MODEL_COLUMNS = `m.id::text AS id, m.symbol, m.run_date::text AS run_date, m.created_at, m.recorded_at, m.verdict,
   m.reasons, m.recipe_version, m.recipe_hash, m.median_source, m.location, m.sync_state, m.sync_attempts,
-  m.synced_at, m.published_files, m.last_sync_error, m.rolled_back_at, (l.model_id IS NOT NULL) AS live`;
+  m.synced_at, m.published_files, m.publish_target, m.last_sync_error, m.rolled_back_at, (l.model_id IS NOT NULL) AS live`;
 
 function toRecord(r: Row): ModelRecord {
   return {
@@ -76,6 +76,7 @@ function toRecord(r: Row): ModelRecord {
     syncAttempts: Number(r.sync_attempts),
     syncedAt: isoOrNull(r.synced_at),
     publishedFiles: (r.published_files as Record<string, PublishedFile> | null) ?? null,
+    publishTarget: (r.publish_target as string | null) ?? null,
     lastSyncError: (r.last_sync_error as string | null) ?? null,
     rolledBackAt: isoOrNull(r.rolled_back_at),
     live: Boolean(r.live),
@@ -403,9 +404,9 @@ export class Registry {
   async markSynced(id: string, opts: { actor: string; files: Record<string, PublishedFile>; target: string }): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const rows = await tx.query(
-        `UPDATE ${this.t('models')} SET sync_state = 'synced', synced_at = now(), published_files = $2::jsonb, last_sync_error = NULL
+        `UPDATE ${this.t('models')} SET sync_state = 'synced', synced_at = now(), published_files = $2::jsonb, publish_target = $3, last_sync_error = NULL
          WHERE id = $1 AND sync_state <> 'synced' RETURNING symbol`,
-        [id, JSON.stringify(opts.files)],
+        [id, JSON.stringify(opts.files), opts.target],
       );
       const row = rows[0];
       if (row === undefined) return false;
@@ -482,6 +483,38 @@ export class Registry {
         });
       }
       return isLive;
+    });
+  }
+
+  /**
+   * Where this registry publishes (`dropbox:/Runpodhuracan`, `folder:/data/publish:/Runpodhuracan`),
+   * or null before the first claim. Every sync checks it: models recorded here are
+   * published there and nowhere else.
+   */
+  async publishTarget(): Promise<string | null> {
+    const rows = await this.db.query(`SELECT value FROM ${this.t('registry_settings')} WHERE key = 'publish_target'`);
+    return rows[0] === undefined ? null : String(rows[0].value);
+  }
+
+  /** Set the publish target when none is set yet; returns the target the registry holds now (maybe another's). */
+  async claimPublishTarget(target: string, actor: string): Promise<string> {
+    await this.db.query(
+      `INSERT INTO ${this.t('registry_settings')} (key, value, set_by) VALUES ('publish_target', $1, $2) ON CONFLICT (key) DO NOTHING`,
+      [target, actor],
+    );
+    return (await this.publishTarget())!;
+  }
+
+  /** Change the publish target on purpose (an operator moving the fleet to another Dropbox root, say). */
+  async setPublishTarget(target: string, actor: string): Promise<{ previous: string | null; target: string }> {
+    return this.db.transaction(async (tx) => {
+      const prev = await tx.query(`SELECT value FROM ${this.t('registry_settings')} WHERE key = 'publish_target' FOR UPDATE`);
+      await tx.query(
+        `INSERT INTO ${this.t('registry_settings')} (key, value, set_by) VALUES ('publish_target', $1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, set_at = now(), set_by = EXCLUDED.set_by`,
+        [target, actor],
+      );
+      return { previous: prev[0] === undefined ? null : String(prev[0].value), target };
     });
   }
 

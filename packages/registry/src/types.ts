@@ -57,6 +57,8 @@ export interface ModelRecord {
   syncedAt: string | null;
   /** Bundle file name (incl. `manifest.json`) → where it was published. Null until synced. */
   publishedFiles: Record<string, PublishedFile> | null;
+  /** The publish target it was synced to (`dropbox:/Runpodhuracan`, `folder:…`). Null until synced. */
+  publishTarget: string | null;
   lastSyncError: string | null;
   /** Set when an operator rolled this model back; it never goes live again by itself. */
   rolledBackAt: string | null;
@@ -146,8 +148,12 @@ export interface SyncOutcome {
   symbol: string;
   runDate: string;
   verdict: Verdict;
-  /** `synced` now, or `already-synced` (it was; nothing was uploaded). */
-  state: 'synced' | 'already-synced';
+  /**
+   * `synced` now, or `already-synced` (it was; nothing was uploaded), or `exported`: written
+   * to this process's own target on request (ENGINE_SIDE_PUBLISH) while the registry
+   * publishes elsewhere; the model stays pending there.
+   */
+  state: 'synced' | 'already-synced' | 'exported';
   /** Files whose bytes were sent; 0 on a repeat sync. */
   uploaded: number;
   /** Files already present with the same content hash. */

@@ -71,6 +71,12 @@ const envSchema = z.object({
   ENGINE_SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(8_000),
   ENGINE_TRAIN_THREADS: int(0, 256).default(0),
   ENGINE_SYNC_SWEEP_CRON: z.string().default('*/30 * * * *'),
+  /**
+   * Also write models to this process's own publish target when the registry publishes
+   * elsewhere (a folder beside a Dropbox fleet): an export that claims nothing. Off: such a
+   * process publishes nothing and leaves its models to the registry's own sync.
+   */
+  ENGINE_SIDE_PUBLISH: bool.default(false),
   /** The commit models are trained from (images have no .git; see resolveGitCommit). */
   ENGINE_GIT_COMMIT: z.string().regex(/^[0-9a-f]{7,40}$/i, 'expected a git commit hash (7 to 40 hex digits)').optional(),
   ENGINE_TRAIN_ATTEMPTS: int(1, 20).default(DEFAULT_RETRY.train.attempts),
@@ -125,6 +131,8 @@ export interface Config {
   universe: string[];
   windowDays: number;
   schedule: { cron: string; tz: string; syncSweepCron: string };
+  /** ENGINE_SIDE_PUBLISH: export to this process's own target when the registry publishes elsewhere. */
+  sidePublish: boolean;
   queuePrefix: string;
   worker: { role: 'train' | 'sync'; concurrency: number; lockDurationMs: number; shutdownDeadlineMs: number; trainThreads: number };
   /** Attempts and first backoff per queue, for transient failures (DEFAULT_RETRY by default). */
@@ -196,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     universe: e.ENGINE_UNIVERSE,
     windowDays: e.ENGINE_WINDOW_DAYS,
     schedule: { cron: e.ENGINE_SCHEDULE_CRON, tz: e.ENGINE_SCHEDULE_TZ, syncSweepCron: e.ENGINE_SYNC_SWEEP_CRON },
+    sidePublish: e.ENGINE_SIDE_PUBLISH,
     queuePrefix: e.ENGINE_QUEUE_PREFIX,
     worker: {
       role: e.ENGINE_WORKER_ROLE,

@@ -179,6 +179,29 @@ export function registerModelsCommands(program: Command, io: ModelsIo = stdoutIo
     });
 
   models
+    .command('target')
+    .description("where this registry publishes (Dropbox or a folder) and where this process would; --set moves the registry's target on purpose (logged)")
+    .option('--set <target>', 'the new target, as `target` prints it (e.g. dropbox:/Runpodhuracan): only a process publishing there syncs afterwards')
+    .option('--actor <name>', 'who sets it (default: the user name)')
+    .option('--json', 'one JSON line')
+    .option(...schemaOpt)
+    .action(async (opts: Common & { set?: string; actor?: string }) => {
+      const r = await withRegistry(opts, async (ctx) => {
+        if (opts.set !== undefined) {
+          if (!/^(dropbox|folder):/.test(opts.set)) throw new ConfigError(`--set expects a target such as dropbox:/Runpodhuracan or folder:/data/publish:/Runpodhuracan, got '${opts.set}'`);
+          const changed = await ctx.registry.setPublishTarget(opts.set, opts.actor ?? defaultActor());
+          return { registryTarget: changed.target, previous: changed.previous, processTarget: ctx.publisher.target() };
+        }
+        return { registryTarget: await ctx.registry.publishTarget(), processTarget: ctx.publisher.target() };
+      });
+      io.out(
+        opts.json
+          ? jsonLine(r)
+          : `registry publishes to ${r.registryTarget ?? '(no target yet: the first sync worker claims it)'}\nthis process would publish to ${r.processTarget}${r.registryTarget === r.processTarget ? ' (the same: it may sync)' : ' (not the same: it publishes nothing unless ENGINE_SIDE_PUBLISH=true)'}\n`,
+      );
+    });
+
+  models
     .command('sync')
     .description('publish pending models and latest.json pointers now (what the 30-minute sweep does), or one model with --id')
     .option('--id <model id>', 'only this model')

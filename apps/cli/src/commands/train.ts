@@ -48,7 +48,7 @@ export interface TrainOutcome {
   manifest?: ModelManifest;
   error?: Error;
   /** Registry outcome in single-machine mode: the model id the registry holds for the day. */
-  registered?: { modelId: string; created: boolean; registry: string; published: string | null };
+  registered?: { modelId: string; created: boolean; registry: string; published: string | null; publishLeftTo?: string };
 }
 
 
@@ -272,7 +272,14 @@ async function runTrainRecorded(a: {
       outcomes.push({ symbol: r.symbol, dir, error: e, registered: { modelId: r.result.modelId, created: false, registry: rep.registry, published: null } });
       continue;
     }
-    const registered = { modelId: r.result.modelId, created: r.created, registry: rep.registry, published: r.sync ? rep.publishTarget : null };
+    const registered = { modelId: r.result.modelId, created: r.created, registry: rep.registry, published: r.sync ? rep.publishTarget : null, ...(r.publishLeftTo ? { publishLeftTo: r.publishLeftTo } : {}) };
+    if (r.publishLeftTo !== undefined) {
+      // Not a failure: the registry's own sync publishes to its target; this process has no access to it.
+      const text = `\nregistry ${rep.registry}: ${r.created ? 'recorded' : 'already holds'} model ${r.result.modelId} (${r.result.verdict}); publishing is left to the registry's target ${r.publishLeftTo} (this process would publish to ${rep.publishTarget}; ENGINE_SIDE_PUBLISH=true also writes it there)`;
+      report(io, opts.json, r.bundle, dir, r.seconds, { registry: registered }, text);
+      outcomes.push({ symbol: r.symbol, dir, manifest: r.bundle.manifest, registered });
+      continue;
+    }
     const text = [
       `\nregistry ${rep.registry}: ${r.created ? `recorded model ${r.result.modelId} (${r.result.verdict})` : `already holds this model ${r.result.modelId} for ${r.runDate} (the same settings and data: nothing recorded twice)`}`,
       r.sync ? `published to ${rep.publishTarget} (${r.sync.uploaded} files sent, ${r.sync.unchanged} unchanged)` : `NOT PUBLISHED: ${r.syncError ?? 'unknown'} (recorded and pending; the next run's or the sync worker's sweep retries it)`,
