@@ -50,14 +50,20 @@ export class UnsafeFileError extends PermanentError {
   readonly found: number | null | undefined;
 
   constructor(where: string, p: { reason: UnsafeFileReason; path: string; problem: string; file?: string; limit?: number; found?: number | null }) {
-    const on = p.file !== undefined && p.file !== p.path ? ` (on the way to ${p.file})` : '';
-    super('UNSAFE_FILE', `${where} ${p.path}${on}: ${p.problem}`, { reason: p.reason, path: p.path, ...(p.file !== undefined ? { file: p.file } : {}), ...(p.limit !== undefined ? { limit: p.limit, found: p.found ?? null } : {}) });
+    const on = p.file !== undefined && p.file !== p.path ? ` (on the way to ${printable(p.file)})` : '';
+    super('UNSAFE_FILE', `${where} ${printable(p.path)}${on}: ${p.problem}`, { reason: p.reason, path: p.path, ...(p.file !== undefined ? { file: p.file } : {}), ...(p.limit !== undefined ? { limit: p.limit, found: p.found ?? null } : {}) });
     this.reason = p.reason;
     this.path = p.path;
     this.problem = p.problem;
     this.limit = p.limit;
     this.found = p.found;
   }
+}
+
+/** A path as a message shows it: quoted and escaped when it holds control characters (NUL, newline). */
+function printable(p: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(p) ? JSON.stringify(p) : p;
 }
 
 /** `a FIFO`, `a symbolic link`, … for messages. */
@@ -80,7 +86,7 @@ export function safeSegments(remote: string, where: string): string[] {
   const parts = remote.split('/').slice(1);
   const bad = !remote.startsWith('/') || remote.includes('\0') || parts.length === 0 || parts.some((p) => p === '' || p === '.' || p === '..');
   if (bad) {
-    throw new UnsafeFileError(where, { reason: 'outside_root', path: JSON.stringify(remote), problem: "expected an absolute path without empty, '.' or '..' segments or NUL bytes" });
+    throw new UnsafeFileError(where, { reason: 'outside_root', path: remote, problem: "expected an absolute path without empty, '.' or '..' segments or NUL bytes" });
   }
   return parts;
 }
