@@ -7,7 +7,7 @@ const MiB = 1024 * 1024;
 
 /**
  * The most any download reads into memory, whatever the caller allows: 1 GiB. A model
- * bundle is a few MiB (300 trees of depth 6 are ~2 MiB of ONNX); a reader that is asked
+ * bundle is a few MiB at most (40 trees of depth 4 are ~50 KB of ONNX); a reader asked
  * for more is reading something that is not a model.
  */
 export const MAX_FILE_BYTES = 1024 * MiB;
