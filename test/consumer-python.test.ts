@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { RECIPE } from '@engine/features';
-import { GOLDEN_TOLERANCE, goldenRelativeError, reproducesGolden } from '@engine/model';
+import { GOLDEN_TOLERANCE, goldenRelativeError, reproducesGolden, serializeManifest } from '@engine/model';
 import { SYN, alterFile, alterManifest, publish, tempPublishFolder, trainPlanted, type TrainedFixture } from '../packages/consumer/test/support/bundles';
 import type { ModelBundle } from '@engine/model';
 import { REPO_ROOT, SYSTEM_PYTHON } from './support/paths';
@@ -33,12 +34,13 @@ interface Summary {
   files_verified?: string[];
   onnx_checker?: { checked: boolean; models: Record<string, { nodes: string[]; opsets: Record<string, number> }> };
   golden?: { ran: boolean; reason?: string };
+  skipped_checks?: { check: string; reason: string }[];
   validator?: { name: 'jsonschema' | 'schema_subset'; reason?: string; version?: string; draft?: string; format_checker?: boolean; formats_from_subset?: string[] };
 }
 
 /** Run the loader; `pythonFlags: ['-S']` hides the site packages (jsonschema, onnx), as on a bare machine. */
-function run(args: string[], pythonFlags: string[] = []): { status: number | null; summary: Summary; stderr: string } {
-  const r = spawnSync(SYSTEM_PYTHON, ['-B', ...pythonFlags, SCRIPT, ...args, '--json'], { encoding: 'utf8', timeout: 60_000 });
+function run(args: string[], pythonFlags: string[] = [], timeoutMs = 60_000): { status: number | null; summary: Summary; stderr: string } {
+  const r = spawnSync(SYSTEM_PYTHON, ['-B', ...pythonFlags, SCRIPT, ...args, '--json'], { encoding: 'utf8', timeout: timeoutMs });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   let summary: Summary;
   try {
@@ -62,7 +64,7 @@ test('the published schema exists where the script looks for it', () => {
 
 test('load_model.py accepts a published model: hashes, schema, onnx.checker on every ONNX file', async () => {
   const dir = await published(fixture.bundle);
-  const { status, summary } = run(['--root', dir, '--symbol', SYN, '--recipe-hash', RECIPE.hash, '--schema', SCHEMA]);
+  const { status, summary } = run(['--root', dir, '--symbol', SYN, '--recipe-hash', RECIPE.hash, '--schema', SCHEMA, '--skip-onnx-checks']);
   expect(summary.error).toBeUndefined();
   expect(status).toBe(0);
   expect(summary.ok).toBe(true);
@@ -77,9 +79,11 @@ test('load_model.py accepts a published model: hashes, schema, onnx.checker on e
   expect(Object.keys(summary.onnx_checker!.models).sort()).toEqual(onnxFiles);
   expect(summary.onnx_checker!.models['model.onnx']!.nodes).toContain('TreeEnsembleRegressor');
   expect(summary.onnx_checker!.models['model.onnx']!.opsets['ai.onnx.ml']).toBeGreaterThanOrEqual(1);
-  // onnxruntime is not installed for Debian's python here: the script says so instead of pretending.
+  // onnxruntime is not installed for Debian's python here: skipped only because the caller
+  // said so, and the summary lists it.
   expect(summary.golden?.ran).toBe(false);
   expect(summary.golden?.reason).toMatch(/onnxruntime|numpy/);
+  expect(summary.skipped_checks).toEqual([{ check: 'golden_vectors', reason: expect.stringMatching(/onnxruntime|numpy/) }]);
 });
 
 test('load_model.py refuses a manifest that breaks the schema, naming the field', async () => {
@@ -96,7 +100,7 @@ describe.each(['jsonschema', 'subset'] as const)('--validator %s', (validator) =
   const name = validator === 'subset' ? 'schema_subset' : 'jsonschema';
 
   test('accepts the published model and says which validator ran', async () => {
-    const { status, summary } = run(['--root', await published(fixture.bundle), '--symbol', SYN, '--schema', SCHEMA, '--validator', validator]);
+    const { status, summary } = run(['--root', await published(fixture.bundle), '--symbol', SYN, '--schema', SCHEMA, '--validator', validator, '--skip-onnx-checks']);
     expect(summary.error).toBeUndefined();
     expect(status).toBe(0);
     expect(summary.schema_valid).toBe(true);
@@ -121,7 +125,7 @@ describe.each(['jsonschema', 'subset'] as const)('--validator %s', (validator) =
 
 test('without site packages (a bare machine) the standard-library validator runs, and says why', async () => {
   const dir = await published(fixture.bundle);
-  const { status, summary } = run(['--root', dir, '--symbol', SYN, '--schema', SCHEMA], ['-S']);
+  const { status, summary } = run(['--root', dir, '--symbol', SYN, '--schema', SCHEMA, '--skip-onnx-checks'], ['-S']);
   expect(summary.error).toBeUndefined();
   expect(status).toBe(0);
   expect(summary.validator).toEqual({ name: 'schema_subset', reason: 'jsonschema not installed' });
@@ -213,4 +217,171 @@ print(json.dumps(out))`;
     "$: property 'd' is not allowed",
   ]);
   expect(out.unknown).toMatch(/unsupported schema keyword\(s\) unknownKeyword/);
+});
+
+describe('the ONNX checks fail closed', () => {
+  test('without onnx and onnxruntime (python3 -S) a good bundle is not OK: exit 3, naming each check that could not run', async () => {
+    const { status, summary } = run(['--root', await published(fixture.bundle), '--symbol', SYN, '--schema', SCHEMA], ['-S']);
+    expect(status).toBe(3);
+    expect(summary.ok).toBe(false);
+    expect(summary.error).toMatch(/^ChecksUnavailable: /);
+    expect(summary.error).toMatch(/onnx\.checker \(python package onnx not installed\)/);
+    expect(summary.error).toMatch(/golden vectors \(python package (onnxruntime|numpy) not installed\)/);
+    expect(summary.error).toMatch(/--skip-onnx-checks/);
+  });
+
+  test('with --skip-onnx-checks the same bundle loads, and the output lists what was skipped', async () => {
+    const dir = await published(fixture.bundle);
+    const { status, summary } = run(['--root', dir, '--symbol', SYN, '--schema', SCHEMA, '--skip-onnx-checks'], ['-S']);
+    expect(summary.error).toBeUndefined();
+    expect(status).toBe(0);
+    expect(summary.skipped_checks).toEqual([
+      { check: 'onnx_checker', reason: 'python package onnx not installed' },
+      { check: 'golden_vectors', reason: expect.stringMatching(/^python package (onnxruntime|numpy) not installed$/) },
+    ]);
+    // The report a person reads says it too.
+    const text = spawnSync(SYSTEM_PYTHON, ['-B', '-S', SCRIPT, '--root', dir, '--symbol', SYN, '--schema', SCHEMA, '--skip-onnx-checks'], { encoding: 'utf8', timeout: 60_000 });
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/SKIPPED \(--skip-onnx-checks\): onnx_checker \(python package onnx not installed\), golden_vectors/);
+  });
+
+  test('a garbage ONNX with --skip-onnx-checks is still refused by its hash', async () => {
+    const garbage = alterFile(fixture.bundle, 'model.onnx', () => Buffer.from('this is not an ONNX model'), { rehash: false });
+    const { status, summary } = run(['--root', await published(garbage), '--symbol', SYN, '--schema', SCHEMA, '--skip-onnx-checks'], ['-S']);
+    expect(status).toBe(1);
+    expect(summary.error).toMatch(/model\.onnx.*SHA-256 [0-9a-f]{64}, (latest\.json|manifest) expects [0-9a-f]{64}/);
+  });
+
+  test("tampered golden vectors are not waved through where onnxruntime is missing (Debian's python)", async () => {
+    const tampered = alterFile(
+      fixture.bundle,
+      'golden.json',
+      (b) => {
+        const g = JSON.parse(Buffer.from(b).toString()) as { rows: { predicted_edge_bps: number }[] };
+        g.rows[3]!.predicted_edge_bps += 50;
+        return Buffer.from(JSON.stringify(g));
+      },
+      { rehash: true },
+    );
+    const { status, summary } = run(['--root', await published(tampered), '--symbol', SYN, '--schema', SCHEMA]);
+    expect(status).toBe(3);
+    expect(summary.ok).toBe(false);
+    expect(summary.error).toMatch(/golden vectors \(python package (onnxruntime|numpy) not installed\)/);
+    expect(summary.error).not.toMatch(/onnx\.checker/); // onnx is installed: that check ran
+  });
+});
+
+describe('load_model.py reads only regular files inside the publish folder, no larger than declared', () => {
+  const POINTER = ['Runpodhuracan', 'latest', 'SYN-USDT.json'];
+  const elsewhere = (): string => {
+    const d = mkdtempSync(path.join(os.tmpdir(), 'engine-python-elsewhere-'));
+    cleanups.push(() => rmSync(d, { recursive: true, force: true }));
+    return d;
+  };
+  const fileOf = (dir: string, remote: string): string => path.join(dir, ...remote.split('/').filter((p) => p !== ''));
+  const pointerOf = (dir: string): { files: Record<string, { path: string; bytes: number }> } => JSON.parse(readFileSync(path.join(dir, ...POINTER), 'utf8'));
+
+  const cases: [string, (dir: string) => void, RegExp][] = [
+    [
+      'a symlinked model file (right bytes)',
+      (dir) => {
+        const onnx = fileOf(dir, pointerOf(dir).files['model.onnx']!.path);
+        const copy = path.join(elsewhere(), 'model.onnx');
+        writeFileSync(copy, readFileSync(onnx));
+        unlinkSync(onnx);
+        symlinkSync(copy, onnx);
+      },
+      /SYN-USDT_model\.onnx: expected a regular file, found a symbolic link/,
+    ],
+    [
+      'a symlinked latest.json',
+      (dir) => {
+        const ptr = path.join(dir, ...POINTER);
+        const copy = path.join(elsewhere(), 'SYN-USDT.json');
+        writeFileSync(copy, readFileSync(ptr));
+        unlinkSync(ptr);
+        symlinkSync(copy, ptr);
+      },
+      /SYN-USDT\.json: expected a regular file, found a symbolic link/,
+    ],
+    [
+      'a symlinked folder',
+      (dir) => {
+        const day = path.join(dir, 'Runpodhuracan', '2026-01-11');
+        const moved = path.join(elsewhere(), '2026-01-11');
+        renameSync(day, moved);
+        symlinkSync(moved, day);
+      },
+      /Runpodhuracan\/2026-01-11 \(on the way to \/Runpodhuracan\/2026-01-11\/.*\): expected a folder, found a symbolic link/,
+    ],
+    [
+      'a FIFO in place of model.onnx',
+      (dir) => {
+        const onnx = fileOf(dir, pointerOf(dir).files['model.onnx']!.path);
+        unlinkSync(onnx);
+        expect(spawnSync('mkfifo', [onnx]).status).toBe(0);
+      },
+      /SYN-USDT_model\.onnx: expected a regular file, found a FIFO/,
+    ],
+    [
+      'a file larger than latest.json declares (same hash)',
+      (dir) => {
+        const ptr = path.join(dir, ...POINTER);
+        const p = JSON.parse(readFileSync(ptr, 'utf8')) as { files: Record<string, { bytes: number }> };
+        p.files['model.onnx']!.bytes -= 100;
+        writeFileSync(ptr, JSON.stringify(p));
+      },
+      /SYN-USDT_model\.onnx: expected at most \d+ bytes \(latest\.json\), found \d+/,
+    ],
+    [
+      "a '..' in latest.json",
+      (dir) => {
+        const ptr = path.join(dir, ...POINTER);
+        const p = JSON.parse(readFileSync(ptr, 'utf8')) as { files: Record<string, { path: string }> };
+        p.files['model.onnx']!.path = '/Runpodhuracan/../../etc/model.onnx';
+        writeFileSync(ptr, JSON.stringify(p));
+      },
+      /expected a path under \/Runpodhuracan\/ without empty, '\.' or '\.\.' segments/,
+    ],
+    [
+      'a path outside the publish root',
+      (dir) => {
+        const ptr = path.join(dir, ...POINTER);
+        const p = JSON.parse(readFileSync(ptr, 'utf8')) as { files: Record<string, { path: string }> };
+        p.files['model.onnx']!.path = '/etc/hostname';
+        writeFileSync(ptr, JSON.stringify(p));
+      },
+      /"\/etc\/hostname".*expected a path under \/Runpodhuracan\//,
+    ],
+  ];
+
+  test.each(cases)('%s is refused (exit 1) at once, saying what was expected and found', async (_what, spoil, message) => {
+    const dir = await published(fixture.bundle);
+    spoil(dir);
+    const t0 = Date.now();
+    const { status, summary } = run(['--root', dir, '--symbol', SYN, '--schema', SCHEMA], ['-S'], 20_000);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(status).toBe(1);
+    expect(summary.error).toMatch(/^ModelRefused: /);
+    expect(summary.error).toMatch(message);
+  });
+
+  test('--bundle: a symlink or a FIFO in a bundle folder is refused', () => {
+    const dir = elsewhere();
+    for (const f of fixture.bundle.files) writeFileSync(path.join(dir, f.name), f.bytes);
+    writeFileSync(path.join(dir, 'manifest.json'), serializeManifest(fixture.bundle.manifest));
+    const golden = path.join(dir, 'golden.json');
+    const copy = path.join(elsewhere(), 'golden.json');
+    writeFileSync(copy, readFileSync(golden));
+    unlinkSync(golden);
+    symlinkSync(copy, golden);
+    const r = run(['--bundle', dir, '--schema', SCHEMA], ['-S'], 20_000);
+    expect(r.status).toBe(1);
+    expect(r.summary.error).toMatch(/golden\.json: expected a regular file, found a symbolic link/);
+    unlinkSync(golden);
+    expect(spawnSync('mkfifo', [golden]).status).toBe(0);
+    const f = run(['--bundle', dir, '--schema', SCHEMA], ['-S'], 20_000);
+    expect(f.status).toBe(1);
+    expect(f.summary.error).toMatch(/golden\.json: expected a regular file, found a FIFO/);
+  });
 });

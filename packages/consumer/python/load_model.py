@@ -7,7 +7,10 @@ what was expected vs found:
 1. resolve the bundle: a bundle folder (``--bundle DIR``: model.onnx, manifest.json,
    golden.json, ...) or the symbol's live model in a publish folder (``--root DIR
    --symbol BTC/USDT``: ``DIR/Runpodhuracan/latest/BTC-USDT.json`` names the files; a
-   local Dropbox sync folder works as well);
+   local Dropbox sync folder works as well). Only regular files inside the folder are
+   read: no symlink below ``DIR`` (file or folder), no FIFO, device or socket, no path
+   that leaves the publish root, nothing past the size ``latest.json`` declares
+   (``MAX_UNSIZED_FILE_BYTES`` for files it does not size);
 2. verify every file's SHA-256 against ``latest.json`` and ``manifest.json``'s
    ``artifacts``;
 3. validate ``manifest.json`` against the published JSON Schema
@@ -17,14 +20,19 @@ what was expected vs found:
    summary's ``validator`` says which ran);
 4. optionally compare the manifest's feature-recipe hash with the one your feature code
    implements (``--recipe-hash``): a model trained on other features must not be used;
-5. check ``model.onnx`` with ``onnx.checker`` when the ``onnx`` package is installed;
-6. run the golden vectors through ``onnxruntime`` when it is installed, and refuse the
-   model unless every output reproduces within the contract's rule,
-   ``|got - expected| <= 1e-5 * max(1, |expected|)``. Without onnxruntime this step is
-   skipped and the summary says so.
+5. check every ``.onnx`` file with ``onnx.checker`` (the ``onnx`` package);
+6. run the golden vectors through ``onnxruntime`` (with ``numpy``), and refuse the model
+   unless every output reproduces within the contract's rule,
+   ``|got - expected| <= 1e-5 * max(1, |expected|)``.
+
+Steps 5 and 6 fail closed: when ``onnx`` or ``onnxruntime``/``numpy`` cannot be imported
+the model is not reported usable (exit 3, naming each check that could not run) unless
+the caller passes ``--skip-onnx-checks``; then the checks that could not run are listed
+in ``skipped_checks`` (and printed as SKIPPED). Checks whose package is installed always
+run.
 
 It prints one JSON line (``--json``) or a short report, and exits 0 when the model can be
-used, 1 when it was refused, 2 on a usage error.
+used, 1 when it was refused, 2 on a usage error, 3 when a check could not run.
 
 Example::
 
@@ -46,12 +54,14 @@ cannot check that for you. ``model.onnx`` has two outputs: ``predicted_edge_bps`
 """
 
 import argparse
+import errno
 import hashlib
 import importlib.util
 import json
 import math
 import os
 import re
+import stat
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -61,6 +71,15 @@ DEFAULT_SCHEMA = os.path.normpath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "model", "schema", "manifest.schema.json")
 )
 DEFAULT_ROOT = "/Runpodhuracan"
+
+MiB = 1024 * 1024
+# The most read of any file, whatever latest.json declares (the TypeScript consumer's
+# MAX_FILE_BYTES, @engine/publish): a model bundle is a few MiB.
+MAX_FILE_BYTES = 1024 * MiB
+# The most read of a file nothing declares a size for: latest.json itself, and every file
+# of a --bundle folder (MAX_UNSIZED_FILE_BYTES of @engine/consumer).
+MAX_UNSIZED_FILE_BYTES = 64 * MiB
+READ_CHUNK = MiB
 
 # The golden-vector rule, the same for every reader: GOLDEN_TOLERANCE in
 # packages/model/src/bundle-files/golden.ts (@engine/model), applied as
@@ -80,12 +99,98 @@ class ModelRefused(Exception):
     """The bundle must not be used; the message says why."""
 
 
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+class ChecksUnavailable(Exception):
+    """A check the caller did not skip could not run (its package is missing): exit 3."""
+
+
+def sha256_bytes(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _kind(mode):
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "something that is not a file"
+
+
+def _lstat_or_none(path):
+    try:
+        return os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def read_regular_file(base, parts, max_bytes, limit_source, shown):
+    """The bytes of the regular file ``base/<parts...>``, or None when it does not exist.
+
+    Refused (ModelRefused) when a folder on the way below ``base`` or the file itself is a
+    symlink (``base`` may be one: it is the folder the caller named), when the file is not
+    a regular file (a FIFO or a device is never opened), or when it is larger than
+    ``max_bytes`` (from its size before reading, and never reading more than one byte
+    past it). ``shown`` is the file's name in messages; ``limit_source`` says who set the
+    limit. The file is opened with O_NOFOLLOW | O_NONBLOCK and checked again with fstat,
+    so a swap after the check cannot make it follow a link or block.
+    """
+    cur = base
+    for i, seg in enumerate(parts[:-1]):
+        cur = os.path.join(cur, seg)
+        st = _lstat_or_none(cur)
+        if st is None:
+            return None
+        if not stat.S_ISDIR(st.st_mode):
+            raise ModelRefused("/%s (on the way to %s): expected a folder, found %s" % ("/".join(parts[: i + 1]), shown, _kind(st.st_mode)))
+    path = os.path.join(base, *parts)
+    st = _lstat_or_none(path)
+    if st is None:
+        return None
+
+    def check(st):
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelRefused("%s: expected a regular file, found %s" % (shown, _kind(st.st_mode)))
+        if st.st_size > max_bytes:
+            raise ModelRefused("%s: expected at most %d bytes (%s), found %d" % (shown, max_bytes, limit_source, st.st_size))
+
+    check(st)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            return None
+        if e.errno == errno.ELOOP:
+            raise ModelRefused("%s: expected a regular file, found a symbolic link" % shown)
+        if e.errno == errno.ENXIO:
+            raise ModelRefused("%s: expected a regular file, found a socket or a device" % shown)
+        raise
+    try:
+        check(os.fstat(fd))
+        chunks, total = [], 0
+        while True:
+            want = min(READ_CHUNK, max_bytes + 1 - total)
+            if want <= 0:
+                break
+            block = os.read(fd, want)
+            if not block:
+                break
+            chunks.append(block)
+            total += len(block)
+        if total > max_bytes:
+            raise ModelRefused("%s: expected at most %d bytes (%s), found more" % (shown, max_bytes, limit_source))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def slug(symbol):
@@ -95,18 +200,22 @@ def slug(symbol):
     return "%s-%s" % (m.group(1).upper(), m.group(2).upper())
 
 
-def local_path(root_dir, remote):
-    parts = [p for p in remote.split("/") if p]
-    if not remote.startswith("/") or any(p in (".", "..") for p in parts):
-        raise ModelRefused("latest.json names an unsafe path %r" % remote)
-    return os.path.join(root_dir, *parts)
+def remote_segments(remote, publish_root, what):
+    """The segments of a path under ``publish_root/``, refusing anything that leaves it."""
+    root = publish_root.rstrip("/")
+    ok = isinstance(remote, str) and remote.startswith(root + "/") and "\0" not in remote
+    below = remote[len(root) + 1 :].split("/") if ok else []
+    if not ok or any(p in ("", ".", "..") for p in below):
+        raise ModelRefused("%s names %s: expected a path under %s/ without empty, '.' or '..' segments or NUL bytes" % (what, json.dumps(remote), root))
+    return [p for p in root.split("/") if p] + below
 
 
 class Bundle:
-    """The files of one model: bundle name -> local path, plus the parsed manifest."""
+    """The files of one model: bundle name -> local path and the bytes read (and verified), plus the parsed manifest."""
 
-    def __init__(self, files, origin, pointer=None):
+    def __init__(self, files, data, origin, pointer=None):
         self.files = files
+        self.data = data
         self.origin = origin
         self.pointer = pointer
         self.manifest = None
@@ -117,35 +226,70 @@ class Bundle:
 
 def resolve_bundle(args):
     if args.bundle:
-        d = args.bundle
-        if not os.path.isdir(d):
-            raise ModelRefused("bundle folder %s does not exist" % d)
-        files = {n: os.path.join(d, n) for n in sorted(os.listdir(d)) if os.path.isfile(os.path.join(d, n))}
-        return Bundle(files, "bundle folder %s" % d)
-    pointer_path = local_path(args.root, "%s/latest/%s.json" % (args.publish_root.rstrip("/"), slug(args.symbol)))
-    if not os.path.isfile(pointer_path):
+        return _resolve_bundle_folder(args.bundle)
+    root = args.publish_root.rstrip("/")
+    if not root.startswith("/") or any(p in ("", ".", "..") for p in root.split("/")[1:]) or "\0" in root:
+        raise ValueError("--publish-root %r must be an absolute path such as /Runpodhuracan, without '.' or '..' segments" % args.publish_root)
+    remote = "%s/latest/%s.json" % (root, slug(args.symbol))
+    pointer_path = os.path.join(args.root, *remote.split("/")[1:])
+    raw = read_regular_file(args.root, remote.split("/")[1:], MAX_UNSIZED_FILE_BYTES, "MAX_UNSIZED_FILE_BYTES", pointer_path)
+    if raw is None:
         raise ModelRefused("no published model for %s: %s does not exist" % (args.symbol, pointer_path))
-    with open(pointer_path, "rb") as f:
-        pointer = json.loads(f.read().decode("utf-8"))
-    if pointer.get("schema") != 1 or not isinstance(pointer.get("files"), dict):
+    pointer = json.loads(raw.decode("utf-8"))
+    if not isinstance(pointer, dict) or pointer.get("schema") != 1 or not isinstance(pointer.get("files"), dict):
         raise ModelRefused("%s is not a schema-1 latest.json pointer" % pointer_path)
-    files = {}
+    # Every entry is checked before the first file is read.
+    wanted = []
     for name, entry in sorted(pointer["files"].items()):
-        p = local_path(args.root, entry["path"])
-        if not os.path.isfile(p):
+        what = "%s, entry %r," % (pointer_path, name)
+        if not isinstance(entry, dict):
+            raise ModelRefused("%s: expected an object with path, sha256 and bytes, found %s" % (what, json.dumps(entry)))
+        parts = remote_segments(entry.get("path"), root, what)
+        declared = entry.get("bytes")
+        if isinstance(declared, bool) or not isinstance(declared, int) or declared < 0:
+            raise ModelRefused("%s: expected bytes to be the file's size (an integer >= 0), found %s" % (what, json.dumps(declared)))
+        if declared > MAX_FILE_BYTES:
+            raise ModelRefused("%s: expected at most %d bytes (MAX_FILE_BYTES), latest.json declares %d" % (what, MAX_FILE_BYTES, declared))
+        wanted.append((name, entry, parts, declared))
+    files, data = {}, {}
+    for name, entry, parts, declared in wanted:
+        p = os.path.join(args.root, *parts)
+        raw = read_regular_file(args.root, parts, declared, "latest.json", entry["path"])
+        if raw is None:
             raise ModelRefused("%s names %s for %r but it does not exist" % (pointer_path, p, name))
-        found = sha256_file(p)
-        if found != entry["sha256"]:
-            raise ModelRefused("%r at %s has SHA-256 %s, latest.json expects %s" % (name, p, found, entry["sha256"]))
+        found = sha256_bytes(raw)
+        if found != entry.get("sha256"):
+            raise ModelRefused("%r at %s has SHA-256 %s, latest.json expects %s" % (name, p, found, entry.get("sha256")))
+        if len(raw) != declared:
+            raise ModelRefused("%s: expected %d bytes (latest.json), found %d" % (entry["path"], declared, len(raw)))
         files[name] = p
-    return Bundle(files, pointer_path, pointer)
+        data[name] = raw
+    return Bundle(files, data, pointer_path, pointer)
+
+
+def _resolve_bundle_folder(d):
+    """Every regular file directly in ``d`` (sub-folders are not bundle files; a symlink, FIFO or device is refused)."""
+    st = _lstat_or_none(d)
+    if st is None or not os.path.isdir(d):
+        raise ModelRefused("bundle folder %s does not exist" % d)
+    files, data = {}, {}
+    for n in sorted(os.listdir(d)):
+        p = os.path.join(d, n)
+        st = os.lstat(p)
+        if stat.S_ISDIR(st.st_mode):
+            continue
+        raw = read_regular_file(d, [n], MAX_UNSIZED_FILE_BYTES, "MAX_UNSIZED_FILE_BYTES: no latest.json declares sizes", p)
+        if raw is None:  # removed since the listing
+            continue
+        files[n] = p
+        data[n] = raw
+    return Bundle(files, data, "bundle folder %s" % d)
 
 
 def verify_artifacts(bundle):
     if "manifest.json" not in bundle.files:
         raise ModelRefused("%s has no manifest.json" % bundle.origin)
-    with open(bundle.path("manifest.json"), "rb") as f:
-        manifest = json.loads(f.read().decode("utf-8"))
+    manifest = json.loads(bundle.data["manifest.json"].decode("utf-8"))
     bundle.manifest = manifest
     if bundle.pointer is not None and manifest.get("model_id") != bundle.pointer.get("model_id"):
         raise ModelRefused("latest.json names model %s but manifest.json is model %s" % (bundle.pointer.get("model_id"), manifest.get("model_id")))
@@ -155,7 +299,7 @@ def verify_artifacts(bundle):
     for name, expected in sorted(artifacts.items()):
         if name not in bundle.files:
             raise ModelRefused("manifest.artifacts lists %r but the bundle has no such file" % name)
-        found = sha256_file(bundle.path(name))
+        found = sha256_bytes(bundle.data[name])
         if found != expected:
             raise ModelRefused("file %r has SHA-256 %s, manifest expects %s" % (name, found, expected))
     return sorted(artifacts)
@@ -244,14 +388,15 @@ def validate_manifest(manifest, schema_path, which="auto"):
 
 
 def check_onnx(bundle):
-    """onnx.checker on every .onnx file of the bundle (when the onnx package is installed)."""
+    """onnx.checker on every .onnx file of the bundle; ``checked: False`` with the reason when onnx cannot be imported."""
     try:
         import onnx
     except ImportError:
         return {"checked": False, "reason": "python package onnx not installed"}
     report = {"checked": True, "models": {}}
     for name in sorted(n for n in bundle.files if n.endswith(".onnx")):
-        model = onnx.load(bundle.path(name))
+        # The verified bytes, not the path: the file cannot be swapped after its hash check.
+        model = onnx.load_model_from_string(bundle.data[name])
         onnx.checker.check_model(model)
         report["models"][name] = {
             "ir_version": model.ir_version,
@@ -279,17 +424,16 @@ def run_golden(bundle):
         import numpy as np
         import onnxruntime as ort
     except ImportError as e:
-        return {"ran": False, "reason": "%s not installed: golden vectors not run (pip install onnxruntime to run them)" % e.name}
+        return {"ran": False, "reason": "python package %s not installed" % e.name}
     if "golden.json" not in bundle.files:
         raise ModelRefused("bundle has no golden.json")
-    with open(bundle.path("golden.json"), "rb") as f:
-        golden = json.loads(f.read().decode("utf-8"))
+    golden = json.loads(bundle.data["golden.json"].decode("utf-8"))
     rows = golden["rows"]
     x = np.asarray([[math.nan if v is None else float(v) for v in r["inputs"]] for r in rows], dtype=np.float32)
     worst = 0.0
     checked = {}
     for onnx_file in sorted(n for n in bundle.files if n.endswith(".onnx")):
-        sess = ort.InferenceSession(bundle.path(onnx_file), providers=["CPUExecutionProvider"])
+        sess = ort.InferenceSession(bundle.data[onnx_file], providers=["CPUExecutionProvider"])
         names = [o.name for o in sess.get_outputs()]
         if onnx_file == "confidence.onnx" and len(names) == 1:
             names = ["confidence"]
@@ -325,6 +469,12 @@ def main(argv=None):
         default="auto",
         help="manifest validator: the jsonschema package when importable, else schema_subset (auto, the default); or force one",
     )
+    ap.add_argument(
+        "--skip-onnx-checks",
+        action="store_true",
+        help="report the model usable even when onnx (onnx.checker) or onnxruntime/numpy (golden vectors) cannot be "
+        "imported; the checks that could not run are listed in skipped_checks. Without it they fail closed (exit 3)",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON line")
     args = ap.parse_args(argv)
     if args.root and not args.symbol:
@@ -332,6 +482,7 @@ def main(argv=None):
     if args.validator == "jsonschema" and importlib.util.find_spec("jsonschema") is None:
         ap.error("--validator jsonschema: the jsonschema package is not installed here (pip install jsonschema)")
     summary = {"ok": False}
+    status = 1
     try:
         bundle = resolve_bundle(args)
         summary["origin"] = bundle.origin
@@ -349,8 +500,25 @@ def main(argv=None):
             raise ModelRefused("manifest feature_recipe.hash is %s, this trader computes %s" % (recipe.get("hash"), args.recipe_hash))
         summary["onnx_checker"] = check_onnx(bundle)
         summary["golden"] = run_golden(bundle)
+        could_not_run = []
+        if not summary["onnx_checker"]["checked"]:
+            could_not_run.append(("onnx_checker", "onnx.checker", summary["onnx_checker"]["reason"]))
+        if not summary["golden"]["ran"]:
+            could_not_run.append(("golden_vectors", "golden vectors", summary["golden"]["reason"]))
+        if could_not_run and not args.skip_onnx_checks:
+            # Fail closed: a model nobody could check is not a usable model.
+            raise ChecksUnavailable(
+                "model not verified: %s could not run; install what is missing (pip install onnx onnxruntime numpy) "
+                "or pass --skip-onnx-checks to accept the model without %s"
+                % (" and ".join("%s (%s)" % (label, reason) for _, label, reason in could_not_run), "them" if len(could_not_run) > 1 else "it")
+            )
+        summary["skipped_checks"] = [{"check": check, "reason": reason} for check, _, reason in could_not_run]
         summary["trading_params"] = m.get("trading_params")
         summary["ok"] = True
+        status = 0
+    except ChecksUnavailable as e:
+        summary["error"] = "%s: %s" % (type(e).__name__, e)
+        status = 3
     except (ModelRefused, SchemaError, ValueError, KeyError, OSError) as e:
         summary["error"] = "%s: %s" % (type(e).__name__, e)
     except Exception as e:  # onnx.checker raises its own ValidationError
@@ -362,9 +530,13 @@ def main(argv=None):
             print("model %s (%s) OK: hashes verified, manifest valid against %s" % (summary["model_id"], summary["symbol"], args.schema))
             print("  onnx checker: %s" % summary["onnx_checker"])
             print("  golden vectors: %s" % summary["golden"])
+            if summary["skipped_checks"]:
+                print("  SKIPPED (--skip-onnx-checks): %s" % ", ".join("%s (%s)" % (c["check"], c["reason"]) for c in summary["skipped_checks"]))
+        elif status == 3:
+            print("model NOT VERIFIED: %s" % summary["error"], file=sys.stderr)
         else:
             print("model REFUSED: %s" % summary["error"], file=sys.stderr)
-    return 0 if summary["ok"] else 1
+    return status
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 import { BUNDLE_FILES, MANIFEST_SCHEMA_VERSION, latestPointerSchema, schemaProblems, serializeManifest, sha256Hex, validateManifest } from '@engine/model';
 import type { LatestPointer, ModelBundle, ModelManifest } from '@engine/model';
-import { ArtifactHashMismatchError, ManifestInvalidError, ModelNotFoundError } from './errors';
+import { MAX_FILE_BYTES } from '@engine/publish';
+import { ArtifactHashMismatchError, ManifestInvalidError, ModelNotFoundError, UnsafeModelFileError } from './errors';
 import { readSourceFile, type ModelSource } from './model-source';
 
 /** A bundle's bytes as fetched, hash-verified, before its model is loaded. */
@@ -106,7 +107,9 @@ export function verifyArtifacts(bundle: Pick<FetchedBundle, 'manifest' | 'files'
  * Resolve the symbol's `latest.json` and download every file it names, each checked
  * against the pointer's SHA-256 (the only anchor `manifest.json` has), then against the
  * manifest's `artifacts`. Throws `ModelNotFoundError` (no pointer, a file missing),
- * `ManifestInvalidError`, `ArtifactHashMismatchError`, or `ModelFetchError` (transient).
+ * `ManifestInvalidError`, `ArtifactHashMismatchError`, `UnsafeModelFileError` (a symlink,
+ * FIFO or device, a path out of the root, a size other than declared), or
+ * `ModelFetchError` (transient).
  */
 export async function fetchLatestBundle(source: ModelSource, symbol: string): Promise<FetchedBundle> {
   const where = source.pointerPath(symbol);
@@ -118,11 +121,37 @@ export async function fetchLatestBundle(source: ModelSource, symbol: string): Pr
   return fetchPointedBundle(source, symbol, pointer, `${source.files.describe()} ${where}`);
 }
 
-/** Download and verify the files a parsed pointer names (see `fetchLatestBundle`). */
+/**
+ * Refuse a pointer entry the consumer must not follow, before anything is read: a path
+ * that is not under the source's publish root (`..`, `.` or empty segments, NUL, relative,
+ * another root) or a declared size above `MAX_FILE_BYTES` (@engine/publish, 1 GiB).
+ */
+function checkPointedFile(root: string, symbol: string, pointer: LatestPointer, origin: string, name: string, f: LatestPointer['files'][string]): void {
+  const at = `model ${pointer.model_id} (${symbol}): ${origin} names ${JSON.stringify(f.path)} for '${name}'`;
+  const details = { symbol, modelId: pointer.model_id, file: name, path: f.path };
+  const below = f.path.startsWith(`${root}/`) ? f.path.slice(root.length + 1).split('/') : null;
+  if (below === null || f.path.includes('\0') || below.some((seg) => seg === '' || seg === '.' || seg === '..')) {
+    throw new UnsafeModelFileError(`${at}: expected a path under ${root}/ without empty, '.' or '..' segments or NUL bytes`, { ...details, reason: 'outside_root' });
+  }
+  if (f.bytes > MAX_FILE_BYTES) {
+    throw new UnsafeModelFileError(`${at}: expected at most ${MAX_FILE_BYTES} bytes (MAX_FILE_BYTES), latest.json declares ${f.bytes}`, { ...details, reason: 'too_large', limit: MAX_FILE_BYTES, found: f.bytes });
+  }
+}
+
+/**
+ * Download and verify the files a parsed pointer names (see `fetchLatestBundle`). Every
+ * path is checked before the first read (`UnsafeModelFileError`, `outside_root`); each
+ * file is read up to the size the pointer declares and no further (`too_large`), and must
+ * have the pointer's SHA-256 (`ArtifactHashMismatchError`: a truncated or swapped file)
+ * and exactly the declared size (`size_mismatch`).
+ */
 export async function fetchPointedBundle(source: ModelSource, symbol: string, pointer: LatestPointer, origin: string): Promise<FetchedBundle> {
+  const entries = Object.entries(pointer.files);
+  for (const [name, f] of entries) checkPointedFile(source.root, symbol, pointer, origin, name, f);
   const files = new Map<string, Uint8Array>();
-  for (const [name, f] of Object.entries(pointer.files)) {
-    const bytes = await readSourceFile(source, f.path);
+  for (const [name, f] of entries) {
+    const what = `model ${pointer.model_id} (${symbol}): '${name}' at ${f.path}`;
+    const bytes = await readSourceFile(source, f.path, { maxBytes: f.bytes, declaredBy: 'latest.json', what });
     if (bytes === null) {
       throw new ModelNotFoundError(`model ${pointer.model_id} (${symbol}): ${origin} names ${f.path} for '${name}' but it does not exist`, { symbol, modelId: pointer.model_id, file: name, path: f.path });
     }
@@ -132,6 +161,19 @@ export async function fetchPointedBundle(source: ModelSource, symbol: string, po
         `model ${pointer.model_id} (${symbol}): '${name}' at ${f.path} (${bytes.length} bytes) has SHA-256 ${found}, latest.json expects ${f.sha256}`,
         { symbol, modelId: pointer.model_id, file: name, path: f.path, expected: f.sha256, found, bytes: bytes.length },
       );
+    }
+    // Never more than declared (reading stopped there); fewer bytes with the right hash
+    // means latest.json itself is inconsistent.
+    if (bytes.length !== f.bytes) {
+      throw new UnsafeModelFileError(`${what} from ${source.files.describe()}: expected ${f.bytes} bytes (latest.json), found ${bytes.length}`, {
+        symbol,
+        modelId: pointer.model_id,
+        file: name,
+        path: f.path,
+        reason: 'size_mismatch',
+        expected: f.bytes,
+        found: bytes.length,
+      });
     }
     files.set(name, bytes);
   }

@@ -1,3 +1,4 @@
+import type { UnsafeFileReason } from '@engine/publish';
 import { DataError, TransientError, type ErrorDetails } from '@engine/shared';
 
 /**
@@ -59,6 +60,31 @@ export class GoldenVectorMismatchError extends ModelRefusedError {
 export class OnnxLoadError extends ModelRefusedError {
   constructor(message: string, details?: ErrorDetails, cause?: unknown) {
     super('ONNX_LOAD_FAILED', message, details, cause);
+  }
+}
+
+/**
+ * Why a file was not read: `symlink` (the file, the pointer or a folder on the way is a
+ * symbolic link), `not_regular_file` (a FIFO, device, socket or folder), `not_a_folder`,
+ * `outside_root` (latest.json names a path that leaves the publish root: `..`, `.`, an
+ * empty segment, NUL, not absolute, another root), `too_large` (larger than latest.json
+ * declares, or than the ceiling for files it does not size), `size_mismatch` (fewer bytes
+ * than latest.json declares).
+ */
+export type UnsafeModelFileReason = UnsafeFileReason | 'size_mismatch';
+
+/**
+ * A file of the model is not one the consumer will read: not a regular file inside the
+ * source's folder, or not the size `latest.json` declares. Nothing past the limit is read.
+ */
+export class UnsafeModelFileError extends ModelRefusedError {
+  readonly reason: UnsafeModelFileReason;
+  /** The remote path refused (the file, or the folder on the way to it). */
+  readonly path: string;
+  constructor(message: string, details: ErrorDetails & { reason: UnsafeModelFileReason; path: string }, cause?: unknown) {
+    super('UNSAFE_MODEL_FILE', message, details, cause);
+    this.reason = details.reason;
+    this.path = details.path;
   }
 }
 

@@ -7,8 +7,8 @@
 export * from './errors';
 export { detectCuda, createOnnxSession } from './onnx-runtime';
 export type { CudaAvailability, ExecutionProvider, OnnxSession, OnnxSessionOptions } from './onnx-runtime';
-export { resolveSource, readSourceFile } from './model-source';
-export type { ModelSource, ModelSourceSpec, ReadableFiles } from './model-source';
+export { MAX_UNSIZED_FILE_BYTES, resolveSource, readSourceFile } from './model-source';
+export type { ModelSource, ModelSourceSpec, ReadableFiles, ReadLimit } from './model-source';
 export { bundleFromMemory, fetchLatestBundle, fetchPointedBundle, parseManifest, parsePointer, verifyArtifacts } from './bundle-fetch';
 export type { FetchedBundle } from './bundle-fetch';
 export { LiveModel } from './live-model';

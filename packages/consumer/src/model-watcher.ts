@@ -44,8 +44,10 @@ export interface ModelWatcherOptions extends OpenModelOptions {
  * single assignment, so a reader that took `current()` at the start of a candle keeps
  * using that model for the whole candle, and the next candle sees the new one. A broken
  * model (truncated ONNX, wrong hash, other recipe, failing golden vectors) is refused,
- * reported through `refused`, and the current model stays. A refused pointer is not
- * downloaded again until `latest.json` changes.
+ * reported through `refused`, and the current model stays. So is a file that is not
+ * safe to read (a symlink, a FIFO, a path out of the root, a size other than declared:
+ * `UnsafeModelFileError`); those reads never block, so a poll always ends. A refused
+ * pointer is not downloaded again until `latest.json` changes.
  */
 export class ModelWatcher extends EventEmitter<ModelWatcherEvents> {
   readonly symbol: string;

@@ -23,10 +23,15 @@ export interface OpenModelRequest extends OpenModelOptions {
  * within `GOLDEN_TOLERANCE` (@engine/model: 1e-5 · max(1, |expected|)). `latest.json`,
  * `manifest.json` and `golden.json` are parsed with the contract's schemas first.
  *
+ * Files are read safely: regular files only, never through a symlink, only under the
+ * publish root, each no larger than the pointer declares (the pointer itself no larger
+ * than `MAX_UNSIZED_FILE_BYTES`), a hung folder read given up after `readTimeoutMs`.
+ *
  * Refusals are named errors (all `ModelRefusedError`, permanent for that model):
  * `ModelNotFoundError`, `ManifestInvalidError`, `ArtifactHashMismatchError`,
- * `RecipeMismatchError`, `GoldenVectorMismatchError`, `OnnxLoadError`. A source that
- * cannot be read right now throws `ModelFetchError` (transient).
+ * `UnsafeModelFileError`, `RecipeMismatchError`, `GoldenVectorMismatchError`,
+ * `OnnxLoadError`. A source that cannot be read right now throws `ModelFetchError`
+ * (transient).
  */
 export async function openModel(req: OpenModelRequest): Promise<LiveModel> {
   const symbol = parsePair(req.symbol).symbol;

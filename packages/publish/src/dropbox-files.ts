@@ -1,8 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Dropbox, DropboxAuth, DropboxResponseError, type files } from 'dropbox';
 import { ConfigError, PermanentError, TransientError, type Config, type Logger } from '@engine/shared';
 import { dropboxContentHash } from './content-hash';
-import type { RemoteFiles } from './types';
+import { UnsafeFileError, downloadLimit } from './file-safety';
+import type { DownloadOptions, RemoteFiles } from './types';
 
 /** Options of the Dropbox publish target. */
 export interface DropboxFilesOptions {
@@ -58,6 +60,48 @@ function retryAfterMs(err: DropboxResponseError<unknown>): number | undefined {
   return typeof secs === 'number' ? secs * 1000 : undefined;
 }
 
+/** The size limit of the download in progress (per async context, so concurrent downloads keep their own). */
+const downloadCap = new AsyncLocalStorage<{ path: string; maxBytes: number; where: string }>();
+
+/**
+ * The body of a successful `files/download` answer, refused (`UnsafeFileError`,
+ * `too_large`) when Dropbox's metadata or Content-Length says it is larger than allowed,
+ * and read no further than one byte past the limit when neither says.
+ */
+async function readCappedBody(res: Response, cap: { path: string; maxBytes: number; where: string }): Promise<Buffer> {
+  const tooLarge = (found: number | null): UnsafeFileError =>
+    new UnsafeFileError(cap.where, { reason: 'too_large', path: cap.path, problem: `expected at most ${cap.maxBytes} bytes, found ${found ?? 'more'}`, limit: cap.maxBytes, found });
+  let announced: number | null = null;
+  try {
+    const size = (JSON.parse(res.headers.get('dropbox-api-result') ?? 'null') as { size?: unknown } | null)?.size;
+    if (typeof size === 'number') announced = size;
+  } catch {
+    // no usable metadata: the length header and the byte count decide
+  }
+  const length = Number(res.headers.get('content-length') ?? NaN);
+  const declared = Math.max(announced ?? -1, Number.isFinite(length) ? length : -1);
+  if (declared > cap.maxBytes) {
+    await res.body?.cancel();
+    throw tooLarge(declared);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (res.body !== null) {
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > cap.maxBytes) {
+        await reader.cancel();
+        throw tooLarge(null);
+      }
+      chunks.push(value);
+    }
+  }
+  return Buffer.concat(chunks, total);
+}
+
 /** True when a 409 is the given path / lookup error (`path/not_found/..`, `incorrect_offset`, …). */
 function tagged(err: DropboxResponseError<unknown>, re: RegExp): boolean {
   const body = err.error as DropboxErrorBody | undefined;
@@ -103,6 +147,13 @@ export class DropboxFiles implements RemoteFiles {
         target = `${base.origin}${basePath}${u.pathname}${u.search}`;
       }
       const res = await fetch(target, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      const cap = downloadCap.getStore();
+      if (cap !== undefined && res.ok && new URL(url).pathname.endsWith('/files/download')) {
+        // Read (and bound) the body here: the SDK's download path has no handler for a
+        // failing res.buffer() and would wait forever, whereas a rejected fetch reaches the caller.
+        const body = await readCappedBody(res, cap);
+        return Object.assign(res, { buffer: async () => body });
+      }
       // The SDK reads downloads with node-fetch's `res.buffer()`; the built-in fetch has arrayBuffer().
       return Object.assign(res, { buffer: async () => Buffer.from(await res.arrayBuffer()) });
     };
@@ -179,14 +230,27 @@ export class DropboxFiles implements RemoteFiles {
     return (meta as files.FileMetadataReference).content_hash ?? null;
   }
 
-  async download(path: string): Promise<Uint8Array | null> {
-    const res = await this.call(
-      `download ${path}`,
-      async () => (await this.dbx.filesDownload({ path })).result as files.FileMetadata & { fileBinary?: Buffer },
-      (e) => (tagged(e, /^path\/not_found/) ? null : undefined),
+  /**
+   * The file's bytes, or null when there is none. A file larger than `opts.maxBytes`
+   * (`MAX_FILE_BYTES` at most) is refused with an `UnsafeFileError` (`too_large`) from
+   * Dropbox's metadata or the length header before its body is read, or as soon as the
+   * body passes the limit.
+   */
+  async download(path: string, opts?: DownloadOptions): Promise<Uint8Array | null> {
+    const cap = { path, maxBytes: downloadLimit(opts), where: this.describe() };
+    const res = await downloadCap.run(cap, () =>
+      this.call(
+        `download ${path}`,
+        async () => (await this.dbx.filesDownload({ path })).result as files.FileMetadata & { fileBinary?: Buffer },
+        (e) => (tagged(e, /^path\/not_found/) ? null : undefined),
+      ),
     );
     if (res === null) return null;
-    return new Uint8Array(res.fileBinary ?? Buffer.alloc(0));
+    const bytes = new Uint8Array(res.fileBinary ?? Buffer.alloc(0));
+    if (bytes.length > cap.maxBytes) {
+      throw new UnsafeFileError(cap.where, { reason: 'too_large', path, problem: `expected at most ${cap.maxBytes} bytes, found ${bytes.length}`, limit: cap.maxBytes, found: bytes.length });
+    }
+    return bytes;
   }
 
   async upload(path: string, bytes: Uint8Array): Promise<{ contentHash: string }> {

@@ -5,6 +5,7 @@
  */
 export * from './types';
 export * from './content-hash';
+export * from './file-safety';
 export * from './folder-files';
 export * from './dropbox-files';
 export * from './publisher';

@@ -11,6 +11,15 @@ export interface PublishedFile {
   bytes: number;
 }
 
+/** Limits on one download. */
+export interface DownloadOptions {
+  /**
+   * Refuse the file (`UnsafeFileError`, reason `too_large`) when it is larger than this,
+   * without reading more than this plus one byte. Default and ceiling: `MAX_FILE_BYTES`.
+   */
+  maxBytes?: number;
+}
+
 /**
  * A publish target's file operations (Dropbox or a local folder). Paths are absolute
  * (`/Runpodhuracan/…`). `contentHash` is Dropbox's content hash of the stored bytes.
@@ -23,8 +32,11 @@ export interface RemoteFiles {
   contentHash(path: string): Promise<string | null>;
   /** Write (overwrite) `path`; returns the content hash the target computed for what it stored. */
   upload(path: string, bytes: Uint8Array): Promise<{ contentHash: string }>;
-  /** The bytes at `path`, or null when there is none. */
-  download(path: string): Promise<Uint8Array | null>;
+  /**
+   * The bytes at `path`, or null when there is none. Only a regular file is read, never
+   * more than `opts.maxBytes` (`MAX_FILE_BYTES` at most); anything else is an `UnsafeFileError`.
+   */
+  download(path: string, opts?: DownloadOptions): Promise<Uint8Array | null>;
 }
 
 /** What the publisher needs of a registry record to write its `latest.json` (the registry's ModelRecord is one). */
