@@ -48,14 +48,19 @@ export class TcpProxy {
     this.isCut = false;
   }
 
+  /** Stop listening and drop every connection (the server's close waits for none). */
   async close(): Promise<void> {
     this.cut();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // A client still reconnecting can land between cut() and close(): reset what is left.
+    this.cut();
+    await closed;
   }
 
   private accept(client: net.Socket, target: { host: string; port: number }): void {
     this.accepted++;
     if (this.isCut) {
+      client.on('error', () => undefined);
       client.resetAndDestroy();
       return;
     }

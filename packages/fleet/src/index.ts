@@ -6,6 +6,7 @@
  */
 export * from './jobs';
 export * from './redis';
+export * from './health';
 export * from './run';
 export * from './scheduler';
 export * from './identity';

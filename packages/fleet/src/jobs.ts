@@ -138,6 +138,8 @@ export const JOB_OPTIONS = {
   }),
   /** The daily Job Scheduler's tick (starting a run only needs Redis: a few quick retries). */
   daily: (): JobsOptions => ({ attempts: 5, backoff: { type: 'exponential', delay: 10_000 }, removeOnComplete: { age: KEEP_FINISHED_JOBS_S }, removeOnFail: { age: KEEP_FINISHED_JOBS_S } }),
+  /** The sync worker's sweep tick (every 30 minutes): a few retries, the last hundred kept. */
+  sweep: (): JobsOptions => ({ attempts: 3, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } }),
   /** Publishing one recorded model: deterministic id, retries with the Retry-After-aware backoff. */
   sync: (modelId: string, retry: RetrySettings): JobsOptions => ({
     jobId: jobIds.sync(modelId),

@@ -2,7 +2,8 @@ import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ConfigError, type Closeable, type Config, type Logger, type RetrySettings } from '@engine/shared';
 import { JOB_NAMES, JOB_OPTIONS, QUEUES, SCHEDULER_IDS, jobIds, parseJob, type RunResult, type TrainResult } from './jobs';
-import { createRedisConnection, ensureRedis } from './redis';
+import { startHealthServer } from './health';
+import { createRedisConnection, ensureRedis, redisHealth } from './redis';
 import { runDateOfFire, startRun, type RunProducer, type RunStarted } from './run';
 
 /** What the daily trigger trains: the universe and how. */
@@ -76,7 +77,7 @@ export async function summariseRun(job: Job, prefix: string): Promise<RunResult>
 export async function startScheduler(config: Config, log: Logger, plan: DailyPlan = dailyPlanFrom(config)): Promise<Scheduler> {
   if (!config.redisUrl) throw new ConfigError('the scheduler needs REDIS_URL (without it, use single-machine mode: `engine train`)');
   const prefix = config.queuePrefix;
-  const connection = createRedisConnection(config.redisUrl, 'worker');
+  const connection = createRedisConnection(config.redisUrl, 'worker', log);
   await ensureRedis(connection, config.redisUrl);
   const producer = openRunProducer(connection, prefix);
 
@@ -99,12 +100,15 @@ export async function startScheduler(config: Config, log: Logger, plan: DailyPla
   );
   worker.on('failed', (job, err) => log.error({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'run job failed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'run worker error'));
+  const health =
+    config.health.port > 0 ? await startHealthServer({ host: config.health.host, port: config.health.port, logger: log, report: () => ({ role: 'scheduler', redis: redisHealth(connection), details: { cron: plan.cron, tz: plan.tz } }) }) : null;
 
   return {
     name: 'scheduler',
     producer,
     async close() {
       await worker.close();
+      await health?.close();
       await closeRunProducer(producer);
       await connection.quit().catch(() => connection.disconnect());
     },

@@ -1,8 +1,9 @@
 import { Queue, Worker } from 'bullmq';
 import { ConfigError, type Config, type Logger, type Closeable } from '@engine/shared';
-import { JOB_NAMES, QUEUES, SCHEDULER_IDS, parseJob } from './jobs';
+import { JOB_NAMES, JOB_OPTIONS, QUEUES, SCHEDULER_IDS, parseJob } from './jobs';
 import { openRegistryContext, type RegistryContext, type SweepOutcome, type SyncOutcome } from '@engine/registry';
-import { createRedisConnection, ensureRedis } from './redis';
+import { startHealthServer } from './health';
+import { createRedisConnection, ensureRedis, redisHealth } from './redis';
 import { workerIdentity, type WorkerIdentity } from './identity';
 import { toJobError } from './job-errors';
 import { retryAfterBackoff } from './sync-queue';
@@ -41,7 +42,7 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<Sync
   if (!config.redisUrl) throw new ConfigError('the sync worker needs REDIS_URL (without it, use single-machine mode: `engine train`)');
   if (!config.databaseUrl) throw new ConfigError('the sync worker needs DATABASE_URL (the registry and the staging store live in PostgreSQL)');
   const identity = workerIdentity(config);
-  const connection = createRedisConnection(config.redisUrl, 'worker');
+  const connection = createRedisConnection(config.redisUrl, 'worker', log);
   await ensureRedis(connection, config.redisUrl);
   const reg = await openRegistryWithRetry(config, log, `sync@${identity.id}`);
   const modelSync = reg.sync;
@@ -50,7 +51,7 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<Sync
   await queue.upsertJobScheduler(
     SCHEDULER_IDS.syncSweep,
     { pattern: config.schedule.syncSweepCron, tz: config.schedule.tz },
-    { name: JOB_NAMES.sweep, data: { kind: 'sweep' }, opts: { attempts: 3, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+    { name: JOB_NAMES.sweep, data: { kind: 'sweep' }, opts: JOB_OPTIONS.sweep() },
   );
 
   const worker = new Worker<unknown, SyncOutcome | SweepOutcome>(
@@ -75,7 +76,9 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<Sync
   );
   worker.on('completed', (job, r) => log.info({ jobId: job.id, attempt: job.attemptsMade, ...('state' in r ? { modelId: r.modelId, state: r.state, uploaded: r.uploaded, pointer: r.pointer } : { synced: r.synced.length, failed: r.failed.length }) }, 'sync job completed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'sync worker error'));
-  log.info({ worker: identity.id, podId: identity.podId, hostname: identity.hostname, gpu: identity.gpu, sweepCron: config.schedule.syncSweepCron, registry: reg.where, target: reg.publisher.target(), prefix: config.queuePrefix }, 'sync worker ready');
+  const health =
+    config.health.port > 0 ? await startHealthServer({ host: config.health.host, port: config.health.port, logger: log, report: () => ({ role: 'worker-sync', redis: redisHealth(connection), details: { worker: identity.id, target: reg.publisher.target() } }) }) : null;
+  log.info({ worker: identity.id, podId: identity.podId, hostname: identity.hostname, gpu: identity.gpu, sweepCron: config.schedule.syncSweepCron, registry: reg.where, target: reg.publisher.target(), prefix: config.queuePrefix, health: health?.url ?? null }, 'sync worker ready');
 
   return {
     name: 'sync-worker',
@@ -83,6 +86,7 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<Sync
     worker,
     async close() {
       await worker.close();
+      await health?.close();
       await queue.close();
       await reg.close();
       await connection.quit().catch(() => connection.disconnect());

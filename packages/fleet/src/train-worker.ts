@@ -1,7 +1,8 @@
 import { Worker, type Job } from 'bullmq';
 import { ConfigError, type Config, type Logger, type Closeable } from '@engine/shared';
 import { QUEUES, type TrainResult } from './jobs';
-import { createRedisConnection, ensureRedis } from './redis';
+import { startHealthServer } from './health';
+import { createRedisConnection, ensureRedis, redisHealth } from './redis';
 import { compiledSibling } from './dist-path';
 import { workerIdentity, type WorkerIdentity } from './identity';
 
@@ -41,7 +42,7 @@ export async function startTrainWorker(config: Config, log: Logger, opts: Partia
     maxStalledCount: opts.maxStalledCount ?? 2,
   };
   const identity = workerIdentity(config);
-  const connection = createRedisConnection(config.redisUrl, 'worker');
+  const connection = createRedisConnection(config.redisUrl, 'worker', log);
   await ensureRedis(connection, config.redisUrl);
 
   const processorFile = compiledSibling(__dirname, 'train-processor');
@@ -69,7 +70,11 @@ export async function startTrainWorker(config: Config, log: Logger, opts: Partia
   );
   worker.on('stalled', (jobId) => log.warn({ jobId }, 'a training job stalled (its worker died); it goes back to the queue'));
   worker.on('error', (err) => log.error({ err: err.message }, 'training worker error'));
-  log.info({ worker: identity.id, podId: identity.podId, hostname: identity.hostname, gpu: identity.gpu, concurrency: o.concurrency, lockDurationMs: o.lockDurationMs, prefix: config.queuePrefix }, 'training worker ready');
+  const health =
+    config.health.port > 0
+      ? await startHealthServer({ host: config.health.host, port: config.health.port, logger: log, report: () => ({ role: 'worker-train', redis: redisHealth(connection), details: { worker: identity.id, active_jobs: [...active.keys()] } }) })
+      : null;
+  log.info({ worker: identity.id, podId: identity.podId, hostname: identity.hostname, gpu: identity.gpu, concurrency: o.concurrency, lockDurationMs: o.lockDurationMs, prefix: config.queuePrefix, health: health?.url ?? null }, 'training worker ready');
 
   return {
     name: 'train-worker',
@@ -77,6 +82,7 @@ export async function startTrainWorker(config: Config, log: Logger, opts: Partia
     worker,
     async close() {
       await worker.close();
+      await health?.close();
       await connection.quit().catch(() => connection.disconnect());
     },
     async abandon() {

@@ -70,6 +70,9 @@ const envSchema = z.object({
   ENGINE_LOCK_DURATION_MS: int(5_000, 3_600_000).default(120_000),
   ENGINE_SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(8_000),
   ENGINE_TRAIN_THREADS: int(0, 256).default(0),
+  /** Liveness endpoint (GET /healthz) of workers and the scheduler; 0 = none. */
+  ENGINE_HEALTH_PORT: int(0, 65535).default(0),
+  ENGINE_HEALTH_HOST: z.string().default('127.0.0.1'),
   ENGINE_SYNC_SWEEP_CRON: z.string().default('*/30 * * * *'),
   /**
    * Also write models to this process's own publish target when the registry publishes
@@ -135,6 +138,8 @@ export interface Config {
   sidePublish: boolean;
   queuePrefix: string;
   worker: { role: 'train' | 'sync'; concurrency: number; lockDurationMs: number; shutdownDeadlineMs: number; trainThreads: number };
+  /** Where workers and the scheduler answer GET /healthz (port 0: they do not). */
+  health: { host: string; port: number };
   /** Attempts and first backoff per queue, for transient failures (DEFAULT_RETRY by default). */
   retry: { train: RetrySettings; sync: RetrySettings };
   /** ENGINE_GIT_COMMIT, when set. */
@@ -213,6 +218,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       shutdownDeadlineMs: e.ENGINE_SHUTDOWN_DEADLINE_MS,
       trainThreads: e.ENGINE_TRAIN_THREADS,
     },
+    health: { host: e.ENGINE_HEALTH_HOST, port: e.ENGINE_HEALTH_PORT },
     gitCommit: e.ENGINE_GIT_COMMIT,
     retry: {
       train: { attempts: e.ENGINE_TRAIN_ATTEMPTS, backoffMs: e.ENGINE_TRAIN_BACKOFF_MS },
