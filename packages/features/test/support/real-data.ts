@@ -59,18 +59,6 @@ export function makeGap(s: CandleSeries, i: number): void {
   s.volume[i] = NaN;
 }
 
-/** Seeded PRNG (mulberry32): tests are deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Equal within |a − b| ≤ rel·max(|a|, |b|) + abs, or both NaN. */
 export function close(a: number, b: number, rel: number, abs = 0): boolean {
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
