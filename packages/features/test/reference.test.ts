@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { buildFeatures, FEATURE_NAMES, RECIPE } from '../src';
-import { ohlcvFile } from '../src/bench/read-ohlcv';
+import { candleFilePath } from '@engine/candles';
 import { OHLCV_DIR, SYSTEM_PYTHON } from '../../../test/support/paths';
 import { close, realPair } from './support/real-data';
 
@@ -72,7 +72,7 @@ describe('reference test against an independent pandas implementation', () => {
       const tail = ROWS - RECIPE.warmup;
       const run = spawnSync(
         SYSTEM_PYTHON,
-        [SCRIPT, '--coin', ohlcvFile(OHLCV_DIR, 'ETH/USDT'), '--ref', ohlcvFile(OHLCV_DIR, 'BTC/USDT'), '--start', String(START), '--rows', String(ROWS), '--tail', String(tail), '--out', out],
+        [SCRIPT, '--coin', candleFilePath(OHLCV_DIR, 'ETH/USDT'), '--ref', candleFilePath(OHLCV_DIR, 'BTC/USDT'), '--start', String(START), '--rows', String(ROWS), '--tail', String(tail), '--out', out],
         { encoding: 'utf8', timeout: 120_000 },
       );
       if (run.status !== 0) throw new Error(`reference.py failed (${run.status}): ${run.stderr}`);
