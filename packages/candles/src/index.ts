@@ -9,6 +9,7 @@ export type { CandleSource, FetchContext, SourceSpec } from './source';
 export { CcxtSource, parseRetryAfter, type CcxtSourceOptions, type RetryOptions } from './ccxt-source';
 export { CsvSource } from './csv-source';
 export { CandleCsvParser, parseCandleCsv } from './csv-parser';
+export { candleFilePath, readCandleFile, realCandleDir, type CandleFileRows } from './candle-file';
 export { CandleCache, CACHE_FORMAT } from './arrow-cache';
 export { validateRawCandles, checkHistory, gapStats, DEFAULT_GAP_LIMITS, CANDLES_INVALID, type CandleRule, type GapLimits, type GapStats } from './validate';
 export { toMinuteGrid, isExactGrid } from './grid';

@@ -22,44 +22,17 @@
  * median pass's p99 with the target.
  * Target (issue 8): hot-path p99 ≤ 1 ms.
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { candleFilePath, readCandleFile, realCandleDir } from '@engine/candles';
 import { buildFeatures, FeatureState, referenceSymbolFor, type CandleInput } from '@engine/features';
-import { allocCandles, MINUTE_MS, parsePair, pairStem, sliceCandles, type CandleSeries } from '@engine/shared';
+import { loadConfig, parsePair, sliceCandles, type CandleSeries } from '@engine/shared';
 import { GbdtModel } from '@engine/gbdt';
 import { trainSymbol } from '@engine/training';
 import { openBundle, Trader } from '@engine/consumer';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-const DEFAULT_DATA = process.env.ENGINE_OHLCV_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'data', 'ohlcv');
-
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
-}
-
-/**
- * Rows [from, from + rows) of a gap-free `ts,open,high,low,close,volume` CSV.gz (the shared
- * real data). A benchmark helper only: production loading is @engine/candles' job.
- */
-function readCandles(dir: string, symbol: string, from: number, rows: number): CandleSeries {
-  const file = path.join(dir, `${pairStem(parsePair(symbol))}-1m.csv.gz`);
-  const lines = gunzipSync(readFileSync(file)).toString('latin1').split('\n');
-  const s = allocCandles(symbol, rows);
-  for (let k = 0; k < rows; k++) {
-    const f = (lines[1 + from + k] ?? '').split(',');
-    if (f.length !== 6) throw new Error(`${file}: row ${from + k + 1} is not ts,open,high,low,close,volume`);
-    s.ts[k] = Number(f[0]);
-    s.open[k] = Number(f[1]);
-    s.high[k] = Number(f[2]);
-    s.low[k] = Number(f[3]);
-    s.close[k] = Number(f[4]);
-    s.volume[k] = Number(f[5]);
-    if (k > 0 && s.ts[k] !== s.ts[k - 1]! + MINUTE_MS) throw new Error(`${file}: row ${from + k + 1} breaks the minute grid`);
-  }
-  return s;
 }
 
 const candleAt = (s: CandleSeries, i: number): CandleInput => ({ ts: s.ts[i]!, open: s.open[i]!, high: s.high[i]!, low: s.low[i]!, close: s.close[i]!, volume: s.volume[i]! });
@@ -76,13 +49,13 @@ async function main(): Promise<void> {
   const trainDays = Number(arg('train-days', '10'));
   const trees = Number(arg('trees', '300'));
   const depth = Number(arg('depth', '6'));
-  const dir = arg('data', DEFAULT_DATA);
+  const dir = arg('data', realCandleDir(loadConfig()));
   const reference = referenceSymbolFor(symbol);
   const day = 1440;
   const start = 30 * day; // a month into the data
   const n = (trainDays + 1) * day;
-  const candles = readCandles(dir, symbol, start, n);
-  const ref = readCandles(dir, reference, start, n);
+  const candles = readCandleFile(candleFilePath(dir, symbol), symbol, { fromRow: start, rows: n });
+  const ref = readCandleFile(candleFilePath(dir, reference), reference, { fromRow: start, rows: n });
   const from = trainDays * day;
 
   const t0 = Date.now();

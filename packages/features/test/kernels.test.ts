@@ -1,13 +1,13 @@
+import { Mulberry32 } from '@engine/shared';
 import { Ema, RollingBeta, RollingExtreme, RollingKurt, RollingSum, RollingVar } from '../src/kernels/rolling';
 import { percentileRank, SortedWindow } from '../src/kernels/sorted-window';
-import { rng } from './support/real-data';
 
 /** Random values with many exact ties and some NaN (gaps). */
 function noisy(n: number, seed: number, { ties = true, nanRate = 0.02, scale = 1, offset = 0 } = {}): Float64Array {
-  const r = rng(seed);
+  const r = new Mulberry32(seed);
   const x = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    x[i] = r() < nanRate ? NaN : offset + scale * (ties ? Math.floor(r() * 20) : r());
+    x[i] = r.next() < nanRate ? NaN : offset + scale * (ties ? Math.floor(r.next() * 20) : r.next());
   }
   return x;
 }
@@ -99,9 +99,9 @@ describe('running-sum kernels', () => {
   });
 
   it('RollingKurt matches the bias-corrected excess kurtosis computed from central moments', () => {
-    const r = rng(4);
+    const r = new Mulberry32(4);
     const x = new Float64Array(2000);
-    for (let i = 0; i < x.length; i++) x[i] = (r() - 0.5) * 1e-3 * (r() < 0.05 ? 8 : 1);
+    for (let i = 0; i < x.length; i++) x[i] = (r.next() - 0.5) * 1e-3 * (r.next() < 0.05 ? 8 : 1);
     const n = 60;
     const k = new RollingKurt(n, 7);
     for (let i = 0; i < x.length; i++) {
@@ -121,14 +121,14 @@ describe('running-sum kernels', () => {
   });
 
   it('RollingBeta matches cov / var from two passes', () => {
-    const r = rng(5);
+    const r = new Mulberry32(5);
     const n = 60;
     const b = new RollingBeta(n, 0);
     const xs: number[] = [];
     const ys: number[] = [];
     for (let i = 0; i < 1500; i++) {
-      const x = (r() - 0.5) * 1e-3;
-      const y = 1.3 * x + (r() - 0.5) * 4e-4;
+      const x = (r.next() - 0.5) * 1e-3;
+      const y = 1.3 * x + (r.next() - 0.5) * 4e-4;
       xs.push(x);
       ys.push(y);
       b.push(x, y);

@@ -1,9 +1,8 @@
 import { Worker, type Job } from 'bullmq';
-import { ConfigError, type Config, type Logger, type Closeable } from '@engine/shared';
+import { compiledSibling, ConfigError, type Config, type Logger, type Closeable } from '@engine/shared';
 import { QUEUES, type TrainResult } from './jobs';
 import { startHealthServer } from './health';
 import { createRedisConnection, ensureRedis, redisHealth } from './redis';
-import { compiledSibling } from './dist-path';
 import { workerIdentity, type WorkerIdentity } from './identity';
 
 /** Tuning of a training worker; defaults come from the configuration. */
@@ -45,7 +44,7 @@ export async function startTrainWorker(config: Config, log: Logger, opts: Partia
   const connection = createRedisConnection(config.redisUrl, 'worker', log);
   await ensureRedis(connection, config.redisUrl);
 
-  const processorFile = compiledSibling(__dirname, 'train-processor');
+  const processorFile = compiledSibling(__dirname, __filename, 'train-processor');
   const worker = new Worker<unknown, TrainResult>(QUEUES.train, processorFile, {
     connection,
     prefix: config.queuePrefix,

@@ -4,7 +4,6 @@ import { toJobError } from '../src/job-errors';
 import { MAX_BACKOFF_MS, retryAfterBackoff } from '../src/sync-queue';
 import { JOB_OPTIONS } from '../src/jobs';
 import { overallProgress, trainingWindow } from '../src/train-job';
-import { compiledSibling } from '../src/dist-path';
 
 describe('what BullMQ sees of our errors', () => {
   it('a permanent error becomes an UnrecoverableError carrying its code and reason', () => {
@@ -61,10 +60,5 @@ describe('training job bookkeeping', () => {
     ].map((p) => p.pct);
     expect(seq).toEqual([0, 10, 10, 20, 25, 85, 85, 95, 98, 100]);
     expect(overallProgress({ stage: 'fold', fold: 2, folds: 3, message: 'x' })).toEqual({ stage: 'fold', fold: 2, folds: 3, message: 'x', pct: 45 });
-  });
-
-  it('sandboxed processors resolve to their compiled twin', () => {
-    expect(compiledSibling('/repo/apps/worker/src', 'train-processor')).toBe('/repo/apps/worker/dist/train-processor.js');
-    expect(compiledSibling('/repo/apps/worker/dist', 'train-processor')).toBe('/repo/apps/worker/dist/train-processor.js');
   });
 });

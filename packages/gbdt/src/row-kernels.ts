@@ -5,6 +5,9 @@
  * deoptimises, and — OSR code being cached — does so again on every later call. Small
  * single-loop functions are optimised normally and stay optimised.
  */
+// The one import: the PRNG constant. The histogram worker already loads @engine/shared
+// (through thread-pool), so taking it from there costs the worker nothing.
+import { MULBERRY32_STEP } from '@engine/shared';
 
 /** Largest |grad[order[i]]| for i in [0, n). */
 export function maxAbsOf(grad: Float64Array, order: Int32Array, n: number): number {
@@ -88,8 +91,11 @@ export function addToRows(score: Float64Array, order: Int32Array, begin: number,
   for (let i = begin; i < end; i++) score[order[i]] += v;
 }
 
-/** Mulberry32's state increment: its state after k draws is state + k · MULBERRY_STEP. */
-export const MULBERRY_STEP = 0x6d2b79f5;
+/**
+ * Mulberry32's state increment, read once into a module constant: under CommonJS the
+ * imported binding is a getter, which the bag loop below should not call per row.
+ */
+const MULBERRY_STEP = MULBERRY32_STEP;
 
 /**
  * The bag draw for rows [r0, r1): row r uses mulberry32's draw number r after `state` (the

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DataError, PermanentError, TransientError } from '@engine/shared';
+import { compiledSibling, DataError, PermanentError, TransientError } from '@engine/shared';
 import { fitAndBinFeatures } from './bin-kernels';
 import type { ParallelBinJob } from './binning';
 import {
@@ -72,19 +71,9 @@ const TASK_TIMEOUT_MS = 120_000;
 /** Busy-wait iterations before sleeping on a futex (tasks are often sub-millisecond). */
 const SPIN_ITERATIONS = 5_000;
 
-/**
- * The compiled worker script. Under jest this module runs from src/ (TypeScript), so the
- * worker (which must be JavaScript) is taken from the dist/ twin built by `tsc -b`.
- */
+/** The compiled worker script (under jest, the dist/ twin of this src/ module). */
 export function histWorkerScript(): string {
-  let dir = __dirname;
-  if (!__filename.endsWith('.js')) {
-    const parts = dir.split(path.sep);
-    const i = parts.lastIndexOf('src');
-    if (i >= 0) parts[i] = 'dist';
-    dir = parts.join(path.sep);
-  }
-  return path.join(dir, 'hist-worker.js');
+  return compiledSibling(__dirname, __filename, 'hist-worker');
 }
 
 /**

@@ -1,22 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DataError, Mulberry32 } from '@engine/shared';
+import { DataError } from '@engine/shared';
 import { rowMajorMatrix, trainGbdt, type GbdtModel } from '../src';
 import { ONNX_INPUT, ONNX_OUTPUT_CONFIDENCE, ONNX_OUTPUT_EDGE, exportOnnx, modelProtoType } from '../src/onnx';
-
-const SYSTEM_PYTHON = '/usr/bin/python3';
-
-function hasPythonOnnx(): boolean {
-  try {
-    execFileSync(SYSTEM_PYTHON, ['-c', 'import onnx'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { F, nTest, trainOnnxFixture, Xte } from './onnx-fixture';
 
 /**
  * Runs an ONNX model with onnxruntime-node in a worker thread. (Inside jest's sandbox the
@@ -44,26 +30,6 @@ function runOnnx(bytes: Uint8Array, input: Float32Array, dims: number[]): Promis
   });
 }
 
-const F = 10;
-function matrix(n: number, seed: number): Float32Array {
-  const rng = new Mulberry32(seed);
-  const X = new Float32Array(n * F);
-  // 5% missing everywhere, plus whole-row gaps
-  for (let i = 0; i < n * F; i++) X[i] = rng.next() < 0.05 ? NaN : (rng.next() - 0.5) * 20;
-  for (let i = 0; i < n; i += 97) X.fill(NaN, i * F, i * F + F);
-  return X;
-}
-const nTrain = 4000;
-const Xtr = matrix(nTrain, 31);
-const rng = new Mulberry32(32);
-const yTr = Float64Array.from({ length: nTrain }, (_, i) => {
-  const a = Xtr[i * F];
-  const b = Xtr[i * F + 1];
-  return (Number.isNaN(a) ? 3 : Math.sign(a) * 2) + (Number.isNaN(b) ? -1 : 0.1 * b) + 2 * (rng.next() - 0.5);
-});
-const nTest = 10_000;
-const Xte = matrix(nTest, 33);
-
 /**
  * Largest |onnx − ours| relative to max(|ours|, s), where s is the RMS of our predictions:
  * onnxruntime sums 300 float32 leaf values in float32, so near-zero predictions carry
@@ -84,11 +50,7 @@ describe('ONNX export', () => {
   let bytes: Uint8Array;
 
   beforeAll(async () => {
-    const x = rowMajorMatrix(Xtr, nTrain, F);
-    const names = Array.from({ length: F }, (_, f) => `feat_${f}`);
-    edge = await trainGbdt({ x, y: yTr, featureNames: names }, { nEstimators: 300, learningRate: 0.05, maxDepth: 6 }, { threads: 1 });
-    confidence = await trainGbdt({ x, y: yTr, featureNames: names }, { objective: 'logistic', nEstimators: 60, maxDepth: 4 }, { threads: 1 });
-    bytes = exportOnnx({ edge, confidence, producerVersion: 'test', metadata: { recipe_hash: 'abc' } });
+    ({ edge, confidence, bytes } = await trainOnnxFixture());
   });
 
   it('onnxruntime-node reproduces our predictions on 10,000 rows with NaNs (1e-5 relative)', async () => {
@@ -130,24 +92,6 @@ describe('ONNX export', () => {
     const meta = Object.fromEntries(decoded.metadata_props.map((p) => [p.key, p.value]));
     expect(JSON.parse(meta.feature_names)).toEqual(edge.featureNames);
     expect(meta.recipe_hash).toBe('abc');
-  });
-
-  (hasPythonOnnx() ? it : it.skip)("passes python3-onnx's checker", () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'onnx-check-'));
-    try {
-      const file = path.join(dir, 'model.onnx');
-      writeFileSync(file, bytes);
-      writeFileSync(path.join(dir, 'edge_only.onnx'), exportOnnx({ edge }));
-      const out = execFileSync(SYSTEM_PYTHON, [
-        '-c',
-        'import onnx,sys\nfor f in sys.argv[1:]:\n  onnx.checker.check_model(onnx.load(f), full_check=True)\nprint("ok")',
-        file,
-        path.join(dir, 'edge_only.onnx'),
-      ]).toString();
-      expect(out.trim()).toBe('ok');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 
   it('exports a model whose trees are single leaves', async () => {

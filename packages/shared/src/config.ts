@@ -86,6 +86,8 @@ const envSchema = z.object({
   ENGINE_TRAIN_BACKOFF_MS: int(100, 3_600_000).default(DEFAULT_RETRY.train.backoffMs),
   ENGINE_SYNC_ATTEMPTS: int(1, 50).default(DEFAULT_RETRY.sync.attempts),
   ENGINE_SYNC_BACKOFF_MS: int(100, 3_600_000).default(DEFAULT_RETRY.sync.backoffMs),
+  /** The folder of real 1-minute candle files (`<BASEQUOTE>-1m.csv.gz`) the benchmarks read. */
+  ENGINE_OHLCV_DIR: z.string().optional(),
 
   DROPBOX_APP_KEY: z.string().optional(),
   DROPBOX_APP_SECRET: z.string().optional(),
@@ -144,6 +146,8 @@ export interface Config {
   retry: { train: RetrySettings; sync: RetrySettings };
   /** ENGINE_GIT_COMMIT, when set. */
   gitCommit?: string;
+  /** ENGINE_OHLCV_DIR, when set: the folder of real 1-minute candle files the benchmarks read. */
+  ohlcvDir?: string;
   dropbox: { appKey?: string; appSecret?: string; refreshToken?: string; root: string; apiUrl?: string };
   dashboard: {
     port: number;
@@ -220,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     health: { host: e.ENGINE_HEALTH_HOST, port: e.ENGINE_HEALTH_PORT },
     gitCommit: e.ENGINE_GIT_COMMIT,
+    ohlcvDir: e.ENGINE_OHLCV_DIR,
     retry: {
       train: { attempts: e.ENGINE_TRAIN_ATTEMPTS, backoffMs: e.ENGINE_TRAIN_BACKOFF_MS },
       sync: { attempts: e.ENGINE_SYNC_ATTEMPTS, backoffMs: e.ENGINE_SYNC_BACKOFF_MS },

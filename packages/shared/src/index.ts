@@ -7,3 +7,4 @@ export * from './candles';
 export * from './build-info';
 export * from './prng';
 export * from './lifecycle';
+export * from './compiled-sibling';

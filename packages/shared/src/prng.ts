@@ -1,4 +1,11 @@
 /**
+ * Mulberry32's state increment (a Weyl sequence): after k draws the state is
+ * `seed + k · MULBERRY32_STEP`, so a loop can jump ahead or draw inline (see
+ * gbdt's row-kernels.drawBagChunk) and stay on the same sequence.
+ */
+export const MULBERRY32_STEP = 0x6d2b79f5;
+
+/**
  * A small seeded PRNG (mulberry32): 32-bit state, full period 2^32, fast, and identical on
  * every platform, so the same seed always gives the same bags, feature draws and bin samples.
  */
@@ -11,7 +18,7 @@ export class Mulberry32 {
 
   /** Next uint32. */
   nextUint32(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
+    let t = (this.state = (this.state + MULBERRY32_STEP) >>> 0);
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (t ^ (t >>> 14)) >>> 0;
@@ -29,7 +36,7 @@ export class Mulberry32 {
 
   /** Skips `k` draws. */
   advance(k: number): void {
-    this.state = (this.state + Math.imul(k, 0x6d2b79f5)) >>> 0;
+    this.state = (this.state + Math.imul(k, MULBERRY32_STEP)) >>> 0;
   }
 
   /** Uniform integer in [0, n). */

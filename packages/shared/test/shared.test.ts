@@ -35,6 +35,11 @@ describe('config', () => {
     expect(() => loadConfig({ ENGINE_UNIVERSE: 'BTC/USDT,BTC_USDT' })).toThrow(/ENGINE_UNIVERSE: 'BTC_USDT' is not a pair/);
   });
 
+  it('accepts ENGINE_OHLCV_DIR, the real-data folder the benchmarks read (exporting it must not stop engine commands)', () => {
+    expect(loadConfig({ ENGINE_OHLCV_DIR: '/x' }).ohlcvDir).toBe('/x');
+    expect(loadConfig({}).ohlcvDir).toBeUndefined();
+  });
+
   it('rejects unknown variables under our prefixes (typos)', () => {
     expect(() => loadConfig({ ENGINE_WINDOW_DAY: '90' })).toThrow(/unknown configuration variable.*ENGINE_WINDOW_DAY/);
   });

@@ -1,11 +1,11 @@
 import { resolveGbdtParams, trainGbdt } from '@engine/gbdt';
+import { Mulberry32 } from '@engine/shared';
 import { type FitJob, FoldTrainerPool } from '../src/pipeline/fold-pool';
-import { rng } from './random-walk';
 
 function data(n: number, F: number) {
-  const r = rng(42);
-  const columns = Array.from({ length: F }, () => Float64Array.from({ length: n }, () => (r() < 0.05 ? NaN : r() * 2 - 1)));
-  const target = Float64Array.from({ length: n }, (_, i) => 3 * (columns[0]![i]! || 0) - 2 * (columns[1]![i]! || 0) + r());
+  const r = new Mulberry32(42);
+  const columns = Array.from({ length: F }, () => Float64Array.from({ length: n }, () => (r.next() < 0.05 ? NaN : r.next() * 2 - 1)));
+  const target = Float64Array.from({ length: n }, (_, i) => 3 * (columns[0]![i]! || 0) - 2 * (columns[1]![i]! || 0) + r.next());
   return { columns, target, names: Array.from({ length: F }, (_, k) => `f${k}`) };
 }
 

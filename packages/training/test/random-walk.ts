@@ -1,16 +1,12 @@
-import { allocCandles, type CandleSeries } from '@engine/shared';
-import { seededRandom } from '../src/synthetic/planted-market';
+import { allocCandles, Mulberry32, type CandleSeries } from '@engine/shared';
 import { T0 } from './candle-fixtures';
-
-/** The package's own seeded PRNG (mulberry32), so tests and the synthetic markets share one. */
-export const rng = seededRandom;
 
 /** Driftless log-normal random-walk candles (`sigmaBps` per minute), with intrabar highs and lows. */
 export function randomWalkCandles(opts: { days: number; seed: number; sigmaBps?: number; start?: number; symbol?: string }): CandleSeries {
   const n = Math.round(opts.days * 1440);
-  const r = rng(opts.seed);
+  const r = new Mulberry32(opts.seed);
   const sig = (opts.sigmaBps ?? 8) / 1e4;
-  const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-300)) * Math.cos(2 * Math.PI * r());
+  const gauss = () => Math.sqrt(-2 * Math.log(r.next() + 1e-300)) * Math.cos(2 * Math.PI * r.next());
   const c = allocCandles(opts.symbol ?? 'TEST/USDT', n);
   let p = 100;
   for (let i = 0; i < n; i++) {
@@ -23,7 +19,7 @@ export function randomWalkCandles(opts: { days: number; seed: number; sigmaBps?:
     c.high[i] = hi;
     c.low[i] = lo;
     c.close[i] = cl;
-    c.volume[i] = 1 + r();
+    c.volume[i] = 1 + r.next();
     p = cl;
   }
   return c;

@@ -1,19 +1,18 @@
-import { DAY_MS } from '@engine/shared';
+import { DAY_MS, Mulberry32 } from '@engine/shared';
 import { daysInSpan } from '../src/metrics/trade-metrics';
 import { repriceTrades, runScenarios, DEFAULT_SCENARIOS } from '../src/scenarios/scenarios';
 import { simulateSegments } from '../src/simulation/simulate';
 import { DEFAULT_THRESHOLD, selectThreshold } from '../src/threshold/select-threshold';
 import { FLAT_23, T0 } from './candle-fixtures';
 import { handLabels } from './label-fixtures';
-import { rng } from './random-walk';
 
 const RULES = { cooldown_seconds: 0, max_trades_per_day: 1000 };
 
 describe('threshold selection (training data only)', () => {
   // 2000 calibration rows: net edge = 10·signal − 5 + noise, prediction = signal: only the top rows pay.
-  const r = rng(7);
-  const signal = Array.from({ length: 2000 }, () => r() * 2 - 1);
-  const net = signal.map((s) => 10 * s - 5 + (r() - 0.5) * 2);
+  const r = new Mulberry32(7);
+  const signal = Array.from({ length: 2000 }, () => r.next() * 2 - 1);
+  const net = signal.map((s) => 10 * s - 5 + (r.next() - 0.5) * 2);
   const { labels, ts } = handLabels(net, 1);
   const rows = Int32Array.from(signal.map((_, i) => i));
 

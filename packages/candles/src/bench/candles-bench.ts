@@ -15,7 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { parsePair, type CandleSeries } from '@engine/shared';
+import { loadConfig, parsePair, type CandleSeries } from '@engine/shared';
+import { realCandleDir } from '../candle-file';
 import { CsvSource } from '../csv-source';
 import { loadCandles } from '../load-candles';
 import { resolveWindow } from '../window';
@@ -70,8 +71,7 @@ function sameSeries(a: CandleSeries, b: CandleSeries): boolean {
 }
 
 async function main(): Promise<void> {
-  const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
-  const dir = arg('dir') ?? process.env.ENGINE_OHLCV_DIR ?? path.resolve(repoRoot, '..', 'shared', 'data', 'ohlcv');
+  const dir = arg('dir') ?? realCandleDir(loadConfig());
   const symbol = arg('symbol') ?? 'BTC/USDT';
   const days = Number(arg('days') ?? 150);
   const runs = Math.max(3, Number(arg('runs') ?? 15));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DAY_MS, parseUtcDay } from '@engine/shared';
+import { DAY_MS, Mulberry32, parseUtcDay } from '@engine/shared';
 import { type GateResult, type ManifestCore, type ModelBundle, sha256Hex } from '@engine/model';
 
 /**
@@ -32,19 +32,8 @@ export interface SeedSpec {
 
 const FEATURES = ['ret_1', 'ret_5', 'ret_15', 'ret_60', 'vol_15', 'vol_60', 'vol_ratio_15_60', 'rsi_14', 'atr_14_rel', 'range_rel', 'vwap_dev_60', 'ema_dev_20', 'ema_dev_100', 'volume_z_60', 'btc_ret_5', 'btc_beta_240', 'hour_sin', 'hour_cos', 'body_rel', 'upper_wick_rel'];
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gauss(rand: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+function gauss(rand: Mulberry32): number {
+  return Math.sqrt(-2 * Math.log(1 - rand.next())) * Math.cos(2 * Math.PI * rand.next());
 }
 
 const median = (xs: number[]) => {
@@ -111,7 +100,7 @@ function fullMetrics(pnl: number[], days: number, exits: ('tp' | 'sl')[], extra:
 const GBP_PER_BPS = 0.1;
 
 export function buildBundle(spec: SeedSpec): ModelBundle {
-  const rand = mulberry32(spec.seed);
+  const rand = new Mulberry32(spec.seed);
   const perFold = spec.tradesPerFold ?? 60;
   const noise = spec.noiseGbp ?? 6;
   const end = parseUtcDay(spec.runDate);
@@ -135,7 +124,7 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
     }
     for (let d = testStart; d < testEnd; d += DAY_MS) daily.set(d, daily.get(d) ?? 0);
     boundaries.push({ fold: k, test_start: iso(testStart), test_end: iso(testEnd) });
-    const times = Array.from({ length: perFold }, () => testStart + Math.floor(rand() * (testEnd - testStart - 3_600_000))).sort((a, b) => a - b);
+    const times = Array.from({ length: perFold }, () => testStart + Math.floor(rand.next() * (testEnd - testStart - 3_600_000))).sort((a, b) => a - b);
     const pnl = times.map(() => Math.round((spec.edgeGbp + noise * gauss(rand)) * 100) / 100);
     times.forEach((ts, i) => {
       const gbp = pnl[i]!;
@@ -154,13 +143,13 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
       ...base,
       skipped: false,
       skip_reason: null,
-      train_rows: 27_000 + Math.floor(rand() * 1500),
-      test_rows: 7_100 + Math.floor(rand() * 100),
-      purged: 180 + Math.floor(rand() * 40),
+      train_rows: 27_000 + Math.floor(rand.next() * 1500),
+      test_rows: 7_100 + Math.floor(rand.next() * 100),
+      purged: 180 + Math.floor(rand.next() * 40),
       embargoed: 60,
       coverage: { train: 0.99, test: 1 },
       threshold: {
-        threshold_bps: Math.round((20 + 10 * rand()) * 10) / 10,
+        threshold_bps: Math.round((20 + 10 * rand.next()) * 10) / 10,
         source: k === 0 ? 'inner_model' : 'previous_fold_oos',
         rule: 'best_total_net',
         calibration_start: iso(testStart - 5 * DAY_MS),
@@ -170,7 +159,7 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
         calibration_net_bps: 150,
         candidates: [{ threshold_bps: 20, trades: 40, total_net_bps: 150 }],
       },
-      rank_ic: Math.round((0.02 + 0.05 * rand()) * 1000) / 1000,
+      rank_ic: Math.round((0.02 + 0.05 * rand.next()) * 1000) / 1000,
       mean_prediction_bps: Math.round((spec.edgeGbp / GBP_PER_BPS + 5 * gauss(rand)) * 10) / 10,
       mean_label_bps: Math.round((m.total_profit_gbp / pnl.length / GBP_PER_BPS) * 10) / 10,
       metrics: m,
@@ -216,7 +205,7 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
     throw new Error(`seed ${spec.seed} for ${spec.symbol} ${spec.runDate} gives a ${passed ? 'published' : 'rejected'} model, the test wants ${spec.expect}: ${JSON.stringify(results)}`);
   }
 
-  const raw = FEATURES.map(() => -Math.log(1 - rand()));
+  const raw = FEATURES.map(() => -Math.log(1 - rand.next()));
   const enc = (o: unknown) => Buffer.from(`${JSON.stringify(o, null, 1)}\n`, 'utf8');
   const files = [
     { name: 'model.onnx', bytes: Buffer.from(`dashboard test bundle ${spec.symbol} ${spec.runDate} seed ${spec.seed}: not a runnable model\n`, 'utf8') },

@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
-import type { CandleSeries } from '@engine/shared';
-import { ohlcvFile, parseOhlcvCsv } from '../../src/bench/read-ohlcv';
+import { existsSync } from 'node:fs';
+import { candleFilePath, readCandleFile } from '@engine/candles';
+import { sliceCandles, type CandleSeries } from '@engine/shared';
 import { referenceSymbolFor } from '../../src/recipe';
 import { OHLCV_DIR } from '../../../../test/support/paths';
 
@@ -9,22 +8,25 @@ import { OHLCV_DIR } from '../../../../test/support/paths';
 export const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SUI/USDT', 'TAO/USDT'] as const;
 
 const cache = new Map<string, CandleSeries>();
-const texts = new Map<string, string>();
+const files = new Map<string, CandleSeries>();
 
-/** Rows [from, from + rows) of a symbol's real 1-minute candles (cached per test file). */
+/**
+ * Rows [from, from + rows) of a symbol's real 1-minute candles, in arrays of their own
+ * (cached per test file: the same rows give the same object).
+ */
 export function realCandles(symbol: string, from: number, rows: number): CandleSeries {
   const key = `${symbol}:${from}:${rows}`;
   let s = cache.get(key);
   if (!s) {
-    const file = ohlcvFile(OHLCV_DIR, symbol);
+    const file = candleFilePath(OHLCV_DIR, symbol);
     if (!existsSync(file)) throw new Error(`real data missing: ${file} (set ENGINE_OHLCV_DIR)`);
-    let text = texts.get(file);
-    if (text === undefined) {
-      text = gunzipSync(readFileSync(file)).toString('latin1');
-      texts.set(file, text);
+    let all = files.get(file);
+    if (all === undefined) {
+      all = readCandleFile(file, symbol);
+      files.set(file, all);
     }
-    s = parseOhlcvCsv(text, symbol, { from, rows }, file);
-    if (s.ts.length !== rows) throw new Error(`${file}: wanted ${rows} rows from ${from}, found ${s.ts.length}`);
+    if (from + rows > all.ts.length) throw new Error(`${file}: wanted ${rows} rows from ${from}, found ${Math.max(0, all.ts.length - from)}`);
+    s = copySeries(sliceCandles(all, from, from + rows));
     cache.set(key, s);
   }
   return s;
@@ -57,18 +59,6 @@ export function makeGap(s: CandleSeries, i: number): void {
   s.low[i] = NaN;
   s.close[i] = NaN;
   s.volume[i] = NaN;
-}
-
-/** Seeded PRNG (mulberry32): tests are deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Equal within |a − b| ≤ rel·max(|a|, |b|) + abs, or both NaN. */

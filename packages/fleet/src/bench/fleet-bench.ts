@@ -20,8 +20,8 @@ import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { loadCandles } from '@engine/candles';
-import { DAY_MS, createLogger, parseUtcDay } from '@engine/shared';
+import { loadCandles, realCandleDir } from '@engine/candles';
+import { DAY_MS, createLogger, loadConfig, parseUtcDay } from '@engine/shared';
 import { QUEUES, jobIds } from '../jobs';
 import { createPgDb } from '@engine/registry';
 import { closeRunProducer, openRunProducer } from '../scheduler';
@@ -48,7 +48,7 @@ function parseArgs(argv: string[]): Args {
     date: '2026-07-17',
     workers: [1, 2],
     threads: 1,
-    source: `csv:${path.resolve(REPO_ROOT, '..', 'shared', 'data', 'ohlcv')}`,
+    source: `csv:${realCandleDir(loadConfig())}`,
     redis: 'redis://127.0.0.1:6379',
     pg: 'postgres://postgres@127.0.0.1:5432/postgres',
   };

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { PermanentError, TransientError } from '@engine/shared';
+import { compiledSibling, PermanentError, TransientError } from '@engine/shared';
 import { columnMatrix, GbdtModel, type FeatureMatrix, type GbdtParams, type trainGbdt } from '@engine/gbdt';
 
 /** What every fold worker shares: the feature columns and the target, in shared memory. */
@@ -52,18 +51,6 @@ export async function fitAndPredict(
   return { id: job.id, predictions, model: job.wantModel ? model.serialize() : null };
 }
 
-/** The compiled worker script; under jest (running src/) the dist/ twin built by `tsc -b`. */
-function workerScript(): string {
-  let dir = __dirname;
-  if (!__filename.endsWith('.js')) {
-    const parts = dir.split(path.sep);
-    const i = parts.lastIndexOf('src');
-    if (i >= 0) parts[i] = 'dist';
-    dir = parts.join(path.sep);
-  }
-  return path.join(dir, 'fold-worker.js');
-}
-
 function toShared(a: Float64Array): Float64Array {
   const s = new Float64Array(new SharedArrayBuffer(a.byteLength));
   s.set(a);
@@ -91,7 +78,7 @@ export class FoldTrainerPool {
   /** Start `workers` threads sharing `columns` and `target` (copied once into shared memory). */
   static create(workers: number, init: FitInit, train: typeof trainGbdt): FoldTrainerPool {
     if (workers <= 1) return new FoldTrainerPool([], { x: columnMatrix(init.columns), ...init }, train);
-    const script = workerScript();
+    const script = compiledSibling(__dirname, __filename, 'fold-worker');
     if (!existsSync(script)) {
       throw new PermanentError('TRAINING_WORKER_MISSING', `fold worker script not found at ${script}; build the training package first (npx tsc -b packages/training)`);
     }

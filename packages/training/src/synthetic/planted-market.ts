@@ -1,4 +1,4 @@
-import { allocCandles, type CandleSeries } from '@engine/shared';
+import { allocCandles, Mulberry32, type CandleSeries } from '@engine/shared';
 
 /**
  * A seeded synthetic market with a planted, learnable edge: the positive control every
@@ -42,18 +42,6 @@ export const DEFAULT_PLANTED_MARKET: Omit<PlantedMarketOptions, 'days' | 'seed' 
   price: 100,
 };
 
-/** mulberry32: a small, fast, seeded PRNG returning [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Generate the market (and an independent random-walk reference series on the same grid,
  * for the cross-asset features). Deterministic in `seed`.
@@ -63,7 +51,8 @@ export function plantedMarket(
 ): { candles: CandleSeries; reference: CandleSeries; shocks: Uint8Array } {
   const o: PlantedMarketOptions = { ...DEFAULT_PLANTED_MARKET, ...opts };
   const n = Math.round(o.days * 1440);
-  const rnd = seededRandom(o.seed);
+  const random = new Mulberry32(o.seed);
+  const rnd = (): number => random.next();
   const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
   const c = allocCandles(o.symbol, n);
   const ref = allocCandles('BTC/USDT', n);

@@ -5,43 +5,27 @@
  * line. The target is ≤ 60 s for 150 days on a 2-core machine; the original Python engine
  * took 180–360 s.
  *
- * Reads `<ENGINE_OHLCV_DIR or ../shared/data/ohlcv>/<BASEQUOTE>-1m.csv.gz` directly (a
- * benchmark program, not library code), which must be gap-free over the window.
+ * Reads `<ENGINE_OHLCV_DIR or ../shared/data/ohlcv>/<BASEQUOTE>-1m.csv.gz` with
+ * @engine/candles' readCandleFile (a program beside the package, so the pure library does
+ * not depend on @engine/candles); the file must be gap-free.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
-import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { allocCandles, type CandleSeries, DAY_MS, MINUTE_MS, formatUtcDay, parsePair } from '@engine/shared';
-import { trainSymbol, type PipelineStage } from '../pipeline/train-symbol';
+import { candleFilePath, readCandleFile, realCandleDir } from '@engine/candles';
+import { type CandleSeries, DAY_MS, MINUTE_MS, formatUtcDay, loadConfig, parsePair, sliceCandles } from '@engine/shared';
+import { trainSymbol, type PipelineStage } from '@engine/training';
 
-function loadCsv(file: string, symbol: string, days: number): CandleSeries {
-  const text = gunzipSync(readFileSync(file)).toString('utf8');
-  const lines = text.split('\n');
-  const rows: number[][] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const l = lines[i]!;
-    if (l.length === 0) continue;
-    rows.push(l.split(',').map(Number));
-  }
-  // The last `days` whole UTC days in the file.
-  const lastTs = rows[rows.length - 1]![0]!;
-  const end = Math.floor((lastTs + MINUTE_MS) / DAY_MS) * DAY_MS;
+/** The last `days` whole UTC days of a symbol's file. */
+function lastWholeDays(dir: string, symbol: string, days: number): CandleSeries {
+  const file = candleFilePath(dir, symbol);
+  const all = readCandleFile(file, symbol);
+  const n = all.ts.length;
+  const end = Math.floor((all.ts[n - 1]! + MINUTE_MS) / DAY_MS) * DAY_MS;
   const start = end - days * DAY_MS;
-  const win = rows.filter((r) => r[0]! >= start && r[0]! < end);
-  const n = win.length;
-  if (n !== days * 1440) throw new Error(`${file}: expected ${days * 1440} gap-free minutes in [${formatUtcDay(start)}, ${formatUtcDay(end)}), found ${n}`);
-  const c = allocCandles(symbol, n);
-  win.forEach((r, i) => {
-    if (r[0] !== start + i * MINUTE_MS) throw new Error(`${file}: row ${i} of the window is not on the minute grid`);
-    c.ts[i] = r[0]!;
-    c.open[i] = r[1]!;
-    c.high[i] = r[2]!;
-    c.low[i] = r[3]!;
-    c.close[i] = r[4]!;
-    c.volume[i] = r[5]!;
-  });
-  return c;
+  // On the minute grid, the row of minute t is (t − first) / 1 min.
+  const from = (start - all.ts[0]!) / MINUTE_MS;
+  const to = (end - all.ts[0]!) / MINUTE_MS;
+  if (from < 0) throw new Error(`${file}: expected ${days} whole days in [${formatUtcDay(start)}, ${formatUtcDay(end)}), but the file starts at ${new Date(all.ts[0]!).toISOString()}`);
+  return sliceCandles(all, from, to);
 }
 
 async function main(): Promise<void> {
@@ -50,11 +34,11 @@ async function main(): Promise<void> {
   const pair = parsePair(symArg ?? 'ETH/USDT');
   const days = Number(daysArg ?? 150);
   const threads = threadsArg !== undefined ? Number(threadsArg) : Math.min(2, availableParallelism());
-  const dir = process.env.ENGINE_OHLCV_DIR ?? path.resolve(__dirname, '..', '..', '..', '..', '..', 'shared', 'data', 'ohlcv');
+  const dir = realCandleDir(loadConfig());
   const refPair = parsePair(pair.base === 'BTC' ? 'ETH/USDT' : 'BTC/USDT');
   const t0 = performance.now();
-  const candles = loadCsv(path.join(dir, `${pair.base}${pair.quote}-1m.csv.gz`), pair.symbol, days);
-  const reference = loadCsv(path.join(dir, `${refPair.base}${refPair.quote}-1m.csv.gz`), refPair.symbol, days);
+  const candles = lastWholeDays(dir, pair.symbol, days);
+  const reference = lastWholeDays(dir, refPair.symbol, days);
   const tLoaded = performance.now();
   const stageStart = new Map<PipelineStage, number>();
   const stageEnd = new Map<PipelineStage, number>();

@@ -5,17 +5,19 @@
  *
  *   node packages/features/dist/bench/features-bench.js [--symbol ETH/USDT] [--days 150] [--repeat 5]
  *
+ * Reads the real candles from ENGINE_OHLCV_DIR (default ../shared/data/ohlcv beside the
+ * checkout) with @engine/candles' readCandleFile: a program beside the package, so the
+ * library itself stays free of I/O and of @engine/candles.
+ *
  * Targets (issue 3): whole recipe in batch ≤ 1 s; streaming update ≤ 20 µs median;
  * the textbook subset ≥ 3× faster than pandas.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { sliceCandles } from '@engine/shared';
-import { buildFeatures } from '../build-features';
-import { type CandleInput, FeatureState } from '../feature-state';
-import { type FeatureName, RECIPE, referenceSymbolFor } from '../recipe';
-import { ohlcvFile, readOhlcvCsvGz } from './read-ohlcv';
+import { candleFilePath, readCandleFile, realCandleDir } from '@engine/candles';
+import { buildFeatures, type CandleInput, type FeatureName, FeatureState, RECIPE, referenceSymbolFor } from '@engine/features';
+import { loadConfig, sliceCandles } from '@engine/shared';
 
 /** The textbook indicators reference.py times as its "subset" (same list there). */
 const TEXTBOOK: FeatureName[] = [
@@ -26,8 +28,6 @@ const TEXTBOOK: FeatureName[] = [
 ];
 
 const SYSTEM_PYTHON = '/usr/bin/python3';
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-const OHLCV_DIR = process.env.ENGINE_OHLCV_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'data', 'ohlcv');
 const SCRIPT = path.resolve(__dirname, '..', '..', 'reference', 'reference.py');
 
 function arg(name: string, fallback: string): string {
@@ -70,10 +70,11 @@ function main(): void {
   const repeat = Number(arg('repeat', '5'));
   const refSymbol = referenceSymbolFor(symbol);
   const rows = days * 1440;
-  const coinFile = ohlcvFile(OHLCV_DIR, symbol);
-  const refFile = ohlcvFile(OHLCV_DIR, refSymbol);
-  const coinAll = readOhlcvCsvGz(coinFile, symbol);
-  const refAll = readOhlcvCsvGz(refFile, refSymbol);
+  const dir = realCandleDir(loadConfig());
+  const coinFile = candleFilePath(dir, symbol);
+  const refFile = candleFilePath(dir, refSymbol);
+  const coinAll = readCandleFile(coinFile, symbol);
+  const refAll = readCandleFile(refFile, refSymbol);
   if (coinAll.ts.length < rows) throw new Error(`${coinFile} has ${coinAll.ts.length} rows, fewer than ${days} days (${rows})`);
   const start = coinAll.ts.length - rows; // the most recent `days` days
   const candles = sliceCandles(coinAll, start, start + rows);

@@ -1,7 +1,7 @@
 import { EngineError, TransientError } from '@engine/shared';
 import { createPgDb, type Db } from '@engine/registry';
-import { registrySuite } from '../packages/registry/test/support/registry-suite';
-import { TEST_DATABASE_URL } from '../packages/registry/test/support/pg';
+import { registrySuite } from './support/registry-suite';
+import { TEST_DATABASE_URL } from './support/pg';
 
 describe('registry on PostgreSQL (pg pool)', () => {
   let db: Db;

@@ -1,5 +1,5 @@
 import { createPgliteDb, type Db } from '@engine/registry';
-import { registrySuite } from '../packages/registry/test/support/registry-suite';
+import { registrySuite } from './support/registry-suite';
 
 describe('registry on PGlite (single-machine mode)', () => {
   let db: Db;
