@@ -68,7 +68,8 @@ const envSchema = z.object({
   ENGINE_WORKER_ROLE: z.enum(['train', 'sync']).default('train'),
   ENGINE_WORKER_CONCURRENCY: int(1, 64).default(1),
   ENGINE_LOCK_DURATION_MS: int(5_000, 3_600_000).default(120_000),
-  ENGINE_SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(8_000),
+  /** Below a spot pod's ~5 s kill window: past it the worker hands its job back and exits. */
+  ENGINE_SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(4_000),
   ENGINE_TRAIN_THREADS: int(0, 256).default(0),
   /** Liveness endpoint (GET /healthz) of workers and the scheduler; 0 = none. */
   ENGINE_HEALTH_PORT: int(0, 65535).default(0),

@@ -49,27 +49,7 @@ export function skewKurtosis(x: ArrayLike<number>): { skew: number; kurtosis: nu
   return { skew: m3 / Math.pow(m2, 1.5), kurtosis: m4 / (m2 * m2) };
 }
 
-/** Standard normal CDF via {@link erfc} (absolute error < 1e-7). */
-export function normalCdf(z: number): number {
-  if (Number.isNaN(z)) return NaN;
-  if (z === Infinity) return 1;
-  if (z === -Infinity) return 0;
-  return 0.5 * erfc(-z / Math.SQRT2);
-}
-
-/** Complementary error function (Numerical Recipes erfcc, fractional error < 1.2e-7). */
-export function erfc(x: number): number {
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r =
-    t *
-    Math.exp(
-      -z * z -
-        1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? r : 2 - r;
-}
+export { erfc, normalCdf } from './normal';
 
 /** Maximum drawdown of the cumulative sum of `pnl` starting from 0 (a positive number, or 0). */
 export function maxDrawdown(pnl: ArrayLike<number>): number {
