@@ -19,7 +19,7 @@ import { OHLCV_DIR, REPO_ROOT } from './support/paths';
  */
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT'];
 
-function readBundle(dir: string): TrainedModelBundle & { manifestBytes: Buffer } {
+function readBundle(dir: string): Pick<TrainedModelBundle, 'manifest' | 'files' | 'folds'> & { manifestBytes: Buffer } {
   const manifestBytes = readFileSync(path.join(dir, 'manifest.json'));
   const manifest = JSON.parse(manifestBytes.toString('utf8')) as ModelManifest;
   const files = Object.keys(manifest.artifacts).map((name) => ({ name, bytes: new Uint8Array(readFileSync(path.join(dir, name))) }));

@@ -112,6 +112,8 @@ export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, 
             ports,
             registry: reg.registry,
             store: reg.store,
+            trials: reg.trials,
+            source: 'train',
             actor,
             publish: async (ref) => {
               if (publishLeftTo !== undefined) return;
@@ -132,7 +134,7 @@ export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, 
           runDate,
           result: outcome.result,
           // createTrainingPorts trains with trainSymbol, whose bundles carry the fold table.
-          bundle: outcome.bundle as TrainedModelBundle,
+          bundle: outcome.bundle,
           created: outcome.created,
           sync,
           ...(syncError === undefined ? {} : { syncError }),

@@ -1,9 +1,9 @@
-import { BUNDLE_FILES, type ModelBundle } from '@engine/model';
+import { BUNDLE_FILES } from '@engine/model';
 import { DAY_MS, PermanentError, formatUtcDay, parseUtcDay, type CandleSeries, type Logger } from '@engine/shared';
 import { type TrainJob, type TrainProgress, type TrainResult } from './jobs';
 import { referenceSymbolFor } from '@engine/features';
-import type { TrainConfigOverrides } from '@engine/training';
-import { stagingKey, type ArtifactStore, type MetricsHistoryEntry, type Registry } from '@engine/registry';
+import type { TrainConfigOverrides, TrainedModelBundle } from '@engine/training';
+import { stagingKey, type ArtifactStore, type MetricsHistoryEntry, type Registry, type TrialLedger } from '@engine/registry';
 
 /** `[runDate − windowDays, runDate)` in epoch ms: the run day itself is never in the window. */
 export function trainingWindow(runDate: string, windowDays: number): { start: number; end: number } {
@@ -24,7 +24,7 @@ export interface TrainingPorts {
     hooks: { onProgress: (p: StageProgress) => void; signal?: AbortSignal },
     /** Overrides of the training defaults (the job's `training`); a bad one is a permanent ConfigError. */
     overrides?: TrainConfigOverrides,
-  ): Promise<ModelBundle>;
+  ): Promise<TrainedModelBundle>;
 }
 
 /** Everything a training job touches. */
@@ -32,6 +32,10 @@ export interface TrainContext {
   ports: TrainingPorts;
   registry: Registry;
   store: ArtifactStore;
+  /** The trial ledger: every evaluation is recorded there, rejected and published alike. */
+  trials: TrialLedger;
+  /** `fleet` (a training job) or `train` (engine train on one machine): who evaluated it, in the ledger. */
+  source: 'fleet' | 'train';
   /** Hand the recorded model to whoever publishes it (the sync queue, or in-process in single-machine mode). */
   publish(ref: { modelId: string; symbol: string; runDate: string }): Promise<void>;
   /** Recorded in the publish log as the model's author, e.g. `worker:<pod id>`. */
@@ -69,7 +73,7 @@ export function overallProgress(p: StageProgress): TrainProgress {
 /** What `trainAndRecord` did: the (small) job result, the bundle just trained, and whether it was the one recorded. */
 export interface TrainOutcome {
   result: TrainResult;
-  bundle: ModelBundle;
+  bundle: TrainedModelBundle;
   /** False when (symbol, runDate) was already recorded: the registry kept that model (`result.modelId`). */
   created: boolean;
 }
@@ -107,6 +111,8 @@ export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: Tr
     throw new PermanentError('BUNDLE_INCOMPLETE', `training returned a bundle for ${symbol} ${runDate} without ${BUNDLE_FILES.onnx}`, { symbol, runDate });
   }
 
+  // The trial first: an evaluation counts even when recording or publishing fails after it.
+  await ctx.trials.record({ ...bundle.trial, modelId: m.model_id, source: ctx.source });
   report({ stage: 'registry', fraction: 0, message: 'staging bundle and recording model' });
   const key = stagingKey({ modelId: m.model_id, symbol, runDate });
   await ctx.store.put(key, bundle);

@@ -36,6 +36,8 @@ async function openContext(): Promise<ThreadContext> {
       ports: createTrainingPorts(config, { gitCommit: resolveGitCommit(config) }),
       registry: reg.registry,
       store: reg.store,
+      trials: reg.trials,
+      source: 'fleet',
       actor,
       publish: (ref) => enqueueModelSync(syncQueue, ref, config.retry.sync),
     },

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createLogger, loadConfig } from '@engine/shared';
 import { type TrainProgress } from '@engine/fleet';
-import { Registry, createPgliteDb } from '@engine/registry';
+import { Registry, TrialLedger, createPgliteDb } from '@engine/registry';
 import { runSingleMachine } from '../src/single-machine';
 import { OHLCV_DIR } from '../../../test/support/paths';
 
@@ -60,10 +60,20 @@ describe('single-machine mode', () => {
     const onnx = await readFile(path.join(dataDir, 'publish', 'Runpodhuracan', '2026-07-17', onnxPath));
     expect(sha256(onnx)).toBe(m.artifacts['model.onnx']);
 
+    // A second run of the same configuration: the registry keeps its model, the ledger its one trial.
+    const again = await runSingleMachine({ ...opts, symbols: ['ETH/USDT'] }, log, config);
+    expect(again.results[0]).toMatchObject({ ok: true, created: false });
+
     const db = await createPgliteDb({ dataDir: path.join(dataDir, 'registry') });
     try {
       const models = await new Registry(db).listModels();
       expect(models.map((x) => [x.symbol, x.runDate, x.syncState])).toEqual([['ETH/USDT', '2026-07-17', 'synced']]);
+      // Every evaluation is a trial in the ledger, with its out-of-sample daily P&L.
+      const trials = await new TrialLedger(db).list('ETH/USDT');
+      expect(trials).toHaveLength(1);
+      expect(trials[0]).toMatchObject({ runDate: '2026-07-17', modelId: m.model_id, source: 'train', modelFamily: 'gbdt', isControl: false, oosDays: m.walk_forward.oos_days });
+      expect(trials[0]!.dailyPnl).toHaveLength(m.walk_forward.oos_days);
+      expect(trials[0]!.dailyPnl.reduce((a, b) => a + b, 0)).toBeCloseTo(m.metrics.total_profit_gbp, 6);
     } finally {
       await db.close();
     }

@@ -5,6 +5,7 @@ import { describeRegistryDb, openRegistryDb } from './db';
 import { FolderFiles, Publisher, dropboxFromConfig, type DropboxFilesOptions } from '@engine/publish';
 import { ModelSync, type TargetPolicy } from './model-sync';
 import { Registry } from './registry';
+import { TrialLedger } from './trial-ledger';
 import type { ArtifactStore, Db } from './types';
 
 /** Everything a process needs to record, stage and publish models. */
@@ -16,6 +17,8 @@ export interface RegistryContext {
   /** Dropbox when DROPBOX_APP_KEY + DROPBOX_REFRESH_TOKEN are set, else the folder `<data dir>/publish`. */
   publisher: Publisher;
   sync: ModelSync;
+  /** The trial ledger (migration 3): every evaluated configuration. */
+  trials: TrialLedger;
   /** Where the registry lives, credentials removed (for logs). */
   where: string;
   close(): Promise<void>;
@@ -65,7 +68,7 @@ export async function openRegistryContext(config: Config, opts: RegistryContextO
     const files = dropboxFromConfig(config, { ...opts.dropbox, logger: opts.logger }) ?? new FolderFiles(path.join(config.dataDir, 'publish'));
     const publisher = new Publisher(files, { root: config.dropbox.root, logger: opts.logger });
     const sync = new ModelSync({ registry, store, publisher, actor: opts.actor, logger: opts.logger, pruneStaged: !(opts.keepStaged ?? false), targetPolicy: opts.targetPolicy ?? defaultTargetPolicy(config) });
-    return { db, registry, store, publisher, sync, where: describeRegistryDb(config), close: () => db.close() };
+    return { db, registry, store, publisher, sync, trials: new TrialLedger(db, { schema: opts.schema }), where: describeRegistryDb(config), close: () => db.close() };
   } catch (err) {
     await db.close().catch(() => undefined);
     throw err;

@@ -10,3 +10,4 @@ export * from './registry';
 export * from './artifact-store';
 export * from './model-sync';
 export * from './context';
+export * from './trial-ledger';

@@ -131,6 +131,45 @@ INSERT INTO ${s}.registry_settings (key, value, set_by)
   WHERE p.event = 'synced' AND p.details->>'target' IS NOT NULL ORDER BY p.seq DESC LIMIT 1;
 `,
   },
+  {
+    version: 3,
+    name: 'the trial ledger: every evaluated configuration, append-only',
+    sql: (s) => `
+CREATE TABLE ${s}.trials (
+  seq          bigserial PRIMARY KEY,
+  recorded_at  timestamptz NOT NULL DEFAULT now(),
+  symbol       text NOT NULL,
+  run_date     date NOT NULL,
+  config_hash  text NOT NULL,
+  model_family text NOT NULL,
+  seed         bigint,
+  is_control   boolean NOT NULL,
+  model_id     uuid,
+  source       text NOT NULL,
+  oos_days     integer NOT NULL CHECK (oos_days >= 0),
+  sharpe       double precision,
+  skew         double precision NOT NULL,
+  kurtosis     double precision NOT NULL,
+  psr0         double precision NOT NULL,
+  first_day    date,
+  daily_pnl    jsonb NOT NULL,
+  details      jsonb NOT NULL DEFAULT '{}',
+  CONSTRAINT trials_symbol_run_date_config_key UNIQUE (symbol, run_date, config_hash)
+);
+CREATE INDEX trials_symbol_run_date_idx ON ${s}.trials (symbol, run_date DESC);
+
+-- Trials are evidence, like the publish log: appended, never rewritten or removed.
+CREATE FUNCTION ${s}.trials_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'trials is append-only: % is not allowed', TG_OP USING ERRCODE = '42501';
+END
+$$;
+CREATE TRIGGER trials_no_update_delete BEFORE UPDATE OR DELETE ON ${s}.trials
+  FOR EACH ROW EXECUTE FUNCTION ${s}.trials_append_only();
+CREATE TRIGGER trials_no_truncate BEFORE TRUNCATE ON ${s}.trials
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.trials_append_only();
+`,
+  },
 ];
 
 /**

@@ -11,5 +11,6 @@ export * from './gates/gates';
 export * from './scenarios/scenarios';
 export * from './pipeline/config';
 export * from './pipeline/train-symbol';
+export * from './pipeline/trial';
 export { ENGINE_VERSION } from './pipeline/version';
 export * from './synthetic/planted-market';

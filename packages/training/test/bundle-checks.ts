@@ -3,7 +3,7 @@ import { type ModelManifest, serializeManifest, validateManifest } from '@engine
 import type { TrainedModelBundle } from '../src';
 
 /** The parsed JSON file of a bundle. */
-export function bundleJson<T = unknown>(b: TrainedModelBundle, name: string): T {
+export function bundleJson<T = unknown>(b: Pick<TrainedModelBundle, 'files'>, name: string): T {
   const f = b.files.find((x) => x.name === name);
   if (!f) throw new Error(`bundle has no ${name}`);
   return JSON.parse(new TextDecoder().decode(f.bytes)) as T;
@@ -14,7 +14,7 @@ export function bundleJson<T = unknown>(b: TrainedModelBundle, name: string): T 
  * consistent): schema, wins + losses = trades, fold sums = totals, artifact hashes = files,
  * gate verdicts = values vs bounds.
  */
-export function bundleProblems(b: TrainedModelBundle): string[] {
+export function bundleProblems(b: Pick<TrainedModelBundle, 'manifest' | 'files' | 'folds'>): string[] {
   const bad: string[] = [];
   const m: ModelManifest = JSON.parse(new TextDecoder().decode(serializeManifest(b.manifest))) as ModelManifest;
   const checked = validateManifest(m);

@@ -42,6 +42,7 @@ function pipelineSourceHash(): string {
 interface CachedBundle {
   manifest: TrainedModelBundle['manifest'];
   folds: TrainedModelBundle['folds'];
+  trial: TrainedModelBundle['trial'];
   files: { name: string; b64: string }[];
 }
 
@@ -64,14 +65,14 @@ export async function trainCached(input: TrainSymbolInput, overrides: TrainConfi
   const file = path.join(cacheDir, `${h.digest('hex').slice(0, 24)}.json`);
   try {
     const c = JSON.parse(readFileSync(file, 'utf8')) as CachedBundle;
-    return { manifest: c.manifest, folds: c.folds, files: c.files.map((f) => ({ name: f.name, bytes: new Uint8Array(Buffer.from(f.b64, 'base64')) })) };
+    return { manifest: c.manifest, folds: c.folds, trial: c.trial, files: c.files.map((f) => ({ name: f.name, bytes: new Uint8Array(Buffer.from(f.b64, 'base64')) })) };
   } catch {
     // not cached yet (or unreadable): train
   }
   const bundle = await trainSymbol(input, overrides, { threads: 1 });
   mkdirSync(cacheDir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  const cached: CachedBundle = { manifest: bundle.manifest, folds: bundle.folds, files: bundle.files.map((f) => ({ name: f.name, b64: Buffer.from(f.bytes).toString('base64') })) };
+  const cached: CachedBundle = { manifest: bundle.manifest, folds: bundle.folds, trial: bundle.trial, files: bundle.files.map((f) => ({ name: f.name, b64: Buffer.from(f.bytes).toString('base64') })) };
   writeFileSync(tmp, JSON.stringify(cached));
   renameSync(tmp, file);
   return bundle;

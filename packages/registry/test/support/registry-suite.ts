@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { EngineError } from '@engine/shared';
-import { FolderArtifactStore, MIGRATIONS, PgArtifactStore, Registry, dropSchema, migrate, stagingKey, type ArtifactStore, type Db } from '@engine/registry';
+import { FolderArtifactStore, MIGRATIONS, PgArtifactStore, Registry, TrialLedger, dropSchema, migrate, stagingKey, type ArtifactStore, type Db, type TrialRecord } from '@engine/registry';
 import { makeBundle } from './bundles';
 
 /** Error code of an Engine error (or undefined), for assertions. */
@@ -184,6 +184,56 @@ export function registrySuite(driver: SuiteDriver): void {
       expect(await messageOf(db().query(`DELETE FROM ${t}`))).toMatch(/append-only: DELETE/);
       expect(await messageOf(db().query(`TRUNCATE ${t}`))).toMatch(/append-only: TRUNCATE/);
       expect(await count('publish_log')).toBe(1);
+    });
+  });
+
+  describe('trial ledger', () => {
+    const trial = (over: Partial<TrialRecord> = {}): TrialRecord => ({
+      symbol: 'BTC/USDT',
+      runDate: '2026-07-15',
+      configHash: 'a'.repeat(64),
+      modelFamily: 'gbdt',
+      seed: 0,
+      isControl: false,
+      modelId: randomUUID(),
+      source: 'fleet',
+      oosDays: 3,
+      sharpe: 0.12,
+      skew: -0.4,
+      kurtosis: 4.1,
+      psr0: 0.61,
+      firstDay: '2026-07-01',
+      dailyPnl: [1.5, -0.25, 0.75],
+      ...over,
+    });
+
+    test('records one row per (symbol, run date, config hash), with its daily P&L, and lists by symbol and window', async () => {
+      const ledger = new TrialLedger(db(), { schema });
+      expect(await ledger.record(trial())).toBe(true);
+      expect(await ledger.record(trial({ modelId: randomUUID(), sharpe: 9 }))).toBe(false); // the same configuration again: nothing added
+      expect(await ledger.record(trial({ configHash: 'b'.repeat(64), runDate: '2026-07-16' }))).toBe(true);
+      expect(await ledger.record(trial({ configHash: 'c'.repeat(64), isControl: true }))).toBe(true);
+      expect(await ledger.record(trial({ symbol: 'ETH/USDT' }))).toBe(true);
+      const btc = await ledger.list('BTC/USDT');
+      expect(btc.map((t) => [t.runDate, t.configHash[0], t.sharpe])).toEqual([
+        ['2026-07-15', 'a', 0.12],
+        ['2026-07-16', 'b', 0.12],
+      ]);
+      expect(btc[0]!.dailyPnl).toEqual([1.5, -0.25, 0.75]);
+      expect(btc[0]).toMatchObject({ skew: -0.4, kurtosis: 4.1, psr0: 0.61, oosDays: 3, firstDay: '2026-07-01', isControl: false });
+      expect((await ledger.list('BTC/USDT', { includeControls: true })).length).toBe(3);
+      expect((await ledger.list('BTC/USDT', { from: '2026-07-16' })).map((t) => t.runDate)).toEqual(['2026-07-16']);
+      expect(await codeOf(ledger.record(trial({ dailyPnl: [1, 2] })))).toBe('TRIAL_INVALID');
+    });
+
+    test('is append-only: a trial cannot be edited or deleted', async () => {
+      const ledger = new TrialLedger(db(), { schema });
+      await ledger.record(trial());
+      const t = `"${schema}".trials`;
+      expect(await messageOf(db().query(`UPDATE ${t} SET sharpe = 3`))).toMatch(/append-only: UPDATE/);
+      expect(await messageOf(db().query(`DELETE FROM ${t}`))).toMatch(/append-only: DELETE/);
+      expect(await messageOf(db().query(`TRUNCATE ${t}`))).toMatch(/append-only: TRUNCATE/);
+      expect((await ledger.list('BTC/USDT'))[0]!.sharpe).toBe(0.12);
     });
   });
 

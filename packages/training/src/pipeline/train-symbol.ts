@@ -3,7 +3,7 @@ import { buildFeatures } from '@engine/features';
 import { resolveThreads } from '@engine/gbdt';
 import type { FoldReport, ModelBundle, ModelManifest } from '@engine/model';
 import { evaluateGates, type GateHistoryEntry } from '../gates/gates';
-import { daysInSpan, type TradeMetrics, tradeMetrics } from '../metrics/trade-metrics';
+import { dailyPnl, daysInSpan, type TradeMetrics, tradeMetrics } from '../metrics/trade-metrics';
 import { dailyVolatility, runScenarios } from '../scenarios/scenarios';
 import { simulateSegments } from '../simulation/simulate';
 import { walkForwardFolds } from '../walk-forward/folds';
@@ -12,6 +12,7 @@ import { buildManifest, deterministicModelId } from './build-manifest';
 import { resolveTrainConfig, type TrainConfigOverrides } from './config';
 import { outOfSample, planFits, runFits } from './fit-plan';
 import { checkCandles, labelRows } from './prepare-data';
+import { trialSummary, type TrialSummary } from './trial';
 
 /** What one symbol's training run takes. Candles in, nothing read from anywhere else. */
 export interface TrainSymbolInput {
@@ -60,10 +61,12 @@ export interface TrainSymbolOptions {
   threads?: number;
 }
 
-/** The bundle plus the tables a caller prints. `manifest.artifacts` hashes every file. */
+/** The bundle plus the tables a caller prints and the trial the ledger records. `manifest.artifacts` hashes every file. */
 export interface TrainedModelBundle extends ModelBundle {
   manifest: ModelManifest;
   folds: FoldReport[];
+  /** This evaluation as a trial (its configuration's hash, daily net P&L, moments). */
+  trial: TrialSummary;
 }
 
 /**
@@ -182,5 +185,6 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     artifacts,
   });
   progress('export', 1, 1, `bundle of ${files.length} files; gates ${gates.passed ? 'passed' : `failed: ${gates.failed.join(', ')}`}`);
-  return { manifest, files, folds: reports };
+  const trial = trialSummary({ symbol, runDate: input.runDate, cfg, recipeHash: recipe.hash, extraFeatures: extra.names.length, oosDays, daily: dailyPnl(trades, oosDays, cfg.costs) });
+  return { manifest, files, folds: reports, trial };
 }
