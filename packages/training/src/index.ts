@@ -14,3 +14,4 @@ export * from './pipeline/train-symbol';
 export * from './pipeline/trial';
 export { ENGINE_VERSION } from './pipeline/version';
 export * from './synthetic/planted-market';
+export * from './gates/trial-deflation';
