@@ -17,3 +17,4 @@ export * from './train-worker';
 export * from './sync-worker';
 export * from './roles';
 export * from './single-machine';
+export * from './sweep';

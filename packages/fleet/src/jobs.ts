@@ -57,6 +57,11 @@ export const trainJobSchema = z.object({
    * scheduled runs: they train with the defaults.
    */
   training: trainConfigOverridesSchema.optional(),
+  /**
+   * A sweep's grid point (`engine sweep`): the job evaluates the configuration and records
+   * the trial, and never records or publishes a model.
+   */
+  sweep: z.object({ id: z.string().regex(/^[0-9a-f]{12}$/), point: z.number().int().min(0) }).strict().optional(),
 }).strict();
 export type TrainJob = z.infer<typeof trainJobSchema>;
 
@@ -77,6 +82,26 @@ export interface TrainResult {
   bundleRef: string;
 }
 
+/** What a sweep point's job returns: the evaluation, as the ranking table needs it. */
+export interface SweepPointResult {
+  sweepId: string;
+  point: number;
+  symbol: string;
+  runDate: string;
+  configHash: string;
+  modelId: string;
+  /** Would the daily run's gates publish it (before the deflated-Sharpe and false-discovery controls)? */
+  passed: boolean;
+  failed: string[];
+  trades: number;
+  /** Daily Sharpe (not annualised) and PSR(0) of its out-of-sample days. */
+  sharpe: number | null;
+  psr0: number;
+  oosDays: number;
+  /** Annualised Sharpe, as the gate table shows. */
+  sharpeAnnual: number;
+}
+
 export const JOB_SCHEMAS = { [QUEUES.run]: runJobSchema, [QUEUES.train]: trainJobSchema, [QUEUES.sync]: syncJobSchema } as const;
 
 /** Validate a payload at the boundary; a malformed payload is a permanent failure. */
@@ -95,6 +120,7 @@ export const jobIds = {
   run: (day: string) => `run-${day}`,
   train: (day: string, sym: string) => `train-${day}-${pairSlug(parsePair(sym))}`,
   sync: (modelId: string) => `sync-${modelId}`,
+  sweepPoint: (sweepId: string, sym: string, point: number) => `sweep-${sweepId}-${pairSlug(parsePair(sym))}-${point}`,
 };
 
 /** Job names inside the queues (BullMQ routes by queue; the name says which kind of job). */
@@ -104,6 +130,8 @@ export const JOB_NAMES = {
   /** A run's parent job; processed once every child has finished (or failed). */
   run: 'run',
   train: 'train',
+  /** A sweep's grid point on the train queue (`engine sweep`). */
+  sweepPoint: 'sweep-point',
   syncModel: 'sync-model',
   /** The sync worker's periodic Job Scheduler tick: re-sync whatever is pending. */
   sweep: 'sweep',
@@ -133,6 +161,14 @@ export const JOB_OPTIONS = {
     backoff: { type: 'exponential', delay: retry.backoffMs },
     failParentOnFailure: false,
     ignoreDependencyOnFailure: true,
+    removeOnComplete: { age: KEEP_FINISHED_JOBS_S },
+    removeOnFail: { age: KEEP_FINISHED_JOBS_S },
+  }),
+  /** One grid point of a sweep: retried like training, kept a fortnight so a rerun of the sweep finds it. */
+  sweepPoint: (sweepId: string, symbol: string, point: number, retry: RetrySettings): JobsOptions => ({
+    jobId: jobIds.sweepPoint(sweepId, symbol, point),
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.backoffMs },
     removeOnComplete: { age: KEEP_FINISHED_JOBS_S },
     removeOnFail: { age: KEEP_FINISHED_JOBS_S },
   }),

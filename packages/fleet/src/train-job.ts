@@ -1,6 +1,6 @@
 import { BUNDLE_FILES } from '@engine/model';
 import { DAY_MS, PermanentError, formatUtcDay, parseUtcDay, type CandleSeries, type Logger } from '@engine/shared';
-import { type TrainJob, type TrainProgress, type TrainResult } from './jobs';
+import { type SweepPointResult, type TrainJob, type TrainProgress, type TrainResult } from './jobs';
 import { referenceSymbolFor } from '@engine/features';
 import type { TrainConfigOverrides, TrainedModelBundle } from '@engine/training';
 import { stagingKey, type ArtifactStore, type MetricsHistoryEntry, type Registry, type TrialLedger } from '@engine/registry';
@@ -126,6 +126,41 @@ export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: Tr
   report({ stage: 'done', message: model.verdict });
   hooks.log.info({ modelId: model.id, verdict: model.verdict, reasons: model.reasons, created, ms: Date.now() - t0 }, 'model recorded');
   return { result: { modelId: model.id, symbol, runDate, verdict: model.verdict, reasons: model.reasons, bundleRef: model.location }, bundle, created };
+}
+
+/**
+ * A sweep's grid point: the same candles, gate history and training as a daily job, then
+ * the trial into the ledger — and nothing else: no model is recorded, staged or published.
+ * Idempotent: the ledger keeps one trial per (symbol, run date, configuration).
+ */
+export async function evaluateSweepPoint(job: TrainJob & { sweep: { id: string; point: number } }, ctx: Pick<TrainContext, 'ports' | 'registry' | 'trials'>, hooks: TrainHooks): Promise<SweepPointResult> {
+  const { symbol, runDate, windowDays, source } = job;
+  const range = trainingWindow(runDate, windowDays);
+  const report = (p: StageProgress) => hooks.progress(overallProgress(p));
+  const referenceSymbol = referenceSymbolFor(symbol);
+  report({ stage: 'candles', fraction: 0, message: `${symbol} and ${referenceSymbol}, sweep ${job.sweep.id} point ${job.sweep.point}` });
+  const candles = await ctx.ports.candles({ symbol, range, source, signal: hooks.signal });
+  const reference = await ctx.ports.candles({ symbol: referenceSymbol, range, source, signal: hooks.signal });
+  const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });
+  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history }, { onProgress: report, signal: hooks.signal }, job.training);
+  const m = bundle.manifest;
+  await ctx.trials.record({ ...bundle.trial, modelId: m.model_id, source: 'sweep', details: { sweep: job.sweep.id, point: job.sweep.point } });
+  report({ stage: 'done', message: 'trial recorded' });
+  return {
+    sweepId: job.sweep.id,
+    point: job.sweep.point,
+    symbol,
+    runDate,
+    configHash: bundle.trial.configHash,
+    modelId: m.model_id,
+    passed: m.gates.passed,
+    failed: m.gates.failed,
+    trades: m.metrics.total_trades,
+    sharpe: bundle.trial.sharpe,
+    psr0: bundle.trial.psr0,
+    oosDays: bundle.trial.oosDays,
+    sharpeAnnual: m.metrics.sharpe_ratio,
+  };
 }
 
 /** The fleet's training job: `trainAndRecord`, returning only the small result BullMQ stores. */

@@ -5,14 +5,14 @@
  * (PostgreSQL pool, Redis) between jobs; they die with the thread.
  */
 import { type SandboxedJob, Queue } from 'bullmq';
-import { QUEUES, parseJob, type TrainProgress, type TrainResult } from './jobs';
+import { QUEUES, parseJob, type SweepPointResult, type TrainProgress, type TrainResult } from './jobs';
 import { createLogger, loadConfig, resolveGitCommit, type Logger } from '@engine/shared';
 import { openRegistryContext } from '@engine/registry';
 import { createRedisConnection } from './redis';
 import { toJobError } from './job-errors';
 import { workerIdentity } from './identity';
 import { enqueueModelSync } from './sync-queue';
-import { runTrainJob, type TrainContext } from './train-job';
+import { evaluateSweepPoint, runTrainJob, type TrainContext } from './train-job';
 import { createTrainingPorts } from './training-ports';
 
 interface ThreadContext {
@@ -66,7 +66,7 @@ function throttledProgress(job: SandboxedJob): (p: TrainProgress) => void {
   };
 }
 
-export default async function processTrainJob(job: SandboxedJob, _token?: string, signal?: AbortSignal): Promise<TrainResult> {
+export default async function processTrainJob(job: SandboxedJob, _token?: string, signal?: AbortSignal): Promise<TrainResult | SweepPointResult> {
   const raw = job.data as { symbol?: unknown; runDate?: unknown };
   const where = `${String(raw?.symbol)} ${String(raw?.runDate)}`;
   let log: Logger | undefined;
@@ -74,7 +74,9 @@ export default async function processTrainJob(job: SandboxedJob, _token?: string
     const ctx = await threadContext();
     log = ctx.log.child({ jobId: job.id, symbol: raw?.symbol, attempt: job.attemptsMade + 1 });
     const data = parseJob(QUEUES.train, job.data);
-    return await runTrainJob(data, ctx.train, { progress: throttledProgress(job), signal, log });
+    const hooks = { progress: throttledProgress(job), signal, log };
+    if (data.sweep !== undefined) return await evaluateSweepPoint({ ...data, sweep: data.sweep }, ctx.train, hooks);
+    return await runTrainJob(data, ctx.train, hooks);
   } catch (err) {
     const e = toJobError(err, `training ${where}`);
     log?.error({ err: e.message, code: (err as { code?: unknown }).code, permanent: e.name === 'UnrecoverableError' }, 'training job failed');

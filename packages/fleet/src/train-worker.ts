@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import { compiledSibling, ConfigError, type Config, type Logger, type Closeable } from '@engine/shared';
-import { QUEUES, type TrainResult } from './jobs';
+import { QUEUES, type SweepPointResult, type TrainResult } from './jobs';
 import { startHealthServer } from './health';
 import { createRedisConnection, ensureRedis, redisHealth } from './redis';
 import { workerIdentity, type WorkerIdentity } from './identity';
@@ -18,11 +18,16 @@ export interface TrainWorkerOptions {
   stalledIntervalMs?: number;
   /** How many times a job may stall (its worker died) before it fails. Default 2. */
   maxStalledCount?: number;
+  /**
+   * The environment the job threads read their configuration from (each thread runs
+   * `loadConfig()`). Default: this process's environment, as in a pod.
+   */
+  env?: Record<string, string | undefined>;
 }
 
 export interface TrainWorker extends Closeable {
   readonly identity: WorkerIdentity;
-  readonly worker: Worker<unknown, TrainResult>;
+  readonly worker: Worker<unknown, TrainResult | SweepPointResult>;
 }
 
 /**
@@ -39,17 +44,19 @@ export async function startTrainWorker(config: Config, log: Logger, opts: Partia
     lockDurationMs: opts.lockDurationMs ?? config.worker.lockDurationMs,
     stalledIntervalMs: opts.stalledIntervalMs,
     maxStalledCount: opts.maxStalledCount ?? 2,
+    env: opts.env,
   };
   const identity = workerIdentity(config);
   const connection = createRedisConnection(config.redisUrl, 'worker', log);
   await ensureRedis(connection, config.redisUrl);
 
   const processorFile = compiledSibling(__dirname, __filename, 'train-processor');
-  const worker = new Worker<unknown, TrainResult>(QUEUES.train, processorFile, {
+  const worker = new Worker<unknown, TrainResult | SweepPointResult>(QUEUES.train, processorFile, {
     connection,
     prefix: config.queuePrefix,
     name: identity.id,
     useWorkerThreads: true,
+    ...(o.env !== undefined ? { workerThreadsOptions: { env: o.env } } : {}),
     concurrency: o.concurrency,
     lockDuration: o.lockDurationMs,
     stalledInterval: o.stalledIntervalMs ?? Math.min(o.lockDurationMs, 30_000),
@@ -63,7 +70,11 @@ export async function startTrainWorker(config: Config, log: Logger, opts: Partia
     if (job) active.delete(job.id!);
   });
   worker.on('active', (job) => log.info({ jobId: job.id, symbol: (job.data as { symbol?: string }).symbol, attempt: job.attemptsMade + 1 }, 'training job started'));
-  worker.on('completed', (job, r) => log.info({ jobId: job.id, symbol: r.symbol, attempt: job.attemptsMade, modelId: r.modelId, verdict: r.verdict }, 'training job completed'));
+  worker.on('completed', (job, r) =>
+    'sweepId' in r
+      ? log.info({ jobId: job.id, symbol: r.symbol, attempt: job.attemptsMade, sweep: r.sweepId, point: r.point, passed: r.passed }, 'sweep point evaluated')
+      : log.info({ jobId: job.id, symbol: r.symbol, attempt: job.attemptsMade, modelId: r.modelId, verdict: r.verdict }, 'training job completed'),
+  );
   worker.on('failed', (job, err) =>
     log.error({ jobId: job?.id, symbol: (job?.data as { symbol?: string } | undefined)?.symbol, attempt: job?.attemptsMade, err: err.message, final: job ? job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError' : true }, 'training job failed'),
   );

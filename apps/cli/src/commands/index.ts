@@ -6,6 +6,7 @@ import { registerFeaturesCommands } from './features';
 import { registerFleetCommands } from './fleet';
 import { registerBenchCommands } from './bench';
 import { registerTrainCommands } from './train';
+import { registerSweepCommands } from './sweep';
 
 /** Each command group registers itself here; one line per group. */
 export function registerCommands(program: Command): void {
@@ -16,5 +17,6 @@ export function registerCommands(program: Command): void {
   registerFleetCommands(program);
   registerBenchCommands(program);
   registerTrainCommands(program);
+  registerSweepCommands(program);
   void program;
 }
