@@ -46,7 +46,7 @@ describe('fleet end to end', () => {
 
   const cli = async (...args: string[]) => {
     const { stdout } = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'apps/cli/dist/main.js'), ...args], { env: { PATH: process.env.PATH ?? '', ...env }, cwd: REPO_ROOT });
-    return JSON.parse(stdout.trim()) as { added: boolean; runJobId: string; trainJobIds: string[]; existingState?: string };
+    return JSON.parse(stdout.trim()) as { added: boolean; run_job_id: string; train_job_ids: string[]; existing_state?: string };
   };
 
   beforeAll(async () => {
@@ -107,7 +107,7 @@ describe('fleet end to end', () => {
 
   it('a run for three symbols ends with every model recorded and published in the Dropbox layout', async () => {
     const started = await cli('run-now', '--symbols', SYMBOLS.join(','), '--date', RUN_DATE, '--days', '30', '--training', TRAINING, '--json');
-    expect(started).toMatchObject({ added: true, runJobId: `run-${RUN_DATE}`, trainJobIds: ['train-2026-07-17-BTC-USDT', 'train-2026-07-17-ETH-USDT', 'train-2026-07-17-SUI-USDT'] });
+    expect(started).toMatchObject({ added: true, run_job_id: `run-${RUN_DATE}`, train_job_ids: ['train-2026-07-17-BTC-USDT', 'train-2026-07-17-ETH-USDT', 'train-2026-07-17-SUI-USDT'] });
 
     // The scheduler processes the parent once every child has finished.
     const summary = await until('the run to finish', async () => {
@@ -120,7 +120,7 @@ describe('fleet end to end', () => {
     expect([...summary.published, ...summary.rejected].sort()).toEqual([...SYMBOLS].sort());
 
     // Both training workers took part; each job ran once and reported its stages.
-    const jobs = await Promise.all(started.trainJobIds.map((id) => trainQueue.getJob(id)));
+    const jobs = await Promise.all(started.train_job_ids.map((id) => trainQueue.getJob(id)));
     expect(new Set(jobs.map((j) => j!.processedBy))).toEqual(new Set(['pod-a', 'pod-b']));
     for (const j of jobs) {
       expect(j!.attemptsMade).toBe(1);
@@ -176,7 +176,7 @@ describe('fleet end to end', () => {
   it('a second trigger for the same day adds nothing', async () => {
     const before = await trainQueue.getJobCounts();
     const again = await cli('run-now', '--symbols', SYMBOLS.join(','), '--date', RUN_DATE, '--days', '30', '--training', TRAINING, '--json');
-    expect(again).toMatchObject({ added: false, existingState: 'completed' });
+    expect(again).toMatchObject({ added: false, existing_state: 'completed' });
     expect(await trainQueue.getJobCounts()).toEqual(before);
     expect(await registry.listModels({ limit: 10 })).toHaveLength(3);
   });

@@ -1,6 +1,6 @@
 /**
- * Fault tests of the fleet with real processes (two training workers and a sync worker as
- * `node apps/worker/dist/main.js`) on the real Redis and PostgreSQL:
+ * Fault tests of the fleet with real processes (the scheduler, two training workers and a sync worker as
+ * `node apps/…/dist/main.js`) on the real Redis and PostgreSQL:
  * - broken candles for one symbol → that job fails permanently, once, with a clear reason,
  *   while the other symbol of the run is trained and published;
  * - Dropbox answers 429 (Retry-After) and then succeeds → the model is synced once;
@@ -69,6 +69,7 @@ describe('fleet faults', () => {
   let inject: ((req: FakeDropboxRequest) => { status: number; retryAfter?: number } | undefined) | undefined;
   const workers: RoleProcess[] = [];
   let sync: RoleProcess;
+  let scheduler: RoleProcess;
   let registryDb: Db;
   let registry: Registry;
   let redis: Redis;
@@ -128,7 +129,9 @@ describe('fleet faults', () => {
     workers.push(new RoleProcess('train-b', 'apps/worker/dist/main.js', { ...env, ENGINE_WORKER_ROLE: 'train', RUNPOD_POD_ID: 'pod-b' }));
     // The sync worker reaches PostgreSQL only through the proxy the test can cut.
     sync = new RoleProcess('sync', 'apps/worker/dist/main.js', { ...env, ENGINE_WORKER_ROLE: 'sync', DATABASE_URL: proxy.rewrite(db.url) });
-    await Promise.all([...workers.map((w) => w.waitForLog(/training worker ready/)), sync.waitForLog(/sync worker ready/)]);
+    // The scheduler decides each run once its symbols are evaluated (false-discovery control) and hands the models to the sync queue.
+    scheduler = new RoleProcess('scheduler', 'apps/scheduler/dist/main.js', env);
+    await Promise.all([...workers.map((w) => w.waitForLog(/training worker ready/)), sync.waitForLog(/sync worker ready/), scheduler.waitForLog(/scheduler ready/)]);
     registryDb = createPgDb({ connectionString: db.url });
     registry = new Registry(registryDb);
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -138,7 +141,7 @@ describe('fleet faults', () => {
   });
 
   afterAll(async () => {
-    const all = [...workers, ...(sync ? [sync] : [])];
+    const all = [...workers, ...(sync ? [sync] : []), ...(scheduler ? [scheduler] : [])];
     const exits = await Promise.all(all.map((r) => r.stop()));
     await cleanUp([
       () => producer?.flow.close(),

@@ -131,7 +131,7 @@ describe('the registry publishes to one target', () => {
     );
     await db.query(`INSERT INTO "${schema}".publish_log (event, symbol, model_id, actor, details) VALUES ('synced', 'SUI/USDT', $1, 'sync@old', '{"target":"dropbox:/Runpodhuracan"}'::jsonb)`, [b.manifest.model_id]);
     const r = await migrate(db, { schema });
-    expect(r.applied).toEqual([2]);
+    expect(r.applied[0]).toBe(2); // and every later migration
     const c = await ctx(fleetEnv(), 'sync@fleet');
     expect(await c.registry.publishTarget()).toBe('dropbox:/Runpodhuracan');
     expect((await c.registry.getModel(b.manifest.model_id))!.publishTarget).toBe('dropbox:/Runpodhuracan');

@@ -18,3 +18,4 @@ export * from './sync-worker';
 export * from './roles';
 export * from './single-machine';
 export * from './sweep';
+export * from './false-discovery';

@@ -152,8 +152,8 @@ export const SYNC_BACKOFF = 'retry-after';
  * fail at once; `retry` comes from the configuration (ENGINE_TRAIN_ATTEMPTS, … ).
  */
 export const JOB_OPTIONS = {
-  /** A run's parent job. */
-  run: (runDate: string): JobsOptions => ({ jobId: jobIds.run(runDate), removeOnComplete: { age: KEEP_FINISHED_JOBS_S }, removeOnFail: { age: KEEP_FINISHED_JOBS_S } }),
+  /** A run's parent job: once every child is done it decides the run (false-discovery control) and hands the models to the sync queue; retried when PostgreSQL or Redis is down. */
+  run: (runDate: string): JobsOptions => ({ jobId: jobIds.run(runDate), attempts: 8, backoff: { type: 'exponential', delay: 10_000 }, removeOnComplete: { age: KEEP_FINISHED_JOBS_S }, removeOnFail: { age: KEEP_FINISHED_JOBS_S } }),
   /** One symbol's training job, a child of its run: its failure never fails the run or holds back the others. */
   train: (runDate: string, symbol: string, retry: RetrySettings): JobsOptions => ({
     jobId: jobIds.train(runDate, symbol),
@@ -208,4 +208,6 @@ export interface RunResult {
   rejected: string[];
   /** symbol → failure reason, for the children that failed (never blocks the others). */
   failed: Record<string, string>;
+  /** The run's false-discovery decision: each held model, whether it was a candidate, its p and adjusted p. */
+  decisions: { symbol: string; modelId: string; candidate: boolean; p: number | null; pAdjusted: number | null; verdict: 'published' | 'rejected' }[];
 }

@@ -5,6 +5,9 @@ import { JOB_NAMES, JOB_OPTIONS, QUEUES, SCHEDULER_IDS, jobIds, parseJob, type R
 import { startHealthServer } from './health';
 import { createRedisConnection, ensureRedis, redisHealth } from './redis';
 import { runDateOfFire, startRun, type RunProducer, type RunStarted } from './run';
+import { openRegistryContext, type RegistryContext } from '@engine/registry';
+import { decideRun, type RunDecision } from './false-discovery';
+import { enqueueModelSync } from './sync-queue';
 
 /** What the daily trigger trains: the universe and how. */
 export interface DailyPlan {
@@ -58,7 +61,7 @@ export async function summariseRun(job: Job, prefix: string): Promise<RunResult>
   const values = await job.getChildrenValues<TrainResult>();
   const failures = await job.getIgnoredChildrenFailures();
   const keyOf = (symbol: string) => `${prefix}:${QUEUES.train}:${jobIds.train(run.runDate, symbol)}`;
-  const result: RunResult = { runDate: run.runDate, symbols: run.symbols, published: [], rejected: [], failed: {} };
+  const result: RunResult = { runDate: run.runDate, symbols: run.symbols, published: [], rejected: [], failed: {}, decisions: [] };
   for (const symbol of run.symbols) {
     const v = values[keyOf(symbol)];
     const failure = failures[keyOf(symbol)];
@@ -68,11 +71,25 @@ export async function summariseRun(job: Job, prefix: string): Promise<RunResult>
   return result;
 }
 
+/** The summary after the decision: published and rejected as decided, with each candidate's p and adjusted p. */
+export function finishSummary(summary: RunResult, decisions: readonly RunDecision[]): RunResult {
+  if (decisions.length === 0) return summary;
+  const verdictOf = new Map(decisions.map((d) => [d.symbol, d.verdict]));
+  const all = [...summary.published, ...summary.rejected];
+  return {
+    ...summary,
+    published: all.filter((s) => (verdictOf.get(s) ?? (summary.published.includes(s) ? 'published' : 'rejected')) === 'published'),
+    rejected: all.filter((s) => (verdictOf.get(s) ?? (summary.published.includes(s) ? 'published' : 'rejected')) === 'rejected'),
+    decisions: decisions.map((d) => ({ symbol: d.symbol, modelId: d.modelId, candidate: d.candidate, p: d.p, pAdjusted: d.pAdjusted, verdict: d.verdict })),
+  };
+}
+
 /**
  * Start the scheduler: upsert the daily Job Scheduler (idempotent, so restarts and several
  * replicas never duplicate it) and process the run queue: a `daily` tick starts the run of
- * the fire's UTC day; a `run` parent, processed when all its children are done, is
- * summarised.
+ * the fire's UTC day; a `run` parent, processed when all its children are done, decides
+ * the run (false-discovery control over the candidates), hands every model to the sync
+ * queue and is summarised.
  */
 export async function startScheduler(config: Config, log: Logger, plan: DailyPlan = dailyPlanFrom(config)): Promise<Scheduler> {
   if (!config.redisUrl) throw new ConfigError('the scheduler needs REDIS_URL (without it, use single-machine mode: `engine train`)');
@@ -80,6 +97,14 @@ export async function startScheduler(config: Config, log: Logger, plan: DailyPla
   const connection = createRedisConnection(config.redisUrl, 'worker', log);
   await ensureRedis(connection, config.redisUrl);
   const producer = openRunProducer(connection, prefix);
+  const syncQueue = new Queue(QUEUES.sync, { connection, prefix });
+  // The registry is opened by the first run that finishes (PostgreSQL down at start does not stop the schedule).
+  let registry: Promise<RegistryContext> | undefined;
+  const openRegistry = (): Promise<RegistryContext> =>
+    (registry ??= openRegistryContext(config, { actor: 'scheduler', logger: log, poolSize: 2 }).catch((err: unknown) => {
+      registry = undefined;
+      throw err;
+    }));
 
   await producer.runQueue.upsertJobScheduler(SCHEDULER_IDS.daily, { pattern: plan.cron, tz: plan.tz }, { name: JOB_NAMES.daily, data: {}, opts: JOB_OPTIONS.daily() });
   const next = (await producer.runQueue.getJobScheduler(SCHEDULER_IDS.daily))?.next;
@@ -93,8 +118,18 @@ export async function startScheduler(config: Config, log: Logger, plan: DailyPla
         return startRun(producer, { runDate: runDateOfFire(fire), symbols: plan.universe, source: plan.source, windowDays: plan.windowDays, trigger: 'schedule', retry: plan.trainRetry }, log.child({ jobId: job.id }));
       }
       const summary = await summariseRun(job, prefix);
-      log.info({ jobId: job.id, ...summary }, 'run finished');
-      return summary;
+      // Every symbol evaluated: adjust the candidates together, release, publish (retried on failure: idempotent).
+      const reg = await openRegistry();
+      const decisions = await decideRun(summary.runDate, reg, {
+        settings: config.falseDiscovery,
+        actor: 'scheduler',
+        decidedBy: job.id ?? jobIds.run(summary.runDate),
+        log: log.child({ jobId: job.id }),
+        publish: (ref) => enqueueModelSync(syncQueue, ref, config.retry.sync),
+      });
+      const decided = finishSummary(summary, decisions);
+      log.info({ jobId: job.id, ...decided }, 'run finished');
+      return decided;
     },
     { connection, prefix, concurrency: 1 },
   );
@@ -109,6 +144,8 @@ export async function startScheduler(config: Config, log: Logger, plan: DailyPla
     async close() {
       await worker.close();
       await health?.close();
+      await syncQueue.close();
+      if (registry !== undefined) await (await registry.catch(() => null))?.close();
       await closeRunProducer(producer);
       await connection.quit().catch(() => connection.disconnect());
     },

@@ -2,9 +2,10 @@ import { hostname } from 'node:os';
 import { resolveWindow } from '@engine/candles';
 import { EngineError, loadConfig, parsePair, wrapError, type Config, type Logger } from '@engine/shared';
 import { type TrainProgress, type TrainResult } from './jobs';
-import { openRegistryContext, type SyncOutcome } from '@engine/registry';
+import { openRegistryContext, rejectionReasons, type SyncOutcome } from '@engine/registry';
 import type { TrainConfigOverrides, TrainedModelBundle } from '@engine/training';
 import { trainAndRecord } from './train-job';
+import { decideRun, type RunDecision } from './false-discovery';
 import { createTrainingPorts } from './training-ports';
 
 /** What `engine train` asks of single-machine mode. */
@@ -49,6 +50,8 @@ export type SingleMachineSymbolResult =
       syncError?: string;
       /** The registry publishes elsewhere (the fleet's Dropbox): this process published nothing and the registry's own sync will. */
       publishLeftTo?: string;
+      /** The run's false-discovery decision on this symbol's model (absent when the registry kept an earlier, already decided model). */
+      decision?: RunDecision;
       seconds: number;
     }
   | { symbol: string; ok: false; runDate?: string; error: { code: string; message: string; permanent: boolean } };
@@ -104,28 +107,9 @@ export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, 
       try {
         const window = await resolveWindow({ days, end: opts.end, source, symbol });
         runDate = window.runDate;
-        let sync: SyncOutcome | null = null;
-        let syncError: string | undefined;
         const outcome = await trainAndRecord(
           { runDate, symbol, windowDays: days, source, ...(opts.training ? { training: opts.training } : {}) },
-          {
-            ports,
-            registry: reg.registry,
-            store: reg.store,
-            trials: reg.trials,
-            source: 'train',
-            actor,
-            publish: async (ref) => {
-              if (publishLeftTo !== undefined) return;
-              try {
-                sync = await reg.sync.syncStaged(ref);
-              } catch (err) {
-                // Recorded but not published: stays pending; the next run's sweep retries it.
-                syncError = wrapError(err, `publishing ${ref.symbol} ${ref.runDate}`).message;
-                slog.warn({ err: syncError }, 'model recorded but not published yet');
-              }
-            },
-          },
+          { ports, registry: reg.registry, store: reg.store, trials: reg.trials, source: 'train', actor },
           { progress: (p) => opts.onProgress?.(symbol, p), signal: opts.signal, log: slog },
         );
         results.push({
@@ -136,8 +120,7 @@ export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, 
           // createTrainingPorts trains with trainSymbol, whose bundles carry the fold table.
           bundle: outcome.bundle,
           created: outcome.created,
-          sync,
-          ...(syncError === undefined ? {} : { syncError }),
+          sync: null,
           ...(publishLeftTo === undefined ? {} : { publishLeftTo }),
           seconds: (Date.now() - started) / 1000,
         });
@@ -146,6 +129,31 @@ export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, 
         const e: EngineError = wrapError(err, `training ${symbol}`);
         slog.error({ code: e.code, err: e.message, permanent: e.permanent }, 'symbol failed');
         results.push({ symbol, ok: false, runDate, error: { code: e.code, message: e.message, permanent: e.permanent } });
+      }
+    }
+    // Every symbol evaluated: decide each run date's held models together (false-discovery
+    // control), then publish them. A failed symbol has no held model and blocks nothing.
+    for (const runDate of [...new Set(results.filter((r) => r.ok).map((r) => r.runDate!))]) {
+      const decisions = await decideRun(runDate, reg, { settings: cfg.falseDiscovery, actor, decidedBy: `engine train (${runDate})`, log });
+      for (const d of decisions) {
+        const r = results.find((x): x is Extract<SingleMachineSymbolResult, { ok: true }> => x.ok && x.result.modelId === d.modelId);
+        if (r === undefined) continue;
+        r.decision = d;
+        r.result = { ...r.result, verdict: d.verdict, reasons: rejectionReasons(d.manifest) };
+        // The bundle written beside the registry carries the decided manifest.
+        if (r.created) r.bundle = { ...r.bundle, manifest: d.manifest as TrainedModelBundle['manifest'] };
+      }
+    }
+    if (publishLeftTo === undefined) {
+      for (const r of results) {
+        if (!r.ok) continue;
+        try {
+          r.sync = await reg.sync.syncStaged({ modelId: r.result.modelId, symbol: r.symbol, runDate: r.runDate });
+        } catch (err) {
+          // Recorded but not published: stays pending; the next run's sweep retries it.
+          r.syncError = wrapError(err, `publishing ${r.symbol} ${r.runDate}`).message;
+          log.warn({ symbol: r.symbol, err: r.syncError }, 'model recorded but not published yet');
+        }
       }
     }
     return { registry: reg.where, publishTarget: reg.publisher.target(), results };

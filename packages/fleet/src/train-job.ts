@@ -36,8 +36,6 @@ export interface TrainContext {
   trials: TrialLedger;
   /** `fleet` (a training job) or `train` (engine train on one machine): who evaluated it, in the ledger. */
   source: 'fleet' | 'train';
-  /** Hand the recorded model to whoever publishes it (the sync queue, or in-process in single-machine mode). */
-  publish(ref: { modelId: string; symbol: string; runDate: string }): Promise<void>;
   /** Recorded in the publish log as the model's author, e.g. `worker:<pod id>`. */
   actor: string;
 }
@@ -86,7 +84,10 @@ export interface TrainOutcome {
  *
  * Idempotent on (symbol, runDate): a job retried after its worker died trains again, but
  * the registry keeps the first recorded model; the retry's own staged bundle is removed and
- * the first model is the one handed to publishing. So a kill at any point yields one model.
+ * the first model is the one its run decides on. So a kill at any point yields one model.
+ *
+ * The model is recorded HELD: its run publishes it only after every symbol is evaluated
+ * and the candidates are adjusted together (`decideRun`, false-discovery control).
  */
 export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: TrainHooks): Promise<TrainOutcome> {
   const { symbol, runDate, windowDays, source } = job;
@@ -116,14 +117,13 @@ export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: Tr
   report({ stage: 'registry', fraction: 0, message: 'staging bundle and recording model' });
   const key = stagingKey({ modelId: m.model_id, symbol, runDate });
   await ctx.store.put(key, bundle);
-  const { model, created } = await ctx.registry.recordModel(bundle, key, { actor: ctx.actor });
+  const { model, created } = await ctx.registry.recordModel(bundle, key, { actor: ctx.actor, hold: true });
   if (!created && model.location !== key) {
     // A retry of a job whose first attempt already recorded a model: keep that one.
     await ctx.store.delete(key);
     hooks.log.warn({ kept: model.id, discarded: m.model_id }, 'model already recorded for this symbol and day; kept the first, discarded this retry’s bundle');
   }
-  await ctx.publish({ modelId: model.id, symbol, runDate });
-  report({ stage: 'done', message: model.verdict });
+  report({ stage: 'done', message: `${model.verdict === 'published' ? 'passed its gates' : 'rejected'}; held for the run's decision` });
   hooks.log.info({ modelId: model.id, verdict: model.verdict, reasons: model.reasons, created, ms: Date.now() - t0 }, 'model recorded');
   return { result: { modelId: model.id, symbol, runDate, verdict: model.verdict, reasons: model.reasons, bundleRef: model.location }, bundle, created };
 }

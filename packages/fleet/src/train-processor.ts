@@ -1,17 +1,16 @@
 /**
  * The training worker's sandboxed processor: BullMQ loads this file (compiled, from dist)
  * in a worker thread and calls the default export once per job, so the CPU-heavy pipeline
- * never blocks the main thread that renews job locks. The thread keeps its connections
- * (PostgreSQL pool, Redis) between jobs; they die with the thread.
+ * never blocks the main thread that renews job locks. The thread keeps its PostgreSQL pool
+ * between jobs; it dies with the thread. The thread never talks to Redis: its model is held
+ * in the registry, and the run's parent job publishes it (false-discovery control).
  */
-import { type SandboxedJob, Queue } from 'bullmq';
+import { type SandboxedJob } from 'bullmq';
 import { QUEUES, parseJob, type SweepPointResult, type TrainProgress, type TrainResult } from './jobs';
 import { createLogger, loadConfig, resolveGitCommit, type Logger } from '@engine/shared';
 import { openRegistryContext } from '@engine/registry';
-import { createRedisConnection } from './redis';
 import { toJobError } from './job-errors';
 import { workerIdentity } from './identity';
-import { enqueueModelSync } from './sync-queue';
 import { evaluateSweepPoint, runTrainJob, type TrainContext } from './train-job';
 import { createTrainingPorts } from './training-ports';
 
@@ -28,8 +27,6 @@ async function openContext(): Promise<ThreadContext> {
   const log = createLogger({ level: config.logLevel, name: 'train' }).child({ worker: identity.id });
   const actor = `train@${identity.id}`;
   const reg = await openRegistryContext(config, { actor, logger: log, poolSize: 2 });
-  const connection = createRedisConnection(config.redisUrl!, 'producer');
-  const syncQueue = new Queue(QUEUES.sync, { connection, prefix: config.queuePrefix });
   return {
     log,
     train: {
@@ -39,7 +36,6 @@ async function openContext(): Promise<ThreadContext> {
       trials: reg.trials,
       source: 'fleet',
       actor,
-      publish: (ref) => enqueueModelSync(syncQueue, ref, config.retry.sync),
     },
   };
 }

@@ -65,7 +65,7 @@ describe('a run: one parent, one child per symbol, deterministic ids', () => {
     const runWorker = new Worker(QUEUES.run, async (job) => (summary = await summariseRun(job, prefix)), { connection, prefix });
     try {
       const s = await until('the run summary', async () => summary);
-      expect(s).toEqual({ runDate: '2026-03-01', symbols: req.symbols, published: ['BTC/USDT'], rejected: ['SUI/USDT'], failed: { 'ETH/USDT': '[CANDLES_INVALID] ETH/USDT is broken' } });
+      expect(s).toEqual({ runDate: '2026-03-01', symbols: req.symbols, published: ['BTC/USDT'], rejected: ['SUI/USDT'], failed: { 'ETH/USDT': '[CANDLES_INVALID] ETH/USDT is broken' }, decisions: [] });
       const eth = await train.getJob('train-2026-03-01-ETH-USDT');
       expect(eth!.attemptsMade).toBe(1);
     } finally {

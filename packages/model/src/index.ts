@@ -8,6 +8,7 @@ export * from './bundle-io';
 export * from './bundle-files/golden';
 export * from './layout';
 export * from './manifest/manifest';
+export * from './manifest/false-discovery';
 export * from './manifest/json-schema';
 export * from './manifest/validate-manifest';
 export * from './problems';

@@ -170,6 +170,22 @@ CREATE TRIGGER trials_no_truncate BEFORE TRUNCATE ON ${s}.trials
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.trials_append_only();
 `,
   },
+  {
+    version: 4,
+    name: 'models held for the run\'s false-discovery decision',
+    sql: (s) => `
+-- A daily run's models are recorded as each symbol finishes, but held (not published, not
+-- live, not swept) until the run has evaluated every symbol and adjusted the candidates
+-- together; the decision is kept beside the model.
+ALTER TABLE ${s}.models DROP CONSTRAINT models_sync_state_check;
+ALTER TABLE ${s}.models ADD CONSTRAINT models_sync_state_check CHECK (sync_state IN ('held', 'pending', 'synced', 'failed'));
+ALTER TABLE ${s}.models ADD COLUMN false_discovery jsonb;
+CREATE INDEX models_held_idx ON ${s}.models (run_date) WHERE sync_state = 'held';
+ALTER TABLE ${s}.publish_log DROP CONSTRAINT publish_log_event_check;
+ALTER TABLE ${s}.publish_log ADD CONSTRAINT publish_log_event_check
+  CHECK (event IN ('held', 'published', 'rejected', 'rolled_back', 'synced', 'sync_failed', 'duplicate_ignored', 'pointer_updated'));
+`,
+  },
 ];
 
 /**

@@ -1,5 +1,5 @@
 import { PermanentError } from '@engine/shared';
-import { verifyBundle, type GateResult, type ManifestCore, type ModelBundle, type Verdict } from '@engine/model';
+import { verifyBundle, type FalseDiscovery, type GateResult, type ManifestCore, type ModelBundle, type Verdict } from '@engine/model';
 import type { PublishedFile } from '@engine/publish';
 import { DEFAULT_SCHEMA, checkSchema, migrate } from './migrations';
 import type {
@@ -57,7 +57,7 @@ export function rejectionReasons(manifest: ManifestCore): string[] {
 
 const MODEL_COLUMNS = `m.id::text AS id, m.symbol, m.run_date::text AS run_date, m.created_at, m.recorded_at, m.verdict,
   m.reasons, m.recipe_version, m.recipe_hash, m.median_source, m.location, m.sync_state, m.sync_attempts,
-  m.synced_at, m.published_files, m.publish_target, m.last_sync_error, m.rolled_back_at, (l.model_id IS NOT NULL) AS live`;
+  m.synced_at, m.published_files, m.publish_target, m.last_sync_error, m.rolled_back_at, m.false_discovery, (l.model_id IS NOT NULL) AS live`;
 
 function toRecord(r: Row): ModelRecord {
   return {
@@ -80,6 +80,7 @@ function toRecord(r: Row): ModelRecord {
     lastSyncError: (r.last_sync_error as string | null) ?? null,
     rolledBackAt: isoOrNull(r.rolled_back_at),
     live: Boolean(r.live),
+    falseDiscovery: (r.false_discovery as FalseDiscovery | null) ?? null,
   };
 }
 
@@ -166,9 +167,12 @@ export class Registry {
    * produced a different model id for the same day is ignored (kept: the first one,
    * whose sync may already be under way); a `duplicate_ignored` event names both ids.
    *
+   * With `hold` (a daily run's model) the row is recorded `held`: a `held` log entry, no
+   * live pointer and no sync until the run decides (`releaseHeld`).
+   *
    * @param location staging-store key of the bundle (see `stagingKey`).
    */
-  async recordModel(bundle: ModelBundle, location: string, opts: { actor?: string } = {}): Promise<RecordResult> {
+  async recordModel(bundle: ModelBundle, location: string, opts: { actor?: string; hold?: boolean } = {}): Promise<RecordResult> {
     verifyBundle(bundle, 'being recorded');
     const m = bundle.manifest;
     const actor = opts.actor ?? 'engine';
@@ -176,10 +180,14 @@ export class Registry {
     const reasons = rejectionReasons(m);
     return this.db.transaction(async (tx) => {
       const inserted = await tx.query(
-        `INSERT INTO ${this.t('models')} (id, symbol, run_date, created_at, verdict, reasons, manifest, recipe_version, recipe_hash, median_source, location)
-         VALUES ($1, $2, $3::date, $4::timestamptz, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11)
+        `INSERT INTO ${this.t('models')} (id, symbol, run_date, created_at, verdict, reasons, manifest, recipe_version, recipe_hash, median_source, location, sync_state, false_discovery)
+         VALUES ($1, $2, $3::date, $4::timestamptz, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13::jsonb)
          ON CONFLICT (symbol, run_date) DO NOTHING RETURNING id`,
-        [m.model_id, m.symbol, m.run_date, m.created_at, verdict, JSON.stringify(reasons), JSON.stringify(m), m.feature_recipe.version, m.feature_recipe.hash, m.gates.median_source, location],
+        [
+          m.model_id, m.symbol, m.run_date, m.created_at, verdict, JSON.stringify(reasons), JSON.stringify(m), m.feature_recipe.version, m.feature_recipe.hash, m.gates.median_source, location,
+          opts.hold === true ? 'held' : 'pending',
+          m.false_discovery === undefined ? null : JSON.stringify(m.false_discovery),
+        ],
       );
       if (inserted.length === 0) {
         const existing = await this.selectModel(tx, 'm.symbol = $1 AND m.run_date = $2::date', [m.symbol, m.run_date]);
@@ -210,25 +218,80 @@ export class Registry {
         const params = gates.flatMap((g) => [g.name, g.value, g.bound, g.op, g.passed, g.note ?? null]);
         await tx.query(`INSERT INTO ${this.t('model_gates')} (model_id, position, name, value, bound, op, passed, note) VALUES ${values}`, [m.model_id, ...params]);
       }
-      await this.appendEvent(tx, {
-        event: verdict,
-        symbol: m.symbol,
-        modelId: m.model_id,
-        actor,
-        reason: verdict === 'rejected' ? reasons.join('; ') : null,
-        details: { runDate: m.run_date, location, medianSource: m.gates.median_source, gates: gates.map((g) => ({ name: g.name, passed: g.passed })) },
-      });
-      if (verdict === 'published') {
-        // A backfill of an older day never displaces a newer live model.
-        await tx.query(
-          `INSERT INTO ${this.t('live_models')} AS l (symbol, model_id) VALUES ($1, $2)
-           ON CONFLICT (symbol) DO UPDATE SET model_id = EXCLUDED.model_id, since = now()
-           WHERE (SELECT run_date FROM ${this.t('models')} WHERE id = l.model_id) <= $3::date`,
-          [m.symbol, m.model_id, m.run_date],
-        );
-      }
+      if (opts.hold === true) {
+        await this.appendEvent(tx, {
+          event: 'held',
+          symbol: m.symbol,
+          modelId: m.model_id,
+          actor,
+          reason: `held for the run's false-discovery decision (own gates: ${verdict === 'published' ? 'passed' : `failed: ${reasons.join('; ')}`})`,
+          details: { runDate: m.run_date, location, medianSource: m.gates.median_source, gates: gates.map((g) => ({ name: g.name, passed: g.passed })) },
+        });
+      } else await this.decide(tx, m, verdict, reasons, actor, { runDate: m.run_date, location, medianSource: m.gates.median_source, gates: gates.map((g) => ({ name: g.name, passed: g.passed })) });
       const model = await this.selectModel(tx, 'm.id = $1', [m.model_id]);
       return { model: model!, created: true };
+    });
+  }
+
+  /** The verdict's log entry and, when published and not older than the live model, the live pointer. */
+  private async decide(tx: Queryable, m: ManifestCore, verdict: Verdict, reasons: string[], actor: string, details: Record<string, unknown>): Promise<void> {
+    await this.appendEvent(tx, { event: verdict, symbol: m.symbol, modelId: m.model_id, actor, reason: verdict === 'rejected' ? reasons.join('; ') : null, details });
+    if (verdict === 'published') {
+      // A backfill of an older day never displaces a newer live model.
+      await tx.query(
+        `INSERT INTO ${this.t('live_models')} AS l (symbol, model_id) VALUES ($1, $2)
+         ON CONFLICT (symbol) DO UPDATE SET model_id = EXCLUDED.model_id, since = now()
+         WHERE (SELECT run_date FROM ${this.t('models')} WHERE id = l.model_id) <= $3::date`,
+        [m.symbol, m.model_id, m.run_date],
+      );
+    }
+  }
+
+  /** The models a run holds for its decision (`run_date` = `runDate`), by symbol. */
+  async heldModels(runDate: string): Promise<ModelRecord[]> {
+    const rows = await this.db.query(
+      `SELECT ${MODEL_COLUMNS} FROM ${this.t('models')} m LEFT JOIN ${this.t('live_models')} l ON l.model_id = m.id
+       WHERE m.sync_state = 'held' AND m.run_date = $1::date ORDER BY m.symbol`,
+      [runDate],
+    );
+    return rows.map(toRecord);
+  }
+
+  /**
+   * Release a held model with the run's decision, in ONE transaction: its manifest (now
+   * with the `false_discovery` block and gate) replaces the recorded one, the verdict is
+   * the manifest's, the gate table gains the new gate, the `published`/`rejected` entry is
+   * logged (and the live pointer set when published), and the model becomes `pending` for
+   * the sync. Idempotent: a model no longer held is left alone (`released: false`).
+   */
+  async releaseHeld(id: string, manifest: ManifestCore, opts: { actor: string }): Promise<{ released: boolean; model: ModelRecord }> {
+    return this.db.transaction(async (tx) => {
+      const cur = await this.selectModel(tx, 'm.id = $1', [id]);
+      if (cur === null) throw new PermanentError('MODEL_NOT_FOUND', `no model ${id} in the registry`, { modelId: id });
+      if (manifest.model_id !== id || manifest.symbol !== cur.symbol || manifest.run_date !== cur.runDate) {
+        throw new PermanentError('BUNDLE_MISMATCH', `releasing ${id} (${cur.symbol} ${cur.runDate}) with the manifest of ${manifest.model_id} (${manifest.symbol} ${manifest.run_date})`, { modelId: id });
+      }
+      const locked = await tx.query(`UPDATE ${this.t('models')} SET sync_state = 'pending' WHERE id = $1 AND sync_state = 'held' RETURNING id`, [id]);
+      if (locked.length === 0) return { released: false, model: cur };
+      const verdict: Verdict = manifest.gates.passed ? 'published' : 'rejected';
+      const reasons = rejectionReasons(manifest);
+      await tx.query(`UPDATE ${this.t('models')} SET manifest = $2::jsonb, verdict = $3, reasons = $4::jsonb, false_discovery = $5::jsonb WHERE id = $1`, [
+        id,
+        JSON.stringify(manifest),
+        verdict,
+        JSON.stringify(reasons),
+        manifest.false_discovery === undefined ? null : JSON.stringify(manifest.false_discovery),
+      ]);
+      const gates = manifest.gates.results;
+      for (const [i, g] of gates.entries()) {
+        await tx.query(
+          `INSERT INTO ${this.t('model_gates')} (model_id, position, name, value, bound, op, passed, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (model_id, name) DO UPDATE SET value = EXCLUDED.value, bound = EXCLUDED.bound, op = EXCLUDED.op, passed = EXCLUDED.passed, note = EXCLUDED.note`,
+          [id, i, g.name, g.value, g.bound, g.op, g.passed, g.note ?? null],
+        );
+      }
+      await this.decide(tx, manifest, verdict, reasons, opts.actor, { runDate: manifest.run_date, location: cur.location, falseDiscovery: manifest.false_discovery ?? null, gates: gates.map((g) => ({ name: g.name, passed: g.passed })) });
+      return { released: true, model: (await this.selectModel(tx, 'm.id = $1', [id]))! };
     });
   }
 

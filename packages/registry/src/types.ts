@@ -1,4 +1,4 @@
-import type { GateResult, ManifestCore, ModelBundle, Verdict } from '@engine/model';
+import type { FalseDiscovery, GateResult, ManifestCore, ModelBundle, Verdict } from '@engine/model';
 import type { PublishedFile } from '@engine/publish';
 
 /**
@@ -27,12 +27,14 @@ export interface Db extends Queryable {
 
 /**
  * Where a model stands with the publish target (Dropbox or a local folder):
+ * `held` — recorded by a daily run that has not yet decided (false-discovery control over
+ * all its symbols); neither published, live nor swept until `releaseHeld`;
  * `pending` — not yet (or not completely) published; the sweep retries it;
  * `synced` — every file uploaded and hash-verified;
  * `failed` — a permanent failure (bundle missing or corrupt in the staging store);
  * the sweep stops retrying and the reason is in the publish log.
  */
-export type SyncState = 'pending' | 'synced' | 'failed';
+export type SyncState = 'held' | 'pending' | 'synced' | 'failed';
 
 /** A registry row of `models`. */
 export interface ModelRecord {
@@ -64,6 +66,8 @@ export interface ModelRecord {
   rolledBackAt: string | null;
   /** True when this model is the symbol's live model. */
   live: boolean;
+  /** The run's false-discovery decision (null until decided, and for models recorded without one). */
+  falseDiscovery: FalseDiscovery | null;
 }
 
 /** `getModel`: the record, its manifest, numeric metrics and gate table. */
@@ -104,6 +108,7 @@ export interface LiveModelRecord {
 }
 
 export type PublishEventKind =
+  | 'held'
   | 'published'
   | 'rejected'
   | 'rolled_back'

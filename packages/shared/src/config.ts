@@ -89,6 +89,10 @@ const envSchema = z.object({
   ENGINE_SYNC_BACKOFF_MS: int(100, 3_600_000).default(DEFAULT_RETRY.sync.backoffMs),
   /** The folder of real 1-minute candle files (`<BASEQUOTE>-1m.csv.gz`) the benchmarks read. */
   ENGINE_OHLCV_DIR: z.string().optional(),
+  /** A daily run's false-discovery control over its candidates: bh, by (any dependence) or holm (family-wise). */
+  ENGINE_FDR_METHOD: z.enum(['bh', 'by', 'holm']).default('by'),
+  /** The level q: a candidate publishes when its adjusted p ≤ q. */
+  ENGINE_FDR_Q: z.coerce.number().gt(0).lt(1).default(0.05),
 
   DROPBOX_APP_KEY: z.string().optional(),
   DROPBOX_APP_SECRET: z.string().optional(),
@@ -149,6 +153,8 @@ export interface Config {
   gitCommit?: string;
   /** ENGINE_OHLCV_DIR, when set: the folder of real 1-minute candle files the benchmarks read. */
   ohlcvDir?: string;
+  /** ENGINE_FDR_METHOD / ENGINE_FDR_Q: how a daily run adjusts its candidates together. */
+  falseDiscovery: { method: 'bh' | 'by' | 'holm'; q: number };
   dropbox: { appKey?: string; appSecret?: string; refreshToken?: string; root: string; apiUrl?: string };
   dashboard: {
     port: number;
@@ -226,6 +232,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     health: { host: e.ENGINE_HEALTH_HOST, port: e.ENGINE_HEALTH_PORT },
     gitCommit: e.ENGINE_GIT_COMMIT,
     ohlcvDir: e.ENGINE_OHLCV_DIR,
+    falseDiscovery: { method: e.ENGINE_FDR_METHOD, q: e.ENGINE_FDR_Q },
     retry: {
       train: { attempts: e.ENGINE_TRAIN_ATTEMPTS, backoffMs: e.ENGINE_TRAIN_BACKOFF_MS },
       sync: { attempts: e.ENGINE_SYNC_ATTEMPTS, backoffMs: e.ENGINE_SYNC_BACKOFF_MS },

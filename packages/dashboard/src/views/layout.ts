@@ -39,7 +39,7 @@ tr.muted td { color:var(--muted); }
 .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; font-weight:600; white-space:nowrap; }
 .badge.published, .badge.pass, .badge.live, .badge.synced { background:var(--okbg); color:var(--ok); }
 .badge.rejected, .badge.fail, .badge.failed { background:var(--badbg); color:var(--bad); }
-.badge.pending, .badge.rolled-back, .badge.none { background:var(--warnbg); color:var(--warn); }
+.badge.pending, .badge.held, .badge.rolled-back, .badge.none { background:var(--warnbg); color:var(--warn); }
 .reason { color:var(--bad); font-size:13px; }
 .muted { color:var(--muted); }
 .small { font-size:12px; }

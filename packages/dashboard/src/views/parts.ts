@@ -23,6 +23,7 @@ ${jobs.map(
 }
 
 const EVENT_KIND: Record<string, string> = {
+  held: 'pending',
   published: 'published',
   rejected: 'rejected',
   rolled_back: 'rolled-back',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { falseDiscoverySchema } from './false-discovery';
 import { costModelSchema } from '../rules/cost-model';
 import { labelConfigSchema } from '../rules/triple-barrier';
 
@@ -216,6 +217,8 @@ export const manifestSchema = z
         failed: z.array(z.string()),
       })
       .strict(),
+    /** The daily run's false-discovery decision; absent until the run decides (and on bundles of `--no-registry`). */
+    false_discovery: falseDiscoverySchema.optional(),
     trading_params: z
       .object({
         recommended_edge_threshold_bps: z.number(),

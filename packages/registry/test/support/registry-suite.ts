@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { EngineError } from '@engine/shared';
 import { FolderArtifactStore, MIGRATIONS, PgArtifactStore, Registry, TrialLedger, dropSchema, migrate, stagingKey, type ArtifactStore, type Db, type TrialRecord } from '@engine/registry';
+import { withFalseDiscovery } from '@engine/model';
 import { makeBundle } from './bundles';
 
 /** Error code of an Engine error (or undefined), for assertions. */
@@ -173,6 +174,46 @@ export function registrySuite(driver: SuiteDriver): void {
       onnx[10] = onnx[10]! ^ 0xff;
       expect(await codeOf(reg.recordModel(b, 'k'))).toBe('BUNDLE_CORRUPT');
       expect(await count('models')).toBe(0);
+    });
+  });
+
+  describe('held models (a run\'s false-discovery decision)', () => {
+    const fd = (survived: boolean) => ({ method: 'by' as const, q: 0.05, candidates: 3, p: survived ? 0.001 : 0.03, p_adjusted: survived ? 0.0055 : 0.0825, survived, decided_by: 'run-2026-07-12' });
+    test('a held model is neither live, published nor swept until released with its decision', async () => {
+      const b = makeBundle({ symbol: 'BTC/USDT', runDate: '2026-07-12' });
+      const r = await reg.recordModel(b, 'k-held', { actor: 'train@a', hold: true });
+      expect(r.model).toMatchObject({ verdict: 'published', syncState: 'held', live: false, falseDiscovery: null });
+      expect(await reg.liveModel('BTC/USDT')).toBeNull();
+      expect(await reg.pendingSync()).toEqual([]);
+      expect((await reg.heldModels('2026-07-12')).map((m) => m.id)).toEqual([b.manifest.model_id]);
+      expect((await reg.events('BTC/USDT')).map((e) => e.event)).toEqual(['held']);
+
+      const decided = withFalseDiscovery(b.manifest, fd(true));
+      const rel = await reg.releaseHeld(b.manifest.model_id, decided, { actor: 'scheduler' });
+      expect(rel.released).toBe(true);
+      expect(rel.model).toMatchObject({ verdict: 'published', syncState: 'pending', live: true, falseDiscovery: fd(true) });
+      expect((await reg.getModel(b.manifest.model_id))!.gates.map((g) => [g.name, g.passed])).toContainEqual(['false_discovery', true]);
+      expect((await reg.events('BTC/USDT')).map((e) => e.event)).toEqual(['published', 'held']);
+      // Idempotent: a second release changes nothing and logs nothing.
+      expect((await reg.releaseHeld(b.manifest.model_id, decided, { actor: 'scheduler' })).released).toBe(false);
+      expect(await reg.heldModels('2026-07-12')).toEqual([]);
+      expect(await count('publish_log')).toBe(2);
+    });
+
+    test('a candidate that does not survive is rejected with the reason and leaves the live model live', async () => {
+      const old = makeBundle({ symbol: 'ETH/USDT', runDate: '2026-07-11', seed: 3 });
+      await reg.recordModel(old, 'k-old');
+      const b = makeBundle({ symbol: 'ETH/USDT', runDate: '2026-07-12', seed: 4 });
+      await reg.recordModel(b, 'k-new', { hold: true });
+      const rel = await reg.releaseHeld(b.manifest.model_id, withFalseDiscovery(b.manifest, fd(false)), { actor: 'scheduler' });
+      expect(rel.model).toMatchObject({ verdict: 'rejected', syncState: 'pending', live: false });
+      expect(rel.model.reasons).toEqual([expect.stringMatching(/^false_discovery: 0\.0825 > 0\.05 \(BY over 3 candidate\(s\) of run-2026-07-12/)]);
+      expect((await reg.liveModel('ETH/USDT'))?.modelId).toBe(old.manifest.model_id);
+      expect((await reg.events('ETH/USDT'))[0]).toMatchObject({ event: 'rejected', actor: 'scheduler' });
+      // A manifest of another model is refused.
+      const other = makeBundle({ symbol: 'ETH/USDT', runDate: '2026-07-13', seed: 5 });
+      await reg.recordModel(other, 'k-other', { hold: true });
+      expect(await codeOf(reg.releaseHeld(other.manifest.model_id, b.manifest, { actor: 'x' }))).toBe('BUNDLE_MISMATCH');
     });
   });
 
