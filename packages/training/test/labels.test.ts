@@ -118,6 +118,38 @@ describe('triple-barrier labels', () => {
     expect(l.warnings).toEqual([]);
   });
 
+  it('takes profit when the high touches the take-profit exactly, whatever the float rounding (issue 14 item 8)', () => {
+    // SUI 2025-09-28 17:39 UTC: entry 3.2, TP 15 bps = 3.2048, high 3.2048. In doubles
+    // 3.2 × 1.0015 = 3.2048000000000005 > 3.2048, so an exact comparison missed the touch.
+    const tp15: LabelConfig = { ...BPS, barriers: { mode: 'bps', tp_bps: 15, sl_bps: 10 }, allow_unwinnable: true };
+    const up = tripleBarrierLabels(
+      candlesFrom([flat(3.2), flat(3.2), flat(3.2), [3.2, 3.201, 3.1999, 3.2], [3.2, 3.2048, 3.2, 3.2], flat(3.2), flat(3.2), flat(3.2)]),
+      tp15,
+      FLAT_23,
+    );
+    expect(up.exit_reason[2]).toBe(EXIT_TP);
+    expect(up.exit_index[2]).toBe(4);
+    expect(up.gross_bps[2]).toBeCloseTo(15, 9);
+    // The mirror images: a short's take-profit and a long's stop touched exactly
+    // (1.0004 × (1 − 10 bps) = 0.9993995999999999 < 0.9993996).
+    const bps10: LabelConfig = { ...BPS, barriers: { mode: 'bps', tp_bps: 10, sl_bps: 10 }, allow_unwinnable: true };
+    const e = 1.0004;
+    const down = candlesFrom([flat(e), flat(e), flat(e), [e, e, e, e], [e, e, 0.9993996, e], flat(e), flat(e), flat(e)]);
+    const short = tripleBarrierLabels(down, { ...bps10, side: 'short' }, FLAT_23);
+    expect(short.exit_reason[2]).toBe(EXIT_TP);
+    expect(short.gross_bps[2]).toBeCloseTo(10, 9);
+    const long = tripleBarrierLabels(down, bps10, FLAT_23);
+    expect(long.exit_reason[2]).toBe(EXIT_SL);
+    expect(long.gross_bps[2]).toBeCloseTo(-10, 9);
+    // A high one tick (0.0001) short of the take-profit is still no touch.
+    const miss = tripleBarrierLabels(
+      candlesFrom([flat(3.2), flat(3.2), flat(3.2), [3.2, 3.201, 3.1999, 3.2], [3.2, 3.2047, 3.2, 3.2], flat(3.2), flat(3.2), flat(3.2)]),
+      tp15,
+      FLAT_23,
+    );
+    expect(miss.exit_reason[2]).toBe(EXIT_TIME);
+  });
+
   it('labels 216,000 rows (150 days) well under a second', () => {
     const c = randomWalkCandles({ days: 150, seed: 11 });
     tripleBarrierLabels(c, DEFAULT_LABEL_CONFIG, FLAT_23); // warm the JIT

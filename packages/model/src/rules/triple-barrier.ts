@@ -47,6 +47,14 @@ export const DEFAULT_LABEL_CONFIG: LabelConfig = {
   allow_unwinnable: false,
 };
 
+/**
+ * Relative slack when comparing a bar's high or low with a barrier price. Barrier prices
+ * are products of doubles (entry × (1 + tp)) and can land one ulp beyond the decimal price
+ * the exchange printed; 1e-9 is far above that rounding (~1e-16) and far below any tick
+ * (a 0.01 tick on a 100,000 price is 1e-7), so it never turns a real miss into a touch.
+ */
+export const TOUCH_TOLERANCE = 1e-9;
+
 /** Exit reasons in `exit_reason`. */
 export const EXIT_NONE = 0;
 export const EXIT_TP = 1;
@@ -116,6 +124,8 @@ export function checkLabelConfig(cfg: LabelConfig, costs: CostModel, symbol: str
  * enters at the open of bar t+1 and exits at the first of
  * - stop-loss: low ≤ entry·(1 − sl) (long), filled at the stop or at a worse open;
  * - take-profit: high ≥ entry·(1 + tp), filled at the take-profit price;
+ * (a touch exactly at a barrier counts: the comparison allows {@link TOUCH_TOLERANCE} for
+ * binary rounding of the barrier price);
  * - the vertical barrier: the close of bar t + horizon.
  * When one bar touches both barriers the stop is assumed first (conservative). Short trades
  * mirror this. The round-trip cost (fee, spread, slippage at the signal bar's σ) is
@@ -143,6 +153,11 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
   const tpCostMult = volMode ? b.tp_min_cost_multiple : 0;
   const tpFixed = volMode ? 0 : b.tp_bps;
   const slFixed = volMode ? 0 : b.sl_bps;
+  // A touch exactly at a barrier counts: entry·(1 ± b) is rounded in binary (3.2 × 1.0015 =
+  // 3.2048000000000005 while the high is the decimal 3.2048), so each barrier is compared
+  // with a relative slack of TOUCH_TOLERANCE, far below any exchange's tick.
+  const touchUp = 1 - TOUCH_TOLERANCE;
+  const touchDown = 1 + TOUCH_TOLERANCE;
 
   const net = new Float64Array(n).fill(NaN);
   const gross = new Float64Array(n).fill(NaN);
@@ -193,13 +208,15 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
     if (long) {
       const tpPrice = entry * (1 + tp / 1e4);
       const slPrice = entry * (1 - sl / 1e4);
+      const tpTouch = tpPrice * touchUp;
+      const slTouch = slPrice * touchDown;
       for (; j <= last; j++) {
-        if (low[j]! <= slPrice) {
+        if (low[j]! <= slTouch) {
           exitPrice = Math.min(open[j]!, slPrice);
           why = EXIT_SL;
           break;
         }
-        if (high[j]! >= tpPrice) {
+        if (high[j]! >= tpTouch) {
           exitPrice = tpPrice;
           why = EXIT_TP;
           break;
@@ -212,13 +229,15 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
     } else {
       const tpPrice = entry * (1 - tp / 1e4);
       const slPrice = entry * (1 + sl / 1e4);
+      const tpTouch = tpPrice * touchDown;
+      const slTouch = slPrice * touchUp;
       for (; j <= last; j++) {
-        if (high[j]! >= slPrice) {
+        if (high[j]! >= slTouch) {
           exitPrice = Math.max(open[j]!, slPrice);
           why = EXIT_SL;
           break;
         }
-        if (low[j]! <= tpPrice) {
+        if (low[j]! <= tpTouch) {
           exitPrice = tpPrice;
           why = EXIT_TP;
           break;
