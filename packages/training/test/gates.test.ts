@@ -81,6 +81,32 @@ describe('publish gates', () => {
     expect(tiny.failed).toContain('total_trades');
   });
 
+  it('judges drawdown and win rate over the folds WITH trades: idle folds do not make the bound 0 (issue 14 item 9)', () => {
+    // BTC with defaults: 14 of 26 folds made no trade (drawdown 0, win rate 0). Counted in,
+    // they made the median drawdown 0, so the bound was 1.2 × 0 and any loss failed.
+    const idle = m({ total_trades: 0, wins: 0, losses: 0, win_rate: 0, max_drawdown: 0, max_drawdown_bps: 0, profit_factor: 0 });
+    const traded = Array.from({ length: 12 }, (_, k) => m({ max_drawdown: 8 + (k % 5), win_rate: 0.53 + 0.005 * (k % 4) }));
+    const folds26 = [...Array.from({ length: 14 }, () => idle), ...traded];
+    const o = evaluateGates(m({}), folds26, [], DEFAULT_GATES);
+    const dd = gate(o, 'max_drawdown');
+    const med = [...traded.map((f) => f.max_drawdown)].sort((a, b) => a - b);
+    const medDd = (med[5]! + med[6]!) / 2;
+    expect(o.medians.drawdown_count).toBe(12);
+    expect(o.medians.max_drawdown).toBeCloseTo(medDd, 12);
+    expect(dd.bound).toBeCloseTo(1.2 * medDd, 12);
+    expect(dd.value).toBeCloseTo(traded.reduce((a, f) => a + f.max_drawdown, 0) / 12, 12);
+    expect(dd.passed).toBe(true);
+    // The rule is stated where the verdict is read.
+    expect(dd.note).toMatch(/12 folds with trades/);
+    expect(dd.note).toMatch(/14 of 26 folds made no trade and are left out/);
+    expect(o.medians.win_rate_count).toBe(12);
+    expect(gate(o, 'win_rate').note).toMatch(/12 folds with trades/);
+    expect(o.passed).toBe(true);
+    // Drawdowns concentrated in a few folds still fail, idle folds or not.
+    const skewed = [...Array.from({ length: 14 }, () => idle), m({ max_drawdown: 5 }), m({ max_drawdown: 5 }), m({ max_drawdown: 30 })];
+    expect(gate(evaluateGates(m({}), skewed, [], DEFAULT_GATES), 'max_drawdown').passed).toBe(false);
+  });
+
   it('fails the comparative gates when there is nothing to compare with', () => {
     const o = evaluateGates(m({}), [], [], DEFAULT_GATES);
     expect(gate(o, 'max_drawdown')).toMatchObject({ value: null, bound: null, passed: false });

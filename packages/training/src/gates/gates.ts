@@ -72,8 +72,10 @@ const fin = (x: number | null): number | null => (x === null || !Number.isFinite
  * drawdown and win rate are compared with theirs, like with like (each is a whole
  * walk-forward record of the same length).
  *
- * Otherwise (`'folds'`) medians are over this model's evaluated folds, and the model's value
- * is put in the same units as a fold's:
+ * Otherwise (`'folds'`) medians are over this model's evaluated folds WITH TRADES, and the
+ * model's value is put in the same units as a fold's. A fold that never traded has no
+ * drawdown and no win rate to compare (its 0 is the absence of a record, not a good one):
+ * counting it made the drawdown bound 0 whenever half the folds sat out, so any loss failed.
  * - win rate: the pooled out-of-sample win rate (a rate does not depend on the span);
  * - drawdown: the MEAN of the folds' max drawdowns. A drawdown grows with the span it is
  *   measured over, so the whole record's max drawdown is always ≥ every fold's and would
@@ -103,10 +105,14 @@ export function evaluateGates(
     ddValue = overall.max_drawdown;
     ddNote = `overall out-of-sample max drawdown (GBP) vs the median of the last ${published.length} published models`;
   } else {
-    ddValues = folds.map((f) => f.max_drawdown);
-    wrValues = folds.filter((f) => f.total_trades > 0).map((f) => f.win_rate);
+    const traded = folds.filter((f) => f.total_trades > 0);
+    const idle = folds.length - traded.length;
+    ddValues = traded.map((f) => f.max_drawdown);
+    wrValues = traded.map((f) => f.win_rate);
     ddValue = ddValues.length > 0 ? mean(ddValues) : NaN;
-    ddNote = `mean of the ${ddValues.length} folds' max drawdowns (GBP) vs their median (fewer than ${cfg.min_history} published models)`;
+    ddNote =
+      `mean of the max drawdowns (GBP) of the ${traded.length} folds with trades vs their median` +
+      `${idle > 0 ? ` (${idle} of ${folds.length} folds made no trade and are left out: no trade, no drawdown to compare)` : ''}; fewer than ${cfg.min_history} published models`;
   }
   const medDd = median(ddValues);
   const medWr = median(wrValues);
@@ -134,7 +140,7 @@ export function evaluateGates(
     'win_rate',
     overall.win_rate,
     Number.isFinite(medWr) ? medWr - cfg.win_rate_tolerance : null,
-    `pooled win rate vs median ${fromRegistry ? 'of published models' : 'of folds with trades'} − ${(cfg.win_rate_tolerance * 100).toFixed(1)} pp`,
+    `pooled win rate vs median ${fromRegistry ? `of the last ${published.length} published models` : `of the ${wrValues.length} folds with trades (folds without trades left out)`} − ${(cfg.win_rate_tolerance * 100).toFixed(1)} pp`,
   );
   ge('total_trades', overall.total_trades, cfg.min_trades);
 
