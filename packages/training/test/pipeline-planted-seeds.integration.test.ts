@@ -37,6 +37,7 @@ describe('positive and negative controls over seeds and fold counts', () => {
     expect({ failed: m.gates.failed, passed: m.gates.passed }).toEqual({ failed: [], passed: true });
     expect(m.gates.median_source).toBe('folds');
     expect(gate(b, 'max_drawdown').note).toMatch(/folds with trades/);
+    expect(m.thresholds.folds_not_traded).toBe(0);
     expect(bundleProblems(b)).toEqual([]);
   });
 

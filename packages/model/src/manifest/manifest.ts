@@ -39,11 +39,13 @@ export const gateResultSchema = z
 export type GateResult = z.infer<typeof gateResultSchema>;
 
 const thresholdSource = z.enum(['previous_fold_oos', 'inner_model', 'pooled_oos']);
-const thresholdRule = z.enum(['best_total_net', 'no_candidate_with_min_trades']);
+const thresholdRule = z.enum(['best_total_net', 'no_profitable_candidate', 'no_candidate_with_min_trades']);
 const thresholdFields = {
   threshold_bps: z.number(),
   source: thresholdSource,
   rule: thresholdRule,
+  /** False: do not trade (no candidate made money on the calibration data, or none made enough trades). */
+  trade: z.boolean(),
   calibration_start: iso,
   calibration_end: iso,
   calibration_rows: int0,
@@ -204,7 +206,15 @@ export const manifestSchema = z
         embargoed_rows: int0,
       })
       .strict(),
-    thresholds: z.object({ method: z.string(), per_fold: z.array(foldThresholdSchema), final: recordedThresholdSchema }).strict(),
+    thresholds: z
+      .object({
+        method: z.string(),
+        per_fold: z.array(foldThresholdSchema),
+        /** Evaluated folds that did not trade because their threshold choice said so (`trade: false`). */
+        folds_not_traded: int0,
+        final: recordedThresholdSchema,
+      })
+      .strict(),
     metrics: manifestMetricsSchema,
     gates: z
       .object({

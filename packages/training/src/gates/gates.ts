@@ -1,6 +1,7 @@
 import type { GateResult } from '@engine/model';
 import type { TradeMetrics } from '../metrics/trade-metrics';
 import { mean, median } from '../metrics/stats';
+import type { ThresholdChoice } from '../threshold/select-threshold';
 
 /** Publish gates (SPEC §1.7) and the leakage guard. */
 export interface GateConfig {
@@ -39,6 +40,9 @@ export const DEFAULT_GATES: GateConfig = {
   min_history: 3,
   implausible: { max_win_rate: 0.99, max_profit_factor: 20, min_trades: 30 },
 };
+
+/** The final threshold choice, and the calibration floor it was held to (`threshold.min_calibration_net_bps`). */
+export type FinalThresholdEvidence = Pick<ThresholdChoice, 'trade' | 'rule' | 'trades' | 'total_net_bps'> & { min_calibration_net_bps: number | null };
 
 /** One earlier model of the same symbol, as the registry remembers it. */
 export interface GateHistoryEntry {
@@ -83,12 +87,17 @@ const fin = (x: number | null): number | null => (x === null || !Number.isFinite
  *   the time); the mean fold drawdown measures the same thing as the median's values and
  *   fails when drawdowns concentrate in a few bad folds.
  *   Neither is the model's own value compared with itself (the original engine's bug).
+ *
+ * Also judged: `final_threshold` — the threshold Hamilton would get must have made money
+ * on the pooled out-of-sample predictions; a model whose own threshold choice says "do not
+ * trade" is not published.
  */
 export function evaluateGates(
   overall: TradeMetrics,
   folds: readonly TradeMetrics[],
   history: readonly GateHistoryEntry[],
   cfg: GateConfig,
+  finalThreshold: FinalThresholdEvidence,
 ): GateOutcome {
   const published = history
     .filter((h) => h.published)
@@ -143,6 +152,21 @@ export function evaluateGates(
     `pooled win rate vs median ${fromRegistry ? `of the last ${published.length} published models` : `of the ${wrValues.length} folds with trades (folds without trades left out)`} − ${(cfg.win_rate_tolerance * 100).toFixed(1)} pp`,
   );
   ge('total_trades', overall.total_trades, cfg.min_trades);
+
+  // "Do not trade" for the model as a whole: its own threshold choice found no profit.
+  results.push({
+    name: 'final_threshold',
+    // Without a candidate of enough trades there is no total to show (and no evidence to trade on).
+    value: finalThreshold.rule === 'no_candidate_with_min_trades' ? null : finalThreshold.total_net_bps,
+    bound: finalThreshold.min_calibration_net_bps,
+    op: '>=',
+    passed: finalThreshold.trade,
+    note: finalThreshold.trade
+      ? `the recommended threshold made ${finalThreshold.total_net_bps.toFixed(1)} net bps in ${finalThreshold.trades} trades on the pooled out-of-sample predictions${finalThreshold.min_calibration_net_bps === null ? ' (no profit required: min_calibration_net_bps is null)' : ` (must be above ${finalThreshold.min_calibration_net_bps})`}`
+      : finalThreshold.rule === 'no_profitable_candidate'
+        ? `do not trade: no candidate threshold made money on the pooled out-of-sample predictions (best: ${finalThreshold.total_net_bps.toFixed(1)} net bps in ${finalThreshold.trades} trades)`
+        : `do not trade: no candidate threshold made enough trades on the pooled out-of-sample predictions`,
+  });
 
   // Leakage guard: judged only on a record long enough to mean something.
   const g = cfg.implausible;

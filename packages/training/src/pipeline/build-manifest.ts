@@ -103,8 +103,9 @@ export function buildManifest(x: ManifestInput): ModelManifest {
     },
     thresholds: {
       method:
-        'per fold: the candidate (quantiles of calibration predictions, never below min_threshold_bps) with the best total net bps under the trading rules on the last calibration_days of the training window, predicted by a model fitted on earlier data (the previous fold, or an inner model); final: the same on the pooled out-of-sample predictions of all folds',
+        'per fold: the candidate (quantiles of calibration predictions, never below min_threshold_bps) with the best total net bps under the trading rules on the last calibration_days of the training window, predicted by a model fitted on earlier data (the previous fold, or an inner model); the fold trades only when that total is above min_calibration_net_bps (default 0), else it does not trade (trade: false); final: the same on the pooled out-of-sample predictions of all folds (a final choice that does not trade fails the final_threshold gate)',
       per_fold: x.evaluated.map((f) => ({ fold: f.index, ...recordThreshold(oos.choices.get(f.index)!) })),
+      folds_not_traded: x.evaluated.filter((f) => !oos.choices.get(f.index)!.trade).length,
       final: recordThreshold(oos.finalChoice),
     },
     metrics: recordMetrics(x.overall),

@@ -71,7 +71,7 @@ export const trainConfigSchema = z.strictObject({
     min_train_coverage: frac,
     min_test_coverage: frac,
   }),
-  threshold: z.strictObject({ quantiles: z.array(frac).min(1), min_threshold_bps: z.number(), min_trades: count, calibration_days: positive }),
+  threshold: z.strictObject({ quantiles: z.array(frac).min(1), min_threshold_bps: z.number(), min_trades: count, calibration_days: positive, min_calibration_net_bps: z.number().nullable() }),
   trading: z.strictObject({ cooldown_seconds: z.number().min(0), max_trades_per_day: count }),
   gates: z.strictObject({
     min_sharpe: z.number(),

@@ -135,7 +135,10 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   const overall = tradeMetrics(trades, oosDays, cfg.costs);
   const foldMetrics = new Map<number, TradeMetrics>();
   for (const f of evaluated) foldMetrics.set(f.index, tradeMetrics(trades.filter((t) => t.fold === f.index), daysInSpan(f.test_start, f.test_end), cfg.costs));
-  const gates = evaluateGates(overall, [...foldMetrics.values()], input.history ?? [], cfg.gates);
+  const gates = evaluateGates(overall, [...foldMetrics.values()], input.history ?? [], cfg.gates, {
+    ...oos.finalChoice,
+    min_calibration_net_bps: cfg.threshold.min_calibration_net_bps,
+  });
   const scenarios = runScenarios(trades, oosDays, cfg.costs, dailyVolatility(candles, oosDays), cfg.scenarios);
 
   progress('export', 0, 1, 'writing the bundle');
