@@ -18,6 +18,8 @@ function m(over: Partial<TradeMetrics>): TradeMetrics {
     max_drawdown: 20,
     max_drawdown_bps: 250,
     days: 130,
+    best_trade_share: 0.02,
+    best_day_share: 0.05,
     costs: { fees_gbp: 0, spread_gbp: 0, slippage_gbp: 0, total_gbp: 0, mean_fee_bps: 20, mean_spread_bps: 2, mean_slippage_bps: 1, mean_round_trip_bps: 23 },
     exit_reasons: { tp: 0, sl: 0, time: 400 },
     ...over,
@@ -34,7 +36,18 @@ describe('publish gates', () => {
     const o = evaluateGates(m({}), folds, [], DEFAULT_GATES, FINAL);
     expect(o.median_source).toBe('folds');
     expect(o.passed).toBe(true);
-    expect(o.results.map((r) => r.name)).toEqual(['sharpe_ratio', 'profit_factor', 'max_drawdown', 'win_rate', 'total_trades', 'final_threshold', 'plausible_win_rate', 'plausible_profit_factor']);
+    expect(o.results.map((r) => r.name)).toEqual([
+      'sharpe_ratio',
+      'profit_factor',
+      'max_drawdown',
+      'win_rate',
+      'total_trades',
+      'best_trade_share',
+      'best_day_share',
+      'final_threshold',
+      'plausible_win_rate',
+      'plausible_profit_factor',
+    ]);
     expect(gate(o, 'sharpe_ratio')).toMatchObject({ value: 1.5, bound: 0.7, op: '>=', passed: true });
     expect(gate(o, 'profit_factor')).toMatchObject({ value: 1.4, bound: 1.1, passed: true });
     // Fold mode: mean fold drawdown 10 vs 1.2 × median 10.
@@ -86,7 +99,7 @@ describe('publish gates', () => {
   it('judges drawdown and win rate over the folds WITH trades: idle folds do not make the bound 0 (issue 14 item 9)', () => {
     // BTC with defaults: 14 of 26 folds made no trade (drawdown 0, win rate 0). Counted in,
     // they made the median drawdown 0, so the bound was 1.2 × 0 and any loss failed.
-    const idle = m({ total_trades: 0, wins: 0, losses: 0, win_rate: 0, max_drawdown: 0, max_drawdown_bps: 0, profit_factor: 0 });
+    const idle = m({ total_trades: 0, wins: 0, losses: 0, win_rate: 0, max_drawdown: 0, max_drawdown_bps: 0, profit_factor: 0, best_trade_share: null, best_day_share: null });
     const traded = Array.from({ length: 12 }, (_, k) => m({ max_drawdown: 8 + (k % 5), win_rate: 0.53 + 0.005 * (k % 4) }));
     const folds26 = [...Array.from({ length: 14 }, () => idle), ...traded];
     const o = evaluateGates(m({}), folds26, [], DEFAULT_GATES, FINAL);
@@ -107,6 +120,21 @@ describe('publish gates', () => {
     // Drawdowns concentrated in a few folds still fail, idle folds or not.
     const skewed = [...Array.from({ length: 14 }, () => idle), m({ max_drawdown: 5 }), m({ max_drawdown: 5 }), m({ max_drawdown: 30 })];
     expect(gate(evaluateGates(m({}), skewed, [], DEFAULT_GATES, FINAL), 'max_drawdown').passed).toBe(false);
+  });
+
+  it('rejects a record whose profit comes from one trade or one day (issue 14 item 11)', () => {
+    const oneTrade = evaluateGates(m({ best_trade_share: 1.4, best_day_share: 1.1 }), folds, [], DEFAULT_GATES, FINAL);
+    expect(oneTrade.passed).toBe(false);
+    expect(oneTrade.failed).toEqual(['best_trade_share', 'best_day_share']);
+    expect(gate(oneTrade, 'best_trade_share')).toMatchObject({ value: 1.4, bound: 0.5, op: '<=', passed: false });
+    const oneDay = evaluateGates(m({ best_trade_share: 0.1, best_day_share: 0.62 }), folds, [], DEFAULT_GATES, FINAL);
+    expect(oneDay.failed).toEqual(['best_day_share']);
+    // At the bound it passes; with no profit there is nothing to concentrate (the Sharpe gate judges that).
+    expect(evaluateGates(m({ best_trade_share: 0.5, best_day_share: 0.5 }), folds, [], DEFAULT_GATES, FINAL).passed).toBe(true);
+    const losing = evaluateGates(m({ best_trade_share: null, best_day_share: null, sharpe_ratio: -2 }), folds, [], DEFAULT_GATES, FINAL);
+    expect(gate(losing, 'best_trade_share')).toMatchObject({ value: null, passed: true });
+    expect(gate(losing, 'best_day_share').note).toMatch(/no profit to concentrate/);
+    expect(losing.failed).toEqual(['sharpe_ratio']);
   });
 
   it('rejects a model whose own threshold choice says "do not trade" (issue 14 item 10)', () => {

@@ -37,6 +37,8 @@ describe('positive and negative controls over seeds and fold counts', () => {
     expect({ failed: m.gates.failed, passed: m.gates.passed }).toEqual({ failed: [], passed: true });
     expect(m.gates.median_source).toBe('folds');
     expect(gate(b, 'max_drawdown').note).toMatch(/folds with trades/);
+    expect(gate(b, 'best_trade_share').bound).toBe(0.5);
+    expect(gate(b, 'best_day_share').bound).toBe(0.5);
     expect(m.thresholds.folds_not_traded).toBe(0);
     expect(bundleProblems(b)).toEqual([]);
   });

@@ -137,7 +137,7 @@ export function formatSummary(m: ModelManifest): string {
     `  scenarios: ${m.scenario_tests.map((s) => `${s.name} Sharpe ${fmt(s.sharpe_ratio)} £${fmt(s.total_profit_gbp)}`).join('; ')}`,
     `  recommended threshold ${fmt(m.trading_params.recommended_edge_threshold_bps)} bps; labels: horizon ${m.labelling.horizon_minutes} min, mean net edge ${fmt(m.labelling.mean_net_edge_bps)} bps, ${fmt(m.labelling.positive_share * 100, 1)}% positive`,
     ...(m.thresholds.folds_not_traded > 0 ? [`  ${m.thresholds.folds_not_traded} of ${m.walk_forward.folds_evaluated} folds did not trade: no threshold made money on their calibration data`] : []),
-    ...m.labelling.warnings.map((w) => `  WARNING: ${w}`),
+    ...[...m.data.warnings, ...m.labelling.warnings].map((w) => `  WARNING: ${w}`),
   ].join('\n');
 }
 
@@ -212,7 +212,7 @@ function reportFailure(io: TrainIo, json: boolean | undefined, symbol: string, e
 function report(io: TrainIo, json: boolean | undefined, bundle: TrainedModelBundle, dir: string, seconds: number, extra: Record<string, unknown>, extraText: string): void {
   const m = bundle.manifest;
   if (json) {
-    io.stdout(jsonLine({ symbol: m.symbol, dir, modelId: m.model_id, runDate: m.run_date, passed: m.gates.passed, failed: m.gates.failed, warnings: m.labelling.warnings, metrics: m.metrics, seconds, ...extra }));
+    io.stdout(jsonLine({ symbol: m.symbol, dir, modelId: m.model_id, runDate: m.run_date, passed: m.gates.passed, failed: m.gates.failed, warnings: [...m.data.warnings, ...m.labelling.warnings], metrics: m.metrics, seconds, ...extra }));
   } else {
     io.stdout(`\n${formatSummary(m)}\n\nGates (${m.symbol})\n${formatGateTable(m)}\n\nWalk-forward folds (${m.symbol})\n${formatFoldTable(bundle.folds)}\n\nwrote ${dir} in ${seconds.toFixed(1)} s${extraText}\n`);
   }

@@ -15,6 +15,15 @@ export interface GateConfig {
   win_rate_tolerance: number;
   /** Out-of-sample trades ≥ this. Default 300. */
   min_trades: number;
+  /**
+   * P&L concentration: the best single trade's share of the total net P&L ≤ this. Default
+   * 0.5 — one trade must not make half the profit. (For scale: an honest edge at the Sharpe
+   * bound, 300 trades over ~100 days, has a best trade near 0.5 of its total — so this also
+   * rejects records whose total is one lucky draw; the planted edge's is ~0.01.)
+   */
+  max_best_trade_share: number;
+  /** The same for the best UTC day. Default 0.5 — one day must not make half the profit. */
+  max_best_day_share: number;
   /** Medians come from at most this many of the symbol's latest published models. Default 10. */
   history_size: number;
   /** With fewer published models than this, medians come from this model's folds. Default 3. */
@@ -36,6 +45,8 @@ export const DEFAULT_GATES: GateConfig = {
   max_drawdown_multiple: 1.2,
   win_rate_tolerance: 0.01,
   min_trades: 300,
+  max_best_trade_share: 0.5,
+  max_best_day_share: 0.5,
   history_size: 10,
   min_history: 3,
   implausible: { max_win_rate: 0.99, max_profit_factor: 20, min_trades: 30 },
@@ -88,9 +99,10 @@ const fin = (x: number | null): number | null => (x === null || !Number.isFinite
  *   fails when drawdowns concentrate in a few bad folds.
  *   Neither is the model's own value compared with itself (the original engine's bug).
  *
- * Also judged: `final_threshold` — the threshold Hamilton would get must have made money
- * on the pooled out-of-sample predictions; a model whose own threshold choice says "do not
- * trade" is not published.
+ * Also judged: P&L concentration (best trade's and best day's share of the total), and
+ * `final_threshold` — the threshold Hamilton would get must have made money on the pooled
+ * out-of-sample predictions; a model whose own threshold choice says "do not trade" is not
+ * published.
  */
 export function evaluateGates(
   overall: TradeMetrics,
@@ -152,6 +164,17 @@ export function evaluateGates(
     `pooled win rate vs median ${fromRegistry ? `of the last ${published.length} published models` : `of the ${wrValues.length} folds with trades (folds without trades left out)`} − ${(cfg.win_rate_tolerance * 100).toFixed(1)} pp`,
   );
   ge('total_trades', overall.total_trades, cfg.min_trades);
+
+  // P&L concentration: judged only when there is a profit to concentrate.
+  const share = (name: string, value: number | null, bound: number, what: string): void => {
+    if (value === null) {
+      results.push({ name, value: null, bound, op: '<=', passed: true, note: `total net P&L ≤ 0: no profit to concentrate (the Sharpe and profit-factor gates judge it)` });
+      return;
+    }
+    le(name, value, bound, `${what}'s share of the total net P&L; above ${bound} one ${what.replace('the best ', '')} makes the record`);
+  };
+  share('best_trade_share', overall.best_trade_share, cfg.max_best_trade_share, 'the best trade');
+  share('best_day_share', overall.best_day_share, cfg.max_best_day_share, 'the best day');
 
   // "Do not trade" for the model as a whole: its own threshold choice found no profit.
   results.push({

@@ -7,7 +7,7 @@ import type { Fold } from '../walk-forward/folds';
 import { recordMetrics, recordThreshold } from './bundle-files';
 import type { TrainConfig } from './config';
 import type { OutOfSample } from './fit-plan';
-import type { CandleSummary, LabelledRows } from './prepare-data';
+import { type CandleSummary, type LabelledRows, SPIKES_LISTED, type SpikeScreen } from './prepare-data';
 import { ENGINE_VERSION } from './version';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -39,6 +39,7 @@ export interface ManifestInput {
   gitCommit: string | null;
   cfg: TrainConfig;
   data: CandleSummary;
+  spikes: SpikeScreen;
   reference: { symbol: string } | null;
   recipe: { version: string; hash: string; names: readonly string[] };
   names: string[];
@@ -74,6 +75,20 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       candle_hash: x.data.hash,
       candle_hash_method: 'sha256 over the columns ts, open, high, low, close, volume (float64 little-endian) then gap (uint8), in that order',
       reference: x.reference && x.data.referenceHash ? { symbol: x.reference.symbol, candle_hash: x.data.referenceHash } : null,
+      spike_rule: cfg.spikes,
+      spikes: {
+        masked: x.spikes.masked,
+        count: x.spikes.spikes.length,
+        reference_count: x.spikes.referenceSpikes.length,
+        listed: [
+          ...x.spikes.spikes.map((k) => ({ series: 'symbol' as const, k })),
+          ...x.spikes.referenceSpikes.map((k) => ({ series: 'reference' as const, k })),
+        ]
+          .sort((a, b) => a.k.ts - b.k.ts)
+          .slice(0, SPIKES_LISTED)
+          .map(({ series, k }) => ({ series, at: iso(k.ts), move_bps: k.move_bps, sigma_bps: finiteOrNull(k.sigma_bps) })),
+      },
+      warnings: x.spikes.warnings,
     },
     feature_recipe: { version: x.recipe.version, hash: x.recipe.hash, names: [...x.recipe.names] },
     feature_count: x.names.length,
