@@ -158,7 +158,7 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       type: 'discrete',
       actions: ['hold', cfg.labels.side === 'long' ? 'enter_long' : 'enter_short'],
       entry: 'at a candle close, enter at the next open when predicted_edge_bps > recommended_edge_threshold_bps, no position is open, the cooldown since the last exit has passed and fewer than max_trades_per_day entries were made this UTC day',
-      exit: 'first of take-profit, stop-loss (assumed first when both touch in one bar) or the close of the horizon_minutes-th bar, with barriers as in labelling',
+      exit: 'first of take-profit, stop-loss (assumed first when both touch in one bar) or the close of the horizon_minutes-th bar, with barriers as in labelling (volatility-scaled barriers at most max_barrier_bps; a high or low within a relative 1e-9 of a barrier touches it)',
       outputs: [
         { name: 'predicted_edge_bps', file: 'model.onnx', description: 'expected net edge after costs, bps of notional (native: model.json); input \'features\' float32 [N, feature_count] in feature_names order, NaN = missing' },
         { name: 'confidence', file: 'model.onnx', description: 'P(net edge > 0), in [0, 1] (native: confidence.json)' },
