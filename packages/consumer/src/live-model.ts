@@ -114,7 +114,7 @@ export class LiveModel {
       max_trades_per_day: m.trading_params.max_trades_per_day,
     };
     const l = m.labelling;
-    this.labelConfig = { horizon_minutes: l.horizon_minutes, side: l.side, vol_window: l.vol_window, barriers: l.barriers, allow_unwinnable: l.allow_unwinnable };
+    this.labelConfig = { horizon_minutes: l.horizon_minutes, side: l.side, vol_window: l.vol_window, barriers: l.barriers, max_barrier_bps: l.max_barrier_bps, allow_unwinnable: l.allow_unwinnable };
     this.costModel = m.cost_model;
     this.inputNames = m.feature_names;
     this.inputIndex = init.inputIndex;

@@ -19,6 +19,7 @@ const labelConfig = fc.record<LabelConfig>({
     fc.record({ mode: fc.constant('volatility' as const), tp_sigma: fc.double({ min: 0.2, max: 3, noNaN: true }), tp_min_cost_multiple: fc.double({ min: 0, max: 2, noNaN: true }), sl_sigma: fc.double({ min: 0.2, max: 3, noNaN: true }) }),
     fc.record({ mode: fc.constant('bps' as const), tp_bps: fc.double({ min: 1, max: 80, noNaN: true }), sl_bps: fc.double({ min: 1, max: 80, noNaN: true }) }),
   ),
+  max_barrier_bps: fc.oneof(fc.constant(null), fc.double({ min: 5, max: 200, noNaN: true })),
   allow_unwinnable: fc.constant(true),
 });
 
@@ -54,7 +55,7 @@ test('exits exactly where the triple-barrier labeller says, for every labelled r
 });
 
 test('a row whose σ window is incomplete or crosses a gap is not tradable', () => {
-  const cfg: LabelConfig = { horizon_minutes: 4, side: 'long', vol_window: 10, barriers: { mode: 'bps', tp_bps: 30, sl_bps: 20 }, allow_unwinnable: true };
+  const cfg: LabelConfig = { horizon_minutes: 4, side: 'long', vol_window: 10, barriers: { mode: 'bps', tp_bps: 30, sl_bps: 20 }, max_barrier_bps: null, allow_unwinnable: true };
   const { candles } = plantedMarket({ days: 0.05, seed: 3, start: Date.UTC(2026, 0, 1), symbol: 'SYN/USDT' });
   const tracker = new PositionTracker('SYN/USDT', cfg, DEFAULT_COST_MODEL);
   for (let i = 0; i < 10; i++) {
@@ -70,7 +71,7 @@ test('a row whose σ window is incomplete or crosses a gap is not tradable', () 
 });
 
 test('a gap inside an open trade closes it at the horizon without P&L (the simulation never holds such a trade)', () => {
-  const cfg: LabelConfig = { horizon_minutes: 4, side: 'long', vol_window: 5, barriers: { mode: 'bps', tp_bps: 5000, sl_bps: 5000 }, allow_unwinnable: true };
+  const cfg: LabelConfig = { horizon_minutes: 4, side: 'long', vol_window: 5, barriers: { mode: 'bps', tp_bps: 5000, sl_bps: 5000 }, max_barrier_bps: null, allow_unwinnable: true };
   const { candles } = plantedMarket({ days: 0.05, seed: 4, start: Date.UTC(2026, 0, 1), symbol: 'SYN/USDT' });
   const tracker = new PositionTracker('SYN/USDT', cfg, DEFAULT_COST_MODEL);
   for (let i = 0; i <= 10; i++) tracker.push(candle(candles, i));
@@ -86,8 +87,8 @@ test('a gap inside an open trade closes it at the horizon without P&L (the simul
 });
 
 test('new barrier settings wait until the open position has closed, then apply with a full σ window', () => {
-  const a: LabelConfig = { horizon_minutes: 3, side: 'long', vol_window: 5, barriers: { mode: 'bps', tp_bps: 5000, sl_bps: 5000 }, allow_unwinnable: true };
-  const b: LabelConfig = { horizon_minutes: 8, side: 'long', vol_window: 30, barriers: { mode: 'volatility', tp_sigma: 2, tp_min_cost_multiple: 0, sl_sigma: 1 }, allow_unwinnable: true };
+  const a: LabelConfig = { horizon_minutes: 3, side: 'long', vol_window: 5, barriers: { mode: 'bps', tp_bps: 5000, sl_bps: 5000 }, max_barrier_bps: null, allow_unwinnable: true };
+  const b: LabelConfig = { horizon_minutes: 8, side: 'long', vol_window: 30, barriers: { mode: 'volatility', tp_sigma: 2, tp_min_cost_multiple: 0, sl_sigma: 1 }, max_barrier_bps: null, allow_unwinnable: true };
   const { candles } = plantedMarket({ days: 0.1, seed: 5, start: Date.UTC(2026, 0, 1), symbol: 'SYN/USDT' });
   const tracker = new PositionTracker('SYN/USDT', a, DEFAULT_COST_MODEL);
   for (let i = 0; i <= 40; i++) tracker.push(candle(candles, i));

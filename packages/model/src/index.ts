@@ -14,6 +14,7 @@ export * from './manifest/validate-manifest';
 export * from './problems';
 export * from './rules/cost-model';
 export * from './rules/triple-barrier';
+export * from './rules/spike-rule';
 export { rollingReturnStd } from './rules/rolling-volatility';
 export * from './rules/trade-decider';
 export * from './bundle-files/folds';

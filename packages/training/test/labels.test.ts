@@ -3,7 +3,7 @@ import { roundTripCost, rollingReturnStd, DEFAULT_LABEL_CONFIG, EXIT_SL, EXIT_TI
 import { FLAT_23, candlesFrom, flat } from './candle-fixtures';
 import { randomWalkCandles } from './random-walk';
 
-const BPS: LabelConfig = { horizon_minutes: 3, side: 'long', vol_window: 2, barriers: { mode: 'bps', tp_bps: 50, sl_bps: 20 }, allow_unwinnable: false };
+const BPS: LabelConfig = { horizon_minutes: 3, side: 'long', vol_window: 2, barriers: { mode: 'bps', tp_bps: 50, sl_bps: 20 }, max_barrier_bps: null, allow_unwinnable: false };
 type Bar = [number, number, number, number];
 
 /** Rows 0..2 flat at 100 (σ defined at row 2), then the given bars, then flat padding. */
@@ -116,6 +116,81 @@ describe('triple-barrier labels', () => {
     expect(volBound).toBeGreaterThan(0);
     expect(l.winnable_fraction).toBe(1);
     expect(l.warnings).toEqual([]);
+  });
+
+  it('takes profit when the high touches the take-profit exactly, whatever the float rounding (issue 14 item 8)', () => {
+    // SUI 2025-09-28 17:39 UTC: entry 3.2, TP 15 bps = 3.2048, high 3.2048. In doubles
+    // 3.2 × 1.0015 = 3.2048000000000005 > 3.2048, so an exact comparison missed the touch.
+    const tp15: LabelConfig = { ...BPS, barriers: { mode: 'bps', tp_bps: 15, sl_bps: 10 }, allow_unwinnable: true };
+    const up = tripleBarrierLabels(
+      candlesFrom([flat(3.2), flat(3.2), flat(3.2), [3.2, 3.201, 3.1999, 3.2], [3.2, 3.2048, 3.2, 3.2], flat(3.2), flat(3.2), flat(3.2)]),
+      tp15,
+      FLAT_23,
+    );
+    expect(up.exit_reason[2]).toBe(EXIT_TP);
+    expect(up.exit_index[2]).toBe(4);
+    expect(up.gross_bps[2]).toBeCloseTo(15, 9);
+    // The mirror images: a short's take-profit and a long's stop touched exactly
+    // (1.0004 × (1 − 10 bps) = 0.9993995999999999 < 0.9993996).
+    const bps10: LabelConfig = { ...BPS, barriers: { mode: 'bps', tp_bps: 10, sl_bps: 10 }, allow_unwinnable: true };
+    const e = 1.0004;
+    const down = candlesFrom([flat(e), flat(e), flat(e), [e, e, e, e], [e, e, 0.9993996, e], flat(e), flat(e), flat(e)]);
+    const short = tripleBarrierLabels(down, { ...bps10, side: 'short' }, FLAT_23);
+    expect(short.exit_reason[2]).toBe(EXIT_TP);
+    expect(short.gross_bps[2]).toBeCloseTo(10, 9);
+    const long = tripleBarrierLabels(down, bps10, FLAT_23);
+    expect(long.exit_reason[2]).toBe(EXIT_SL);
+    expect(long.gross_bps[2]).toBeCloseTo(-10, 9);
+    // A high one tick (0.0001) short of the take-profit is still no touch.
+    const miss = tripleBarrierLabels(
+      candlesFrom([flat(3.2), flat(3.2), flat(3.2), [3.2, 3.201, 3.1999, 3.2], [3.2, 3.2047, 3.2, 3.2], flat(3.2), flat(3.2), flat(3.2)]),
+      tp15,
+      FLAT_23,
+    );
+    expect(miss.exit_reason[2]).toBe(EXIT_TIME);
+  });
+
+  it('caps volatility-scaled barriers at max_barrier_bps, so a crash in the σ window cannot blow them up (issue 14 item 11)', () => {
+    // A quiet walk, then one crash minute (−60% and straight back): σ over the next hour is
+    // thousands of bps, and uncapped 60-minute barriers would reach tens of thousands of bps.
+    const c = randomWalkCandles({ days: 0.5, seed: 21, sigmaBps: 10 });
+    const k = 300;
+    const p = c.close[k - 1]!;
+    c.open[k] = p;
+    c.low[k] = p * 0.4;
+    c.close[k] = p * 0.45;
+    c.high[k] = p;
+    c.open[k + 1] = p * 0.45;
+    c.low[k + 1] = p * 0.45;
+    c.close[k + 1] = p;
+    c.high[k + 1] = p;
+    const cfg: LabelConfig = { ...DEFAULT_LABEL_CONFIG, horizon_minutes: 60 };
+    expect(DEFAULT_LABEL_CONFIG.max_barrier_bps).toBe(2000);
+    const l = tripleBarrierLabels(c, cfg, FLAT_23);
+    let capped = 0;
+    let maxTp = 0;
+    for (let t = 0; t < l.rows; t++) {
+      if (Number.isNaN(l.net_edge_bps[t]!)) continue;
+      maxTp = Math.max(maxTp, l.tp_bps[t]!);
+      expect(l.sl_bps[t]).toBeLessThanOrEqual(2000);
+      if (l.tp_bps[t] === 2000) capped++;
+      // A capped take-profit is a take-profit all the same: the trade exits there.
+      if (l.exit_reason[t] === EXIT_TP) expect(l.gross_bps[t]).toBeCloseTo(l.tp_bps[t]!, 6);
+    }
+    expect(maxTp).toBe(2000);
+    expect(capped).toBeGreaterThan(30);
+    expect(l.warnings.join('\n')).toMatch(/barriers of \d+ labelled rows were capped at 2000 bps/);
+    // Without the cap (null) the same rows get the crash-sized barriers.
+    const uncapped = tripleBarrierLabels(c, { ...cfg, max_barrier_bps: null }, FLAT_23);
+    let maxUncapped = 0;
+    for (let t = 0; t < uncapped.rows; t++) if (!Number.isNaN(uncapped.net_edge_bps[t]!)) maxUncapped = Math.max(maxUncapped, uncapped.tp_bps[t]!);
+    expect(maxUncapped).toBeGreaterThan(10_000);
+  });
+
+  it('refuses a barrier cap at or below the round-trip cost: every capped row would be unwinnable', () => {
+    expect(() => tripleBarrierLabels(randomWalkCandles({ days: 0.1, seed: 3 }), { ...DEFAULT_LABEL_CONFIG, max_barrier_bps: 20 }, FLAT_23)).toThrow(
+      /max_barrier_bps 20 is at or below the minimum round-trip cost 23\.00 bps/,
+    );
   });
 
   it('labels 216,000 rows (150 days) well under a second', () => {

@@ -52,6 +52,24 @@ describe('trade metrics on hand-computed series', () => {
     expect(m.days).toBe(3);
   });
 
+  it('reports P&L concentration: the best trade\'s and the best day\'s share of the total (issue 14 item 11)', () => {
+    // One +3,238 bps trade among small losers decides the total, as SUI's did after the crash.
+    const lucky = [trade(0, 10, -20), trade(0, 100, -25), trade(1, 5, 3238), trade(2, 5, -30), trade(2, 50, -15)];
+    const m = tradeMetrics(lucky, days, FLAT_23);
+    expect(m.total_net_bps).toBe(3148);
+    expect(m.best_trade_share).toBeCloseTo(3238 / 3148, 12);
+    // Day 1 holds the lucky trade alone; the days are in GBP (1 bps = 0.08 GBP), the share is the same.
+    expect(m.best_day_share).toBeCloseTo(3238 / 3148, 12);
+    const spread = tradeMetrics([trade(0, 10, 30), trade(0, 100, 10), trade(2, 5, 20), trade(2, 50, 40)], days, FLAT_23);
+    expect(spread.best_trade_share).toBeCloseTo(40 / 100, 12);
+    expect(spread.best_day_share).toBeCloseTo(60 / 100, 12);
+    // No profit, nothing to share.
+    const m0 = tradeMetrics(trades, days, FLAT_23);
+    expect(m0.best_trade_share).toBeNull();
+    expect(m0.best_day_share).toBeNull();
+    expect(tradeMetrics([], days, FLAT_23).best_trade_share).toBeNull();
+  });
+
   it('annualises the Sharpe of DAILY P&L, counting days without trades as zero', () => {
     const m = tradeMetrics(trades.slice(0, 3), days, FLAT_23);
     // Daily GBP: day 0 = (30 − 10)·0.08 = 1.6, day 1 = 0, day 2 = 20·0.08 = 1.6.

@@ -59,11 +59,12 @@ describe('positive control: a planted edge', () => {
   });
 
   it('shows the noise floor when the permuted model must trade: it earns the average label, net of costs', async () => {
-    // Allow thresholds below zero so the permuted model trades its top predictions (SPEC §6).
+    // Allow thresholds below zero, and lift the "only trade what made money on calibration"
+    // rule, so the permuted model trades its top predictions (SPEC §6).
     // The first 40 days of the same market are enough to show it.
     const rows = 40 * 1440;
     const short = { ...input, runDate: '2026-02-10', candles: sliceCandles(market.candles, 0, rows), reference: sliceCandles(market.reference, 0, rows) };
-    const b = await trainSymbol(short, { ...FAST, controls: { permute_target_seed: 12345 }, threshold: { min_threshold_bps: -1000 } }, { threads: 2 });
+    const b = await trainSymbol(short, { ...FAST, controls: { permute_target_seed: 12345 }, threshold: { min_threshold_bps: -1000, min_calibration_net_bps: null } }, { threads: 2 });
     const m = b.manifest;
     // The threshold is still chosen on training data (the least-losing candidate), so it trades sparingly.
     expect(m.metrics.total_trades).toBeGreaterThan(30);

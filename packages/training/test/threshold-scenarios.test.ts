@@ -32,8 +32,52 @@ describe('threshold selection (training data only)', () => {
     const negative = Float64Array.from(signal, (s) => s - 30);
     const c = selectThreshold(rows, negative, labels, ts, RULES, DEFAULT_THRESHOLD, { source: 'inner_model', start: T0, end: T0 + 1 });
     expect(c.rule).toBe('no_candidate_with_min_trades');
+    expect(c.trade).toBe(false);
     expect(c.threshold_bps).toBe(0);
     expect(c.candidates.every((k) => k.threshold_bps >= 0)).toBe(true);
+  });
+});
+
+describe('no profitable threshold: the fold does not trade (issue 14 item 10)', () => {
+  // The model ranks well but every row loses after costs: the best candidate loses least.
+  const r = new Mulberry32(11);
+  const signal = Array.from({ length: 2000 }, () => r.next());
+  const net = signal.map((s) => 5 * s - 20 + (r.next() - 0.5));
+  const { labels, ts } = handLabels(net, 1);
+  const rows = Int32Array.from(signal.map((_, i) => i));
+  const pred = Float64Array.from(signal, (s) => 10 + 5 * s);
+
+  it('answers "do not trade" when no candidate made money on the calibration data, and says why', () => {
+    const c = selectThreshold(rows, pred, labels, ts, RULES, DEFAULT_THRESHOLD, { source: 'inner_model', start: T0, end: T0 + 1 });
+    expect(c.candidates.filter((k) => k.trades >= 10).length).toBeGreaterThan(5);
+    expect(c.candidates.every((k) => k.total_net_bps < 0)).toBe(true);
+    expect(c.trade).toBe(false);
+    expect(c.rule).toBe('no_profitable_candidate');
+    // The evidence: the least-losing candidate still lost.
+    expect(c.total_net_bps).toBe(Math.max(...c.candidates.filter((k) => k.trades >= 10).map((k) => k.total_net_bps)));
+    expect(c.total_net_bps).toBeLessThan(0);
+    // Its threshold sits above every calibration prediction, for a reader that ignores `trade`.
+    expect(c.threshold_bps).toBe(Math.max(...pred));
+    // A segment that must not trade makes no trade; the next one trades as before.
+    const segs = [
+      { fold: 0, threshold_bps: c.threshold_bps, rows, predicted_bps: pred, trade: c.trade },
+      { fold: 1, threshold_bps: 0, rows, predicted_bps: pred },
+    ];
+    const trades = simulateSegments([segs[0]!], labels, ts, RULES);
+    expect(trades).toEqual([]);
+    expect(simulateSegments([{ ...segs[0]!, threshold_bps: 0 }], labels, ts, RULES)).toEqual([]);
+    expect(simulateSegments([segs[1]!], labels, ts, RULES).length).toBeGreaterThan(100);
+  });
+
+  it('still trades when the best candidate made money, and lifts the requirement only when told (null)', () => {
+    const gain = Float64Array.from(net, (v) => v + 25);
+    const paid = handLabels(Array.from(gain), 1);
+    const ok = selectThreshold(rows, pred, paid.labels, paid.ts, RULES, DEFAULT_THRESHOLD, { source: 'inner_model', start: T0, end: T0 + 1 });
+    expect(ok).toMatchObject({ trade: true, rule: 'best_total_net' });
+    expect(ok.total_net_bps).toBeGreaterThan(0);
+    const forced = selectThreshold(rows, pred, labels, ts, RULES, { ...DEFAULT_THRESHOLD, min_calibration_net_bps: null }, { source: 'inner_model', start: T0, end: T0 + 1 });
+    expect(forced).toMatchObject({ trade: true, rule: 'best_total_net' });
+    expect(forced.total_net_bps).toBeLessThan(0);
   });
 });
 

@@ -107,7 +107,7 @@ export function formatFoldTable(folds: readonly FoldReport[]): string {
       `${f.test_start.slice(0, 10)}→${f.test_end.slice(0, 10)}`,
       f.skipped ? 'skipped' : String(f.train_rows),
       String(f.purged),
-      f.threshold ? `${fmt(f.threshold.threshold_bps)} (${f.threshold.source === 'previous_fold_oos' ? 'prev' : 'inner'})` : '—',
+      f.threshold ? (f.threshold.trade ? `${fmt(f.threshold.threshold_bps)} (${f.threshold.source === 'previous_fold_oos' ? 'prev' : 'inner'})` : 'no trade') : '—',
       m ? String(m.total_trades) : '—',
       m && m.total_trades > 0 ? fmt(m.win_rate * 100, 1) : '—',
       m && m.total_trades > 0 ? fmt(m.profit_factor) : '—',
@@ -116,7 +116,12 @@ export function formatFoldTable(folds: readonly FoldReport[]): string {
       m ? fmt(m.max_drawdown) : '—',
       m ? fmt(m.sharpe_ratio) : '—',
       fmt(f.rank_ic, 3),
-      f.skip_reason ?? '',
+      f.skip_reason ??
+        (f.threshold && !f.threshold.trade
+          ? f.threshold.rule === 'no_profitable_candidate'
+            ? `not traded: no threshold made money on calibration (best ${fmt(f.threshold.calibration_net_bps, 0)} bps)`
+            : 'not traded: no threshold made enough calibration trades'
+          : ''),
     ];
   });
   return table(['fold', 'test window', 'train', 'purged', 'thr bps (src)', 'trades', 'win %', 'PF', 'net bps/tr', 'GBP', 'max DD', 'Sharpe', 'rank IC', 'note'], rows);
@@ -131,7 +136,8 @@ export function formatSummary(m: ModelManifest): string {
     `  profit £${fmt(x.total_profit_gbp)} (fees £${fmt(x.costs.fees_gbp)}, spread £${fmt(x.costs.spread_gbp)}, slippage £${fmt(x.costs.slippage_gbp)}), Sharpe ${fmt(x.sharpe_ratio)} (per trade ${fmt(x.sharpe_per_trade, 3)}, PSR ${fmt(x.probabilistic_sharpe, 3)}), PF ${fmt(x.profit_factor)}, max DD £${fmt(x.max_drawdown)}`,
     `  scenarios: ${m.scenario_tests.map((s) => `${s.name} Sharpe ${fmt(s.sharpe_ratio)} £${fmt(s.total_profit_gbp)}`).join('; ')}`,
     `  recommended threshold ${fmt(m.trading_params.recommended_edge_threshold_bps)} bps; labels: horizon ${m.labelling.horizon_minutes} min, mean net edge ${fmt(m.labelling.mean_net_edge_bps)} bps, ${fmt(m.labelling.positive_share * 100, 1)}% positive`,
-    ...m.labelling.warnings.map((w) => `  WARNING: ${w}`),
+    ...(m.thresholds.folds_not_traded > 0 ? [`  ${m.thresholds.folds_not_traded} of ${m.walk_forward.folds_evaluated} folds did not trade: no threshold made money on their calibration data`] : []),
+    ...[...m.data.warnings, ...m.labelling.warnings].map((w) => `  WARNING: ${w}`),
   ].join('\n');
 }
 
@@ -206,7 +212,7 @@ function reportFailure(io: TrainIo, json: boolean | undefined, symbol: string, e
 function report(io: TrainIo, json: boolean | undefined, bundle: TrainedModelBundle, dir: string, seconds: number, extra: Record<string, unknown>, extraText: string): void {
   const m = bundle.manifest;
   if (json) {
-    io.stdout(jsonLine({ symbol: m.symbol, dir, modelId: m.model_id, runDate: m.run_date, passed: m.gates.passed, failed: m.gates.failed, warnings: m.labelling.warnings, metrics: m.metrics, seconds, ...extra }));
+    io.stdout(jsonLine({ symbol: m.symbol, dir, modelId: m.model_id, runDate: m.run_date, passed: m.gates.passed, failed: m.gates.failed, warnings: [...m.data.warnings, ...m.labelling.warnings], metrics: m.metrics, seconds, ...extra }));
   } else {
     io.stdout(`\n${formatSummary(m)}\n\nGates (${m.symbol})\n${formatGateTable(m)}\n\nWalk-forward folds (${m.symbol})\n${formatFoldTable(bundle.folds)}\n\nwrote ${dir} in ${seconds.toFixed(1)} s${extraText}\n`);
   }

@@ -67,7 +67,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * manifestMetricsSchema): the figures the page shows come from the trades, the rest are
  * consistent fillers.
  */
-function fullMetrics(pnl: number[], days: number, exits: ('tp' | 'sl')[], extra: { sharpe_ratio: number }) {
+function fullMetrics(pnl: number[], days: number, exits: ('tp' | 'sl')[], extra: { sharpe_ratio: number; best_day_gbp: number }) {
   const wins = pnl.filter((p) => p > 0);
   const losses = pnl.filter((p) => p <= 0);
   const total = Math.round(pnl.reduce((a, b) => a + b, 0) * 100) / 100;
@@ -91,6 +91,8 @@ function fullMetrics(pnl: number[], days: number, exits: ('tp' | 'sl')[], extra:
     max_drawdown: dd,
     max_drawdown_bps: dd / GBP_PER_BPS,
     days,
+    best_trade_share: total > 0 ? Math.max(...pnl) / total : null,
+    best_day_share: total > 0 ? extra.best_day_gbp / total : null,
     costs: { fees_gbp: pnl.length * 2, spread_gbp: pnl.length * 0.2, slippage_gbp: pnl.length * 0.1, total_gbp: pnl.length * 2.3, mean_fee_bps: 20, mean_spread_bps: 2, mean_slippage_bps: 1, mean_round_trip_bps: 23 },
     exit_reasons: { tp: exits.filter((e) => e === 'tp').length, sl: exits.filter((e) => e === 'sl').length, time: 0 },
   };
@@ -135,9 +137,8 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
       daily.set(day, (daily.get(day) ?? 0) + gbp);
     });
     allPnl.push(...pnl);
-    const m = fullMetrics(pnl, 5, times.map((_, i) => (pnl[i]! > 0 ? 'tp' : 'sl')), {
-      sharpe_ratio: sharpe(Array.from({ length: 5 }, (_, d) => pnl.filter((_, i) => Math.floor((times[i]! - testStart) / DAY_MS) === d).reduce((a, b) => a + b, 0))),
-    });
+    const foldDaily = Array.from({ length: 5 }, (_, d) => pnl.filter((_, i) => Math.floor((times[i]! - testStart) / DAY_MS) === d).reduce((a, b) => a + b, 0));
+    const m = fullMetrics(pnl, 5, times.map((_, i) => (pnl[i]! > 0 ? 'tp' : 'sl')), { sharpe_ratio: sharpe(foldDaily), best_day_gbp: Math.max(...foldDaily) });
     foldStats.push({ max_drawdown: m.max_drawdown, win_rate: m.win_rate });
     folds.push({
       ...base,
@@ -152,6 +153,7 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
         threshold_bps: Math.round((20 + 10 * rand.next()) * 10) / 10,
         source: k === 0 ? 'inner_model' : 'previous_fold_oos',
         rule: 'best_total_net',
+        trade: true,
         calibration_start: iso(testStart - 5 * DAY_MS),
         calibration_end: iso(testStart),
         calibration_rows: 7_000,

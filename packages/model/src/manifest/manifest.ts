@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { falseDiscoverySchema } from './false-discovery';
 import { costModelSchema } from '../rules/cost-model';
 import { labelConfigSchema } from '../rules/triple-barrier';
+import { spikeRuleSchema } from '../rules/spike-rule';
 
 /**
  * The ModelManifest (SPEC §2), defined once: what a model is, how it was made and
@@ -40,11 +41,13 @@ export const gateResultSchema = z
 export type GateResult = z.infer<typeof gateResultSchema>;
 
 const thresholdSource = z.enum(['previous_fold_oos', 'inner_model', 'pooled_oos']);
-const thresholdRule = z.enum(['best_total_net', 'no_candidate_with_min_trades']);
+const thresholdRule = z.enum(['best_total_net', 'no_profitable_candidate', 'no_candidate_with_min_trades']);
 const thresholdFields = {
   threshold_bps: z.number(),
   source: thresholdSource,
   rule: thresholdRule,
+  /** False: do not trade (no candidate made money on the calibration data, or none made enough trades). */
+  trade: z.boolean(),
   calibration_start: iso,
   calibration_end: iso,
   calibration_rows: int0,
@@ -87,6 +90,10 @@ export const manifestMetricsSchema = z
     max_drawdown: z.number().min(0),
     max_drawdown_bps: z.number().min(0),
     days: int0,
+    /** The best trade's net P&L as a share of the total net P&L; null when the total is not positive. */
+    best_trade_share: z.number().nullable(),
+    /** The best UTC day's net P&L as a share of the total; null when the total is not positive. */
+    best_day_share: z.number().nullable(),
     costs: z
       .object({
         fees_gbp: z.number(),
@@ -163,6 +170,30 @@ export const manifestSchema = z
         candle_hash: sha256Schema,
         candle_hash_method: z.string(),
         reference: z.object({ symbol: z.string(), candle_hash: sha256Schema }).strict().nullable(),
+        /** The spike rule the candles were screened with (training configuration `spikes`). */
+        spike_rule: spikeRuleSchema,
+        /** What it found: counts per series, whether they were masked (as gap rows), and the first of them. */
+        spikes: z
+          .object({
+            masked: z.boolean(),
+            count: int0,
+            reference_count: int0,
+            listed: z.array(
+              z
+                .object({
+                  series: z.enum(['symbol', 'reference']),
+                  at: iso,
+                  /** Signed excursion of the high (+) or low (−) from the previous close, bps. */
+                  move_bps: z.number(),
+                  /** σ of ordinary 1-minute returns before it, bps; null before the σ window filled. */
+                  sigma_bps: z.number().nullable(),
+                })
+                .strict(),
+            ),
+          })
+          .strict(),
+        /** Warnings about the candles (spikes). */
+        warnings: z.array(z.string()),
       })
       .strict(),
     feature_recipe: z.object({ version: z.string(), hash: z.string().min(1), names: z.array(z.string()).min(1) }).strict(),
@@ -205,7 +236,15 @@ export const manifestSchema = z
         embargoed_rows: int0,
       })
       .strict(),
-    thresholds: z.object({ method: z.string(), per_fold: z.array(foldThresholdSchema), final: recordedThresholdSchema }).strict(),
+    thresholds: z
+      .object({
+        method: z.string(),
+        per_fold: z.array(foldThresholdSchema),
+        /** Evaluated folds that did not trade because their threshold choice said so (`trade: false`). */
+        folds_not_traded: int0,
+        final: recordedThresholdSchema,
+      })
+      .strict(),
     metrics: manifestMetricsSchema,
     gates: z
       .object({

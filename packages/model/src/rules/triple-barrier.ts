@@ -8,10 +8,10 @@ export const barrierConfigSchema = z.discriminatedUnion('mode', [
   z
     .object({
       mode: z.literal('volatility'),
-      /** Take-profit = max(tp_sigma · σ_h, tp_min_cost_multiple · round-trip cost). */
+      /** Take-profit = max(tp_sigma · σ_h, tp_min_cost_multiple · round-trip cost), at most `max_barrier_bps`. */
       tp_sigma: z.number(),
       tp_min_cost_multiple: z.number(),
-      /** Stop-loss = sl_sigma · σ_h. */
+      /** Stop-loss = sl_sigma · σ_h, at most `max_barrier_bps`. */
       sl_sigma: z.number(),
     })
     .strict(),
@@ -30,6 +30,18 @@ export const labelConfigSchema = z
     vol_window: z.number().int().min(2),
     barriers: barrierConfigSchema,
     /**
+     * Neither volatility-scaled barrier is wider than this, bps of the entry price; null:
+     * no cap. Default 2,000. On the 200 days of real candles in ../shared/data/ohlcv
+     * (2025-12-29 … 2026-07-16: BTC, ETH, SUI, TAO) the widest 2σ_h take-profit even at a
+     * 60-minute horizon is 1,610 bps (SUI; the 99.9th percentile is 480–1,160 bps across the
+     * four), and at the default 4-minute horizon it is a few hundred: so 2,000 bps never binds
+     * on ordinary market data. It binds when the σ window holds a crash or a bad print
+     * (SUI after 2025-10-10: TP 17,705 / SL 8,853 bps), where an uncapped barrier turns the
+     * label into a lottery ticket that one trade can win for a whole symbol. Fixed barriers
+     * (mode `bps`) are taken as given.
+     */
+    max_barrier_bps: z.number().positive().nullable(),
+    /**
      * Allow barriers under which no label can be positive (take-profit at or below the
      * round-trip cost). Off by default: such a run is refused. When on, the result's
      * `warnings` says so loudly and the manifest records it.
@@ -44,8 +56,17 @@ export const DEFAULT_LABEL_CONFIG: LabelConfig = {
   side: 'long',
   vol_window: 60,
   barriers: { mode: 'volatility', tp_sigma: 2, tp_min_cost_multiple: 2, sl_sigma: 1 },
+  max_barrier_bps: 2000,
   allow_unwinnable: false,
 };
+
+/**
+ * Relative slack when comparing a bar's high or low with a barrier price. Barrier prices
+ * are products of doubles (entry × (1 + tp)) and can land one ulp beyond the decimal price
+ * the exchange printed; 1e-9 is far above that rounding (~1e-16) and far below any tick
+ * (a 0.01 tick on a 100,000 price is 1e-7), so it never turns a real miss into a touch.
+ */
+export const TOUCH_TOLERANCE = 1e-9;
 
 /** Exit reasons in `exit_reason`. */
 export const EXIT_NONE = 0;
@@ -98,6 +119,20 @@ export function checkLabelConfig(cfg: LabelConfig, costs: CostModel, symbol: str
     throw new PermanentError('LABELS_CONFIG', `${where}: barrier settings must be finite and ≥ 0, got ${JSON.stringify(b)}`);
   }
   const warnings: string[] = [];
+  const cap = cfg.max_barrier_bps;
+  if (cap !== null && !(Number.isFinite(cap) && cap > 0)) {
+    throw new PermanentError('LABELS_CONFIG', `${where}: max_barrier_bps must be a finite number > 0 or null, got ${cap}`);
+  }
+  if (cap !== null && b.mode === 'volatility') {
+    const minCost = minimumRoundTripBps(costs);
+    if (cap <= minCost) {
+      const msg = `${where}: max_barrier_bps ${cap} is at or below the minimum round-trip cost ${minCost.toFixed(2)} bps (cost model ${costs.version}): no row whose take-profit is capped can be positive`;
+      if (!cfg.allow_unwinnable) {
+        throw new PermanentError('LABELS_UNWINNABLE', `${msg}. Raise the cap, set it to null, or set allow_unwinnable to label anyway`, { symbol, max_barrier_bps: cap, min_round_trip_bps: minCost });
+      }
+      warnings.push(`UNWINNABLE BARRIERS: ${msg}`);
+    }
+  }
   if (b.mode === 'bps') {
     const minCost = minimumRoundTripBps(costs);
     if (b.tp_bps <= minCost) {
@@ -116,6 +151,8 @@ export function checkLabelConfig(cfg: LabelConfig, costs: CostModel, symbol: str
  * enters at the open of bar t+1 and exits at the first of
  * - stop-loss: low ≤ entry·(1 − sl) (long), filled at the stop or at a worse open;
  * - take-profit: high ≥ entry·(1 + tp), filled at the take-profit price;
+ * (a touch exactly at a barrier counts: the comparison allows {@link TOUCH_TOLERANCE} for
+ * binary rounding of the barrier price);
  * - the vertical barrier: the close of bar t + horizon.
  * When one bar touches both barriers the stop is assumed first (conservative). Short trades
  * mirror this. The round-trip cost (fee, spread, slippage at the signal bar's σ) is
@@ -143,6 +180,12 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
   const tpCostMult = volMode ? b.tp_min_cost_multiple : 0;
   const tpFixed = volMode ? 0 : b.tp_bps;
   const slFixed = volMode ? 0 : b.sl_bps;
+  const cap = volMode && cfg.max_barrier_bps !== null ? cfg.max_barrier_bps : Infinity;
+  // A touch exactly at a barrier counts: entry·(1 ± b) is rounded in binary (3.2 × 1.0015 =
+  // 3.2048000000000005 while the high is the decimal 3.2048), so each barrier is compared
+  // with a relative slack of TOUCH_TOLERANCE, far below any exchange's tick.
+  const touchUp = 1 - TOUCH_TOLERANCE;
+  const touchDown = 1 + TOUCH_TOLERANCE;
 
   const net = new Float64Array(n).fill(NaN);
   const gross = new Float64Array(n).fill(NaN);
@@ -165,6 +208,7 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
   let dWarm = 0;
   let dGap = 0;
   let dEnd = 0;
+  let capped = 0;
   for (let t = 0; t < n; t++) {
     if (t + h >= n) {
       dEnd++;
@@ -183,8 +227,11 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
     const sBps = s * 1e4;
     const cost = roundTripCost(costs, sBps);
     const sigmaH = sBps * sqrtH;
-    const tp = volMode ? Math.max(tpSigma * sigmaH, tpCostMult * cost.total_bps) : tpFixed;
-    const sl = volMode ? slSigma * sigmaH : slFixed;
+    const tpRaw = volMode ? Math.max(tpSigma * sigmaH, tpCostMult * cost.total_bps) : tpFixed;
+    const slRaw = volMode ? slSigma * sigmaH : slFixed;
+    const tp = tpRaw > cap ? cap : tpRaw;
+    const sl = slRaw > cap ? cap : slRaw;
+    if (tp !== tpRaw || sl !== slRaw) capped++;
     const entry = open[t + 1]!;
     let exitPrice = NaN;
     let why = EXIT_TIME;
@@ -193,13 +240,15 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
     if (long) {
       const tpPrice = entry * (1 + tp / 1e4);
       const slPrice = entry * (1 - sl / 1e4);
+      const tpTouch = tpPrice * touchUp;
+      const slTouch = slPrice * touchDown;
       for (; j <= last; j++) {
-        if (low[j]! <= slPrice) {
+        if (low[j]! <= slTouch) {
           exitPrice = Math.min(open[j]!, slPrice);
           why = EXIT_SL;
           break;
         }
-        if (high[j]! >= tpPrice) {
+        if (high[j]! >= tpTouch) {
           exitPrice = tpPrice;
           why = EXIT_TP;
           break;
@@ -212,13 +261,15 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
     } else {
       const tpPrice = entry * (1 - tp / 1e4);
       const slPrice = entry * (1 + sl / 1e4);
+      const tpTouch = tpPrice * touchDown;
+      const slTouch = slPrice * touchUp;
       for (; j <= last; j++) {
-        if (high[j]! >= slPrice) {
+        if (high[j]! >= slTouch) {
           exitPrice = Math.max(open[j]!, slPrice);
           why = EXIT_SL;
           break;
         }
-        if (low[j]! <= tpPrice) {
+        if (low[j]! <= tpTouch) {
           exitPrice = tpPrice;
           why = EXIT_TP;
           break;
@@ -253,6 +304,11 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
     warnings.push(`UNWINNABLE BARRIERS: ${msg}`);
   } else if (labelled > 0 && winnableFraction < 1) {
     warnings.push(`labels for ${candles.symbol}: ${((1 - winnableFraction) * 100).toFixed(1)}% of labelled rows have a take-profit at or below their round-trip cost and can never be positive`);
+  }
+  if (capped > 0) {
+    warnings.push(
+      `labels for ${candles.symbol}: the volatility-scaled barriers of ${capped} labelled rows were capped at ${cap} bps (max_barrier_bps): their σ window holds moves far beyond ordinary volatility (a crash or a bad print)`,
+    );
   }
   return {
     rows: n,

@@ -1,6 +1,7 @@
 import type { GateResult } from '@engine/model';
 import type { TradeMetrics } from '../metrics/trade-metrics';
 import { mean, median } from '../metrics/stats';
+import type { ThresholdChoice } from '../threshold/select-threshold';
 
 /** Publish gates (SPEC §1.7) and the leakage guard. */
 export interface GateConfig {
@@ -14,6 +15,15 @@ export interface GateConfig {
   win_rate_tolerance: number;
   /** Out-of-sample trades ≥ this. Default 300. */
   min_trades: number;
+  /**
+   * P&L concentration: the best single trade's share of the total net P&L ≤ this. Default
+   * 0.5 — one trade must not make half the profit. (For scale: an honest edge at the Sharpe
+   * bound, 300 trades over ~100 days, has a best trade near 0.5 of its total — so this also
+   * rejects records whose total is one lucky draw; the planted edge's is ~0.01.)
+   */
+  max_best_trade_share: number;
+  /** The same for the best UTC day. Default 0.5 — one day must not make half the profit. */
+  max_best_day_share: number;
   /** Medians come from at most this many of the symbol's latest published models. Default 10. */
   history_size: number;
   /** With fewer published models than this, medians come from this model's folds. Default 3. */
@@ -35,10 +45,15 @@ export const DEFAULT_GATES: GateConfig = {
   max_drawdown_multiple: 1.2,
   win_rate_tolerance: 0.01,
   min_trades: 300,
+  max_best_trade_share: 0.5,
+  max_best_day_share: 0.5,
   history_size: 10,
   min_history: 3,
   implausible: { max_win_rate: 0.99, max_profit_factor: 20, min_trades: 30 },
 };
+
+/** The final threshold choice, and the calibration floor it was held to (`threshold.min_calibration_net_bps`). */
+export type FinalThresholdEvidence = Pick<ThresholdChoice, 'trade' | 'rule' | 'trades' | 'total_net_bps'> & { min_calibration_net_bps: number | null };
 
 /** One earlier model of the same symbol, as the registry remembers it. */
 export interface GateHistoryEntry {
@@ -72,8 +87,10 @@ const fin = (x: number | null): number | null => (x === null || !Number.isFinite
  * drawdown and win rate are compared with theirs, like with like (each is a whole
  * walk-forward record of the same length).
  *
- * Otherwise (`'folds'`) medians are over this model's evaluated folds, and the model's value
- * is put in the same units as a fold's:
+ * Otherwise (`'folds'`) medians are over this model's evaluated folds WITH TRADES, and the
+ * model's value is put in the same units as a fold's. A fold that never traded has no
+ * drawdown and no win rate to compare (its 0 is the absence of a record, not a good one):
+ * counting it made the drawdown bound 0 whenever half the folds sat out, so any loss failed.
  * - win rate: the pooled out-of-sample win rate (a rate does not depend on the span);
  * - drawdown: the MEAN of the folds' max drawdowns. A drawdown grows with the span it is
  *   measured over, so the whole record's max drawdown is always ≥ every fold's and would
@@ -81,12 +98,18 @@ const fin = (x: number | null): number | null => (x === null || !Number.isFinite
  *   the time); the mean fold drawdown measures the same thing as the median's values and
  *   fails when drawdowns concentrate in a few bad folds.
  *   Neither is the model's own value compared with itself (the original engine's bug).
+ *
+ * Also judged: P&L concentration (best trade's and best day's share of the total), and
+ * `final_threshold` — the threshold Hamilton would get must have made money on the pooled
+ * out-of-sample predictions; a model whose own threshold choice says "do not trade" is not
+ * published.
  */
 export function evaluateGates(
   overall: TradeMetrics,
   folds: readonly TradeMetrics[],
   history: readonly GateHistoryEntry[],
   cfg: GateConfig,
+  finalThreshold: FinalThresholdEvidence,
 ): GateOutcome {
   const published = history
     .filter((h) => h.published)
@@ -103,10 +126,14 @@ export function evaluateGates(
     ddValue = overall.max_drawdown;
     ddNote = `overall out-of-sample max drawdown (GBP) vs the median of the last ${published.length} published models`;
   } else {
-    ddValues = folds.map((f) => f.max_drawdown);
-    wrValues = folds.filter((f) => f.total_trades > 0).map((f) => f.win_rate);
+    const traded = folds.filter((f) => f.total_trades > 0);
+    const idle = folds.length - traded.length;
+    ddValues = traded.map((f) => f.max_drawdown);
+    wrValues = traded.map((f) => f.win_rate);
     ddValue = ddValues.length > 0 ? mean(ddValues) : NaN;
-    ddNote = `mean of the ${ddValues.length} folds' max drawdowns (GBP) vs their median (fewer than ${cfg.min_history} published models)`;
+    ddNote =
+      `mean of the max drawdowns (GBP) of the ${traded.length} folds with trades vs their median` +
+      `${idle > 0 ? ` (${idle} of ${folds.length} folds made no trade and are left out: no trade, no drawdown to compare)` : ''}; fewer than ${cfg.min_history} published models`;
   }
   const medDd = median(ddValues);
   const medWr = median(wrValues);
@@ -134,9 +161,35 @@ export function evaluateGates(
     'win_rate',
     overall.win_rate,
     Number.isFinite(medWr) ? medWr - cfg.win_rate_tolerance : null,
-    `pooled win rate vs median ${fromRegistry ? 'of published models' : 'of folds with trades'} − ${(cfg.win_rate_tolerance * 100).toFixed(1)} pp`,
+    `pooled win rate vs median ${fromRegistry ? `of the last ${published.length} published models` : `of the ${wrValues.length} folds with trades (folds without trades left out)`} − ${(cfg.win_rate_tolerance * 100).toFixed(1)} pp`,
   );
   ge('total_trades', overall.total_trades, cfg.min_trades);
+
+  // P&L concentration: judged only when there is a profit to concentrate.
+  const share = (name: string, value: number | null, bound: number, what: string): void => {
+    if (value === null) {
+      results.push({ name, value: null, bound, op: '<=', passed: true, note: `total net P&L ≤ 0: no profit to concentrate (the Sharpe and profit-factor gates judge it)` });
+      return;
+    }
+    le(name, value, bound, `${what}'s share of the total net P&L; above ${bound} one ${what.replace('the best ', '')} makes the record`);
+  };
+  share('best_trade_share', overall.best_trade_share, cfg.max_best_trade_share, 'the best trade');
+  share('best_day_share', overall.best_day_share, cfg.max_best_day_share, 'the best day');
+
+  // "Do not trade" for the model as a whole: its own threshold choice found no profit.
+  results.push({
+    name: 'final_threshold',
+    // Without a candidate of enough trades there is no total to show (and no evidence to trade on).
+    value: finalThreshold.rule === 'no_candidate_with_min_trades' ? null : finalThreshold.total_net_bps,
+    bound: finalThreshold.min_calibration_net_bps,
+    op: '>=',
+    passed: finalThreshold.trade,
+    note: finalThreshold.trade
+      ? `the recommended threshold made ${finalThreshold.total_net_bps.toFixed(1)} net bps in ${finalThreshold.trades} trades on the pooled out-of-sample predictions${finalThreshold.min_calibration_net_bps === null ? ' (no profit required: min_calibration_net_bps is null)' : ` (must be above ${finalThreshold.min_calibration_net_bps})`}`
+      : finalThreshold.rule === 'no_profitable_candidate'
+        ? `do not trade: no candidate threshold made money on the pooled out-of-sample predictions (best: ${finalThreshold.total_net_bps.toFixed(1)} net bps in ${finalThreshold.trades} trades)`
+        : `do not trade: no candidate threshold made enough trades on the pooled out-of-sample predictions`,
+  });
 
   // Leakage guard: judged only on a record long enough to mean something.
   const g = cfg.implausible;

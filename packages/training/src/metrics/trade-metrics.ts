@@ -29,6 +29,13 @@ export interface TradeMetrics {
   max_drawdown_bps: number;
   /** Days in the evaluated span (the Sharpe's sample size). */
   days: number;
+  /**
+   * P&L concentration: the best trade's net P&L as a share of the total net P&L (> 1 when
+   * the other trades lose in sum); null when the total is not positive (nothing to share).
+   */
+  best_trade_share: number | null;
+  /** The same for the best UTC day (trades counted on their signal day, {@link tradeDay}). */
+  best_day_share: number | null;
   costs: {
     fees_gbp: number;
     spread_gbp: number;
@@ -146,6 +153,10 @@ export function tradeMetrics(trades: readonly SimTrade[], days: readonly number[
     totalGbp += gbp[i]!;
   }
   const sdTrade = sampleStd(net);
+  let bestTrade = -Infinity;
+  for (let i = 0; i < n; i++) if (net[i]! > bestTrade) bestTrade = net[i]!;
+  let bestDay = -Infinity;
+  for (let k = 0; k < daily.length; k++) if (daily[k]! > bestDay) bestDay = daily[k]!;
   const avg = (x: number) => (n > 0 ? x / n : 0);
   return {
     total_trades: n,
@@ -163,6 +174,8 @@ export function tradeMetrics(trades: readonly SimTrade[], days: readonly number[
     max_drawdown: maxDrawdown(gbp),
     max_drawdown_bps: maxDrawdown(net),
     days: days.length,
+    best_trade_share: totalNet > 0 ? bestTrade / totalNet : null,
+    best_day_share: totalGbp > 0 ? bestDay / totalGbp : null,
     costs: {
       fees_gbp: bpsToGbp(fee, costs),
       spread_gbp: bpsToGbp(spread, costs),

@@ -7,7 +7,7 @@ import type { Fold } from '../walk-forward/folds';
 import { recordMetrics, recordThreshold } from './bundle-files';
 import type { TrainConfig } from './config';
 import type { OutOfSample } from './fit-plan';
-import type { CandleSummary, LabelledRows } from './prepare-data';
+import { type CandleSummary, type LabelledRows, SPIKES_LISTED, type SpikeScreen } from './prepare-data';
 import { ENGINE_VERSION } from './version';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -39,6 +39,7 @@ export interface ManifestInput {
   gitCommit: string | null;
   cfg: TrainConfig;
   data: CandleSummary;
+  spikes: SpikeScreen;
   reference: { symbol: string } | null;
   recipe: { version: string; hash: string; names: readonly string[] };
   names: string[];
@@ -74,6 +75,20 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       candle_hash: x.data.hash,
       candle_hash_method: 'sha256 over the columns ts, open, high, low, close, volume (float64 little-endian) then gap (uint8), in that order',
       reference: x.reference && x.data.referenceHash ? { symbol: x.reference.symbol, candle_hash: x.data.referenceHash } : null,
+      spike_rule: cfg.spikes,
+      spikes: {
+        masked: x.spikes.masked,
+        count: x.spikes.spikes.length,
+        reference_count: x.spikes.referenceSpikes.length,
+        listed: [
+          ...x.spikes.spikes.map((k) => ({ series: 'symbol' as const, k })),
+          ...x.spikes.referenceSpikes.map((k) => ({ series: 'reference' as const, k })),
+        ]
+          .sort((a, b) => a.k.ts - b.k.ts)
+          .slice(0, SPIKES_LISTED)
+          .map(({ series, k }) => ({ series, at: iso(k.ts), move_bps: k.move_bps, sigma_bps: finiteOrNull(k.sigma_bps) })),
+      },
+      warnings: x.spikes.warnings,
     },
     feature_recipe: { version: x.recipe.version, hash: x.recipe.hash, names: [...x.recipe.names] },
     feature_count: x.names.length,
@@ -103,8 +118,9 @@ export function buildManifest(x: ManifestInput): ModelManifest {
     },
     thresholds: {
       method:
-        'per fold: the candidate (quantiles of calibration predictions, never below min_threshold_bps) with the best total net bps under the trading rules on the last calibration_days of the training window, predicted by a model fitted on earlier data (the previous fold, or an inner model); final: the same on the pooled out-of-sample predictions of all folds',
+        'per fold: the candidate (quantiles of calibration predictions, never below min_threshold_bps) with the best total net bps under the trading rules on the last calibration_days of the training window, predicted by a model fitted on earlier data (the previous fold, or an inner model); the fold trades only when that total is above min_calibration_net_bps (default 0), else it does not trade (trade: false); final: the same on the pooled out-of-sample predictions of all folds (a final choice that does not trade fails the final_threshold gate)',
       per_fold: x.evaluated.map((f) => ({ fold: f.index, ...recordThreshold(oos.choices.get(f.index)!) })),
+      folds_not_traded: x.evaluated.filter((f) => !oos.choices.get(f.index)!.trade).length,
       final: recordThreshold(oos.finalChoice),
     },
     metrics: recordMetrics(x.overall),
@@ -142,7 +158,7 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       type: 'discrete',
       actions: ['hold', cfg.labels.side === 'long' ? 'enter_long' : 'enter_short'],
       entry: 'at a candle close, enter at the next open when predicted_edge_bps > recommended_edge_threshold_bps, no position is open, the cooldown since the last exit has passed and fewer than max_trades_per_day entries were made this UTC day',
-      exit: 'first of take-profit, stop-loss (assumed first when both touch in one bar) or the close of the horizon_minutes-th bar, with barriers as in labelling',
+      exit: 'first of take-profit, stop-loss (assumed first when both touch in one bar) or the close of the horizon_minutes-th bar, with barriers as in labelling (volatility-scaled barriers at most max_barrier_bps; a high or low within a relative 1e-9 of a barrier touches it)',
       outputs: [
         { name: 'predicted_edge_bps', file: 'model.onnx', description: 'expected net edge after costs, bps of notional (native: model.json); input \'features\' float32 [N, feature_count] in feature_names order, NaN = missing' },
         { name: 'confidence', file: 'model.onnx', description: 'P(net edge > 0), in [0, 1] (native: confidence.json)' },

@@ -36,6 +36,7 @@ export function recordThreshold(c: ThresholdChoice): RecordedThreshold {
     threshold_bps: c.threshold_bps,
     source: c.source,
     rule: c.rule,
+    trade: c.trade,
     calibration_start: iso(c.calibration_start),
     calibration_end: iso(c.calibration_end),
     calibration_rows: c.calibration_rows,

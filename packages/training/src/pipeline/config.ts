@@ -1,6 +1,20 @@
 import { z } from 'zod';
 import { ConfigError } from '@engine/shared';
-import { checkLabelConfig, type CostModel, costModelProblems, costModelSchema, DEFAULT_COST_MODEL, DEFAULT_LABEL_CONFIG, DEFAULT_TRADING_RULES, labelConfigSchema, type LabelConfig, type TradingRules } from '@engine/model';
+import {
+  checkLabelConfig,
+  type CostModel,
+  costModelProblems,
+  costModelSchema,
+  DEFAULT_COST_MODEL,
+  DEFAULT_LABEL_CONFIG,
+  DEFAULT_SPIKE_RULE,
+  DEFAULT_TRADING_RULES,
+  labelConfigSchema,
+  type LabelConfig,
+  spikeRuleSchema,
+  type SpikeRule,
+  type TradingRules,
+} from '@engine/model';
 import { DEFAULT_GATES, type GateConfig } from '../gates/gates';
 import { DEFAULT_GBDT_PARAMS, gbdtParamsSchema, type GbdtParams } from '@engine/gbdt';
 import { DEFAULT_SCENARIOS, type ScenarioConfig } from '../scenarios/scenarios';
@@ -9,6 +23,8 @@ import { DEFAULT_WALK_FORWARD, type WalkForwardConfig } from '../walk-forward/fo
 
 /** Everything that decides what `trainSymbol` produces. Recorded in the manifest. */
 export interface TrainConfig {
+  /** The spike rule applied to the candles (and the reference) before features and labels (default: mask). */
+  spikes: SpikeRule;
   labels: LabelConfig;
   costs: CostModel;
   walk_forward: WalkForwardConfig;
@@ -31,6 +47,7 @@ export interface TrainConfig {
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  spikes: DEFAULT_SPIKE_RULE,
   labels: DEFAULT_LABEL_CONFIG,
   costs: DEFAULT_COST_MODEL,
   walk_forward: DEFAULT_WALK_FORWARD,
@@ -61,6 +78,7 @@ const count = z.number().int().min(0);
  * setting lives here or in those; `trainConfigOverridesSchema` derives the overrides.
  */
 export const trainConfigSchema = z.strictObject({
+  spikes: spikeRuleSchema,
   labels: labelConfigSchema,
   costs: costModelSchema,
   walk_forward: z.strictObject({
@@ -71,7 +89,7 @@ export const trainConfigSchema = z.strictObject({
     min_train_coverage: frac,
     min_test_coverage: frac,
   }),
-  threshold: z.strictObject({ quantiles: z.array(frac).min(1), min_threshold_bps: z.number(), min_trades: count, calibration_days: positive }),
+  threshold: z.strictObject({ quantiles: z.array(frac).min(1), min_threshold_bps: z.number(), min_trades: count, calibration_days: positive, min_calibration_net_bps: z.number().nullable() }),
   trading: z.strictObject({ cooldown_seconds: z.number().min(0), max_trades_per_day: count }),
   gates: z.strictObject({
     min_sharpe: z.number(),
@@ -79,6 +97,8 @@ export const trainConfigSchema = z.strictObject({
     max_drawdown_multiple: z.number().min(0),
     win_rate_tolerance: frac,
     min_trades: count,
+    max_best_trade_share: z.number().min(0),
+    max_best_day_share: z.number().min(0),
     history_size: z.number().int().min(1),
     min_history: count,
     implausible: z.strictObject({ max_win_rate: frac, max_profit_factor: z.number().min(0), min_trades: count }),

@@ -118,7 +118,7 @@ export function outOfSample(plan: FitPlan, fits: Map<number, FitResult>, evaluat
     const calPred = cal.job === null ? Float64Array.from(cal.rows, (i) => predictions[i]!) : fits.get(cal.job)!.predictions;
     const choice = selectThreshold(cal.rows, calPred, labels, ts, cfg.trading, cfg.threshold, { source: cal.source, start: cal.start, end: f.train_end });
     choices.set(f.index, choice);
-    segments.push({ fold: f.index, threshold_bps: choice.threshold_bps, rows: f.test_rows, predicted_bps: fits.get(plan.foldJob.get(f.index)!)!.predictions });
+    segments.push({ fold: f.index, threshold_bps: choice.threshold_bps, rows: f.test_rows, predicted_bps: fits.get(plan.foldJob.get(f.index)!)!.predictions, trade: choice.trade });
   }
   const oosRows = Int32Array.from(segments.flatMap((s) => Array.from(s.rows)));
   const finalChoice = selectThreshold(oosRows, Float64Array.from(oosRows, (i) => predictions[i]!), labels, ts, cfg.trading, cfg.threshold, {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type CandleSeries, DataError, MINUTE_MS, Mulberry32, parsePair, parseUtcDay } from '@engine/shared';
-import { EXIT_NONE, type TripleBarrierLabels, tripleBarrierLabels } from '@engine/model';
+import { EXIT_NONE, findSpikes, maskRows, type Spike, type SpikeRule, type TripleBarrierLabels, tripleBarrierLabels } from '@engine/model';
 import type { RowTimeline } from '../walk-forward/folds';
 import type { TrainConfig } from './config';
 
@@ -66,6 +66,55 @@ export function checkCandles(symbol: string, runDate: string, candles: CandleSer
   let gapRows = 0;
   for (let i = 0; i < n; i++) gapRows += c.gap[i]!;
   return { rows: n, start: t0, end: c.ts[n - 1]! + MINUTE_MS, gapRows, hash: candleHash(c), referenceHash: reference ? candleHash(reference) : null };
+}
+
+/** The candles after the spike rule, and what it found. */
+export interface SpikeScreen {
+  /** What features and labels see: with `action: 'mask'` the spike minutes are gap rows; otherwise the input. */
+  candles: CandleSeries;
+  reference: CandleSeries | undefined;
+  spikes: Spike[];
+  referenceSpikes: Spike[];
+  /** True when the spike minutes were masked. */
+  masked: boolean;
+  /** One line per series with spikes (empty without any). */
+  warnings: string[];
+}
+
+/** Spikes listed by name in a warning (the manifest lists up to {@link SPIKES_LISTED}). */
+const SPIKES_NAMED = 5;
+export const SPIKES_LISTED = 50;
+
+function describeSpikes(series: string, spikes: readonly Spike[], rule: SpikeRule): string {
+  const shown = spikes.slice(0, SPIKES_NAMED).map((k) => {
+    const sigma = Number.isFinite(k.sigma_bps) && k.sigma_bps > 0 ? `, ${Math.round(Math.abs(k.move_bps) / k.sigma_bps)}σ` : '';
+    return `${iso(k.ts)} ${k.move_bps > 0 ? '+' : ''}${Math.round(k.move_bps)} bps${sigma}`;
+  });
+  const more = spikes.length > SPIKES_NAMED ? `, and ${spikes.length - SPIKES_NAMED} more` : '';
+  const what = rule.action === 'mask' ? 'masked as missing minutes (no label or feature window crosses them)' : 'kept as they are (spikes.action = warn)';
+  return `candles for ${series}: ${spikes.length} spike minute${spikes.length === 1 ? '' : 's'} (high or low beyond ${rule.min_move_bps} bps and ${rule.sigma_multiple}σ of ordinary 1-minute returns from the previous close) ${what}: ${shown.join('; ')}${more}`;
+}
+
+/**
+ * Apply the spike rule (SPEC §1.1's validation, extended: issue 14) to the candles and the
+ * reference: find spike minutes, and with `action: 'mask'` mark them as gaps in copies of
+ * the series, so that no σ, label or feature window crosses them. The inputs are not changed.
+ */
+export function screenSpikes(candles: CandleSeries, reference: CandleSeries | undefined, rule: SpikeRule): SpikeScreen {
+  const spikes = findSpikes(candles, rule);
+  const referenceSpikes = reference ? findSpikes(reference, rule) : [];
+  const mask = rule.action === 'mask';
+  const warnings: string[] = [];
+  if (spikes.length > 0) warnings.push(describeSpikes(candles.symbol, spikes, rule));
+  if (reference && referenceSpikes.length > 0) warnings.push(describeSpikes(`${reference.symbol} (the reference)`, referenceSpikes, rule));
+  return {
+    candles: mask && spikes.length > 0 ? maskRows(candles, spikes.map((k) => k.row)) : candles,
+    reference: reference && mask && referenceSpikes.length > 0 ? maskRows(reference, referenceSpikes.map((k) => k.row)) : reference,
+    spikes,
+    referenceSpikes,
+    masked: mask,
+    warnings,
+  };
 }
 
 /** The labelled rows of a window: labels, which rows can be trained on, and the training target. */

@@ -11,7 +11,7 @@ import { buildBundleFiles, foldReports } from './bundle-files';
 import { buildManifest, deterministicModelId } from './build-manifest';
 import { resolveTrainConfig, type TrainConfigOverrides } from './config';
 import { outOfSample, planFits, runFits } from './fit-plan';
-import { checkCandles, labelRows } from './prepare-data';
+import { checkCandles, labelRows, screenSpikes } from './prepare-data';
 import { trialSummary, type TrialSummary } from './trial';
 
 /** What one symbol's training run takes. Candles in, nothing read from anywhere else. */
@@ -89,15 +89,17 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   };
   const symbol = parsePair(input.symbol).symbol;
   parseUtcDay(input.runDate, 'runDate');
-  const { candles } = input;
-  const ts = candles.ts;
+  const ts = input.candles.ts;
 
   progress('candles', 0, 1, `checking ${ts.length} candles`);
-  const data = checkCandles(symbol, input.runDate, candles, input.reference, cfg);
-  progress('candles', 1, 1, `${data.rows} candles, ${data.gapRows} gap rows, sha256 ${data.hash.slice(0, 12)}…`);
+  const data = checkCandles(symbol, input.runDate, input.candles, input.reference, cfg);
+  // From here on, features and labels see the candles after the spike rule (masked minutes are gaps).
+  const spikes = screenSpikes(input.candles, input.reference, cfg.spikes);
+  const { candles, reference } = spikes;
+  progress('candles', 1, 1, `${data.rows} candles, ${data.gapRows} gap rows, ${spikes.spikes.length} spike minutes${spikes.masked && spikes.spikes.length > 0 ? ' masked' : ''}, sha256 ${data.hash.slice(0, 12)}…`);
 
   progress('features', 0, 1, 'computing the feature recipe');
-  const frame = buildFeatures(candles, input.reference ? { reference: input.reference } : {}, { signal });
+  const frame = buildFeatures(candles, reference ? { reference } : {}, { signal });
   const extra = input.extraFeatures ?? { names: [], columns: [] };
   if (extra.names.length !== extra.columns.length || extra.columns.some((c) => c.length !== data.rows)) {
     throw new DataError('EXTRA_FEATURES_INVALID', `${symbol}: extra features need one column of ${data.rows} rows per name; got ${extra.names.length} names and columns of ${extra.columns.map((c) => c.length).join(', ')}`);
@@ -138,7 +140,10 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   const overall = tradeMetrics(trades, oosDays, cfg.costs);
   const foldMetrics = new Map<number, TradeMetrics>();
   for (const f of evaluated) foldMetrics.set(f.index, tradeMetrics(trades.filter((t) => t.fold === f.index), daysInSpan(f.test_start, f.test_end), cfg.costs));
-  const gates = evaluateGates(overall, [...foldMetrics.values()], input.history ?? [], cfg.gates);
+  const gates = evaluateGates(overall, [...foldMetrics.values()], input.history ?? [], cfg.gates, {
+    ...oos.finalChoice,
+    min_calibration_net_bps: cfg.threshold.min_calibration_net_bps,
+  });
   const scenarios = runScenarios(trades, oosDays, cfg.costs, dailyVolatility(candles, oosDays), cfg.scenarios);
 
   progress('export', 0, 1, 'writing the bundle');
@@ -169,6 +174,7 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     gitCommit: input.gitCommit ?? null,
     cfg,
     data,
+    spikes,
     reference: input.reference ? { symbol: input.reference.symbol } : null,
     recipe: { version: recipe.version, hash: recipe.hash, names: frame.names },
     names,

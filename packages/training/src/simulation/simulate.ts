@@ -31,6 +31,8 @@ export interface SimSegment {
   rows: Int32Array;
   /** Predicted net edge per entry of `rows`. */
   predicted_bps: Float64Array;
+  /** False: the segment is not traded at all (its threshold choice found no calibration profit). Default true. */
+  trade?: boolean;
 }
 
 /**
@@ -49,6 +51,7 @@ export function simulateSegments(
   if (segments.length === 0) return trades;
   const decider = new TradeDecider({ ...rules, threshold_bps: segments[0]!.threshold_bps });
   for (const seg of segments) {
+    if (seg.trade === false) continue;
     decider.setThreshold(seg.threshold_bps);
     const { rows, predicted_bps: pred } = seg;
     if (pred.length !== rows.length) throw new RangeError(`segment of fold ${seg.fold}: ${rows.length} rows but ${pred.length} predictions`);

@@ -16,6 +16,16 @@ export interface ThresholdConfig {
    * inner model fitted on the rest of the training window (purged).
    */
   calibration_days: number;
+  /**
+   * A fold trades only when its best candidate made MORE than this many net bps in total on
+   * the calibration slice (default 0: it made money). Otherwise the fold does not trade at
+   * all (rule `no_profitable_candidate`), and neither does a fold without any candidate of
+   * `min_trades` trades: no evidence of an edge, no trading. `null` lifts the requirement
+   * (research only: e.g. to measure the noise floor of a model that must trade): the best
+   * candidate trades whatever it made, and without one the fold trades only predictions
+   * above every calibration prediction (the rule before issue 14).
+   */
+  min_calibration_net_bps: number | null;
 }
 
 export const DEFAULT_THRESHOLD: ThresholdConfig = {
@@ -23,6 +33,7 @@ export const DEFAULT_THRESHOLD: ThresholdConfig = {
   min_threshold_bps: 0,
   min_trades: 10,
   calibration_days: 5,
+  min_calibration_net_bps: 0,
 };
 
 export interface ThresholdCandidate {
@@ -39,11 +50,17 @@ export interface ThresholdChoice {
   calibration_start: number;
   calibration_end: number;
   calibration_rows: number;
-  /** Calibration trades and net bps at the chosen threshold. */
+  /**
+   * Whether to trade at all. False when no candidate made money on the calibration slice
+   * (or none made `min_trades` trades): the fold does not trade, and a final choice that
+   * does not trade fails the `final_threshold` gate.
+   */
+  trade: boolean;
+  /** Calibration trades and net bps of the best candidate (0 and 0 when there is none). */
   trades: number;
   total_net_bps: number;
-  /** Why this candidate (or the fallback) was chosen. */
-  rule: 'best_total_net' | 'no_candidate_with_min_trades';
+  /** Why this candidate (or no trading) was chosen. */
+  rule: 'best_total_net' | 'no_profitable_candidate' | 'no_candidate_with_min_trades';
   candidates: ThresholdCandidate[];
 }
 
@@ -60,10 +77,13 @@ function quantileSorted(v: Float64Array, q: number): number {
  * Choose the entry threshold on calibration rows (training data): every candidate
  * (quantiles of the calibration predictions, floored at `min_threshold_bps`) is traded
  * with the same {@link simulateSegments} rules Hamilton uses, and the one with the largest
- * total net bps among those with at least `min_trades` trades wins (ties: the higher
- * threshold). With no such candidate the threshold is set above every calibration
- * prediction (and at least the floor): without evidence, trade only stronger signals than
- * any seen.
+ * total net bps among those with at least `min_trades` trades is the best (ties: the
+ * higher threshold). It is chosen (`trade: true`) only when its total is above
+ * `min_calibration_net_bps` (default 0: it made money). Otherwise — no candidate made
+ * money, or none made `min_trades` trades — the answer is *do not trade* (`trade: false`,
+ * rule `no_profitable_candidate` or `no_candidate_with_min_trades`); its `threshold_bps`
+ * then sits above every calibration prediction (and at least the floor), the most
+ * cautious finite threshold, for whoever reads it without looking at `trade`.
  */
 export function selectThreshold(
   rows: Int32Array,
@@ -98,7 +118,13 @@ export function selectThreshold(
     if (!best || c.total_net_bps > best.total_net_bps || (c.total_net_bps === best.total_net_bps && c.threshold_bps > best.threshold_bps)) best = c;
   }
   const base = { source: meta.source, calibration_start: meta.start, calibration_end: meta.end, calibration_rows: finite.length, candidates };
-  if (best) return { ...base, threshold_bps: best.threshold_bps, trades: best.trades, total_net_bps: best.total_net_bps, rule: 'best_total_net' };
+  const floor = cfg.min_calibration_net_bps;
+  if (best && (floor === null || best.total_net_bps > floor)) {
+    return { ...base, threshold_bps: best.threshold_bps, trade: true, trades: best.trades, total_net_bps: best.total_net_bps, rule: 'best_total_net' };
+  }
   const top = sorted.length > 0 ? sorted[sorted.length - 1]! : cfg.min_threshold_bps;
-  return { ...base, threshold_bps: Math.max(cfg.min_threshold_bps, top), trades: 0, total_net_bps: 0, rule: 'no_candidate_with_min_trades' };
+  const cautious = Math.max(cfg.min_threshold_bps, top);
+  if (best) return { ...base, threshold_bps: cautious, trade: false, trades: best.trades, total_net_bps: best.total_net_bps, rule: 'no_profitable_candidate' };
+  // Without the requirement (null), a fold without evidence still trades, only above every calibration prediction.
+  return { ...base, threshold_bps: cautious, trade: floor === null, trades: 0, total_net_bps: 0, rule: 'no_candidate_with_min_trades' };
 }
