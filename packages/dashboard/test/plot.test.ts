@@ -247,7 +247,9 @@ describe('histogram', () => {
     expect(svg).toContain('candidate &lt;a&gt;');
     expect(svg).not.toContain('<a>');
     expect(svg).toContain('<title>[0.1, 0.2): 3 values</title>');
-    expect(svg.match(/stroke-dasharray/g)).toHaveLength(1);
+    // The dashed marker: its line and its swatch in the legend.
+    expect(svg.match(/stroke-dasharray/g)).toHaveLength(2);
+    expect(svg).toContain('<g class="legend">');
     // Zero is in range: the zero line is drawn.
     expect(svg).toContain('class="zero"');
   });

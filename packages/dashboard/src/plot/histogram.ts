@@ -19,7 +19,7 @@ export interface HistogramOptions {
   /** The sample; every value must be finite. */
   values: readonly number[];
   id?: string;
-  /** Pixel size of the drawing (it scales with the page; default 760 × 260). */
+  /** Pixel size of the drawing (it scales with the page; default 760 × 300). */
   width?: number;
   height?: number;
   /** About how many bins (default: √n, between 5 and 30); the width is a nice step. */
@@ -39,7 +39,9 @@ export interface HistogramBin {
   count: number;
 }
 
-const MARGIN = { left: 48, right: 16, top: 30, bottom: 40 };
+const MARGIN = { left: 48, right: 16, top: 44, bottom: 40 };
+/** Baseline of the marker legend, between the title and the plot. */
+const LEGEND_Y = 35;
 
 /**
  * The bins of a sample: a nice width (1, 2, 2.5, 5 × 10^k) cutting the range of the
@@ -85,14 +87,14 @@ function tidy(v: number, step: number): number {
 /**
  * A histogram as a standalone SVG string: one bar per non-empty bin (its count and range
  * in a tooltip and in `data-count`, `data-lo`, `data-hi`), integer count ticks, a zero
- * line when zero is in range, and labelled vertical markers drawn over the bars. An empty
- * sample says "no data" inside the frame.
+ * line when zero is in range, and vertical markers over the bars, named in a legend under
+ * the title. An empty sample says "no data" inside the frame.
  *
  * Throws DataError for a non-finite value: the caller decides what to leave out and says so.
  */
 export function histogram(opts: HistogramOptions): string {
   const width = opts.width ?? 760;
-  const height = opts.height ?? 260;
+  const height = opts.height ?? 300;
   const id = opts.id ?? slugId(opts.title);
   const color = opts.color ?? PALETTE[0];
   const unit = opts.unit ?? 'values';
@@ -162,20 +164,22 @@ export function histogram(opts: HistogramOptions): string {
     out.push(`<line class="zero" x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="${INK.axis}"/>`);
   }
 
-  // Markers over the bars; labels stacked so two close markers stay readable, haloed, and
-  // anchored towards the plot's middle so a marker at an edge keeps its label inside.
+  // Markers over the bars, on a white halo so they show on a bar, and named in a legend
+  // under the title rather than beside their lines: two close markers (the candidate near
+  // SR₀) would otherwise print over each other.
   const marks: string[] = [];
-  markers.forEach((m, k) => {
+  const legend: string[] = [];
+  let lx = MARGIN.left;
+  for (const m of markers) {
     const c = m.color ?? INK.marker;
-    const x = sx(m.x);
-    const right = x > MARGIN.left + plotW / 2;
-    marks.push(
-      `<g class="${esc(m.className ?? 'marker')}" data-x="${m.x}">` +
-        `<line x1="${num(x)}" x2="${num(x)}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="${c}" stroke-width="2"${m.dashed ? ' stroke-dasharray="5 3"' : ''}/>` +
-        `<text x="${num(x)}" y="${MARGIN.top + 12 + k * 13}" dx="${right ? -4 : 4}" text-anchor="${right ? 'end' : 'start'}" fill="${c}" font-size="11" font-weight="600" stroke="#ffffff" stroke-width="3" paint-order="stroke">${esc(m.label)}</text></g>`,
-    );
-  });
-  if (marks.length > 0) out.push(`<g class="markers">${marks.join('')}</g>`);
+    const x = num(sx(m.x));
+    const dash = m.dashed ? ' stroke-dasharray="5 3"' : '';
+    marks.push(`<g class="${esc(m.className ?? 'marker')}" data-x="${m.x}"><title>${esc(m.label)}</title><line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="#ffffff" stroke-width="5"/><line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="${c}" stroke-width="2"${dash}/></g>`);
+    legend.push(`<g transform="translate(${num(lx)} ${LEGEND_Y})"><line x1="0" x2="18" y1="-4" y2="-4" stroke="${c}" stroke-width="2"${dash}/><text x="24" fill="${c}" font-weight="600">${esc(m.label)}</text></g>`);
+    // About 6.5 px per character at 11 px bold system-ui, plus the swatch and a gap.
+    lx += 24 + m.label.length * 6.5 + 22;
+  }
+  if (marks.length > 0) out.push(`<g class="markers">${marks.join('')}</g>`, `<g class="legend">${legend.join('')}</g>`);
   out.push('</svg>');
   return out.join('');
 }

@@ -70,9 +70,10 @@ form.filters input[type=number] { width:76px; padding:4px 6px; border:1px solid 
 form.filters input[type=text] { width:auto; padding:4px 6px; }
 .trials-top { display:flex; flex-wrap:wrap; gap:16px; align-items:flex-start; margin:12px 0; }
 .trials-top .plot-box { flex:2 1 560px; margin:0; min-width:0; }
-.trials-top .candidate-box { flex:1 1 300px; }
+.trials-top .candidate-box { flex:1 1 340px; }
 table.deflation caption { text-align:left; padding:0 0 6px; font-weight:600; }
 table.deflation th { text-transform:none; letter-spacing:0; font-size:13px; background:#f9fafb; }
+table.deflation th .small { font-weight:400; }
 table.deflation td { white-space:nowrap; }
 table.trials { font-size:13px; }
 tr.candidate td { background:#fef2f2; }

@@ -27,7 +27,7 @@ function filters(r: TrialsReport): SafeHtml {
   return html`<form class="filters" method="get" action="${trialsHref(r.symbol)}">
 <label>Last <input type="number" name="days" min="1" max="${MAX_TRIAL_DAYS}" value="${q.days}"> days</label>
 <label><input type="checkbox" name="controls" value="1"${q.includeControls ? raw(' checked') : ''}> list controls</label>
-<label>Candidate <input type="text" name="candidate" class="mono" size="20" placeholder="config hash or ≥ 8-digit prefix" value="${q.candidate ?? ''}"></label>
+<label>Candidate <input type="text" name="candidate" class="mono" size="24" placeholder="hash, or ≥ 8-digit prefix" value="${q.candidate ?? ''}"></label>
 <button class="action" type="submit">Show</button></form>`;
 }
 
@@ -90,6 +90,8 @@ function deflationSection(r: TrialsReport): SafeHtml {
   ];
   const svg = histogram({
     id: 'trial-sharpes',
+    // Taller than the default: it stands beside the candidate's table.
+    height: 340,
     title: `Daily Sharpe of ${c.sharpes.length} counted trial(s), run dates ${c.from} → ${c.to}`,
     values: c.sharpes,
     markers,
