@@ -1,7 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { ConnectionOptions, Queue } from 'bullmq';
 import { EngineError, type Config, type Logger } from '@engine/shared';
-import type { Registry } from '@engine/registry';
+import { TrialLedger, type Registry } from '@engine/registry';
 import { allowedHosts, Auth, authMode, type AuthMode } from './auth/auth';
 import { SessionCodec } from './auth/session';
 import { BundleReader, type BundleSources } from './bundle-reader';
@@ -16,6 +16,8 @@ export { QUEUES_PATH } from './routes/queue-board';
 export interface DashboardOptions {
   config: Config;
   registry: Registry;
+  /** The trial ledger (default: the one in the registry's database and schema, where migration 3 puts it). */
+  trials?: TrialLedger;
   logger: Logger;
   /** Queues to show and act on (the caller owns and closes them)… */
   queues?: Queue[];
@@ -25,6 +27,8 @@ export interface DashboardOptions {
   bundles?: BundleSources;
   /** HMAC key of the session cookies, ≥ 32 bytes (default: DASHBOARD_SESSION_SECRET, else random per process). */
   sessionSecret?: Buffer;
+  /** Epoch ms now (default Date.now): "the last N days" of the trials page end today by it; tests pin it. */
+  now?: () => number;
 }
 
 export interface Dashboard {
@@ -38,7 +42,8 @@ export interface Dashboard {
 
 /**
  * The dashboard: Bull Board over every catalog queue at `/queues`, the registry pages
- * (fleet, symbol history, model with gates, folds and server-rendered SVG plots) and two
+ * (fleet, symbol history, model with gates, folds and server-rendered SVG plots, a
+ * symbol's trials with the deflated Sharpe of its candidate) and two
  * actions (retry a failed job, roll back a symbol's live model), all behind a login;
  * only `/healthz` is open.
  *
@@ -57,7 +62,8 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   if (secret === undefined) logger.warn('DASHBOARD_SESSION_SECRET is not set: sessions end when this process restarts and are not shared with other replicas');
   const auth = new Auth(mode, new SessionCodec(secret), logger, { queues: queues.length > 0, allowedHosts: allowedHosts(config.dashboard, mode) });
 
-  const rc = routeContext({ config, registry, logger, auth, queues, bundles: new BundleReader(opts.bundles ?? {}), readOnly });
+  const trials = opts.trials ?? new TrialLedger(registry.db, { schema: registry.schema });
+  const rc = routeContext({ config, registry, trials, logger, auth, queues, bundles: new BundleReader(opts.bundles ?? {}), readOnly, now: opts.now ?? Date.now });
 
   const app = express();
   app.disable('x-powered-by');

@@ -46,6 +46,7 @@ export async function startDashboard(config: Config, logger: Logger): Promise<Ru
     const dashboard = createDashboard({
       config,
       registry: ctx.registry,
+      trials: ctx.trials,
       logger: log,
       connection: redis,
       bundles: { store: ctx.store, published: ctx.publisher.files },

@@ -1,5 +1,5 @@
 import { DataError, DAY_MS } from '@engine/shared';
-import { barChart, formatTick, lineChart, niceAxis, niceStep, timeTicks, formatTime } from '../src/plot';
+import { barChart, formatTick, histogram, histogramBins, lineChart, niceAxis, niceStep, timeTicks, formatTime } from '../src/plot';
 
 /** Every `x,y` pair of a path's d attribute. */
 function points(d: string): [number, number][] {
@@ -201,5 +201,61 @@ describe('barChart', () => {
   test('a NaN value is a DataError; no items says no data', () => {
     expect(() => barChart({ title: 't', items: [{ label: 'f', value: NaN }] })).toThrow(/item 'f' has value NaN/);
     expect(barChart({ title: 't', items: [] })).toContain('no data');
+  });
+});
+
+describe('histogram', () => {
+  /** Each drawn bar's count and pixel box. */
+  const bars = (svg: string) =>
+    [...svg.matchAll(/<rect class="bar" data-count="(\d+)" data-lo="([-\d.e]+)" data-hi="([-\d.e]+)" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/g)].map((m) => ({
+      count: Number(m[1]),
+      lo: Number(m[2]),
+      hi: Number(m[3]),
+      x: Number(m[4]),
+      h: Number(m[7]),
+    }));
+
+  test('bins have a nice width, edges on its multiples, and count every value once', () => {
+    const { width, bins } = histogramBins([0.01, 0.02, 0.12, 0.13, 0.14, 0.31], 4);
+    expect(width).toBeCloseTo(0.1);
+    expect(bins.map((b) => [b.lo, b.hi, b.count])).toEqual([
+      [0, 0.1, 2],
+      [0.1, 0.2, 3],
+      [0.2, 0.3, 0],
+      [0.3, 0.4, 1],
+    ]);
+    // The maximum on an edge falls into the last bin, which is closed.
+    expect(histogramBins([0, 0.5, 1], 2).bins.map((b) => b.count)).toEqual([1, 2]);
+    // All values equal: one bar with room around it.
+    const same = histogramBins([0.05, 0.05], 5);
+    expect(same.bins.reduce((s, b) => s + b.count, 0)).toBe(2);
+    expect(same.bins.length).toBeGreaterThan(1);
+  });
+
+  test('marker positions widen the range beyond the data', () => {
+    const { bins } = histogramBins([0.1, 0.2], 5, [-0.3]);
+    expect(bins[0]!.lo).toBeLessThanOrEqual(-0.3);
+  });
+
+  test('one bar per non-empty bin, heights proportional to counts, markers labelled and escaped', () => {
+    const svg = histogram({ title: 'Daily Sharpe <trials>', values: [0.01, 0.02, 0.12, 0.13, 0.14, 0.31], bins: 4, markers: [{ x: 0.13, label: 'candidate <a>', className: 'candidate' }, { x: 0.25, label: 'SR0', dashed: true }] });
+    const b = bars(svg);
+    expect(b.map((r) => r.count)).toEqual([2, 3, 1]);
+    expect(b[1]!.h / b[2]!.h).toBeCloseTo(3, 1);
+    expect(b[0]!.x).toBeLessThan(b[1]!.x);
+    expect(svg).toContain('<g class="candidate" data-x="0.13">');
+    expect(svg).toContain('candidate &lt;a&gt;');
+    expect(svg).not.toContain('<a>');
+    expect(svg).toContain('<title>[0.1, 0.2): 3 values</title>');
+    // The dashed marker: its line and its swatch in the legend.
+    expect(svg.match(/stroke-dasharray/g)).toHaveLength(2);
+    expect(svg).toContain('<g class="legend">');
+    // Zero is in range: the zero line is drawn.
+    expect(svg).toContain('class="zero"');
+  });
+
+  test('an empty sample says no data; a NaN is a DataError', () => {
+    expect(histogram({ title: 't', values: [] })).toContain('class="no-data"');
+    expect(() => histogram({ title: 't', values: [1, NaN] })).toThrow(DataError);
   });
 });

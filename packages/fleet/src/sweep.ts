@@ -102,6 +102,8 @@ export interface SweepReport {
 export const TRIAL_LOOKBACK_DAYS = 90;
 /** The deflated-Sharpe bound a point must reach (SPEC §1.7). */
 export const MIN_DSR = 0.95;
+/** The deflation rankSweep applies, for the ledger's readers above the fleet (the dashboard's trials page), which do not import training. */
+export { deflateByTrials, type TrialDeflation } from '@engine/training';
 
 /** Rank a sweep's results by DSR at each symbol's true trial count (the ledger's lookback, every point of this sweep included). */
 export async function rankSweep(id: string, results: SweepPointResult[], points: TrainConfigOverrides[], ledger: TrialLedger): Promise<SweepRow[]> {

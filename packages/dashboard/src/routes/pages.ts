@@ -5,9 +5,13 @@ import { listFailedJobs } from '../queues';
 import { fleetPage } from '../views/fleet';
 import { modelPage } from '../views/model';
 import { symbolPage } from '../views/symbol';
+import { trialsPage } from '../views/trials';
+import { parseTrialsQuery } from '../trials-query';
+import { trialsReport } from '../trials-report';
+import { formatUtcDay } from '@engine/shared';
 import type { RouteContext } from './route-context';
 
-/** The read-only pages: the fleet, one symbol's history, one model. */
+/** The read-only pages: the fleet, one symbol's history, its trials, one model. */
 export function pageRoutes(rc: RouteContext): Router {
   const router = Router();
   const { registry, queues } = rc;
@@ -26,6 +30,16 @@ export function pageRoutes(rc: RouteContext): Router {
       queues.length > 0 ? listFailedJobs(queues, 100) : Promise.resolve([]),
     ]);
     rc.page(res, 200, symbolPage(rc.ctxOf(res), { symbol, live, models, events, failed: failed.filter((f) => f.symbol === symbol) }, rc.notice(req)));
+  });
+
+  router.get('/symbols/:slug/trials', async (req, res) => {
+    const symbol = rc.symbolOf(req.params.slug);
+    if (symbol === null) return rc.notFound(res, `'${req.params.slug}' is not a symbol (expected BASE-QUOTE such as BTC-USDT)`);
+    const query = parseTrialsQuery(req.query);
+    if (!query.ok) return rc.badRequest(res, `Trials of ${symbol}: ${query.reason}.`);
+    const out = await trialsReport({ registry, trials: rc.trials, universe: rc.config.universe }, symbol, query.value, formatUtcDay(rc.now()));
+    if (!out.ok) return out.status === 404 ? rc.notFound(res, out.reason) : rc.badRequest(res, `Trials of ${symbol}: ${out.reason}.`);
+    rc.page(res, 200, trialsPage(rc.ctxOf(res), out.report));
   });
 
   router.get('/models/:id', async (req, res) => {

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Queue } from 'bullmq';
 import { pairSlug, parsePair, type Config, type Logger } from '@engine/shared';
-import type { Registry } from '@engine/registry';
+import type { Registry, TrialLedger } from '@engine/registry';
 import { sessionOf, type Auth } from '../auth/auth';
 import type { BundleReader } from '../bundle-reader';
 import { html } from '../html';
@@ -19,11 +19,15 @@ const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' 
 export interface RouteContext {
   config: Config;
   registry: Registry;
+  /** The trial ledger (in the registry's schema). */
+  trials: TrialLedger;
   logger: Logger;
   auth: Auth;
   queues: readonly Queue[];
   bundles: BundleReader;
   readOnly: boolean;
+  /** Epoch ms now: the trials page's "last N days" ends today by this clock. */
+  now(): number;
   /** The page frame's view of this request (user, CSRF token, read-only, queues). */
   ctxOf(res: Response): PageContext;
   /** The notice a redirect asked for (`?notice=retried`), if any. */
@@ -31,6 +35,8 @@ export interface RouteContext {
   /** Send an HTML page with our security headers. */
   page(res: Response, status: number, body: string): void;
   notFound(res: Response, what: string): void;
+  /** 400 with a page saying what was wrong with the request. */
+  badRequest(res: Response, what: string): void;
   /** `BTC-USDT` → `BTC/USDT`; null unless the slug is exactly a pair's slug. */
   symbolOf(slug: string): string | null;
   /** Middleware: 403 when the dashboard runs read-only. */
@@ -39,7 +45,7 @@ export interface RouteContext {
   form: express.RequestHandler;
 }
 
-export function routeContext(base: Pick<RouteContext, 'config' | 'registry' | 'logger' | 'auth' | 'queues' | 'bundles' | 'readOnly'>): RouteContext {
+export function routeContext(base: Pick<RouteContext, 'config' | 'registry' | 'trials' | 'logger' | 'auth' | 'queues' | 'bundles' | 'readOnly' | 'now'>): RouteContext {
   const hasQueues = base.queues.length > 0;
   const ctxOf = (res: Response): PageContext => {
     const s = sessionOf(res);
@@ -58,6 +64,9 @@ export function routeContext(base: Pick<RouteContext, 'config' | 'registry' | 'l
     },
     notFound(res, what) {
       page(res, 404, layout('Not found', ctxOf(res), html`<h1>Not found</h1><p>${what}</p><p><a href="/">Back to the fleet</a></p>`));
+    },
+    badRequest(res, what) {
+      page(res, 400, layout('Bad request', ctxOf(res), html`<h1>Bad request</h1><p>${what}</p><p><a href="/">Back to the fleet</a></p>`));
     },
     symbolOf(slug) {
       try {

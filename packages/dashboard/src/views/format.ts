@@ -35,6 +35,11 @@ export function symbolHref(symbol: string): string {
   return `/symbols/${pairSlug(parsePair(symbol))}`;
 }
 
+/** `BTC/USDT` → `/symbols/BTC-USDT/trials`: the symbol's trial ledger and deflated Sharpe. */
+export function trialsHref(symbol: string): string {
+  return `${symbolHref(symbol)}/trials`;
+}
+
 /** The canonical pair (`BTC/USDT`) when `value` is exactly one, else null: job payloads may hold anything. */
 export function canonicalPair(value: unknown): string | null {
   if (typeof value !== 'string') return null;

@@ -64,6 +64,21 @@ button.secondary, a.button.secondary { background:#e5e7eb; color:var(--ink); }
 label { display:block; margin:10px 0 4px; font-weight:600; font-size:13px; }
 input[type=text], input[type=password], textarea { width:100%; padding:7px 9px; border:1px solid #d1d5db; border-radius:4px; font:inherit; }
 textarea { min-height:80px; }
+form.filters { display:flex; flex-wrap:wrap; align-items:center; gap:8px 18px; margin:0 0 12px; }
+form.filters label { display:inline-flex; align-items:center; gap:6px; margin:0; font-weight:500; }
+form.filters input[type=number] { width:76px; padding:4px 6px; border:1px solid #d1d5db; border-radius:4px; font:inherit; }
+form.filters input[type=text] { width:auto; padding:4px 6px; }
+.trials-top { display:flex; flex-wrap:wrap; gap:16px; align-items:flex-start; margin:12px 0; }
+.trials-top .plot-box { flex:2 1 560px; margin:0; min-width:0; }
+.trials-top .candidate-box { flex:1 1 340px; }
+table.deflation caption { text-align:left; padding:0 0 6px; font-weight:600; }
+table.deflation th { text-transform:none; letter-spacing:0; font-size:13px; background:#f9fafb; }
+table.deflation th .small { font-weight:400; }
+table.deflation td { white-space:nowrap; }
+table.trials { font-size:13px; }
+tr.candidate td { background:#fef2f2; }
+.badge.control { background:#ede9fe; color:#5b21b6; }
+.badge.candidate { background:#fee2e2; color:#b91c1c; }
 .confirm { background:#fff; border:1px solid var(--line); border-radius:8px; padding:18px 20px; max-width:720px; }
 `;
 

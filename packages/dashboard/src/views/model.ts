@@ -3,7 +3,7 @@ import { html, raw, type SafeHtml } from '../html';
 import { barChart, lineChart } from '../plot';
 import type { FoldReport } from '@engine/model';
 import { drawdown, type EquityData, type Importance, type Read } from '../bundle-data';
-import { badge, fmtMetric, fmtTime, HEADLINE_METRICS, symbolHref } from './format';
+import { badge, fmtMetric, fmtTime, HEADLINE_METRICS, symbolHref, trialsHref } from './format';
 import { layout, type PageContext } from './layout';
 
 /** What the model page shows besides the registry row: data read from the bundle's files. */
@@ -102,6 +102,7 @@ export function modelPage(ctx: PageContext, m: ModelDetail, p: ModelPlots): stri
 <div class="cards">${HEADLINE_METRICS.map((k) => html`<div class="card"><div class="k">${k.label}</div><div class="v">${fmtMetric(k.key, m.metrics[k.key])}</div></div>`)}</div>
 ${m.verdict === 'rejected' ? html`<h2>Why it was rejected</h2><ul>${m.reasons.map((r) => html`<li class="reason">${r}</li>`)}</ul>` : html``}
 <h2>Gates</h2>${gateTable(m)}
+<p class="small"><a id="trials-link" href="${trialsHref(m.symbol)}">Trials of ${m.symbol}</a>: every configuration evaluated for it, and the deflated Sharpe at the true trial count.</p>
 <h2>Out-of-sample performance</h2>${plots(p)}
 <h2>Walk-forward folds</h2>${p.bundleError !== null ? missing('fold table', p.bundleError) : p.folds.ok ? foldTable(p.folds.value) : missing('fold table', p.folds.reason)}
 <h2>Manifest and artifacts</h2>

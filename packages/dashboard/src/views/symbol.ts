@@ -2,7 +2,7 @@ import type { LiveModelRecord, ModelSummary, PublishEvent } from '@engine/regist
 import { pairSlug, parsePair } from '@engine/shared';
 import { html } from '../html';
 import type { FailedJob } from '../queues';
-import { badge, fmtMetric, fmtTime, HEADLINE_METRICS, modelHref, shortId } from './format';
+import { badge, fmtMetric, fmtTime, HEADLINE_METRICS, modelHref, shortId, trialsHref } from './format';
 import { layout, type PageContext } from './layout';
 import { eventsTable, failedJobsTable } from './parts';
 
@@ -27,7 +27,8 @@ export function symbolPage(ctx: PageContext, h: SymbolHistory, notice?: { text: 
   <div class="card"><div class="k">Published</div><div class="v">${h.models.filter((m) => m.verdict === 'published').length}</div></div>
   <div class="card"><div class="k">Rejected</div><div class="v">${h.models.filter((m) => m.verdict === 'rejected').length}</div></div>
 </div>
-${canRollBack ? html`<p><a class="button secondary" id="rollback-link" href="/symbols/${slug}/rollback">Roll back the live model…</a></p>` : html``}
+<p><a class="button secondary" id="trials-link" href="${trialsHref(h.symbol)}">Trials and deflated Sharpe</a>
+${canRollBack ? html` <a class="button secondary" id="rollback-link" href="/symbols/${slug}/rollback">Roll back the live model…</a>` : html``}</p>
 <h2>Models</h2>
 ${h.models.length === 0
   ? html`<p class="muted">No model recorded for ${h.symbol} yet.</p>`

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { createLogger, loadConfig } from '@engine/shared';
 import { jobIds, JOB_NAMES, QUEUES, type TrainJob } from '@engine/fleet';
-import { createPgDb, dropSchema, PgArtifactStore, Registry, stagingKey, type Db, type ModelRecord } from '@engine/registry';
+import { createPgDb, dropSchema, PgArtifactStore, Registry, stagingKey, TrialLedger, type Db, type ModelRecord } from '@engine/registry';
 import { createDashboard, type Dashboard } from '../../src';
 import { buildBundle, type SeedSpec } from './seed-bundles';
 
@@ -30,6 +30,8 @@ export interface DashboardFixture {
   url: string;
   dashboard: Dashboard;
   registry: Registry;
+  /** The trial ledger in the fixture's schema (empty: tests record what they need). */
+  trials: TrialLedger;
   db: Db;
   schema: string;
   prefix: string;
@@ -46,13 +48,14 @@ export interface DashboardFixture {
  * API with bundles staged in its PostgreSQL store) and real BullMQ queues (Redis, own
  * prefix), listening on a free local port.
  */
-export async function startDashboardFixture(opts: { readOnly?: boolean; failedJob?: boolean } = {}): Promise<DashboardFixture> {
+export async function startDashboardFixture(opts: { readOnly?: boolean; failedJob?: boolean; now?: () => number } = {}): Promise<DashboardFixture> {
   const tag = randomBytes(4).toString('hex');
   const schema = `dash_${tag}`;
   const prefix = `dashtest-${tag}`;
   const db = createPgDb({ connectionString: TEST_DATABASE_URL, max: 3 });
   const registry = await Registry.open(db, { schema });
   const store = new PgArtifactStore(db, { schema });
+  const trials = new TrialLedger(db, { schema });
   const models = {} as Record<keyof typeof SEEDS, ModelRecord>;
   for (const [name, spec] of Object.entries(SEEDS) as [keyof typeof SEEDS, SeedSpec][]) {
     const bundle = buildBundle(spec);
@@ -89,7 +92,7 @@ export async function startDashboardFixture(opts: { readOnly?: boolean; failedJo
     ENGINE_QUEUE_PREFIX: prefix,
     ENGINE_UNIVERSE: 'BTC/USDT,ETH/USDT,SOL/USDT',
   });
-  const dashboard = createDashboard({ config, registry, logger: createLogger({ level: 'silent' }), connection: redis, bundles: { store } });
+  const dashboard = createDashboard({ config, registry, trials, logger: createLogger({ level: 'silent' }), connection: redis, bundles: { store }, now: opts.now });
   const server: Server = await new Promise((resolve) => {
     const s = dashboard.app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -99,6 +102,7 @@ export async function startDashboardFixture(opts: { readOnly?: boolean; failedJo
     url,
     dashboard,
     registry,
+    trials,
     db,
     schema,
     prefix,
