@@ -84,12 +84,10 @@ export function readEquity(files: Map<string, Uint8Array>, name = 'equity.json')
   const parsed = parseJson(files, name);
   if (!parsed.ok) return parsed;
   const doc = parsed.value;
-  let t: number[] | null = null;
-  let equity: number[] | null = null;
   const root: Record<string, unknown> = isObj(doc) ? doc : { points: doc };
   const cols = isObj(root.curve) ? root.curve : root;
-  t = numArray(first(cols, TIME_KEYS));
-  equity = numArray(first(cols, EQUITY_KEYS));
+  let t = numArray(first(cols, TIME_KEYS));
+  let equity = numArray(first(cols, EQUITY_KEYS));
   if (t === null || equity === null) {
     const rows = first(root, ['points', 'curve', 'rows', 'series']);
     if (Array.isArray(rows) && rows.every(isObj)) {

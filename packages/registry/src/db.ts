@@ -1,8 +1,6 @@
 import * as path from 'node:path';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { Pool, type PoolClient } from 'pg';
-import type { PGlite as PGliteClass } from '@electric-sql/pglite';
 import { PermanentError, TransientError, redactUrl, type Config } from '@engine/shared';
 import type { Db, Queryable, Row } from './types';
 
@@ -99,17 +97,9 @@ export function createPgDb(opts: PgDbOptions): Db {
   };
 }
 
-/*
- * PGlite's WASM glue loads Node built-ins through dynamic import(), which a CommonJS VM
- * context (jest's module sandbox) cannot serve. Loading it with Node's own require keeps
- * it in the main context; outside such sandboxes this is the ordinary require.
- */
-const nodeModule = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule?.('node:module') as { createRequire: typeof createRequire } | undefined;
-const nodeRequire = (nodeModule?.createRequire ?? createRequire)(__filename);
-type PGlite = PGliteClass;
-function loadPGlite(): typeof PGliteClass {
-  return (nodeRequire('@electric-sql/pglite') as typeof import('@electric-sql/pglite')).PGlite;
-}
+/** Loaded on first use: the fleet, on PostgreSQL, never pays for PGlite's WASM bundle. */
+const loadPGlite = async () => (await import('@electric-sql/pglite')).PGlite;
+type PGlite = InstanceType<Awaited<ReturnType<typeof loadPGlite>>>;
 
 /** A `;` followed by more SQL: a script of several statements. */
 const MULTI_STATEMENT = /;\s*\S/;
@@ -131,7 +121,7 @@ export async function createPgliteDb(opts: PgliteDbOptions = {}): Promise<Db> {
     await mkdir(opts.dataDir, { recursive: true });
     unlock = await lockDataDir(opts.dataDir);
   }
-  const PGliteImpl = loadPGlite();
+  const PGliteImpl = await loadPGlite();
   let pg: PGlite;
   try {
     pg = new PGliteImpl({ dataDir: opts.dataDir });
