@@ -65,7 +65,7 @@ function tagged(err: DropboxResponseError<unknown>, re: RegExp): boolean {
 }
 
 /**
- * Dropbox through the official SDK (`dropbox` 10) with refresh-token auth.
+ * Dropbox through the official SDK (`dropbox` 10.47+, on Node's own fetch) with refresh-token auth.
  *
  * Every call retries 429 and 5xx (honouring Retry-After) and network errors with capped
  * exponential backoff, refreshes the access token once on a 401, and gives up with a
@@ -102,9 +102,9 @@ export class DropboxFiles implements RemoteFiles {
         const u = new URL(url);
         target = `${base.origin}${basePath}${u.pathname}${u.search}`;
       }
-      const res = await fetch(target, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-      // The SDK reads downloads with node-fetch's `res.buffer()`; the built-in fetch has arrayBuffer().
-      return Object.assign(res, { buffer: async () => Buffer.from(await res.arrayBuffer()) });
+      // Our timeout covers every request, token refreshes included; a signal the SDK passes still applies.
+      const timeout = AbortSignal.timeout(timeoutMs);
+      return fetch(target, { ...init, signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
     };
     this.auth = new DropboxAuth({ clientId: opts.appKey, clientSecret: opts.appSecret, refreshToken: opts.refreshToken, fetch: fetchImpl });
     this.dbx = new Dropbox({ auth: this.auth, fetch: fetchImpl });
