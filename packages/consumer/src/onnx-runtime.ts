@@ -29,7 +29,7 @@ let cudaCache: CudaAvailability | undefined;
 /**
  * Whether onnxruntime-node can use the CUDA execution provider here. The npm package
  * lists `cuda` among its backends on Linux x64 but ships the provider library only when
- * installed with CUDA support (`--onnxruntime-node-install=cuda12`), so listing is not
+ * its install script fetched it (`ONNXRUNTIME_NODE_INSTALL=cuda12`), so listing is not
  * enough: the provider's shared libraries must sit beside the binding. Checking the files
  * first avoids onnxruntime printing a load failure on every CPU-only machine; the session
  * creation itself still falls back to CPU if CUDA fails at load time (no driver, no GPU).
