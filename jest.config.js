@@ -16,17 +16,17 @@
  * Sources are transpiled by ts-jest (no type-checking here: `npm run build` does that).
  * Code that needs compiled JS (worker threads, child processes) uses dist/, so
  * `npm run build` must run before either tier (the ci script does both).
+ * Both run jest under `node --experimental-vm-modules`: jest then serves what plain Node
+ * does, require() of ESM-only packages (ccxt's @noble/@scure, commander 15) and dynamic
+ * import() from CommonJS (PGlite's WASM glue loading Node built-ins).
  */
 const common = {
-  testEnvironment: 'node',
+  // jest's node environment plus the host's typed arrays (see the file for why).
+  testEnvironment: '<rootDir>/test/support/jest-environment.js',
   transform: {
     // Transpile only (isolatedModules): type errors are `tsc --build`'s job, not jest's.
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }],
-    // ccxt's CommonJS build require()s ESM-only @noble/@scure packages (plain Node 20.19+
-    // loads them via require(esm); jest 29 cannot), so jest transpiles those to CommonJS.
-    '^.+/node_modules/(@noble|@scure)/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'CommonJS', target: 'ES2022', isolatedModules: true }, diagnostics: false }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@noble|@scure)/)'],
   moduleNameMapper: {
     '^@engine/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
   },

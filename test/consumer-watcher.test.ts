@@ -155,7 +155,7 @@ test('with the ONNX predictor, a swap during a candle applies from the next cand
   await polled;
   expect(d1.model_id).toBe(a.bundle.manifest.model_id);
   expect(Number.isFinite(d1.edge_bps)).toBe(true);
-  const c2 = candleAt(a, i++);
+  const c2 = candleAt(a, i);
   const d2 = await trader.onCandle(c2.candle, c2.reference);
   expect(d2.model_id).toBe(b.bundle.manifest.model_id);
 });

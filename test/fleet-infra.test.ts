@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { loadConfig } from '@engine/shared';
 import { REPO_ROOT } from './support/paths';
 
-// js-yaml arrives with the dev tooling (eslint); no types needed for one call.
+// js-yaml is a root dev dependency; no types needed for one call.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml = require('js-yaml') as { load(s: string): unknown };
 

@@ -7,7 +7,7 @@ import { EXIT_CODES_HELP, exitCodeOf } from './commands/exit-codes';
 
 /** `engine --version`: the engine's version, the commit it runs from, and the Node it runs on. */
 export function versionText(): string {
-  let commit: string | null = null;
+  let commit: string | null;
   try {
     commit = resolveGitCommit(loadConfig());
   } catch {

@@ -1,24 +1,17 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import type * as OrtModule from 'onnxruntime-node';
+import * as OrtModule from 'onnxruntime-node';
 import { OnnxLoadError } from './errors';
 
-/*
- * onnxruntime-node's binding builds output tensors from typed arrays of the context it was
- * loaded in, and onnxruntime-common checks `data instanceof Float32Array` against its own
- * context. Inside a VM sandbox (jest's module registry) the two differ and every run fails
- * ("A float32 tensor's data must be type of Float32Array"). Loading it through Node's own
- * require keeps the binding, onnxruntime-common and the tensors in one context; in plain
- * Node this is the ordinary require.
- */
-const nodeModule = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule?.('node:module') as { createRequire: typeof createRequire } | undefined;
-const nodeRequire = (nodeModule?.createRequire ?? createRequire)(__filename);
-
 /** onnxruntime-node, as loaded for this package. */
-export const ort = nodeRequire('onnxruntime-node') as typeof OrtModule;
+export const ort: typeof OrtModule = OrtModule;
 
-/** The Float32Array of onnxruntime's context: input tensors must be allocated with it. */
+/**
+ * The Float32Array onnxruntime's binding creates its tensors with: input tensors are
+ * allocated with it. In plain Node it is the global one; a test runner that gives each file
+ * its own context must hand that context the host's typed arrays (ours does:
+ * test/support/jest-environment.js), or onnxruntime-common's `instanceof` checks fail.
+ */
 export const OrtFloat32Array = (new ort.Tensor('float32', [0], [1]).data as Float32Array).constructor as Float32ArrayConstructor;
 
 /** Where onnxruntime ran the model. */
@@ -36,7 +29,7 @@ let cudaCache: CudaAvailability | undefined;
 /**
  * Whether onnxruntime-node can use the CUDA execution provider here. The npm package
  * lists `cuda` among its backends on Linux x64 but ships the provider library only when
- * installed with CUDA support (`--onnxruntime-node-install=cuda12`), so listing is not
+ * its install script fetched it (`ONNXRUNTIME_NODE_INSTALL=cuda12`), so listing is not
  * enough: the provider's shared libraries must sit beside the binding. Checking the files
  * first avoids onnxruntime printing a load failure on every CPU-only machine; the session
  * creation itself still falls back to CPU if CUDA fails at load time (no driver, no GPU).

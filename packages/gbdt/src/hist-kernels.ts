@@ -627,7 +627,7 @@ export function runShare(v: HistViews, thread: number, nThreads: number): void {
     for (let i = take(ctrl, Q_PART_1); i < items; i = take(ctrl, Q_PART_1)) partitionItem(v, i);
     barrier(ctrl, ++phase, nThreads);
     for (let i = take(ctrl, Q_PART_2); i < items; i = take(ctrl, Q_PART_2)) placeItem(v, i);
-    barrier(ctrl, ++phase, nThreads);
+    barrier(ctrl, phase + 1, nThreads);
   }
   buildPairs(v);
 }

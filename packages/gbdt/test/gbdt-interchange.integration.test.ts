@@ -37,7 +37,8 @@ function available(): boolean {
       [
         path.join(ANCHORS, 'gbdt_bench.py'), 'bench', path.join(dir, 'data'), '--libs', 'none', '--repeats', '1', '--warmup', '0',
         '--threads', '2', '--pred-dir', path.join(dir, 'pred'),
-        '--ext', `ts=node ${CLI} bench gbdt-ext {data} {pred} {threads}`,
+        // The Node running the tests, not whatever `node` the shell finds first.
+        '--ext', `ts='${process.execPath}' '${CLI}' bench gbdt-ext {data} {pred} {threads}`,
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     );

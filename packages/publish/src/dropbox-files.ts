@@ -109,7 +109,7 @@ function tagged(err: DropboxResponseError<unknown>, re: RegExp): boolean {
 }
 
 /**
- * Dropbox through the official SDK (`dropbox` 10) with refresh-token auth.
+ * Dropbox through the official SDK (`dropbox` 10.47+, on Node's own fetch) with refresh-token auth.
  *
  * Every call retries 429 and 5xx (honouring Retry-After) and network errors with capped
  * exponential backoff, refreshes the access token once on a 401, and gives up with a
@@ -146,16 +146,17 @@ export class DropboxFiles implements RemoteFiles {
         const u = new URL(url);
         target = `${base.origin}${basePath}${u.pathname}${u.search}`;
       }
-      const res = await fetch(target, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      // Our timeout covers every request, token refreshes included; a signal the SDK passes still applies.
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const res = await fetch(target, { ...init, signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
       const cap = downloadCap.getStore();
       if (cap !== undefined && res.ok && new URL(url).pathname.endsWith('/files/download')) {
-        // Read (and bound) the body here: the SDK's download path has no handler for a
-        // failing res.buffer() and would wait forever, whereas a rejected fetch reaches the caller.
+        // Read (and bound) the body here, then hand the SDK a response over those bytes: a
+        // rejected fetch reaches the caller, whereas a failing body read inside the SDK would not.
         const body = await readCappedBody(res, cap);
-        return Object.assign(res, { buffer: async () => body });
+        return new Response(new Uint8Array(body), { status: res.status, statusText: res.statusText, headers: res.headers });
       }
-      // The SDK reads downloads with node-fetch's `res.buffer()`; the built-in fetch has arrayBuffer().
-      return Object.assign(res, { buffer: async () => Buffer.from(await res.arrayBuffer()) });
+      return res;
     };
     this.auth = new DropboxAuth({ clientId: opts.appKey, clientSecret: opts.appSecret, refreshToken: opts.refreshToken, fetch: fetchImpl });
     this.dbx = new Dropbox({ auth: this.auth, fetch: fetchImpl });

@@ -61,7 +61,7 @@ export async function openRegistryContext(config: Config, opts: RegistryContextO
   if (config.mode === 'fleet' && config.databaseUrl === undefined) {
     throw new ConfigError('the fleet (REDIS_URL set) needs DATABASE_URL: training and sync workers may run on different machines and share only Redis and PostgreSQL');
   }
-  const db = await openRegistryDb(config, { max: opts.poolSize, applicationName: `engine-${opts.actor.replace(/[^A-Za-z0-9_.@-]/g, '_')}`.slice(0, 63) });
+  const db = await openRegistryDb(config, { max: opts.poolSize, applicationName: `engine-${opts.actor.replace(/[^A-Za-z0-9_.@-]/g, '_')}`.slice(0, 63), logger: opts.logger });
   try {
     const registry = await Registry.open(db, { schema: opts.schema });
     const store: ArtifactStore = config.databaseUrl !== undefined ? new PgArtifactStore(db, { schema: opts.schema }) : new FolderArtifactStore(path.join(config.dataDir, 'staging'));

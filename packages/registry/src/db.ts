@@ -1,35 +1,13 @@
 import * as path from 'node:path';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir } from 'node:fs/promises';
 import { Pool, type PoolClient } from 'pg';
-import type { PGlite as PGliteClass } from '@electric-sql/pglite';
-import { PermanentError, TransientError, redactUrl, type Config } from '@engine/shared';
+import { redactUrl, type Config, type Logger } from '@engine/shared';
+import { classifyDbError } from './db-errors';
+import { loadPglite, lockDataDir, pgliteDb, startPglite, type PgliteConstructor } from './pglite';
+import { upgradeEmbeddedRegistry } from './pglite-upgrade';
 import type { Db, Queryable, Row } from './types';
 
-/** SQLSTATE classes worth a retry: connection loss, server shutdown, lock timeouts, serialization. */
-const TRANSIENT_SQLSTATE = /^(08|53|57P|40)/;
-/** Node socket errors that mean "the database is not reachable right now". */
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
-
-/**
- * Turn a driver error into an Engine error: unreachable / dropped connections are
- * transient (the job retries), everything else (constraint, syntax) is permanent.
- * The SQL text is kept in details, never the parameters (they may hold bundle bytes).
- */
-export function classifyDbError(err: unknown, sql: string): Error {
-  if (err instanceof PermanentError || err instanceof TransientError) return err;
-  const e = err as { code?: unknown; message?: unknown };
-  const code = typeof e.code === 'string' ? e.code : undefined;
-  const message = typeof e.message === 'string' ? e.message : String(err);
-  const statement = sql.replace(/\s+/g, ' ').trim().slice(0, 160);
-  const transient =
-    (code !== undefined && (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_NODE_CODES.has(code))) ||
-    /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(message);
-  if (transient) {
-    return new TransientError('DB_UNAVAILABLE', `registry database unavailable: ${message} (while running: ${statement})`, { code, statement }, err);
-  }
-  return new PermanentError('DB_QUERY_FAILED', `registry query failed: ${message} (SQLSTATE ${code ?? 'none'}; statement: ${statement})`, { code, statement }, err);
-}
+export { classifyDbError } from './db-errors';
 
 class PgQueryable implements Queryable {
   constructor(private readonly client: Pool | PoolClient) {}
@@ -99,112 +77,40 @@ export function createPgDb(opts: PgDbOptions): Db {
   };
 }
 
-/*
- * PGlite's WASM glue loads Node built-ins through dynamic import(), which a CommonJS VM
- * context (jest's module sandbox) cannot serve. Loading it with Node's own require keeps
- * it in the main context; outside such sandboxes this is the ordinary require.
- */
-const nodeModule = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule?.('node:module') as { createRequire: typeof createRequire } | undefined;
-const nodeRequire = (nodeModule?.createRequire ?? createRequire)(__filename);
-type PGlite = PGliteClass;
-function loadPGlite(): typeof PGliteClass {
-  return (nodeRequire('@electric-sql/pglite') as typeof import('@electric-sql/pglite')).PGlite;
-}
-
-/** A `;` followed by more SQL: a script of several statements. */
-const MULTI_STATEMENT = /;\s*\S/;
-
 /** Options of the embedded implementation. */
 export interface PgliteDbOptions {
   /** Folder holding the database files; absent → in memory (tests). */
   dataDir?: string;
+  /**
+   * The PGlite class to open the folder with. Default: the current @electric-sql/pglite,
+   * after upgrading a folder an older PGlite wrote (the upgrade's test writes one with it).
+   */
+  pglite?: PgliteConstructor;
+  /** Where an upgrade of the folder is reported. */
+  logger?: Logger;
 }
 
 /**
- * Single-machine mode's database: PGlite (PostgreSQL compiled to WASM) in-process.
- * It has one connection; PGlite itself queues statements behind an open transaction,
- * so a query from elsewhere never runs inside someone else's BEGIN … COMMIT.
+ * Single-machine mode's database: PGlite (PostgreSQL compiled to WASM) in-process, one
+ * process at a time (a lock file beside the folder). A folder written by an older PGlite is
+ * upgraded first (pglite-upgrade.ts).
  */
 export async function createPgliteDb(opts: PgliteDbOptions = {}): Promise<Db> {
   let unlock: () => Promise<void> = async () => undefined;
   if (opts.dataDir !== undefined) {
-    await mkdir(opts.dataDir, { recursive: true });
+    await mkdir(path.dirname(path.resolve(opts.dataDir)), { recursive: true });
     unlock = await lockDataDir(opts.dataDir);
   }
-  const PGliteImpl = loadPGlite();
-  let pg: PGlite;
   try {
-    pg = new PGliteImpl({ dataDir: opts.dataDir });
-    await pg.waitReady;
+    if (opts.dataDir !== undefined) {
+      if (opts.pglite === undefined) await upgradeEmbeddedRegistry(opts.dataDir, { logger: opts.logger });
+      await mkdir(opts.dataDir, { recursive: true });
+    }
+    const pg = await startPglite(opts.pglite ?? (await loadPglite()), opts.dataDir);
+    return pgliteDb(pg, unlock);
   } catch (err) {
     await unlock();
     throw err;
-  }
-  const run = async <R extends Row>(q: Pick<PGlite, 'query' | 'exec'>, text: string, params: readonly unknown[] = []): Promise<R[]> => {
-    try {
-      // The extended protocol (query) takes one statement; a parameterless script such as
-      // a migration goes through the simple protocol (exec), like pg does for it.
-      if (params.length === 0 && MULTI_STATEMENT.test(text)) {
-        const results = await q.exec(text);
-        return (results[results.length - 1]?.rows ?? []) as R[];
-      }
-      const r = await q.query<R>(text, params as unknown[]);
-      return r.rows;
-    } catch (err) {
-      throw classifyDbError(err, text);
-    }
-  };
-  return {
-    kind: 'pglite',
-    query: (text, params) => run(pg, text, params),
-    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      return pg.transaction(async (t) => fn({ query: (text, params) => run(t, text, params) }));
-    },
-    async close() {
-      try {
-        await pg.close();
-      } finally {
-        await unlock();
-      }
-    },
-  };
-}
-
-/**
- * PGlite has exactly one connection: two processes opening the same folder (say
- * `engine models list` while `engine train` runs) would corrupt it. A lock file beside
- * the folder holds the owner's pid; a lock whose process is gone is taken over.
- */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const lockPath = `${dataDir.replace(/[\\/]+$/, '')}.lock`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fh = await open(lockPath, 'wx');
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      return () => rm(lockPath, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
-        throw new PermanentError(
-          'REGISTRY_LOCKED',
-          `the embedded registry ${dataDir} is open in process ${owner}${owner === process.pid ? ' (this one)' : ''}; single-machine mode allows one process at a time: stop it, or set DATABASE_URL to share a PostgreSQL`,
-          { dataDir, owner },
-        );
-      }
-      await rm(lockPath, { force: true }); // stale: its process is gone
-    }
-  }
-  throw new TransientError('REGISTRY_LOCKED', `could not take the lock ${lockPath}: another process took it at the same moment`, { dataDir });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -212,11 +118,11 @@ function processAlive(pid: number): boolean {
  * The database for this configuration: `DATABASE_URL` when set (the fleet), otherwise an
  * embedded PGlite under `<ENGINE_DATA_DIR>/registry` (single-machine mode).
  */
-export async function openRegistryDb(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opts: { max?: number; applicationName?: string } = {}): Promise<Db> {
+export async function openRegistryDb(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opts: { max?: number; applicationName?: string; logger?: Logger } = {}): Promise<Db> {
   if (config.databaseUrl !== undefined) {
-    return createPgDb({ connectionString: config.databaseUrl, ...opts });
+    return createPgDb({ connectionString: config.databaseUrl, max: opts.max, applicationName: opts.applicationName });
   }
-  return createPgliteDb({ dataDir: path.join(config.dataDir, 'registry') });
+  return createPgliteDb({ dataDir: path.join(config.dataDir, 'registry'), logger: opts.logger });
 }
 
 /** Where `openRegistryDb` connects, for logs (credentials removed). */

@@ -5,6 +5,8 @@
  */
 export * from './types';
 export * from './db';
+export type { PgliteConstructor, PgliteLike } from './pglite';
+export * from './pglite-upgrade';
 export * from './migrations';
 export * from './registry';
 export * from './artifact-store';

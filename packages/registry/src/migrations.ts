@@ -193,10 +193,12 @@ ALTER TABLE ${s}.publish_log ADD CONSTRAINT publish_log_event_check
  * start at once: everything runs in ONE transaction holding a transaction-scoped
  * advisory lock keyed on the schema, so the second migrator waits, then finds the
  * versions applied and does nothing. DDL is transactional in PostgreSQL, so a failed
- * step leaves the schema exactly as it was.
+ * step leaves the schema exactly as it was. `upTo` stops after that version (the embedded
+ * registry's upgrade rebuilds an old schema at the version its data was written with).
  */
-export async function migrate(db: Db, opts: { schema?: string } = {}): Promise<{ applied: number[]; version: number }> {
+export async function migrate(db: Db, opts: { schema?: string; upTo?: number } = {}): Promise<{ applied: number[]; version: number }> {
   const schema = checkSchema(opts.schema ?? DEFAULT_SCHEMA);
+  const upTo = opts.upTo ?? Infinity;
   const s = `"${schema}"`;
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`engine.registry.migrate:${schema}`]);
@@ -208,7 +210,7 @@ export async function migrate(db: Db, opts: { schema?: string } = {}): Promise<{
     const done = new Set(rows.map((r) => Number(r.version)));
     const applied: number[] = [];
     for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
+      if (done.has(m.version) || m.version > upTo) continue;
       await tx.query(m.sql(s));
       await tx.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
       applied.push(m.version);

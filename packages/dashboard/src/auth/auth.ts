@@ -146,7 +146,7 @@ export class Auth {
     if (!UNSAFE_METHODS.has(req.method)) return next();
     const origin = req.get('origin');
     const host = req.get('host');
-    let ok = true;
+    let ok: boolean;
     if (origin !== undefined && origin !== 'null') {
       try {
         ok = new URL(origin).host === host;

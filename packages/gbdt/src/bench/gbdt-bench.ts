@@ -79,7 +79,10 @@ function median(a: number[]): number {
 
 /** gbdt_bench.py bench with our external trainer; returns its JSON lines (its table goes to stdout). */
 function runBench(data: string, libs: string, a: Args, repeats: number, warmup: number, predDir: string): Row[] {
-  const ext = `ts=node ${CLI} bench gbdt-ext {data} {pred} {threads}`;
+  // gbdt_bench.py runs it through a shell: quote the paths, and name this process's own Node
+  // (a bare `node` is whatever PATH finds, not necessarily the Node this bench runs on).
+  const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const ext = `ts=${sh(process.execPath)} ${sh(CLI)} bench gbdt-ext {data} {pred} {threads}`;
   const args = [
     path.join(ANCHORS, 'gbdt_bench.py'), 'bench', data, '--libs', libs, '--repeats', String(repeats), '--warmup', String(warmup),
     '--threads', String(a.threads), '--pred-dir', predDir, '--jsonl', path.join(a.work, 'results.jsonl'), '--ext', ext,

@@ -1,6 +1,6 @@
 /**
  * The part of the WebAssembly JavaScript API the prediction kernel uses. Node has it
- * natively, but @types/node 20 declares none of it and lib "dom" would bring the browser
+ * natively, but @types/node (24) declares none of it and lib "dom" would bring the browser
  * globals with it.
  */
 declare namespace WebAssembly {
