@@ -9,7 +9,7 @@
  * - `kill -9` of the training worker in the middle of a job → the other worker finishes
  *   it once the lock expires; exactly one model row;
  * - SIGTERM in the middle of a job → the worker finishes it within the drain deadline and
- *   exits 0; with a deadline too short it exits 1 and another worker finishes the job.
+ *   exits 0; with the default 4 s deadline (a spot pod) it hands the job back, exits 1, and another worker finishes it.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -21,7 +21,7 @@ import { createGunzip } from 'node:zlib';
 import { FlowProducer, Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUES, jobIds, type TrainProgress, startRun, type RunProducer } from '@engine/fleet';
-import { createLogger, DEFAULT_RETRY } from '@engine/shared';
+import { createLogger, DEFAULT_RETRY, loadConfig } from '@engine/shared';
 import { Registry, createPgDb, type Db } from '@engine/registry';
 import { startFakeDropbox, type FakeDropbox, type FakeDropboxRequest } from './fakes/fake-dropbox';
 import { OHLCV_DIR } from './support/paths';
@@ -78,8 +78,8 @@ describe('fleet faults', () => {
   let syncQueue: Queue;
   let env: Record<string, string>;
 
-  const run = (runDate: string, symbols: string[], source = `csv:${OHLCV_DIR}`) =>
-    startRun(producer, { runDate, symbols, source, windowDays: DAYS, trigger: 'manual', retry: DEFAULT_RETRY.train, training: TRAINING }, log);
+  const run = (runDate: string, symbols: string[], source = `csv:${OHLCV_DIR}`, training: Record<string, unknown> = TRAINING) =>
+    startRun(producer, { runDate, symbols, source, windowDays: DAYS, trigger: 'manual', retry: DEFAULT_RETRY.train, training }, log);
   const finished = (id: string, timeoutMs = 150_000) =>
     until(`job ${id} to finish`, async () => {
       const state = await (await trainQueue.getJob(id))?.getState();
@@ -250,15 +250,17 @@ describe('fleet faults', () => {
     expect(done.state).toBe('completed');
     expect(done.job.processedBy).toBe(survivor.name === 'train-a' ? 'pod-a' : 'pod-b');
 
-    // A worker whose deadline is too short for the job exits at the deadline (code 1), handing
-    // the job back to the queue first (not waiting for its lock to expire); the next worker
-    // finishes it: one model.
+    // A spot pod: the default 4 s deadline (below RunPod's ~5 s kill window) and a job that
+    // needs far longer. The worker exits at the deadline (code 1), handing the job back to
+    // the queue first (not waiting for its lock to expire); the next worker finishes it: one model.
     const runDate2 = '2026-07-12';
     const id2 = jobIds.train(runDate2, 'TAO/USDT');
-    const hasty = new RoleProcess('train-c', 'apps/worker/dist/main.js', { ...env, ENGINE_WORKER_ROLE: 'train', RUNPOD_POD_ID: 'pod-c', ENGINE_SHUTDOWN_DEADLINE_MS: '300' });
+    const hasty = new RoleProcess('train-c', 'apps/worker/dist/main.js', { ...env, ENGINE_WORKER_ROLE: 'train', RUNPOD_POD_ID: 'pod-c', ENGINE_SHUTDOWN_DEADLINE_MS: String(loadConfig({}).worker.shutdownDeadlineMs) });
+    expect(loadConfig({}).worker.shutdownDeadlineMs).toBe(4_000);
     workers.push(hasty);
     await hasty.waitForLog(/training worker ready/);
-    await run(runDate2, ['TAO/USDT']);
+    // Trees enough that every fit takes seconds: no way to finish inside the deadline.
+    await run(runDate2, ['TAO/USDT'], `csv:${OHLCV_DIR}`, { model: { nEstimators: 400 }, confidence_model: { nEstimators: 100 } });
     expect(await midJob(id2)).toBe('pod-c');
     const t0 = Date.now();
     hasty.child.kill('SIGTERM');
