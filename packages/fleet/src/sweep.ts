@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
-import { ConfigError, DAY_MS, EngineError, formatUtcDay, parsePair, parseUtcDay, wrapError, type Config, type Logger } from '@engine/shared';
+import { ConfigError, EngineError, parsePair, wrapError, type Config, type Logger } from '@engine/shared';
 import { openRegistryContext, type TrialLedger } from '@engine/registry';
-import { canonicalJson, deflateByTrials, parseTrainConfigOverrides, resolveTrainConfig, type TrainConfigOverrides } from '@engine/training';
+import { canonicalJson, deflateByTrials, parseTrainConfigOverrides, resolveTrainConfig, trialLookback, type TrainConfigOverrides } from '@engine/training';
 import { JOB_NAMES, JOB_OPTIONS, QUEUES, parseJob, type SweepPointResult, type TrainJob } from './jobs';
 import { createRedisConnection, ensureRedis } from './redis';
 import { evaluateSweepPoint } from './train-job';
@@ -98,28 +98,29 @@ export interface SweepReport {
   failed: { symbol: string; point: number; error: string }[];
 }
 
-/** Lookback of the deflated Sharpe ratio: the ledger's trials of the last 90 days. */
-export const TRIAL_LOOKBACK_DAYS = 90;
 /** The deflated-Sharpe bound a point must reach (SPEC §1.7). */
 export const MIN_DSR = 0.95;
 /** The deflation rankSweep applies, for the ledger's readers above the fleet (the dashboard's trials page), which do not import training. */
-export { deflateByTrials, type TrialDeflation } from '@engine/training';
+export { deflateByTrials, TRIAL_LOOKBACK_DAYS, trialLookback, type TrialDeflation } from '@engine/training';
 
 /** Rank a sweep's results by DSR at each symbol's true trial count (the ledger's lookback, every point of this sweep included). */
 export async function rankSweep(id: string, results: SweepPointResult[], points: TrainConfigOverrides[], ledger: TrialLedger): Promise<SweepRow[]> {
   const rows: SweepRow[] = [];
   for (const r of results) {
-    const from = formatUtcDay(parseUtcDay(r.runDate) - TRIAL_LOOKBACK_DAYS * DAY_MS);
+    const { from } = trialLookback(r.runDate);
     const all = await ledger.list(r.symbol, { from, to: r.runDate, includeControls: true });
     const own = all.find((t) => t.configHash === r.configHash && t.runDate === r.runDate);
     if (own === undefined) throw new EngineError('TRIAL_MISSING', `sweep ${id}: the ledger has no trial for ${r.symbol} point ${r.point}`, { permanent: false });
     // Controls (a permuted target, extra features) are recorded but never counted as trials;
     // a control point is judged against the real trials, and can never pass.
     const d = deflateByTrials(own, all.filter((t) => !t.isControl), r.runDate);
+    // The point's own deflated_sharpe gate saw the ledger while the sweep was still running;
+    // it is judged again here, at the sweep's full N.
+    const failed = r.failed.filter((g) => g !== 'deflated_sharpe');
     const verdict = own.isControl
-      ? `control (not a trial)${r.passed ? ': PASSED the gates, investigate' : ''}`
-      : !r.passed
-        ? `fails ${r.failed.join(', ')}`
+      ? `control (not a trial)${failed.length === 0 ? ': PASSED the gates, investigate' : ''}`
+      : failed.length > 0
+        ? `fails ${failed.join(', ')}`
         : d.dsr >= MIN_DSR
           ? 'pass'
           : `fails deflated_sharpe (${d.dsr.toFixed(3)} < ${MIN_DSR})`;

@@ -2,7 +2,7 @@ import { BUNDLE_FILES } from '@engine/model';
 import { DAY_MS, PermanentError, formatUtcDay, parseUtcDay, type CandleSeries, type Logger } from '@engine/shared';
 import { type SweepPointResult, type TrainJob, type TrainProgress, type TrainResult } from './jobs';
 import { referenceSymbolFor } from '@engine/features';
-import type { TrainConfigOverrides, TrainedModelBundle } from '@engine/training';
+import { trialLookback, type TrainConfigOverrides, type TrainedModelBundle, type TrialHistoryEntry } from '@engine/training';
 import { stagingKey, type ArtifactStore, type MetricsHistoryEntry, type Registry, type TrialLedger } from '@engine/registry';
 
 /** `[runDate − windowDays, runDate)` in epoch ms: the run day itself is never in the window. */
@@ -20,7 +20,7 @@ export interface TrainingPorts {
   candles(req: { symbol: string; range: { start: number; end: number }; source: string; signal?: AbortSignal; onProgress?: (fraction: number) => void }): Promise<CandleSeries>;
   /** `trainSymbol`: features → labels → walk-forward → final model → bundle. Pure and CPU-bound. */
   train(
-    input: { symbol: string; runDate: string; candles: CandleSeries; reference: CandleSeries; history: MetricsHistoryEntry[] },
+    input: { symbol: string; runDate: string; candles: CandleSeries; reference: CandleSeries; history: MetricsHistoryEntry[]; trials?: TrialHistoryEntry[] },
     hooks: { onProgress: (p: StageProgress) => void; signal?: AbortSignal },
     /** Overrides of the training defaults (the job's `training`); a bad one is a permanent ConfigError. */
     overrides?: TrainConfigOverrides,
@@ -68,6 +68,11 @@ export function overallProgress(p: StageProgress): TrainProgress {
   return { ...rest, pct };
 }
 
+/** The symbol's counted trials (controls left out) in the ledger's lookback, for the deflated Sharpe gate. */
+export async function ledgerLookback(ledger: TrialLedger, symbol: string, runDate: string): Promise<TrialHistoryEntry[]> {
+  return ledger.list(symbol, trialLookback(runDate));
+}
+
 /** What `trainAndRecord` did: the (small) job result, the bundle just trained, and whether it was the one recorded. */
 export interface TrainOutcome {
   result: TrainResult;
@@ -103,7 +108,8 @@ export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: Tr
   hooks.log.info({ rows: candles.ts.length, ms: Date.now() - t0 }, 'candles loaded');
 
   const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });
-  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history }, { onProgress: report, signal: hooks.signal }, job.training);
+  const trials = await ledgerLookback(ctx.trials, symbol, runDate);
+  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history, trials }, { onProgress: report, signal: hooks.signal }, job.training);
   const m = bundle.manifest;
   if (m.symbol !== symbol || m.run_date !== runDate) {
     throw new PermanentError('BUNDLE_MISMATCH', `training returned a bundle for ${m.symbol} ${m.run_date}, expected ${symbol} ${runDate}`, { symbol, runDate });
@@ -142,7 +148,8 @@ export async function evaluateSweepPoint(job: TrainJob & { sweep: { id: string; 
   const candles = await ctx.ports.candles({ symbol, range, source, signal: hooks.signal });
   const reference = await ctx.ports.candles({ symbol: referenceSymbol, range, source, signal: hooks.signal });
   const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });
-  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history }, { onProgress: report, signal: hooks.signal }, job.training);
+  const trials = await ledgerLookback(ctx.trials, symbol, runDate);
+  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history, trials }, { onProgress: report, signal: hooks.signal }, job.training);
   const m = bundle.manifest;
   await ctx.trials.record({ ...bundle.trial, modelId: m.model_id, source: 'sweep', details: { sweep: job.sweep.id, point: job.sweep.point } });
   report({ stage: 'done', message: 'trial recorded' });

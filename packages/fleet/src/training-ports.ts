@@ -51,7 +51,7 @@ export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUr
     },
     train(input, hooks, overrides) {
       return trainSymbol(
-        { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, history: toTrainingHistory(input.history), gitCommit: opts.gitCommit ?? null },
+        { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, history: toTrainingHistory(input.history), trials: input.trials, gitCommit: opts.gitCommit ?? null },
         overrides ?? {},
         { onProgress: (p) => hooks.onProgress(toStageProgress(p)), signal: hooks.signal, threads },
       );

@@ -1,5 +1,6 @@
 import { DEFAULT_GATES, evaluateGates, type FinalThresholdEvidence, type GateHistoryEntry } from '../src/gates/gates';
 import type { TradeMetrics } from '../src/metrics/trade-metrics';
+import type { TrialDeflation } from '../src/gates/trial-deflation';
 
 function m(over: Partial<TradeMetrics>): TradeMetrics {
   return {
@@ -144,6 +145,24 @@ describe('publish gates', () => {
     expect(gate(none, 'final_threshold')).toMatchObject({ value: -850, bound: 0, passed: false });
     expect(gate(none, 'final_threshold').note).toMatch(/^do not trade: no candidate threshold made money/);
     expect(gate(evaluateGates(m({}), folds, [], DEFAULT_GATES, FINAL), 'final_threshold')).toMatchObject({ value: 1100, bound: 0, passed: true });
+  });
+
+  it('gates the deflated Sharpe at the true trial count when the ledger is given, and names N, V and SR0 (issue 15)', () => {
+    const deflation = (dsr: number, n: number): TrialDeflation => ({
+      n, variance: 0.004, sr0: 0.05, dsr_iid: dsr + 0.01, dsr_robust: dsr, dsr, n_effective: Math.max(1, n - 2), dsr_effective: dsr + 0.02, min_track_record_days: 90,
+    });
+    // Without a deflation (a bare pipeline call) the gate is absent, as before.
+    expect(evaluateGates(m({}), folds, [], DEFAULT_GATES, FINAL).results.some((r) => r.name === 'deflated_sharpe')).toBe(false);
+    const pass = evaluateGates(m({}), folds, [], DEFAULT_GATES, FINAL, deflation(0.97, 12));
+    expect(pass.passed).toBe(true);
+    expect(gate(pass, 'deflated_sharpe')).toMatchObject({ value: 0.97, bound: 0.95, op: '>=', passed: true });
+    expect(gate(pass, 'deflated_sharpe').note).toMatch(/N = 12 trial\(s\), V = 0\.004, SR₀ = 0\.05.*robust 0\.97: the Newey–West robust value gates; at the effective N = 10/);
+    // Everything else passes; the count of trials alone rejects it.
+    const fail = evaluateGates(m({}), folds, [], DEFAULT_GATES, FINAL, deflation(0.6, 300));
+    expect(fail.passed).toBe(false);
+    expect(fail.results.filter((r) => !r.passed).map((r) => r.name)).toEqual(['deflated_sharpe']);
+    // The bound is configuration.
+    expect(evaluateGates(m({}), folds, [], { ...DEFAULT_GATES, min_deflated_sharpe: 0.5 }, FINAL, deflation(0.6, 300)).passed).toBe(true);
   });
 
   it('fails the comparative gates when there is nothing to compare with', () => {

@@ -2,6 +2,7 @@ import type { GateResult } from '@engine/model';
 import type { TradeMetrics } from '../metrics/trade-metrics';
 import { mean, median } from '../metrics/stats';
 import type { ThresholdChoice } from '../threshold/select-threshold';
+import type { TrialDeflation } from './trial-deflation';
 
 /** Publish gates (SPEC §1.7) and the leakage guard. */
 export interface GateConfig {
@@ -24,6 +25,12 @@ export interface GateConfig {
   max_best_trade_share: number;
   /** The same for the best UTC day. Default 0.5 — one day must not make half the profit. */
   max_best_day_share: number;
+  /**
+   * The deflated Sharpe ratio at the symbol's true trial count ≥ this (Bailey & López de
+   * Prado 2014): the probability that the Sharpe beats the best of N skill-less trials.
+   * Default 0.95.
+   */
+  min_deflated_sharpe: number;
   /** Medians come from at most this many of the symbol's latest published models. Default 10. */
   history_size: number;
   /** With fewer published models than this, medians come from this model's folds. Default 3. */
@@ -47,6 +54,7 @@ export const DEFAULT_GATES: GateConfig = {
   min_trades: 300,
   max_best_trade_share: 0.5,
   max_best_day_share: 0.5,
+  min_deflated_sharpe: 0.95,
   history_size: 10,
   min_history: 3,
   implausible: { max_win_rate: 0.99, max_profit_factor: 20, min_trades: 30 },
@@ -110,6 +118,7 @@ export function evaluateGates(
   history: readonly GateHistoryEntry[],
   cfg: GateConfig,
   finalThreshold: FinalThresholdEvidence,
+  deflation?: TrialDeflation,
 ): GateOutcome {
   const published = history
     .filter((h) => h.published)
@@ -175,6 +184,19 @@ export function evaluateGates(
   };
   share('best_trade_share', overall.best_trade_share, cfg.max_best_trade_share, 'the best trade');
   share('best_day_share', overall.best_day_share, cfg.max_best_day_share, 'the best day');
+
+  // Every trial counted: the Sharpe deflated by the symbol's trials in the ledger's lookback.
+  if (deflation !== undefined) {
+    const d = deflation;
+    const p = (x: number): string => String(Number(x.toPrecision(4)));
+    const which = d.dsr_iid <= d.dsr_robust ? 'i.i.d.' : 'Newey–West robust';
+    ge(
+      'deflated_sharpe',
+      d.dsr,
+      cfg.min_deflated_sharpe,
+      `N = ${d.n} trial(s), V = ${p(d.variance)}, SR₀ = ${p(d.sr0)} (daily); DSR i.i.d. ${p(d.dsr_iid)}, robust ${p(d.dsr_robust)}: the ${which} value gates; at the effective N = ${d.n_effective} (clusters of correlated P&L) ${p(d.dsr_effective)}`,
+    );
+  }
 
   // "Do not trade" for the model as a whole: its own threshold choice found no profit.
   results.push({

@@ -1,4 +1,4 @@
-import { DAY_MS, parseUtcDay } from '@engine/shared';
+import { DAY_MS, formatUtcDay, parseUtcDay } from '@engine/shared';
 import { deflatedBenchmark, minTrackRecordLength, probabilisticSharpeRatio, robustSharpeZ, trialVariance } from '../metrics/deflated-sharpe';
 import { normalCdf } from '../metrics/normal';
 
@@ -31,6 +31,14 @@ export interface DeflationConfig {
 }
 
 export const DEFAULT_DEFLATION: DeflationConfig = { cluster_correlation: 0.5, min_overlap_days: 20 };
+
+/** The ledger's lookback for N and V: the trials of the last 90 days (SPEC §1.7, issue: every trial counted). */
+export const TRIAL_LOOKBACK_DAYS = 90;
+
+/** The run dates whose trials count for a candidate of `runDate`: [runDate − 90 days, runDate], both `YYYY-MM-DD`. */
+export function trialLookback(runDate: string, days = TRIAL_LOOKBACK_DAYS): { from: string; to: string } {
+  return { from: formatUtcDay(parseUtcDay(runDate, 'runDate') - days * DAY_MS), to: runDate };
+}
 
 /** The deflated Sharpe ratio of a candidate at the true trial count, and what went into it. */
 export interface TrialDeflation {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MANIFEST_SCHEMA_VERSION, type ModelManifest, finiteOrNull, recordProfitFactor } from '@engine/model';
 import type { GateOutcome } from '../gates/gates';
+import { trialLookback, type TrialDeflation } from '../gates/trial-deflation';
 import type { TradeMetrics } from '../metrics/trade-metrics';
 import type { ScenarioResult } from '../scenarios/scenarios';
 import type { Fold } from '../walk-forward/folds';
@@ -8,6 +9,7 @@ import { recordMetrics, recordThreshold } from './bundle-files';
 import type { TrainConfig } from './config';
 import type { OutOfSample } from './fit-plan';
 import { type CandleSummary, type LabelledRows, SPIKES_LISTED, type SpikeScreen } from './prepare-data';
+import type { TrialSummary } from './trial';
 import { ENGINE_VERSION } from './version';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -52,6 +54,8 @@ export interface ManifestInput {
   oos: OutOfSample;
   overall: TradeMetrics;
   gates: GateOutcome;
+  /** The deflated Sharpe at the true trial count, the trial it judged, and whether a ledger was consulted. */
+  deflation: TrialDeflation & { trial: TrialSummary; ledger: boolean };
   scenarios: ScenarioResult[];
   artifacts: Record<string, string>;
 }
@@ -137,6 +141,7 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       suspected_leakage: gates.suspected_leakage,
       failed: gates.failed,
     },
+    deflated_sharpe: recordDeflation(x.deflation),
     trading_params: {
       recommended_edge_threshold_bps: oos.finalChoice.threshold_bps,
       max_trades_per_day: cfg.trading.max_trades_per_day,
@@ -167,5 +172,30 @@ export function buildManifest(x: ManifestInput): ModelManifest {
     controls: { permute_target_seed: cfg.controls.permute_target_seed, extra_features: [...x.extraNames] },
     engine: { name: 'engine', version: ENGINE_VERSION, git_commit: x.gitCommit, model_format: 'engine-gbdt/1' },
     artifacts: x.artifacts,
+  };
+}
+
+/** The manifest's `deflated_sharpe` block: N, V, SR₀, the DSRs, MinTRL, and what they were computed from. */
+function recordDeflation(d: ManifestInput['deflation']): ModelManifest['deflated_sharpe'] {
+  const lookback = trialLookback(d.trial.runDate);
+  return {
+    lookback_from: d.ledger ? lookback.from : null,
+    lookback_to: d.ledger ? lookback.to : null,
+    n: d.n,
+    n_effective: d.n_effective,
+    variance: d.variance,
+    sr0: d.sr0,
+    sharpe_daily: d.trial.sharpe,
+    oos_days: d.trial.oosDays,
+    skew: d.trial.skew,
+    kurtosis: d.trial.kurtosis,
+    psr0: d.trial.psr0,
+    dsr_iid: d.dsr_iid,
+    dsr_robust: d.dsr_robust,
+    dsr: d.dsr,
+    dsr_effective: d.dsr_effective,
+    min_track_record_days: Number.isFinite(d.min_track_record_days) ? d.min_track_record_days : null,
+    config_hash: d.trial.configHash,
+    is_control: d.trial.isControl,
   };
 }

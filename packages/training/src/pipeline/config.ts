@@ -99,6 +99,7 @@ export const trainConfigSchema = z.strictObject({
     min_trades: count,
     max_best_trade_share: z.number().min(0),
     max_best_day_share: z.number().min(0),
+    min_deflated_sharpe: frac,
     history_size: z.number().int().min(1),
     min_history: count,
     implausible: z.strictObject({ max_win_rate: frac, max_profit_factor: z.number().min(0), min_trades: count }),

@@ -3,6 +3,7 @@ import { buildFeatures } from '@engine/features';
 import { resolveThreads } from '@engine/gbdt';
 import type { FoldReport, ModelBundle, ModelManifest } from '@engine/model';
 import { evaluateGates, type GateHistoryEntry } from '../gates/gates';
+import { deflateByTrials, type TrialHistoryEntry } from '../gates/trial-deflation';
 import { dailyPnl, daysInSpan, type TradeMetrics, tradeMetrics } from '../metrics/trade-metrics';
 import { dailyVolatility, runScenarios } from '../scenarios/scenarios';
 import { simulateSegments } from '../simulation/simulate';
@@ -26,6 +27,12 @@ export interface TrainSymbolInput {
   reference?: CandleSeries;
   /** The symbol's earlier models, for the gate medians (the registry supplies it). */
   history?: readonly GateHistoryEntry[];
+  /**
+   * The symbol's trials in the ledger's lookback (`trialLookback(runDate)`, controls left
+   * out): the deflated Sharpe gate counts them with this candidate. Without a ledger (absent)
+   * the candidate is the only trial (N = 1: the DSR is its PSR(0)), and the manifest says so.
+   */
+  trials?: readonly TrialHistoryEntry[];
   /**
    * Feature columns appended after the recipe's (research and negative controls only,
    * e.g. a planted leak). Recorded in the manifest; Hamilton cannot compute them.
@@ -140,10 +147,17 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   const overall = tradeMetrics(trades, oosDays, cfg.costs);
   const foldMetrics = new Map<number, TradeMetrics>();
   for (const f of evaluated) foldMetrics.set(f.index, tradeMetrics(trades.filter((t) => t.fold === f.index), daysInSpan(f.test_start, f.test_end), cfg.costs));
-  const gates = evaluateGates(overall, [...foldMetrics.values()], input.history ?? [], cfg.gates, {
-    ...oos.finalChoice,
-    min_calibration_net_bps: cfg.threshold.min_calibration_net_bps,
-  });
+  // The trial first: the deflated Sharpe gate judges it against the symbol's other trials.
+  const trial = trialSummary({ symbol, runDate: input.runDate, cfg, recipeHash: frame.recipe.hash, extraFeatures: extra.names.length, oosDays, daily: dailyPnl(trades, oosDays, cfg.costs) });
+  const deflation = deflateByTrials(trial, input.trials ?? [], input.runDate);
+  const gates = evaluateGates(
+    overall,
+    [...foldMetrics.values()],
+    input.history ?? [],
+    cfg.gates,
+    { ...oos.finalChoice, min_calibration_net_bps: cfg.threshold.min_calibration_net_bps },
+    deflation,
+  );
   const scenarios = runScenarios(trades, oosDays, cfg.costs, dailyVolatility(candles, oosDays), cfg.scenarios);
 
   progress('export', 0, 1, 'writing the bundle');
@@ -187,10 +201,10 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     oos,
     overall,
     gates,
+    deflation: { ...deflation, trial, ledger: input.trials !== undefined },
     scenarios,
     artifacts,
   });
   progress('export', 1, 1, `bundle of ${files.length} files; gates ${gates.passed ? 'passed' : `failed: ${gates.failed.join(', ')}`}`);
-  const trial = trialSummary({ symbol, runDate: input.runDate, cfg, recipeHash: recipe.hash, extraFeatures: extra.names.length, oosDays, daily: dailyPnl(trades, oosDays, cfg.costs) });
   return { manifest, files, folds: reports, trial };
 }

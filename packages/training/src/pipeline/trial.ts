@@ -43,11 +43,14 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * A configuration's identity in the ledger: SHA-256 of the resolved training configuration
- * (every setting, so two spellings of the same overrides are one trial), the feature
- * recipe's hash, the cost model's version and the model family.
+ * (every setting that shapes the out-of-sample P&L, so two spellings of the same overrides
+ * are one trial), the feature recipe's hash, the cost model's version and the model family.
+ * The gates, the stress scenarios and the golden-row count judge or describe a strategy
+ * without changing its P&L: they are left out, so tightening a gate is not a new trial.
  */
 export function trialConfigHash(cfg: TrainConfig, recipeHash: string, family: ModelFamily): string {
-  return createHash('sha256').update(canonicalJson({ config: cfg, recipe_hash: recipeHash, cost_model_version: cfg.costs.version, model_family: family })).digest('hex');
+  const { gates: _gates, scenarios: _scenarios, golden_rows: _golden, ...strategy } = cfg;
+  return createHash('sha256').update(canonicalJson({ config: strategy, recipe_hash: recipeHash, cost_model_version: cfg.costs.version, model_family: family })).digest('hex');
 }
 
 /** The trial of a finished evaluation: the daily net P&L of its out-of-sample days and its moments. */
