@@ -195,6 +195,18 @@ describe("a symbol's trials page", () => {
     expect((await get(`/models/${fx.models.eth.id}`)).body).toContain('id="trials-link" href="/symbols/ETH-USDT/trials"');
   });
 
+  test("the model page shows what the manifest counted: N, V, SR0, DSR, MinTRL and the run's adjusted p", async () => {
+    const body = (await get(`/models/${fx.models.btcNew.id}`)).body;
+    const d = (await fx.registry.getModel(fx.models.btcNew.id))!.manifest.deflated_sharpe as { n: number; dsr: number };
+    expect(body).toContain('<h2>Every trial counted</h2>');
+    expect(body).toMatch(/<tr data-count="trials N"><td>trials N<\/td><td class="num mono">1<\/td><td class="small">no ledger consulted: this evaluation alone/);
+    expect(body).toContain(`<tr data-count="DSR"><td>DSR</td><td class="num mono">${Number(d.dsr.toPrecision(4))}</td>`);
+    for (const k of ['effective N', 'V', 'SR₀', 'PSR(0)', 'MinTRL (days)', 'FDR p', 'BY-adjusted p']) expect(body).toContain(`data-count="${k}"`);
+    expect(body).toMatch(/over the run&#39;s 1 candidate\(s\) at q = 0\.05: (survived|rejected) \(run-2026-07-15\)/);
+    // A manifest from before the ledger says so instead of showing blanks.
+    expect((await get(`/models/${fx.models.eth.id}`)).body).toContain('This manifest predates the trial ledger');
+  });
+
   test('the table is capped at 500 rows and says how many were left out', async () => {
     // SOL/USDT: 503 evaluations of one run date that never traded (T = 0).
     const hash = (i: number) => i.toString(16).padStart(64, '0');

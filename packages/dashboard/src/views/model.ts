@@ -1,7 +1,7 @@
 import type { ModelDetail } from '@engine/registry';
 import { html, raw, type SafeHtml } from '../html';
 import { barChart, lineChart } from '../plot';
-import type { FoldReport } from '@engine/model';
+import { deflatedSharpeSchema, falseDiscoverySchema, type FoldReport } from '@engine/model';
 import { drawdown, type EquityData, type Importance, type Read } from '../bundle-data';
 import { badge, fmtMetric, fmtTime, HEADLINE_METRICS, symbolHref, trialsHref } from './format';
 import { layout, type PageContext } from './layout';
@@ -28,6 +28,37 @@ function gateTable(m: ModelDetail): SafeHtml {
 ${m.gates.map(
   (g) => html`<tr data-gate="${g.name}"><td>${g.name}</td><td class="num">${fmtMetric(g.name, g.value)}</td><td class="mono">${g.op} ${fmtMetric(g.name, g.bound)}</td><td>${badge(g.passed ? 'pass' : 'fail', g.passed ? 'pass' : 'fail')}</td><td class="small">${g.note ?? ''}</td></tr>`,
 )}</tbody></table><p class="small muted">Bounds that depend on history use ${source}.</p>`;
+}
+
+/** Every trial counted: the manifest's deflated Sharpe (N, V, SR₀, DSR, MinTRL) and the run's false-discovery decision. */
+function countedTrials(m: ModelDetail): SafeHtml {
+  const d = deflatedSharpeSchema.safeParse(m.manifest.deflated_sharpe);
+  const f = falseDiscoverySchema.safeParse(m.manifest.false_discovery);
+  if (!d.success && !f.success) return html`<p class="muted" id="counted-trials">This manifest predates the trial ledger: no deflated Sharpe or false-discovery decision recorded.</p>`;
+  const n4 = (x: number | null): string => (x === null ? '–' : String(Number(x.toPrecision(4))));
+  const rows: [string, string, string][] = [];
+  if (d.success) {
+    const v = d.data;
+    rows.push(
+      ['trials N', String(v.n), v.lookback_from === null ? 'no ledger consulted: this evaluation alone' : `the ledger's trials of ${v.lookback_from} → ${v.lookback_to}, this one included`],
+      ['effective N', String(v.n_effective), 'clusters of correlated daily P&L'],
+      ['V', n4(v.variance), "variance of the trials' daily Sharpes"],
+      ['SR₀', n4(v.sr0), 'expected best daily Sharpe of N skill-less trials'],
+      ['daily Sharpe', n4(v.sharpe_daily), `${v.oos_days} out-of-sample days, skew ${n4(v.skew)}, kurtosis ${n4(v.kurtosis)}`],
+      ['PSR(0)', n4(v.psr0), 'probability the Sharpe is above 0'],
+      ['DSR', n4(v.dsr), `the smaller of i.i.d. ${n4(v.dsr_iid)} and Newey–West robust ${n4(v.dsr_robust)}: what the deflated_sharpe gate uses`],
+      ['DSR at effective N', n4(v.dsr_effective), 'reported beside; the gate uses N (the stricter)'],
+      ['MinTRL (days)', v.min_track_record_days === null ? '∞' : n4(v.min_track_record_days), 'days of record needed for PSR(SR₀) ≥ 0.95'],
+    );
+  }
+  if (f.success) {
+    const v = f.data;
+    rows.push(
+      ['FDR p', n4(v.p), '1 − PSR(0)'],
+      [`${v.method.toUpperCase()}-adjusted p`, n4(v.p_adjusted), `over the run's ${v.candidates} candidate(s) at q = ${v.q}: ${v.survived ? 'survived' : 'rejected'} (${v.decided_by})`],
+    );
+  }
+  return html`<table class="counted" id="counted-trials"><tbody>${rows.map(([k, v, note]) => html`<tr data-count="${k}"><td>${k}</td><td class="num mono">${v}</td><td class="small">${note}</td></tr>`)}</tbody></table>`;
 }
 
 const day = (iso: string): string => fmtTime(iso).slice(0, 10);
@@ -102,6 +133,7 @@ export function modelPage(ctx: PageContext, m: ModelDetail, p: ModelPlots): stri
 <div class="cards">${HEADLINE_METRICS.map((k) => html`<div class="card"><div class="k">${k.label}</div><div class="v">${fmtMetric(k.key, m.metrics[k.key])}</div></div>`)}</div>
 ${m.verdict === 'rejected' ? html`<h2>Why it was rejected</h2><ul>${m.reasons.map((r) => html`<li class="reason">${r}</li>`)}</ul>` : html``}
 <h2>Gates</h2>${gateTable(m)}
+<h2>Every trial counted</h2>${countedTrials(m)}
 <p class="small"><a id="trials-link" href="${trialsHref(m.symbol)}">Trials of ${m.symbol}</a>: every configuration evaluated for it, and the deflated Sharpe at the true trial count.</p>
 <h2>Out-of-sample performance</h2>${plots(p)}
 <h2>Walk-forward folds</h2>${p.bundleError !== null ? missing('fold table', p.bundleError) : p.folds.ok ? foldTable(p.folds.value) : missing('fold table', p.folds.reason)}

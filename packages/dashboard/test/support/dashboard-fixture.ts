@@ -19,7 +19,7 @@ export const PASSWORD = 'correct horse battery staple';
 /** The registry's seed: two published BTC models (the newer one live) and a rejected ETH model. */
 export const SEEDS: Record<'btcOld' | 'btcNew' | 'eth', SeedSpec> = {
   btcOld: { symbol: 'BTC/USDT', runDate: '2026-07-14', seed: 6, edgeGbp: 0.4, expect: 'published' },
-  btcNew: { symbol: 'BTC/USDT', runDate: '2026-07-15', seed: 19, edgeGbp: 0.4, expect: 'published' },
+  btcNew: { symbol: 'BTC/USDT', runDate: '2026-07-15', seed: 19, edgeGbp: 0.4, expect: 'published', counted: true },
   eth: { symbol: 'ETH/USDT', runDate: '2026-07-15', seed: 1, edgeGbp: -0.6, expect: 'rejected' },
 };
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DAY_MS, Mulberry32, parseUtcDay } from '@engine/shared';
+import { DAY_MS, formatUtcDay, Mulberry32, parseUtcDay } from '@engine/shared';
+import { adjustPValues, deflateByTrials, probabilisticSharpeRatio, sharpeMoments } from '@engine/training';
 import { type GateResult, type ManifestCore, type ModelBundle, sha256Hex } from '@engine/model';
 
 /**
@@ -28,6 +29,8 @@ export interface SeedSpec {
   /** The verdict the gates must reach. */
   expect: 'published' | 'rejected';
   tradesPerFold?: number;
+  /** Record the deflated Sharpe (N = 1, no ledger) and a one-candidate false-discovery decision, as a model of today's pipeline does. */
+  counted?: boolean;
 }
 
 const FEATURES = ['ret_1', 'ret_5', 'ret_15', 'ret_60', 'vol_15', 'vol_60', 'vol_ratio_15_60', 'rsi_14', 'atr_14_rel', 'range_rel', 'vwap_dev_60', 'ema_dev_20', 'ema_dev_100', 'volume_z_60', 'btc_ret_5', 'btc_beta_240', 'hour_sin', 'hour_cos', 'body_rel', 'upper_wick_rel'];
@@ -238,5 +241,22 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
     gates: { passed, median_source: 'folds', results },
     artifacts: Object.fromEntries(files.map((f) => [f.name, sha256Hex(f.bytes)])),
   };
+  if (spec.counted === true) {
+    const days = [...daily.entries()].sort(([a], [b]) => a - b);
+    const series = days.map(([, v]) => v);
+    const firstDay = formatUtcDay(days[0]![0]);
+    const m = sharpeMoments(series);
+    const cand = { configHash: 'c'.repeat(64), sharpe: m.sharpe, skew: m.skew, kurtosis: m.kurtosis, firstDay, dailyPnl: series };
+    const d = deflateByTrials(cand, [], spec.runDate);
+    const psr0 = probabilisticSharpeRatio(m.sharpe, 0, series.length, m.skew, m.kurtosis);
+    manifest.deflated_sharpe = {
+      lookback_from: null, lookback_to: null, n: d.n, n_effective: d.n_effective, variance: d.variance, sr0: d.sr0,
+      sharpe_daily: m.sharpe, oos_days: series.length, skew: m.skew, kurtosis: m.kurtosis, psr0,
+      dsr_iid: d.dsr_iid, dsr_robust: d.dsr_robust, dsr: d.dsr, dsr_effective: d.dsr_effective,
+      min_track_record_days: Number.isFinite(d.min_track_record_days) ? d.min_track_record_days : null, config_hash: cand.configHash, is_control: false,
+    };
+    const p = 1 - psr0;
+    manifest.false_discovery = { method: 'by', q: 0.05, candidates: 1, p, p_adjusted: adjustPValues([p], 'by')[0]!, survived: adjustPValues([p], 'by')[0]! <= 0.05, decided_by: `run-${spec.runDate}` };
+  }
   return { manifest, files };
 }

@@ -151,6 +151,37 @@ export const recordedModelParamsSchema = z
 /** Files every bundle has (a refinement in TypeScript, `required` in the JSON Schema). */
 const REQUIRED_ARTIFACTS = ['model.onnx', 'model.json', 'golden.json'] as const;
 
+/** The manifest's `deflated_sharpe` block (see the field's comment in the manifest schema); exported for its readers (the dashboard). */
+export const deflatedSharpeSchema = z
+  .object({
+    /** The run dates whose trials counted; null when no ledger was consulted (then N = 1). */
+    lookback_from: daySchema.nullable(),
+    lookback_to: daySchema.nullable(),
+    n: z.number().int().min(1),
+    /** Clusters of the trials' correlated daily P&L. */
+    n_effective: z.number().int().min(1),
+    /** Population variance of the trials' daily Sharpes. */
+    variance: z.number().min(0),
+    /** Expected best daily Sharpe of N skill-less trials. */
+    sr0: z.number(),
+    sharpe_daily: z.number().nullable(),
+    oos_days: int0,
+    skew: z.number(),
+    /** Non-excess kurtosis (3 for a normal). */
+    kurtosis: z.number(),
+    psr0: frac,
+    dsr_iid: frac,
+    dsr_robust: frac,
+    dsr: frac,
+    dsr_effective: frac,
+    /** Days the record needs for PSR(SR₀) ≥ 0.95; null when its Sharpe is not above SR₀. */
+    min_track_record_days: z.number().nullable(),
+    config_hash: sha256Schema,
+    is_control: z.boolean(),
+  })
+  .strict();
+export type DeflatedSharpe = z.infer<typeof deflatedSharpeSchema>;
+
 export const manifestSchema = z
   .object({
     schema_version: z.literal(MANIFEST_SCHEMA_VERSION),
@@ -262,35 +293,7 @@ export const manifestSchema = z
      * `deflated_sharpe` gate uses `dsr` (the smaller of the i.i.d. and the robust value).
      * Absent on manifests written before the trial ledger.
      */
-    deflated_sharpe: z
-      .object({
-        /** The run dates whose trials counted; null when no ledger was consulted (then N = 1). */
-        lookback_from: daySchema.nullable(),
-        lookback_to: daySchema.nullable(),
-        n: z.number().int().min(1),
-        /** Clusters of the trials' correlated daily P&L. */
-        n_effective: z.number().int().min(1),
-        /** Population variance of the trials' daily Sharpes. */
-        variance: z.number().min(0),
-        /** Expected best daily Sharpe of N skill-less trials. */
-        sr0: z.number(),
-        sharpe_daily: z.number().nullable(),
-        oos_days: int0,
-        skew: z.number(),
-        /** Non-excess kurtosis (3 for a normal). */
-        kurtosis: z.number(),
-        psr0: frac,
-        dsr_iid: frac,
-        dsr_robust: frac,
-        dsr: frac,
-        dsr_effective: frac,
-        /** Days the record needs for PSR(SR₀) ≥ 0.95; null when its Sharpe is not above SR₀. */
-        min_track_record_days: z.number().nullable(),
-        config_hash: sha256Schema,
-        is_control: z.boolean(),
-      })
-      .strict()
-      .optional(),
+    deflated_sharpe: deflatedSharpeSchema.optional(),
     /** The daily run's false-discovery decision; absent until the run decides (and on bundles of `--no-registry`). */
     false_discovery: falseDiscoverySchema.optional(),
     trading_params: z
