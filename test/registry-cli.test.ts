@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import { MIGRATIONS, Registry, createPgDb, dropSchema, type Db } from '@engine/registry';
+import { MIGRATIONS, PgArtifactStore, Registry, TrialLedger, createPgDb, dropSchema, stagingKey, type Db } from '@engine/registry';
 import { registerModelsCommands } from '../apps/cli/src/commands/models';
 import { makeBundle } from '../packages/registry/test/support/bundles';
 import { TEST_DATABASE_URL } from '../packages/registry/test/support/pg';
@@ -81,5 +81,37 @@ describe('engine models (CLI)', () => {
 
     await expect(engine('show', randomUUID())).rejects.toThrow(/no model with id/);
     await expect(engine('rollback', '--symbol', 'BTC/USDT', '--reason', 'again', '--no-publish')).rejects.toThrow(/no earlier published model/);
+  });
+
+  test("decide: a run whose parent never decided has its held models adjusted and released; a second decide does nothing", async () => {
+    await engine('migrate');
+    const reg = new Registry(db, { schema });
+    const store = new PgArtifactStore(db, { schema });
+    const trials = new TrialLedger(db, { schema });
+    const RUN = '2026-07-20';
+    const ids: Record<string, string> = {};
+    for (const [symbol, psr0, passed] of [['AAA/USDT', 0.9999, true], ['BBB/USDT', 0.6, true], ['CCC/USDT', 0.99, false]] as const) {
+      const b = makeBundle({ symbol, runDate: RUN, passed });
+      const ref = { modelId: b.manifest.model_id, symbol, runDate: RUN };
+      await trials.record({
+        symbol, runDate: RUN, configHash: randomUUID().replace(/-/g, '').repeat(2), modelFamily: 'gbdt', seed: 0, isControl: false, modelId: ref.modelId,
+        source: 'fleet', oosDays: 3, sharpe: 0.1, skew: 0, kurtosis: 3, psr0, firstDay: '2026-07-01', dailyPnl: [1, -1, 2],
+      });
+      await store.put(stagingKey(ref), b);
+      await reg.recordModel(b, stagingKey(ref), { hold: true, actor: 'train@pod' });
+      ids[symbol] = ref.modelId;
+    }
+    expect((await reg.heldModels(RUN)).length).toBe(3);
+    const lines = (await engine('decide', '--date', RUN, '--json')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const by = new Map(lines.map((l) => [l.symbol, l]));
+    // BY over the two candidates: p 0.0001 → 0.0003, p 0.4 → 0.6.
+    expect(by.get('AAA/USDT')).toMatchObject({ model_id: ids['AAA/USDT'], candidate: true, verdict: 'published', released: true });
+    expect(by.get('AAA/USDT')!.p_adjusted as number).toBeCloseTo(0.0001 * 2 * 1.5, 8);
+    expect(by.get('BBB/USDT')).toMatchObject({ candidate: true, verdict: 'rejected' });
+    expect(by.get('CCC/USDT')).toMatchObject({ candidate: false, p: null, verdict: 'rejected' });
+    expect(await reg.heldModels(RUN)).toEqual([]);
+    expect((await reg.pendingSync()).map((m) => m.id).sort()).toEqual(Object.values(ids).sort());
+    expect(await engine('decide', '--date', RUN)).toMatch(/no held models for 2026-07-20: nothing to decide/);
+    await expect(engine('decide', '--date', '2026-13-01')).rejects.toThrow(/--date must be a day as YYYY-MM-DD, got '2026-13-01'/);
   });
 });

@@ -1,8 +1,9 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { ConfigError, PermanentError, createLogger, loadConfig, parsePair } from '@engine/shared';
+import { ConfigError, PermanentError, createLogger, loadConfig, parsePair, parseUtcDay } from '@engine/shared';
 import { MIGRATIONS, describeRegistryDb, migrate, openRegistryContext, openRegistryDb, type ModelDetail, type ModelSummary, type PublishEvent, type RegistryContext, type SweepOutcome, type SyncOutcome } from '@engine/registry';
 import { type Verdict } from '@engine/model';
+import { decideRun, type RunDecision } from '@engine/fleet';
 import { jsonLine } from './output';
 import { EXIT } from './exit-codes';
 
@@ -216,6 +217,38 @@ export function registerModelsCommands(program: Command, io: ModelsIo = stdoutIo
         process.exitCode = r.failed.every((f) => f.permanent) ? EXIT.input : EXIT.transient;
         process.stderr.write(`engine models sync: ${r.failed.length} model(s) not published: ${r.failed.map((f) => `${f.modelId}: ${f.error}`).join('; ')}\n`);
       }
+    });
+
+  models
+    .command('decide')
+    .description("decide a run's held models now: the false-discovery control the run's parent job does once every symbol is evaluated (for a run whose parent failed or was removed)")
+    .requiredOption('--date <YYYY-MM-DD>', 'the run date whose held models to decide')
+    .option('--json', 'one JSON line per decision')
+    .option(...schemaOpt)
+    .action(async (opts: Common & { date: string }) => {
+      try {
+        parseUtcDay(opts.date, '--date');
+      } catch {
+        throw new ConfigError(`--date must be a day as YYYY-MM-DD, got '${opts.date}'`);
+      }
+      const config = loadConfig();
+      const actor = defaultActor();
+      const decisions: RunDecision[] = await withRegistry({ ...opts, actor }, (ctx) =>
+        decideRun(opts.date, ctx, { settings: config.falseDiscovery, actor, decidedBy: actor, log: createLogger({ level: 'silent' }) }),
+      );
+      if (opts.json) {
+        io.out(decisions.map((d) => jsonLine({ modelId: d.modelId, symbol: d.symbol, runDate: d.runDate, candidate: d.candidate, p: d.p, pAdjusted: d.pAdjusted, verdict: d.verdict, released: d.released })).join(''));
+        return;
+      }
+      if (decisions.length === 0) {
+        io.out(`no held models for ${opts.date}: nothing to decide (the run already decided, or recorded nothing)\n`);
+        return;
+      }
+      const p = (x: number | null): string => (x === null ? '-' : x.toPrecision(4));
+      io.out(
+        table([['MODEL', 'SYMBOL', 'CANDIDATE', 'P', `P ADJ (${config.falseDiscovery.method.toUpperCase()})`, 'VERDICT'], ...decisions.map((d) => [d.modelId, d.symbol, d.candidate ? 'yes' : 'no', p(d.p), p(d.pAdjusted), d.verdict])]) +
+          `released to the sync queue's sweep: \`engine models sync\` (or the sync worker within 30 minutes) publishes them\n`,
+      );
     });
 
   models
