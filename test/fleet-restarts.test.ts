@@ -350,12 +350,18 @@ describe('fleet restarts and outages', () => {
     await run(runDate, [symbol]);
     const killed: RoleProcess[] = [];
     for (let stall = 1; stall <= 2; stall++) {
-      const holder = await until(`a live worker to start ${id} (stall ${stall})`, () =>
-        trainers.find((w) => alive(w) && w.logs().some((l) => l.msg === 'training job started' && l.jobId === id)), 120_000, 100);
-      // deep enough into the job that it holds a lock and a worker thread
-      await new Promise((r) => setTimeout(r, 2_000));
+      // The worker running the job now: it logged the start and holds the job (active, its pod).
+      const holder = await until(`a live worker to start ${id} (stall ${stall})`, async () => {
+        const job = await trainQueue.getJob(id);
+        const state = await job?.getState();
+        if (state === 'completed' || state === 'failed') throw new Error(`the job is ${state} before stall ${stall} (${job?.failedReason ?? 'no failure'})`);
+        const w = trainers.find((t) => alive(t) && podOf(t) === job?.processedBy && t.logs().some((l) => l.msg === 'training job started' && l.jobId === id));
+        return w !== undefined && state === 'active' ? w : undefined;
+      }, 120_000, 100);
+      // Killed within a second of taking it: the job (a few seconds long) is still running.
       holder.kill9();
       expect((await holder.exited).signal).toBe('SIGKILL');
+      expect(await (await trainQueue.getJob(id))!.getState()).toBe('active'); // its lock outlives the worker
       killed.push(holder);
       await startTrainer();
     }
