@@ -16,7 +16,8 @@ import type { AddressInfo } from 'node:net';
  * - metadata carries `content_hash` computed with Dropbox's algorithm (own implementation
  *   here, independent of the code under test).
  * - `failures(req)` injects an HTTP error (e.g. `{ status: 429, retryAfter: 1 }`) for any
- *   request; `latencyMs` delays every answer.
+ *   request; `latencyMs` delays every answer; `hold(req)` keeps one API call in flight until
+ *   the promise it returns resolves.
  */
 export interface FakeDropboxRequest {
   /** `oauth2/token`, `files/upload`, `files/upload_session/append_v2`, … */
@@ -32,6 +33,8 @@ export interface FakeDropboxRequest {
 export interface FakeDropboxOptions {
   latencyMs?: number;
   failures?: (req: FakeDropboxRequest) => { status: number; retryAfter?: number } | undefined;
+  /** Awaited before an API call (not a token request) is answered: a test holds a request in flight until it resolves. */
+  hold?: (req: FakeDropboxRequest) => Promise<void> | undefined;
   appKey?: string;
   appSecret?: string;
   refreshToken?: string;
@@ -272,6 +275,7 @@ export async function startFakeDropbox(opts: FakeDropboxOptions = {}): Promise<F
         const isUpload = typeof headerArg === 'string' && endpoint !== 'files/download';
         record.arg = typeof headerArg === 'string' ? (JSON.parse(headerArg) as Record<string, unknown>) : body.length > 0 ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
         record.bodyBytes = isUpload ? body.length : 0;
+        await opts.hold?.(record);
         const injected = opts.failures?.(record);
         if (injected !== undefined) throw new DbxError(injected.status, 'injected', { retry_after: injected.retryAfter });
         const auth = req.headers.authorization ?? '';
