@@ -83,7 +83,10 @@ export class CandleCsvParser {
     if (!this.headerSeen) {
       const header = Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1').replace(/^\uFEFF|^ï»¿/, '');
       if (!(header === EXPECTED_HEADER || header.startsWith(`${EXPECTED_HEADER},`))) {
-        throw new DataError('CANDLES_CSV_INVALID', `${this.where} line 1: expected the header '${EXPECTED_HEADER}', found '${header.slice(0, 80)}'`, { where: this.where, line: 1 });
+        // Echo the line only when it looks like a CSV header: the file may be a link to something
+        // that is not ours (a password file, a key), whose first line must not reach the logs.
+        const found = /^[A-Za-z0-9_ ,;."'-]{0,80}$/.test(header) ? `'${header}'` : `a first line of ${header.length} characters that is not a CSV header (not shown)`;
+        throw new DataError('CANDLES_CSV_INVALID', `${this.where} line 1: expected the header '${EXPECTED_HEADER}', found ${found}`, { where: this.where, line: 1 });
       }
       this.headerSeen = true;
       return;

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { BUNDLE_FILES, type BundleFile, type ManifestCore, type ModelBundle, bundleFiles, sha256Hex, symbolSlug, verifyBundle } from '@engine/model';
 import { DataError, PermanentError } from '@engine/shared';
@@ -118,7 +118,35 @@ export class PgArtifactStore implements ArtifactStore {
 export class FolderArtifactStore implements ArtifactStore {
   readonly kind = 'folder' as const;
 
-  constructor(readonly root: string) {}
+  /**
+   * A temporary folder older than this is an orphan of a killed process (a put takes
+   * seconds): the next put removes it. Default one hour.
+   */
+  constructor(
+    readonly root: string,
+    private readonly orphanAgeMs = 3_600_000,
+  ) {}
+
+  /** Remove what killed processes left in `.tmp` (older than `orphanAgeMs`); returns how many. */
+  async removeOrphans(now = Date.now()): Promise<number> {
+    const tmpRoot = path.join(this.root, '.tmp');
+    let names: string[];
+    try {
+      names = await readdir(tmpRoot);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const p = path.join(tmpRoot, name);
+      const s = await stat(p).catch(() => null);
+      if (s !== null && now - s.mtimeMs > this.orphanAgeMs) {
+        await rm(p, { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
 
   private dir(key: string): string {
     return path.join(this.root, ...checkKey(key).split('/'));
@@ -127,6 +155,7 @@ export class FolderArtifactStore implements ArtifactStore {
   async put(key: string, bundle: ModelBundle): Promise<void> {
     const dest = this.dir(key);
     verifyBundle(bundle, `being staged as '${key}'`);
+    await this.removeOrphans();
     const tmp = path.join(this.root, '.tmp', randomUUID());
     await mkdir(tmp, { recursive: true });
     try {
