@@ -203,8 +203,16 @@ describe("a symbol's trials page", () => {
     expect(body).toContain(`<tr data-count="DSR"><td>DSR</td><td class="num mono">${Number(d.dsr.toPrecision(4))}</td>`);
     for (const k of ['effective N', 'V', 'SR₀', 'PSR(0)', 'MinTRL (days)', 'FDR p', 'BY-adjusted p']) expect(body).toContain(`data-count="${k}"`);
     expect(body).toMatch(/over the run&#39;s 1 candidate\(s\) at q = 0\.05: (survived|rejected) \(run-2026-07-15\)/);
+    // The break-even cost and its curves (issue 16, item 5).
+    const be = (await fx.registry.getModel(fx.models.btcNew.id))!.manifest.break_even as { round_trip_bps: number | null; paid_round_trip_bps: number };
+    expect(be.paid_round_trip_bps).toBeCloseTo(23, 9);
+    expect(body).toContain('<h2>Break-even cost</h2>');
+    expect(body).toContain(be.round_trip_bps === null ? 'No break-even' : `Break-even round-trip cost <b class="mono">${be.round_trip_bps.toFixed(2)} bps</b>`);
+    expect(body).toMatch(/<div class="plot-box" id="cost-curve"><svg[^>]*id="cost-sharpe"[\s\S]*id="cost-pf"/);
     // A manifest from before the ledger says so instead of showing blanks.
-    expect((await get(`/models/${fx.models.eth.id}`)).body).toContain('This manifest predates the trial ledger');
+    const eth = (await get(`/models/${fx.models.eth.id}`)).body;
+    expect(eth).toContain('This manifest predates the trial ledger');
+    expect(eth).toContain('This manifest predates the break-even cost');
   });
 
   test('the table is capped at 500 rows and says how many were left out', async () => {

@@ -3,6 +3,7 @@ export * from './walk-forward/folds';
 export * from './threshold/select-threshold';
 export * from './simulation/simulate';
 export * from './metrics/trade-metrics';
+export * from './metrics/break-even';
 export { maxDrawdown, median } from './metrics/stats';
 export * from './metrics/normal';
 export * from './metrics/deflated-sharpe';

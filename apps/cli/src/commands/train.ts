@@ -95,7 +95,16 @@ export function formatGateTable(m: ModelManifest): string {
     g.note ?? '',
   ]);
   const verdict = m.gates.passed ? 'PUBLISHABLE' : `REJECTED (${m.gates.failed.join(', ')})${m.gates.suspected_leakage ? ' — SUSPECTED LEAKAGE' : ''}`;
-  return `${table(['gate', 'value', 'op', 'bound', 'verdict', 'note'], rows)}\nmedians from: ${m.gates.median_source}; verdict: ${verdict}`;
+  return `${table(['gate', 'value', 'op', 'bound', 'verdict', 'note'], rows)}\nmedians from: ${m.gates.median_source}; verdict: ${verdict}${breakEvenLine(m)}`;
+}
+
+/** The break-even cost line under the gate table (absent for manifests written before it). */
+function breakEvenLine(m: ModelManifest): string {
+  const b = m.break_even;
+  if (b === undefined) return '';
+  const paid = b.paid_round_trip_bps === null ? 'no trades' : `the trades paid ${fmt(b.paid_round_trip_bps)} bps`;
+  if (b.round_trip_bps === null) return `\nbreak-even round-trip cost: none (Sharpe ≥ ${b.min_sharpe} and PF ≥ ${b.min_profit_factor} fail even at 0 bps; ${paid})`;
+  return `\nbreak-even round-trip cost: ${fmt(b.round_trip_bps)} bps (${paid}; margin ${fmt(b.margin_bps)} bps; the same trades re-priced, entries held fixed)`;
 }
 
 /** The per-fold table of the walk-forward. */

@@ -1,7 +1,7 @@
 import type { ModelDetail } from '@engine/registry';
 import { html, raw, type SafeHtml } from '../html';
 import { barChart, lineChart } from '../plot';
-import { deflatedSharpeSchema, falseDiscoverySchema, type FoldReport } from '@engine/model';
+import { breakEvenSchema, deflatedSharpeSchema, falseDiscoverySchema, type FoldReport } from '@engine/model';
 import { drawdown, type EquityData, type Importance, type Read } from '../bundle-data';
 import { badge, fmtMetric, fmtTime, HEADLINE_METRICS, symbolHref, trialsHref } from './format';
 import { layout, type PageContext } from './layout';
@@ -59,6 +59,29 @@ function countedTrials(m: ModelDetail): SafeHtml {
     );
   }
   return html`<table class="counted" id="counted-trials"><tbody>${rows.map(([k, v, note]) => html`<tr data-count="${k}"><td>${k}</td><td class="num mono">${v}</td><td class="small">${note}</td></tr>`)}</tbody></table>`;
+}
+
+/** The break-even cost and the cost curve: Sharpe and profit factor of the same trades re-priced at every round-trip cost. */
+function breakEven(m: ModelDetail): SafeHtml {
+  const r = breakEvenSchema.safeParse(m.manifest.break_even);
+  if (!r.success) return html`<p class="muted" id="break-even">This manifest predates the break-even cost.</p>`;
+  const b = r.data;
+  const n2 = (x: number | null): string => (x === null ? '–' : x.toFixed(2));
+  const summary =
+    b.trades === 0
+      ? html`<p id="break-even">No out-of-sample trades: no cost curve.</p>`
+      : b.round_trip_bps === null
+        ? html`<p id="break-even">No break-even: the trades fail Sharpe ≥ ${b.min_sharpe} or PF ≥ ${b.min_profit_factor} even at 0 bps (they paid ${n2(b.paid_round_trip_bps)} bps a round trip).</p>`
+        : html`<p id="break-even">Break-even round-trip cost <b class="mono">${n2(b.round_trip_bps)} bps</b>: the same ${b.trades} trades, re-priced with entries and exits held fixed, pass Sharpe ≥ ${b.min_sharpe} and PF ≥ ${b.min_profit_factor} up to it. They paid ${n2(b.paid_round_trip_bps)} bps (margin ${n2(b.margin_bps)} bps).</p>`;
+  if (b.curve.length === 0) return summary;
+  const x = b.curve.map((p) => p.cost_bps);
+  const markers = [
+    ...(b.paid_round_trip_bps !== null ? [{ x: b.paid_round_trip_bps, label: 'paid' }] : []),
+    ...(b.round_trip_bps !== null ? [{ x: b.round_trip_bps, label: 'break-even' }] : []),
+  ];
+  const sharpe = lineChart({ id: 'cost-sharpe', title: `Sharpe against round-trip cost (bound ${b.min_sharpe})`, xKind: 'number', xLabel: 'round-trip cost, bps', yLabel: 'Sharpe', baseline: b.min_sharpe, markers, series: [{ name: 'Sharpe', x, y: b.curve.map((p) => p.sharpe) }] });
+  const pf = lineChart({ id: 'cost-pf', title: `Profit factor against round-trip cost (bound ${b.min_profit_factor})`, xKind: 'number', xLabel: 'round-trip cost, bps', yLabel: 'PF', baseline: b.min_profit_factor, markers, series: [{ name: 'profit factor', x, y: b.curve.map((p) => p.profit_factor ?? NaN), color: '#7c3aed' }] });
+  return html`${summary}<div class="plot-box" id="cost-curve">${raw(sharpe)}${raw(pf)}</div>`;
 }
 
 const day = (iso: string): string => fmtTime(iso).slice(0, 10);
@@ -135,6 +158,7 @@ ${m.verdict === 'rejected' ? html`<h2>Why it was rejected</h2><ul>${m.reasons.ma
 <h2>Gates</h2>${gateTable(m)}
 <h2>Every trial counted</h2>${countedTrials(m)}
 <p class="small"><a id="trials-link" href="${trialsHref(m.symbol)}">Trials of ${m.symbol}</a>: every configuration evaluated for it, and the deflated Sharpe at the true trial count.</p>
+<h2>Break-even cost</h2>${breakEven(m)}
 <h2>Out-of-sample performance</h2>${plots(p)}
 <h2>Walk-forward folds</h2>${p.bundleError !== null ? missing('fold table', p.bundleError) : p.folds.ok ? foldTable(p.folds.value) : missing('fold table', p.folds.reason)}
 <h2>Manifest and artifacts</h2>

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DAY_MS, formatUtcDay, Mulberry32, parseUtcDay } from '@engine/shared';
-import { adjustPValues, deflateByTrials, probabilisticSharpeRatio, sharpeMoments } from '@engine/training';
+import { adjustPValues, breakEvenCost, DEFAULT_GATES, deflateByTrials, probabilisticSharpeRatio, sharpeMoments, type SimTrade } from '@engine/training';
+import { DEFAULT_COST_MODEL } from '@engine/model';
 import { type GateResult, type ManifestCore, type ModelBundle, sha256Hex } from '@engine/model';
 
 /**
@@ -112,6 +113,8 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
   const folds: Record<string, unknown>[] = [];
   const points: Record<string, unknown>[] = [];
   const allPnl: number[] = [];
+  /** The same trades as the simulation records them (23 bps round trip paid), for the break-even cost. */
+  const simTrades: SimTrade[] = [];
   const daily = new Map<number, number>();
   const boundaries: { fold: number; test_start: string; test_end: string }[] = [];
   const foldStats: { max_drawdown: number; win_rate: number }[] = [];
@@ -135,6 +138,7 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
       const gbp = pnl[i]!;
       eqGbp += gbp;
       eqBps += gbp / GBP_PER_BPS;
+      simTrades.push({ row: simTrades.length, fold: k, signal_ts: ts, decision_ts: ts, entry_ts: ts, exit_ts: ts, exit_index: 0, exit_reason: gbp > 0 ? 1 : 2, predicted_bps: 5, threshold_bps: 1, gross_bps: gbp / GBP_PER_BPS + 23, net_bps: gbp / GBP_PER_BPS, fee_bps: 20, spread_bps: 2, slippage_bps: 1 });
       points.push({ exit: iso(ts), fold: k, net_bps: gbp / GBP_PER_BPS, equity_gbp: Math.round(eqGbp * 100) / 100, equity_bps: Math.round(eqBps * 10) / 10, exit_reason: gbp > 0 ? 'tp' : 'sl' });
       const day = Math.floor(ts / DAY_MS) * DAY_MS;
       daily.set(day, (daily.get(day) ?? 0) + gbp);
@@ -256,6 +260,7 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
       min_track_record_days: Number.isFinite(d.min_track_record_days) ? d.min_track_record_days : null, config_hash: cand.configHash, is_control: false,
     };
     const p = 1 - psr0;
+    manifest.break_even = { ...breakEvenCost(simTrades, days.map(([d]) => d), DEFAULT_COST_MODEL, DEFAULT_GATES), entries_fixed: true };
     manifest.false_discovery = { method: 'by', q: 0.05, candidates: 1, p, p_adjusted: adjustPValues([p], 'by')[0]!, survived: adjustPValues([p], 'by')[0]! <= 0.05, decided_by: `run-${spec.runDate}` };
   }
   return { manifest, files };

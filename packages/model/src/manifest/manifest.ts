@@ -182,6 +182,28 @@ export const deflatedSharpeSchema = z
   .strict();
 export type DeflatedSharpe = z.infer<typeof deflatedSharpeSchema>;
 
+/**
+ * The manifest's `break_even` block (issue 16, item 5): the round-trip cost at which the
+ * out-of-sample trades, re-priced with entries and exits held fixed, would still pass the
+ * Sharpe and profit-factor gates, and the cost curve behind it.
+ */
+export const breakEvenSchema = z
+  .object({
+    /** Largest round-trip cost (bps) passing both gates; null when they fail even at 0. */
+    round_trip_bps: z.number().nullable(),
+    /** Mean round-trip cost the trades paid (fee + spread + slippage), bps; null without trades. */
+    paid_round_trip_bps: z.number().nullable(),
+    margin_bps: z.number().nullable(),
+    trades: int0,
+    min_sharpe: z.number(),
+    min_profit_factor: z.number(),
+    /** Entries and exits are held fixed: the trades are re-priced, not re-simulated. */
+    entries_fixed: z.literal(true),
+    curve: z.array(z.object({ cost_bps: z.number(), sharpe: z.number(), profit_factor: z.number().nullable() }).strict()),
+  })
+  .strict();
+export type BreakEvenRecord = z.infer<typeof breakEvenSchema>;
+
 export const manifestSchema = z
   .object({
     schema_version: z.literal(MANIFEST_SCHEMA_VERSION),
@@ -296,6 +318,8 @@ export const manifestSchema = z
     deflated_sharpe: deflatedSharpeSchema.optional(),
     /** The daily run's false-discovery decision; absent until the run decides (and on bundles of `--no-registry`). */
     false_discovery: falseDiscoverySchema.optional(),
+    /** The cost at which these trades would still pass (absent on manifests written before it). */
+    break_even: breakEvenSchema.optional(),
     trading_params: z
       .object({
         recommended_edge_threshold_bps: z.number(),

@@ -3,6 +3,7 @@ import { MANIFEST_SCHEMA_VERSION, type ModelManifest, finiteOrNull, recordProfit
 import type { GateOutcome } from '../gates/gates';
 import { trialLookback, type TrialDeflation } from '../gates/trial-deflation';
 import type { TradeMetrics } from '../metrics/trade-metrics';
+import type { BreakEven } from '../metrics/break-even';
 import type { ScenarioResult } from '../scenarios/scenarios';
 import type { Fold } from '../walk-forward/folds';
 import { recordMetrics, recordThreshold } from './bundle-files';
@@ -56,6 +57,7 @@ export interface ManifestInput {
   gates: GateOutcome;
   /** The deflated Sharpe at the true trial count, the trial it judged, and whether a ledger was consulted. */
   deflation: TrialDeflation & { trial: TrialSummary; ledger: boolean };
+  breakEven: BreakEven;
   scenarios: ScenarioResult[];
   artifacts: Record<string, string>;
 }
@@ -142,6 +144,7 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       failed: gates.failed,
     },
     deflated_sharpe: recordDeflation(x.deflation),
+    break_even: { ...x.breakEven, entries_fixed: true, curve: x.breakEven.curve.map((p) => ({ cost_bps: p.cost_bps, sharpe: p.sharpe, profit_factor: p.profit_factor === null ? null : finiteOrNull(p.profit_factor) })) },
     trading_params: {
       recommended_edge_threshold_bps: oos.finalChoice.threshold_bps,
       max_trades_per_day: cfg.trading.max_trades_per_day,

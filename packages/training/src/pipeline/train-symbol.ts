@@ -5,6 +5,7 @@ import type { FoldReport, ModelBundle, ModelManifest } from '@engine/model';
 import { evaluateGates, type GateHistoryEntry } from '../gates/gates';
 import { deflateByTrials, type TrialHistoryEntry } from '../gates/trial-deflation';
 import { dailyPnl, daysInSpan, type TradeMetrics, tradeMetrics } from '../metrics/trade-metrics';
+import { breakEvenCost } from '../metrics/break-even';
 import { dailyVolatility, runScenarios } from '../scenarios/scenarios';
 import { simulateSegments } from '../simulation/simulate';
 import { walkForwardFolds } from '../walk-forward/folds';
@@ -159,6 +160,7 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     deflation,
   );
   const scenarios = runScenarios(trades, oosDays, cfg.costs, dailyVolatility(candles, oosDays), cfg.scenarios);
+  const breakEven = breakEvenCost(trades, oosDays, cfg.costs, cfg.gates);
 
   progress('export', 0, 1, 'writing the bundle');
   const reports = foldReports(folds, oos, foldMetrics, labels);
@@ -202,6 +204,7 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     overall,
     gates,
     deflation: { ...deflation, trial, ledger: input.trials !== undefined },
+    breakEven,
     scenarios,
     artifacts,
   });
