@@ -18,15 +18,15 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import { FlowProducer, Queue, type Job } from 'bullmq';
+import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUES, jobIds, type TrainProgress, startRun, type RunProducer } from '@engine/fleet';
+import { QUEUES, jobIds, startRun, type RunProducer } from '@engine/fleet';
 import { createLogger, DEFAULT_RETRY, loadConfig } from '@engine/shared';
 import { Registry, createPgDb, type Db } from '@engine/registry';
 import { startFakeDropbox, type FakeDropbox, type FakeDropboxRequest } from './fakes/fake-dropbox';
 import { OHLCV_DIR } from './support/paths';
 import { TcpProxy } from './support/proxy';
-import { REDIS_URL, RoleProcess, cleanUp, dropRedisPrefix, freshDatabase, requireCandleFiles, until } from './support/fleet-harness';
+import { REDIS_URL, RoleProcess, cleanUp, dropRedisPrefix, freshDatabase, jobFinished, jobInFolds, modelRowCount, modelSynced, requireCandleFiles } from './support/fleet-harness';
 
 jest.setTimeout(240_000);
 
@@ -80,28 +80,11 @@ describe('fleet faults', () => {
 
   const run = (runDate: string, symbols: string[], source = `csv:${OHLCV_DIR}`, training: Record<string, unknown> = TRAINING) =>
     startRun(producer, { runDate, symbols, source, windowDays: DAYS, trigger: 'manual', retry: DEFAULT_RETRY.train, training }, log);
-  const finished = (id: string, timeoutMs = 150_000) =>
-    until(`job ${id} to finish`, async () => {
-      const state = await (await trainQueue.getJob(id))?.getState();
-      if (state !== 'completed' && state !== 'failed') return undefined;
-      // fetched after the state: a copy read just before completion lacks its result
-      const job = await trainQueue.getJob(id);
-      return job ? { job, state } : undefined;
-    }, timeoutMs, 300);
+  const finished = (id: string, timeoutMs = 150_000) => jobFinished(trainQueue, id, timeoutMs);
   /** Wait until job `id` runs on some worker and is in the walk-forward folds; returns that worker's pod id. */
-  const midJob = async (id: string) =>
-    until(`${id} to reach the folds`, async () => {
-      const job: Job | undefined = await trainQueue.getJob(id);
-      const p = job?.progress as TrainProgress | undefined;
-      return job?.processedBy && p && (p.stage === 'fold' || p.stage === 'final') ? job.processedBy : undefined;
-    }, 120_000, 100);
-  const syncedModel = (symbol: string, runDate: string, timeoutMs = 60_000) =>
-    until(`${symbol} ${runDate} to be synced`, async () => {
-      const m = await registry.findModel(symbol, runDate);
-      return m?.syncState === 'synced' ? m : undefined;
-    }, timeoutMs, 300);
-  const modelRows = async (symbol: string, runDate: string) =>
-    (await registryDb.query(`SELECT id FROM engine_registry.models WHERE symbol = $1 AND run_date = $2::date`, [symbol, runDate])).length;
+  const midJob = (id: string) => jobInFolds(trainQueue, id);
+  const syncedModel = (symbol: string, runDate: string, timeoutMs = 60_000) => modelSynced(registry, symbol, runDate, timeoutMs);
+  const modelRows = (symbol: string, runDate: string) => modelRowCount(registryDb, symbol, runDate);
 
   beforeAll(async () => {
     requireCandleFiles(OHLCV_DIR, ['BTCUSDT', 'ETHUSDT', 'SUIUSDT', 'TAOUSDT']);

@@ -21,15 +21,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { FlowProducer, Queue, type Job } from 'bullmq';
+import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUES, jobIds, startRun, type RunProducer, type RunResult, type TrainProgress } from '@engine/fleet';
+import { QUEUES, jobIds, startRun, type RunProducer, type RunResult } from '@engine/fleet';
 import { createLogger, type RetrySettings } from '@engine/shared';
 import { Registry, createPgDb, type Db } from '@engine/registry';
 import { startFakeDropbox, type FakeDropbox, type FakeDropboxRequest } from './fakes/fake-dropbox';
 import { OHLCV_DIR } from './support/paths';
 import { TcpProxy } from './support/proxy';
-import { RoleProcess, cleanUp, freshDatabase, requireCandleFiles, until } from './support/fleet-harness';
+import { RoleProcess, cleanUp, freshDatabase, jobFinished, jobInFolds, modelRowCount, modelSynced, requireCandleFiles, until } from './support/fleet-harness';
 
 jest.setTimeout(240_000);
 
@@ -151,26 +151,10 @@ describe('fleet restarts and outages', () => {
   const openProducer = (connection: Redis): RunProducer => ({ flow: quiet(new FlowProducer({ connection, prefix })), runQueue: quiet(new Queue(QUEUES.run, { connection, prefix })), prefix });
   const run = (runDate: string, symbols: string[], p: RunProducer = producer) =>
     startRun(p, { runDate, symbols, source: `csv:${OHLCV_DIR}`, windowDays: DAYS, trigger: 'manual', retry: TRAIN_RETRY, training: TRAINING }, log);
-  const finished = (queue: Queue, id: string, timeoutMs = 150_000) =>
-    until(`job ${id} to finish`, async () => {
-      const state = await (await queue.getJob(id))?.getState();
-      if (state !== 'completed' && state !== 'failed') return undefined;
-      const job = await queue.getJob(id);
-      return job ? { job, state } : undefined;
-    }, timeoutMs, 300);
-  const inFolds = (id: string) =>
-    until(`${id} to reach the folds`, async () => {
-      const job: Job | undefined = await trainQueue.getJob(id);
-      const p = job?.progress as TrainProgress | undefined;
-      return job?.processedBy && p && (p.stage === 'fold' || p.stage === 'final') ? job.processedBy : undefined;
-    }, 120_000, 100);
-  const syncedModel = (symbol: string, runDate: string, timeoutMs = 90_000) =>
-    until(`${symbol} ${runDate} to be synced`, async () => {
-      const m = await registry.findModel(symbol, runDate);
-      return m?.syncState === 'synced' ? m : undefined;
-    }, timeoutMs, 300);
-  const modelRows = async (symbol: string, runDate: string) =>
-    (await registryDb.query(`SELECT id FROM engine_registry.models WHERE symbol = $1 AND run_date = $2::date`, [symbol, runDate])).length;
+  const finished = (queue: Queue, id: string, timeoutMs = 150_000) => jobFinished(queue, id, timeoutMs);
+  const inFolds = (id: string) => jobInFolds(trainQueue, id);
+  const syncedModel = (symbol: string, runDate: string, timeoutMs = 90_000) => modelSynced(registry, symbol, runDate, timeoutMs);
+  const modelRows = (symbol: string, runDate: string) => modelRowCount(registryDb, symbol, runDate);
   const syncedEvents = async (symbol: string, modelId: string) => (await registry.events(symbol, 1000)).filter((e) => e.event === 'synced' && e.modelId === modelId).length;
   /** Successful uploads of a model's ONNX file (published or rejected layout). */
   const modelUploads = (symbol: string, runDate: string) =>

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
+import type { Job, Queue } from 'bullmq';
+import type { TrainProgress } from '@engine/fleet';
+import type { Db, ModelRecord, Registry } from '@engine/registry';
 import { REPO_ROOT } from './paths';
 
 /** The real services the fleet tests run against. */
@@ -101,6 +104,38 @@ function trackPid(pid: number, running: boolean): void {
   if (running) pids.add(String(pid));
   else pids.delete(String(pid));
   writeFileSync(file, [...pids].join('\n'));
+}
+
+/** Wait until job `id` of `queue` has completed or failed; the job read after that state (a copy read before completion lacks its result). */
+export function jobFinished(queue: Queue, id: string, timeoutMs = 150_000): Promise<{ job: Job; state: 'completed' | 'failed' }> {
+  return until(`job ${id} to finish`, async () => {
+    const state = await (await queue.getJob(id))?.getState();
+    if (state !== 'completed' && state !== 'failed') return undefined;
+    const job = await queue.getJob(id);
+    return job ? { job, state } : undefined;
+  }, timeoutMs, 300);
+}
+
+/** Wait until training job `id` runs on some worker and is in the walk-forward folds; returns that worker's pod id. */
+export function jobInFolds(trainQueue: Queue, id: string, timeoutMs = 120_000): Promise<string> {
+  return until(`${id} to reach the folds`, async () => {
+    const job: Job | undefined = await trainQueue.getJob(id);
+    const p = job?.progress as TrainProgress | undefined;
+    return job?.processedBy && p && (p.stage === 'fold' || p.stage === 'final') ? job.processedBy : undefined;
+  }, timeoutMs, 100);
+}
+
+/** Wait until the registry has `symbol`'s model of `runDate` synced. */
+export function modelSynced(registry: Registry, symbol: string, runDate: string, timeoutMs = 60_000): Promise<ModelRecord> {
+  return until(`${symbol} ${runDate} to be synced`, async () => {
+    const m = await registry.findModel(symbol, runDate);
+    return m?.syncState === 'synced' ? m : undefined;
+  }, timeoutMs, 300);
+}
+
+/** Rows of the registry's models table for (symbol, run date): exactly one, whatever happened. */
+export async function modelRowCount(db: Db, symbol: string, runDate: string): Promise<number> {
+  return (await db.query(`SELECT id FROM engine_registry.models WHERE symbol = $1 AND run_date = $2::date`, [symbol, runDate])).length;
 }
 
 /** A fleet role running as a real child process (`node apps/<app>/dist/main.js`). */
