@@ -102,6 +102,7 @@ export function formatGateTable(m: ModelManifest): string {
 function breakEvenLine(m: ModelManifest): string {
   const b = m.break_even;
   if (b === undefined) return '';
+  if (b.trades === 0) return '\nbreak-even round-trip cost: none (no out-of-sample trades to re-price)';
   const paid = b.paid_round_trip_bps === null ? 'no trades' : `the trades paid ${fmt(b.paid_round_trip_bps)} bps`;
   if (b.round_trip_bps === null) return `\nbreak-even round-trip cost: none (Sharpe ≥ ${b.min_sharpe} and PF ≥ ${b.min_profit_factor} fail even at 0 bps; ${paid})`;
   return `\nbreak-even round-trip cost: ${fmt(b.round_trip_bps)} bps (${paid}; margin ${fmt(b.margin_bps)} bps; the same trades re-priced, entries held fixed)`;
