@@ -53,7 +53,9 @@ export function readEquity(files: ReadonlyMap<string, Uint8Array>): Read<EquityD
 /** Drawdown of an equity curve: at each point, equity minus its running peak (≤ 0). */
 export function drawdown(equity: readonly number[]): number[] {
   const out = new Array<number>(equity.length);
-  let peak = -Infinity;
+  // The curve starts from 0 before its first trade: a first trade that loses is already a
+  // drawdown (issue 19: the peak started at −∞ and the plot missed it, unlike the card and the CLI).
+  let peak = 0;
   for (let i = 0; i < equity.length; i++) {
     const v = equity[i]!;
     if (Number.isFinite(v) && v > peak) peak = v;

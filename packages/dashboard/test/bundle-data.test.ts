@@ -1,4 +1,5 @@
 import { drawdown, readEquity, readFolds, readImportance } from '../src/bundle-data';
+import { buildBundle } from './support/seed-bundles';
 
 const files = (o: Record<string, unknown>) => new Map(Object.entries(o).map(([k, v]) => [k, Buffer.from(typeof v === 'string' ? v : JSON.stringify(v))]));
 
@@ -46,6 +47,23 @@ describe('readEquity', () => {
 
 test('drawdown is equity minus its running peak', () => {
   expect(drawdown([0, 5, 3, 6, 2, NaN, 7])).toEqual([0, 0, -2, 0, -4, NaN, 0]);
+});
+
+test('drawdown counts from the start: a first trade that loses is a drawdown (plot = card = CLI)', () => {
+  expect(drawdown([-5, -2, -7, 1, -1])).toEqual([-5, -2, -7, 0, -2]);
+  // The fixture bundles' equity curves against their manifests' max_drawdown (the card's number).
+  // The dashboard fixture's three seeds (two published, one rejected).
+  for (const spec of [
+    { symbol: 'BTC/USDT', runDate: '2026-07-14', seed: 6, edgeGbp: 0.4, expect: 'published' },
+    { symbol: 'BTC/USDT', runDate: '2026-07-15', seed: 19, edgeGbp: 0.4, expect: 'published' },
+    { symbol: 'ETH/USDT', runDate: '2026-07-15', seed: 1, edgeGbp: -0.6, expect: 'rejected' },
+  ] as const) {
+    const b = buildBundle(spec);
+    const eq = readEquity(new Map(b.files.map((f) => [f.name, f.bytes])));
+    if (!eq.ok) throw new Error(eq.reason);
+    const worst = -Math.min(...drawdown(eq.value.equity));
+    expect(worst).toBeCloseTo(b.manifest.metrics.max_drawdown, 1);
+  }
 });
 
 describe('readFolds', () => {
