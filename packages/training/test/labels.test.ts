@@ -196,12 +196,17 @@ describe('triple-barrier labels', () => {
   it('labels 216,000 rows (150 days) well under a second', () => {
     const c = randomWalkCandles({ days: 150, seed: 11 });
     tripleBarrierLabels(c, DEFAULT_LABEL_CONFIG, FLAT_23); // warm the JIT
-    const t0 = performance.now();
-    const l = tripleBarrierLabels(c, DEFAULT_LABEL_CONFIG, FLAT_23);
-    const ms = performance.now() - t0;
+    // The best of three: one run can land on a garbage collection or a busy core (CI once saw
+    // 1,132 ms for a typical ~30 ms), the fastest says what the code costs.
+    let ms = Infinity;
+    let l = tripleBarrierLabels(c, DEFAULT_LABEL_CONFIG, FLAT_23);
+    for (let k = 0; k < 3; k++) {
+      const t0 = performance.now();
+      l = tripleBarrierLabels(c, DEFAULT_LABEL_CONFIG, FLAT_23);
+      ms = Math.min(ms, performance.now() - t0);
+    }
     expect(l.rows).toBe(216_000);
     expect(l.labelled).toBe(216_000 - 60 - 4);
-    // Typically ~30 ms; the bound leaves room for a busy 2-core CI machine.
     expect(ms).toBeLessThan(1000);
   });
 });
