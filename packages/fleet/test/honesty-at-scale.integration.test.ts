@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { createLogger, loadConfig } from '@engine/shared';
+import { Mulberry32, createLogger, loadConfig } from '@engine/shared';
 import { openRegistryContext, stagingKey, type RegistryContext } from '@engine/registry';
 import { DEFAULT_GATES, deflateByTrials, probabilisticSharpeRatio, sharpeMoments } from '@engine/training';
 import { makeBundle } from '../../registry/test/support/bundles';
@@ -29,19 +29,10 @@ const FIRST_DAY = '2026-03-09';
 const T = 130;
 const CONFIGS = 10;
 
-/** mulberry32: a small seeded generator, so the test sees the same market every time. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function normal(u: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+/** Standard normal draws (Box–Muller) from the project's seeded generator: the same market every time. */
+function normal(seed: number): () => number {
+  const u = new Mulberry32(seed);
+  return () => Math.sqrt(-2 * Math.log(1 - u.next())) * Math.cos(2 * Math.PI * u.next());
 }
 
 /**
@@ -50,7 +41,7 @@ function normal(u: () => number): () => number {
  * Sharpe of `edge` before noise.
  */
 function searchedSymbol(seed: number, edge: number): number[][] {
-  const z = normal(rng(seed));
+  const z = normal(seed);
   const market = Array.from({ length: T }, () => z());
   return Array.from({ length: CONFIGS }, () => market.map((m) => 10 * (edge + Math.sqrt(0.3) * m + Math.sqrt(0.7) * z())));
 }

@@ -58,7 +58,14 @@ export function breakEvenCost(
   const step = opts.stepBps ?? 0.5;
   const n = trades.length;
   const paid = n === 0 ? null : trades.reduce((s, t) => s + t.fee_bps + t.spread_bps + t.slippage_bps, 0) / n;
-  const ok = (c: number) => n > 0 && passes(at(trades, days, costs, c), bounds.min_sharpe, bounds.min_profit_factor);
+  // The scan visits the whole-bps costs the curve plots: price each cost once.
+  const priced = new Map<number, CostCurvePoint>();
+  const point = (c: number): CostCurvePoint => {
+    let p = priced.get(c);
+    if (p === undefined) priced.set(c, (p = at(trades, days, costs, c)));
+    return p;
+  };
+  const ok = (c: number) => n > 0 && passes(point(c), bounds.min_sharpe, bounds.min_profit_factor);
 
   let roundTrip: number | null = null;
   if (ok(0)) {
@@ -87,7 +94,7 @@ export function breakEvenCost(
   // The curve spans the paid cost and the break-even with room either side.
   const top = Math.min(maxBps, Math.max(40, Math.ceil(2 * (paid ?? 0)), Math.ceil((roundTrip ?? 0) + 10)));
   const curve: CostCurvePoint[] = [];
-  if (n > 0) for (let c = 0; c <= top; c += 1) curve.push(at(trades, days, costs, c));
+  if (n > 0) for (let c = 0; c <= top; c += 1) curve.push(point(c));
   return {
     round_trip_bps: roundTrip,
     paid_round_trip_bps: paid,
