@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Field, Float64, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
-import { ConfigError, pairStem, type Pair } from '@engine/shared';
+import { pairStem, type Pair } from '@engine/shared';
+import { cacheFolderError, writeFileAtomic } from './cache-io';
 import { CANDLE_COLUMNS, concatRaw, emptyRaw, mergeRaw, sliceRawByTime, type RawCandles } from './raw-candles';
 import { addRange, parseRanges, type TimeRange } from './coverage';
 
@@ -116,15 +115,7 @@ export class CandleCache {
       'engine.covered': JSON.stringify(this.ranges),
       'engine.ts': 'candle open time, epoch milliseconds UTC',
     });
-    const tmp = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      await mkdir(path.dirname(this.file), { recursive: true });
-      await writeFile(tmp, bytes);
-      await rename(tmp, this.file);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw cacheFolderError(err, path.dirname(path.dirname(this.file)), this.file, 'write');
-    }
+    await writeFileAtomic(this.file, bytes, path.dirname(path.dirname(this.file)));
     this.dirty = false;
   }
 
@@ -165,25 +156,4 @@ function decode(bytes: Uint8Array): { rows: RawCandles; ranges: TimeRange[]; met
     cols[k] = v;
   }
   return { rows: { length: table.numRows, ...(cols as Record<(typeof CANDLE_COLUMNS)[number], Float64Array>) }, ranges, meta };
-}
-
-/**
- * A cache folder the process cannot use (read-only, a file where a folder should be, no
- * permission) is a configuration error that says where and what to do, not a stack trace.
- */
-function cacheFolderError(err: unknown, cacheDir: string, file: string, op: 'read' | 'write'): Error {
-  const e = err as NodeJS.ErrnoException;
-  const why: Record<string, string> = {
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EROFS: 'the file system is read-only',
-    ENOTDIR: 'a path component is a file, not a folder',
-    EEXIST: 'a path component is a file, not a folder',
-    EISDIR: 'the cache file is a folder',
-  };
-  if (e.code === undefined || why[e.code] === undefined) return e;
-  return new ConfigError(
-    `the candle cache folder ${cacheDir} cannot be ${op === 'read' ? 'read' : 'written'} (${e.code}: ${why[e.code]}, at ${file}): expected a writable folder; set ENGINE_DATA_DIR or --cache-dir to one`,
-    { cacheDir, file, code: e.code },
-  );
 }
