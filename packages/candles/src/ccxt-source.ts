@@ -1,13 +1,25 @@
 import type { Exchange } from 'ccxt';
 import { DataError, MINUTE_MS, PermanentError, TransientError, formatUtcMinute, wrapError, type Pair } from '@engine/shared';
 import { allocRaw, subRaw, type RawCandles } from './raw-candles';
-import type { CandleSource, FetchContext } from './source';
+import type { CandleSource, FetchContext, FundingFetchContext, FundingPage } from './source';
 import type { TimeRange } from './coverage';
 
 type CcxtModule = typeof import('ccxt');
 
 /** A missing candle younger than this may still be on its way; it is not recorded as a gap. */
 const SETTLE_MS = 2 * MINUTE_MS;
+
+/** Funding events per request: Binance's `/fapi/v1/fundingRate` maximum. */
+const FUNDING_PAGE_SIZE = 1000;
+
+/**
+ * Which markets a source reads: `spot`, or `perp` (the linear perpetual swap settled in
+ * the pair's quote, e.g. `BTC/USDT:USDT` for our `BTC/USDT`). ccxt gives each
+ * derivatives-only venue its own exchange id (`binanceusdm` beside `binance`), so the id
+ * decides: an exchange that lists no spot markets is read as perpetuals. The cache key is
+ * the id either way, so spot and perpetual candles never share a cache file.
+ */
+export type MarketKind = 'spot' | 'perp';
 
 /** How a failed request is retried. */
 export interface RetryOptions {
@@ -28,7 +40,10 @@ export interface CcxtSourceOptions {
   exchangeUrl?: string;
   /** ccxt's `rateLimit` (ms between requests of cost 1); default: the exchange's own. ccxt throttles either way. */
   rateLimitMs?: number;
-  /** Candles per request. Default 1000 (Binance's spot maximum). */
+  /**
+   * Candles per request. Default 1000: Binance's spot maximum, and the cheapest page for
+   * its futures too (1000 candles weigh 5, 1500 weigh 10; ccxt also caps Binance at 1000).
+   */
   pageSize?: number;
   /** Per-request timeout. Default 15 000 ms. */
   timeoutMs?: number;
@@ -41,6 +56,10 @@ export interface CcxtSourceOptions {
  * rate limiter; retries network errors and 429s (honouring Retry-After) and turns a
  * request that keeps failing into a `TransientError`. Never returns a candle that is
  * still forming (open time + 1 min > now).
+ *
+ * Spot exchanges (`binance`) serve the spot pair; derivatives-only ones (`binanceusdm`)
+ * serve its linear perpetual (see `MarketKind`), whose funding history `fetchFunding`
+ * pages through the same way, 1000 events a request.
  */
 export class CcxtSource implements CandleSource {
   readonly kind = 'exchange' as const;
@@ -49,6 +68,8 @@ export class CcxtSource implements CandleSource {
   private count = 0;
   private ccxt: CcxtModule | undefined;
   private exchangePromise: Promise<Exchange> | undefined;
+  /** Set when the exchange is created, before any market is asked for. */
+  private markets: MarketKind = 'spot';
   private readonly pageSize: number;
   private readonly retry: Required<RetryOptions>;
 
@@ -84,7 +105,8 @@ export class CcxtSource implements CandleSource {
     }
     const ex = new Klass({ enableRateLimit: true, timeout: this.opts.timeoutMs ?? 15_000, ...(this.opts.rateLimitMs !== undefined ? { rateLimit: this.opts.rateLimitMs } : {}) });
     if (this.opts.exchangeUrl !== undefined) ex.urls['api'] = rebaseUrls(ex.urls['api'], this.opts.exchangeUrl) as typeof ex.urls['api'];
-    restrictToSpot(ex);
+    this.markets = ex.has['spot'] === false ? 'perp' : 'spot';
+    restrictMarkets(ex, this.markets);
     // Count every HTTP request (retries and market loading included) for the summary.
     const send = ex.fetch.bind(ex);
     ex.fetch = (url: unknown, method?: string, headers?: unknown, body?: unknown) => {
@@ -94,19 +116,32 @@ export class CcxtSource implements CandleSource {
     return ex;
   }
 
+  /** The ccxt symbol of `pair` in this source's markets, after checking the exchange lists it. */
+  private async market(ex: Exchange, pair: Pair, signal: AbortSignal | undefined): Promise<string> {
+    await this.call(ex, 'loadMarkets', pair, () => ex.loadMarkets(), signal);
+    if (this.markets === 'spot') {
+      if (ex.markets?.[pair.symbol]?.spot !== true) {
+        throw new PermanentError('SYMBOL_UNKNOWN', `${this.exchangeId} has no spot market ${pair.symbol}`, { symbol: pair.symbol, source: this.exchangeId });
+      }
+      return pair.symbol;
+    }
+    const symbol = `${pair.symbol}:${pair.quote}`;
+    const m = ex.markets?.[symbol];
+    if (m?.swap !== true || m.linear !== true) {
+      throw new PermanentError('SYMBOL_UNKNOWN', `${this.exchangeId} has no linear perpetual ${symbol} (for ${pair.symbol})`, { symbol: pair.symbol, market: symbol, source: this.exchangeId });
+    }
+    return symbol;
+  }
+
   async fetch(pair: Pair, range: TimeRange, ctx: FetchContext): Promise<void> {
     const ex = await this.exchange();
-    await this.call(ex, 'loadMarkets', pair, () => ex.loadMarkets(), ctx.signal);
-    const market = ex.markets?.[pair.symbol];
-    if (market === undefined || market.spot !== true) {
-      throw new PermanentError('SYMBOL_UNKNOWN', `${this.exchangeId} has no spot market ${pair.symbol}`, { symbol: pair.symbol, source: this.exchangeId });
-    }
+    const symbol = await this.market(ex, pair, ctx.signal);
     // The candle whose open time is the current minute is still forming: stop before it.
     const end = Math.min(range[1], Math.floor(ctx.now / MINUTE_MS) * MINUTE_MS);
     let since = range[0];
     while (since < end) {
       const from = since;
-      const page = await this.call(ex, 'fetchOHLCV', pair, () => ex.fetchOHLCV(pair.symbol, '1m', from, this.pageSize, { until: end - 1 }), ctx.signal, from);
+      const page = await this.call(ex, 'fetchOHLCV', pair, () => ex.fetchOHLCV(symbol, '1m', from, this.pageSize, { until: end - 1 }), ctx.signal, from);
       const rows = pageRows(page, from, end, ctx.now);
       if (page.length === 0) {
         // Nothing from `since` to the end of the range: a gap at the source (or not listed
@@ -121,6 +156,42 @@ export class CcxtSource implements CandleSource {
         throw new DataError('CANDLES_INVALID', `${pair.symbol} from ${this.exchangeId}: asked for candles from ${formatUtcMinute(from)}, got a page ending at ${formatUtcMinute(lastTs)}`, { symbol: pair.symbol, source: this.exchangeId, rule: 'sorted' });
       }
       since = Math.min(end, lastTs + MINUTE_MS);
+      await ctx.onBatch(rows, [from, since]);
+    }
+  }
+
+  /**
+   * Funding events of `pair`'s linear perpetual in `range`, paged forward 1000 a request.
+   * The caller keeps `range` to the settled past: an event is reported once it happened.
+   * A spot exchange has no funding: that is a permanent error naming the perpetual source.
+   */
+  async fetchFunding(pair: Pair, range: TimeRange, ctx: FundingFetchContext): Promise<void> {
+    const ex = await this.exchange();
+    if (this.markets !== 'perp' || ex.has['fetchFundingRateHistory'] !== true) {
+      const why = this.markets !== 'perp' ? 'serves spot markets, which have no funding' : 'has no funding history in ccxt (fetchFundingRateHistory)';
+      throw new PermanentError(
+        'FUNDING_UNAVAILABLE',
+        `${pair.symbol}: ${this.exchangeId} ${why}: funding rates need a perpetual-futures source such as binanceusdm`,
+        { symbol: pair.symbol, source: this.exchangeId },
+      );
+    }
+    const symbol = await this.market(ex, pair, ctx.signal);
+    const end = range[1];
+    let since = range[0];
+    while (since < end) {
+      const from = since;
+      const page = await this.call(ex, 'fetchFundingRateHistory', pair, () => ex.fetchFundingRateHistory(symbol, from, FUNDING_PAGE_SIZE, { until: end - 1 }), ctx.signal, from);
+      const rows = fundingRows(page, from, end);
+      if (page.length === 0) {
+        await ctx.onBatch(rows, [from, end]);
+        break;
+      }
+      const lastTs = Number(page[page.length - 1]!.timestamp);
+      if (!(lastTs >= from)) {
+        throw new DataError('FUNDING_INVALID', `${pair.symbol} funding from ${this.exchangeId}: asked for events from ${isoTime(from)}, got a page ending at ${isoTime(lastTs)}`, { symbol: pair.symbol, source: this.exchangeId, rule: 'sorted' });
+      }
+      // A short page is all the exchange has up to `end` (it was asked for up to 1000): no need to ask again.
+      since = page.length < FUNDING_PAGE_SIZE ? end : Math.min(end, lastTs + 1);
       await ctx.onBatch(rows, [from, since]);
     }
   }
@@ -179,6 +250,27 @@ function pageRows(page: ReadonlyArray<ReadonlyArray<number | undefined>>, from: 
   return subRaw(out, 0, n);
 }
 
+/** Events of one ccxt page inside `[from, end)`; unreadable values stay NaN for validation to name. */
+function fundingRows(page: ReadonlyArray<{ timestamp?: number; fundingRate?: number }>, from: number, end: number): FundingPage {
+  const ts = new Float64Array(page.length);
+  const rate = new Float64Array(page.length);
+  let n = 0;
+  for (const e of page) {
+    const t = num(e.timestamp);
+    // Outside the asked range (an exchange ignoring startTime or endTime): not ours.
+    if (t < from || t >= end) continue;
+    ts[n] = t;
+    // `+ 0` turns a "-0.00000000" into 0: the JSON cache could not keep the sign, so a fresh and a cached load would differ.
+    rate[n] = num(e.fundingRate) + 0;
+    n++;
+  }
+  return { length: n, ts: ts.subarray(0, n), rate: rate.subarray(0, n) };
+}
+
+function isoTime(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+}
+
 function num(v: number | undefined): number {
   // ccxt gives undefined for a field the exchange left out: NaN lets validation name it.
   return typeof v === 'number' ? v : NaN;
@@ -204,14 +296,16 @@ function rebaseUrls(api: unknown, base: string): unknown {
 }
 
 /**
- * Load spot markets only. Binance-style exchanges otherwise also load futures and
- * options markets from other hosts on `loadMarkets`, and try a keyed currencies call.
+ * Load the markets the source reads only (spot, or linear contracts for perpetuals).
+ * Binance-style exchanges otherwise also load the other kinds from other hosts on
+ * `loadMarkets`, and try a keyed currencies call.
  */
-function restrictToSpot(ex: Exchange): void {
+function restrictMarkets(ex: Exchange, kind: MarketKind): void {
+  const type = kind === 'spot' ? 'spot' : 'linear';
   const fm: unknown = ex.options['fetchMarkets'];
-  if (Array.isArray(fm) && fm.includes('spot')) ex.options['fetchMarkets'] = ['spot'];
-  else if (fm !== null && typeof fm === 'object' && Array.isArray((fm as { types?: unknown }).types) && (fm as { types: unknown[] }).types.includes('spot')) {
-    ex.options['fetchMarkets'] = { ...(fm as object), types: ['spot'] };
+  if (Array.isArray(fm) && fm.includes(type)) ex.options['fetchMarkets'] = [type];
+  else if (fm !== null && typeof fm === 'object' && Array.isArray((fm as { types?: unknown }).types) && (fm as { types: unknown[] }).types.includes(type)) {
+    ex.options['fetchMarkets'] = { ...(fm as object), types: [type] };
   }
   // Candles need markets only; currency lists are often a keyed endpoint.
   ex.has['fetchCurrencies'] = false;

@@ -15,6 +15,24 @@ export interface FetchContext {
   onBatch(rows: RawCandles, covered: TimeRange): Promise<void>;
 }
 
+/** Funding events as a source delivers them, ascending by time; `length` rows. */
+export interface FundingPage {
+  length: number;
+  /** Funding time, epoch ms UTC. */
+  ts: Float64Array;
+  /** Fraction of the position's notional per funding event; positive: longs pay shorts. */
+  rate: Float64Array;
+}
+
+/** What a source is asked to do for one range of funding history not yet cached. */
+export interface FundingFetchContext {
+  /** Wall clock for this load (epoch ms). */
+  now: number;
+  signal?: AbortSignal;
+  /** Called once per page, in ascending time order, as `FetchContext.onBatch` is for candles. */
+  onBatch(rows: FundingPage, covered: TimeRange): Promise<void>;
+}
+
 /**
  * A place candles come from: an exchange through ccxt, a folder of CSV files, or
  * anything added later. Sources only fetch; validation, the minute grid and the cache
@@ -38,6 +56,11 @@ export interface CandleSource {
   fetch(pair: Pair, range: TimeRange, ctx: FetchContext): Promise<void>;
   /** Start (epoch ms, UTC midnight) of the last complete day the source holds; files only. */
   lastCompleteDay?(pair: Pair): Promise<number>;
+  /**
+   * Fetch the funding events of `pair`'s perpetual in `[range.start, range.end)` through
+   * `ctx.onBatch`. Absent where the source has no funding (a folder of candle files).
+   */
+  fetchFunding?(pair: Pair, range: TimeRange, ctx: FundingFetchContext): Promise<void>;
   /** Release connections; optional. */
   close?(): Promise<void>;
 }
