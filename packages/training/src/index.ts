@@ -16,3 +16,4 @@ export * from './pipeline/trial';
 export { ENGINE_VERSION } from './pipeline/version';
 export * from './synthetic/planted-market';
 export * from './gates/trial-deflation';
+export * from './costs/profiles';

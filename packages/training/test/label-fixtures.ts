@@ -20,8 +20,12 @@ export function handLabels(net: number[], hold = 4): { labels: TripleBarrierLabe
     fee_bps: f(NaN),
     spread_bps: f(NaN),
     slippage_bps: f(NaN),
+    funding_bps: f(NaN),
+    entry_index: new Int32Array(n).fill(-1),
+    entry_price: f(NaN),
     labelled: 0,
     dropped: { warmup: 0, gap: 0, end_of_data: 0 },
+    unfilled: 0,
     winnable_fraction: 1,
     warnings: [],
   };
@@ -32,6 +36,8 @@ export function handLabels(net: number[], hold = 4): { labels: TripleBarrierLabe
     labels.fee_bps[i] = 20;
     labels.spread_bps[i] = 2;
     labels.slippage_bps[i] = 1;
+    labels.funding_bps[i] = 0;
+    labels.entry_index[i] = i + 1;
     labels.exit_index[i] = i + hold;
     labels.exit_reason[i] = EXIT_TIME;
     labels.labelled++;

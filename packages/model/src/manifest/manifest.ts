@@ -104,9 +104,14 @@ export const manifestMetricsSchema = z
         mean_spread_bps: z.number(),
         mean_slippage_bps: z.number(),
         mean_round_trip_bps: z.number(),
+        /** Funding paid (negative: received) on perpetuals; absent before cost-v2. Included in total_gbp. */
+        funding_gbp: z.number().optional(),
+        mean_funding_bps: z.number().optional(),
       })
       .strict(),
     exit_reasons: z.object({ tp: int0, sl: int0, time: int0 }).strict(),
+    /** Maker entries the rules took whose limit never filled (no trade, not in the trade counts); absent with taker entries. */
+    unfilled_signals: int0.optional(),
   })
   .strict()
   .meta({ id: 'metrics' });
@@ -247,6 +252,20 @@ export const manifestSchema = z
           .strict(),
         /** Warnings about the candles (spikes). */
         warnings: z.array(z.string()),
+        /**
+         * What the candles are and where funding came from (cost-v2 on a perpetual): the
+         * venue's series, or a constant — e.g. perp costs priced on spot candles — said plainly.
+         */
+        market: z
+          .object({
+            candles: z.enum(['spot', 'usdm-perp']),
+            priced_as: z.enum(['spot', 'usdm-perp']),
+            funding: z.enum(['none', 'series', 'constant']),
+            funding_rates: int0,
+            note: z.string(),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     feature_recipe: z.object({ version: z.string(), hash: z.string().min(1), names: z.array(z.string()).min(1) }).strict(),
@@ -263,6 +282,8 @@ export const manifestSchema = z
         winnable_fraction: frac,
         mean_net_edge_bps: z.number(),
         positive_share: frac,
+        /** Labelled rows whose maker entry never filled (net 0); absent with taker entries. */
+        unfilled: int0.optional(),
         warnings: z.array(z.string()),
       })
       .strict(),
@@ -330,9 +351,15 @@ export const manifestSchema = z
         costs: z
           .object({
             model_version: z.string(),
+            /** Mean of the entry and exit fee after any discount (cost-v1: the fee per side). */
             fee_bps_per_side: z.number(),
             spread_bps: z.number(),
             slippage_floor_bps: z.number(),
+            /** cost-v2: the profile (`name@version`), market, entry order and funding mode. */
+            profile: z.string().nullable().optional(),
+            market: z.enum(['spot', 'usdm-perp']).optional(),
+            entry: z.enum(['taker', 'maker']).optional(),
+            funding_mode: z.enum(['none', 'series', 'constant']).optional(),
             /** Mean round-trip cost over the labelled rows, bps. */
             typical_round_trip_bps: z.number(),
           })

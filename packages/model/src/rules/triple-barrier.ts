@@ -1,6 +1,6 @@
-import { PermanentError, type CandleSeries } from '@engine/shared';
+import { DataError, MINUTE_MS, PermanentError, type CandleSeries } from '@engine/shared';
 import { z } from 'zod';
-import { type CostModel, minimumRoundTripBps, roundTripCost } from './cost-model';
+import { type CostModel, fundingOf, fundingTimesSpanned, isMakerEntry, minimumRoundTripBps, roundTripCost } from './cost-model';
 import { rollingReturnStd } from './rolling-volatility';
 
 /** Barriers as multiples of σ_h (σ of 1-minute returns × √horizon), or fixed bps. */
@@ -73,7 +73,16 @@ export const EXIT_NONE = 0;
 export const EXIT_TP = 1;
 export const EXIT_SL = 2;
 export const EXIT_TIME = 3;
-export const EXIT_REASON_NAMES = ['none', 'tp', 'sl', 'time'] as const;
+/** A maker entry whose limit order was never traded through within its fill window: no trade, no cost, net 0. */
+export const EXIT_UNFILLED = 4;
+export const EXIT_REASON_NAMES = ['none', 'tp', 'sl', 'time', 'unfilled'] as const;
+
+/** A perpetual's funding rates: one per funding time, bps of notional (positive: longs pay shorts). */
+export interface FundingSeries {
+  /** Funding times, epoch ms, ascending. */
+  ts: Float64Array;
+  rate_bps: Float64Array;
+}
 
 /** Per-row labels; rows without a label hold NaN / `EXIT_NONE` / −1. */
 export interface TripleBarrierLabels {
@@ -91,10 +100,18 @@ export interface TripleBarrierLabels {
   fee_bps: Float64Array;
   spread_bps: Float64Array;
   slippage_bps: Float64Array;
+  /** Funding paid over the trade, bps (negative: received); 0 off perpetuals. */
+  funding_bps: Float64Array;
+  /** Bar whose open (taker) or whose trading through the limit (maker) fills the entry; −1 unlabelled or unfilled. */
+  entry_index: Int32Array;
+  /** Entry price: the next bar's open (taker) or the limit, the signal bar's close (maker); NaN unlabelled or unfilled. */
+  entry_price: Float64Array;
   /** Labelled rows. */
   labelled: number;
   /** Why rows have no label. */
   dropped: { warmup: number; gap: number; end_of_data: number };
+  /** Labelled rows whose maker entry never filled (exit reason `unfilled`, net 0); 0 with taker entries. */
+  unfilled: number;
   /** Share of labelled rows whose take-profit exceeds their round-trip cost. */
   winnable_fraction: number;
   warnings: string[];
@@ -123,10 +140,12 @@ export function checkLabelConfig(cfg: LabelConfig, costs: CostModel, symbol: str
   if (cap !== null && !(Number.isFinite(cap) && cap > 0)) {
     throw new PermanentError('LABELS_CONFIG', `${where}: max_barrier_bps must be a finite number > 0 or null, got ${cap}`);
   }
+  // The cheapest possible trade on this venue: its fees, spread and slippage at σ = 0, plus
+  // any constant funding a hold of the whole horizon must pay.
+  const minCost = minimumRoundTripBps(costs, cfg.side, cfg.horizon_minutes);
   if (cap !== null && b.mode === 'volatility') {
-    const minCost = minimumRoundTripBps(costs);
     if (cap <= minCost) {
-      const msg = `${where}: max_barrier_bps ${cap} is at or below the minimum round-trip cost ${minCost.toFixed(2)} bps (cost model ${costs.version}): no row whose take-profit is capped can be positive`;
+      const msg = `${where}: max_barrier_bps ${cap} is at or below the minimum round-trip cost ${minCost.toFixed(2)} bps (${describeCosts(costs)}): no row whose take-profit is capped can be positive`;
       if (!cfg.allow_unwinnable) {
         throw new PermanentError('LABELS_UNWINNABLE', `${msg}. Raise the cap, set it to null, or set allow_unwinnable to label anyway`, { symbol, max_barrier_bps: cap, min_round_trip_bps: minCost });
       }
@@ -134,9 +153,8 @@ export function checkLabelConfig(cfg: LabelConfig, costs: CostModel, symbol: str
     }
   }
   if (b.mode === 'bps') {
-    const minCost = minimumRoundTripBps(costs);
     if (b.tp_bps <= minCost) {
-      const msg = `${where}: take-profit ${b.tp_bps} bps is at or below the minimum round-trip cost ${minCost.toFixed(2)} bps (cost model ${costs.version}): no label can be positive, every trade loses`;
+      const msg = `${where}: take-profit ${b.tp_bps} bps is at or below the minimum round-trip cost ${minCost.toFixed(2)} bps (${describeCosts(costs)}): no label can be positive, every trade loses`;
       if (!cfg.allow_unwinnable) {
         throw new PermanentError('LABELS_UNWINNABLE', `${msg}. Raise the take-profit (or use volatility barriers) or set allow_unwinnable to label anyway`, { symbol, tp_bps: b.tp_bps, min_round_trip_bps: minCost });
       }
@@ -144,6 +162,30 @@ export function checkLabelConfig(cfg: LabelConfig, costs: CostModel, symbol: str
     }
   }
   return warnings;
+}
+
+/** How a cost model names itself in messages: its profile, or its version. */
+export function describeCosts(costs: CostModel): string {
+  if (costs.version === 'cost-v1') return 'cost model cost-v1';
+  return `cost model ${costs.profile ?? 'cost-v2'} (${costs.market}, ${costs.entry} entry)`;
+}
+
+/** Look up the rate of each funding time; a funding time the series lacks is an error naming it. */
+function fundingRates(series: FundingSeries | undefined, symbol: string): (t: number) => number {
+  if (!series) {
+    return (t) => {
+      throw new DataError('FUNDING_MISSING', `labels for ${symbol}: the cost model prices funding from the venue's series, but no funding rates were supplied (funding time ${new Date(t).toISOString()}); load them with the candles, or use funding.mode 'constant'`, { symbol });
+    };
+  }
+  const byTs = new Map<number, number>();
+  for (let i = 0; i < series.ts.length; i++) byTs.set(series.ts[i]!, series.rate_bps[i]!);
+  return (t) => {
+    const r = byTs.get(t);
+    if (r === undefined || !Number.isFinite(r)) {
+      throw new DataError('FUNDING_MISSING', `labels for ${symbol}: no funding rate for the funding time ${new Date(t).toISOString()} a labelled trade spans (the series has ${series.ts.length} rates)`, { symbol, funding_ts: t });
+    }
+    return r;
+  };
 }
 
 /**
@@ -158,17 +200,30 @@ export function checkLabelConfig(cfg: LabelConfig, costs: CostModel, symbol: str
  * mirror this. The round-trip cost (fee, spread, slippage at the signal bar's σ) is
  * subtracted from the gross return to give `net_edge_bps`.
  *
+ * With a maker entry (cost-v2 `entry: maker`) the signal places a limit order at bar t's
+ * close instead. It fills at its limit on the first bar f of the next `window_minutes`
+ * whose low trades through it by `through_bps` (a short's: whose high); a bar that only
+ * touches the limit does not fill it. Unfilled, the row's label is `unfilled`: no trade,
+ * net 0. Filled, the trade holds `horizon` bars from f: on the fill bar only the stop is
+ * checked (the bar's path after the fill is unknown, so a take-profit there is not
+ * credited), then both barriers as above, and the vertical barrier is the close of bar
+ * f + horizon − 1. Exits are taker orders.
+ *
+ * On a perpetual, the funding of every funding time in [entry, exit) is charged to a long
+ * and paid to a short (`funding_bps`, subtracted from the net edge too).
+ *
  * A row gets no label (NaN) when its σ window is not full or crosses a gap, when any bar
- * of its trade window is a gap, or when the window runs past the end of the data: labels
- * are dropped, never truncated.
+ * of its trade window (for a maker entry: the fill window plus the horizon) is a gap, or
+ * when that window runs past the end of the data: labels are dropped, never truncated.
  *
  * @throws PermanentError `LABELS_UNWINNABLE` when no label could be positive (take-profit at
- *   or below the round-trip cost) and `allow_unwinnable` is off.
+ *   or below the round-trip cost) and `allow_unwinnable` is off; DataError `FUNDING_MISSING`
+ *   when funding is priced from a series that lacks a funding time a trade spans.
  */
-export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, costs: CostModel): TripleBarrierLabels {
+export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, costs: CostModel, funding?: FundingSeries): TripleBarrierLabels {
   const warnings = checkLabelConfig(cfg, costs, candles.symbol);
   const n = candles.ts.length;
-  const { open, high, low, close, gap } = candles;
+  const { ts, open, high, low, close, gap } = candles;
   const h = cfg.horizon_minutes;
   const sqrtH = Math.sqrt(h);
   const sigma = rollingReturnStd(close, cfg.vol_window);
@@ -181,6 +236,14 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
   const tpFixed = volMode ? 0 : b.tp_bps;
   const slFixed = volMode ? 0 : b.sl_bps;
   const cap = volMode && cfg.max_barrier_bps !== null ? cfg.max_barrier_bps : Infinity;
+  const maker = isMakerEntry(costs);
+  const fillWindow = maker ? costs.maker_fill.window_minutes : 0;
+  const through = maker ? costs.maker_fill.through_bps / 1e4 : 0;
+  // Bars after the signal bar a label may need: the horizon, or the fill window and then the horizon.
+  const span = maker ? fillWindow + h - 1 : h;
+  const fund = fundingOf(costs);
+  const rateAt = fund === null ? null : fund.mode === 'constant' ? () => fund.constant_rate_bps : fundingRates(funding, candles.symbol);
+  const fundSign = long ? 1 : -1;
   // A touch exactly at a barrier counts: entry·(1 ± b) is rounded in binary (3.2 × 1.0015 =
   // 3.2048000000000005 while the high is the decimal 3.2048), so each barrier is compared
   // with a relative slack of TOUCH_TOLERANCE, far below any exchange's tick.
@@ -191,26 +254,30 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
   const gross = new Float64Array(n).fill(NaN);
   const reason = new Uint8Array(n);
   const exitIdx = new Int32Array(n).fill(-1);
+  const entryIdx = new Int32Array(n).fill(-1);
+  const entryPx = new Float64Array(n).fill(NaN);
   const tpOut = new Float64Array(n).fill(NaN);
   const slOut = new Float64Array(n).fill(NaN);
   const sigOut = new Float64Array(n).fill(NaN);
   const feeOut = new Float64Array(n).fill(NaN);
   const spreadOut = new Float64Array(n).fill(NaN);
   const slipOut = new Float64Array(n).fill(NaN);
+  const fundOut = new Float64Array(n).fill(NaN);
 
-  // Consecutive non-gap bars ending at i: the trade window t+1..t+h is clean iff
-  // cleanRun[t+h] ≥ h.
+  // Consecutive non-gap bars ending at i: the trade window t+1..t+span is clean iff
+  // cleanRun[t+span] ≥ span.
   const cleanRun = new Int32Array(n);
   for (let i = 0; i < n; i++) cleanRun[i] = gap[i] === 1 ? 0 : (i > 0 ? cleanRun[i - 1]! : 0) + 1;
 
   let labelled = 0;
   let winnable = 0;
+  let unfilled = 0;
   let dWarm = 0;
   let dGap = 0;
   let dEnd = 0;
   let capped = 0;
   for (let t = 0; t < n; t++) {
-    if (t + h >= n) {
+    if (t + span >= n) {
       dEnd++;
       continue;
     }
@@ -220,7 +287,7 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
       else dGap++;
       continue;
     }
-    if (cleanRun[t + h]! < h) {
+    if (cleanRun[t + span]! < span) {
       dGap++;
       continue;
     }
@@ -232,11 +299,44 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
     const tp = tpRaw > cap ? cap : tpRaw;
     const sl = slRaw > cap ? cap : slRaw;
     if (tp !== tpRaw || sl !== slRaw) capped++;
-    const entry = open[t + 1]!;
+    labelled++;
+    if (tp > cost.total_bps) winnable++;
+    tpOut[t] = tp;
+    slOut[t] = sl;
+    sigOut[t] = sBps;
+
+    // The entry: the next bar's open (taker), or the limit at this bar's close once traded through (maker).
+    let f = t + 1;
+    let entry = open[t + 1]!;
+    if (maker) {
+      const limit = close[t]!;
+      f = -1;
+      for (let j = t + 1; j <= t + fillWindow; j++) {
+        const fills = long ? low[j]! < limit && low[j]! <= limit * (1 - through) : high[j]! > limit && high[j]! >= limit * (1 + through);
+        if (fills) {
+          f = j;
+          break;
+        }
+      }
+      if (f < 0) {
+        // Never traded through: the order is cancelled at the window's last close. No trade, no cost.
+        gross[t] = 0;
+        net[t] = 0;
+        reason[t] = EXIT_UNFILLED;
+        exitIdx[t] = t + fillWindow;
+        feeOut[t] = 0;
+        spreadOut[t] = 0;
+        slipOut[t] = 0;
+        fundOut[t] = 0;
+        unfilled++;
+        continue;
+      }
+      entry = limit;
+    }
     let exitPrice = NaN;
     let why = EXIT_TIME;
-    let j = t + 1;
-    const last = t + h;
+    let j = f;
+    const last = f + h - 1;
     if (long) {
       const tpPrice = entry * (1 + tp / 1e4);
       const slPrice = entry * (1 - sl / 1e4);
@@ -248,7 +348,8 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
           why = EXIT_SL;
           break;
         }
-        if (high[j]! >= tpTouch) {
+        // A maker fill bar: what the price did after the fill is unknown, no take-profit there.
+        if (high[j]! >= tpTouch && !(maker && j === f)) {
           exitPrice = tpPrice;
           why = EXIT_TP;
           break;
@@ -269,7 +370,7 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
           why = EXIT_SL;
           break;
         }
-        if (low[j]! <= tpTouch) {
+        if (low[j]! <= tpTouch && !(maker && j === f)) {
           exitPrice = tpPrice;
           why = EXIT_TP;
           break;
@@ -280,24 +381,26 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
         exitPrice = close[last]!;
       }
     }
+    let fundingBps = 0;
+    if (rateAt !== null) {
+      for (const ft of fundingTimesSpanned(ts[f]!, ts[j]! + MINUTE_MS, fund!.interval_hours)) fundingBps += fundSign * rateAt(ft);
+    }
     const g = long ? (exitPrice / entry - 1) * 1e4 : (1 - exitPrice / entry) * 1e4;
     gross[t] = g;
-    net[t] = g - cost.total_bps;
+    net[t] = g - cost.total_bps - fundingBps;
     reason[t] = why;
     exitIdx[t] = j;
-    tpOut[t] = tp;
-    slOut[t] = sl;
-    sigOut[t] = sBps;
+    entryIdx[t] = f;
+    entryPx[t] = entry;
     feeOut[t] = cost.fee_bps;
     spreadOut[t] = cost.spread_bps;
     slipOut[t] = cost.slippage_bps;
-    labelled++;
-    if (tp > cost.total_bps) winnable++;
+    fundOut[t] = fundingBps;
   }
 
   const winnableFraction = labelled > 0 ? winnable / labelled : 0;
   if (labelled > 0 && winnable === 0 && b.mode === 'volatility') {
-    const msg = `labels for ${candles.symbol}: with ${JSON.stringify(b)} every take-profit is at or below its round-trip cost (${labelled} labelled rows): no label can be positive`;
+    const msg = `labels for ${candles.symbol}: with ${JSON.stringify(b)} every take-profit is at or below its round-trip cost (${labelled} labelled rows, ${describeCosts(costs)}): no label can be positive`;
     if (!cfg.allow_unwinnable) {
       throw new PermanentError('LABELS_UNWINNABLE', `${msg}. Raise tp_sigma / tp_min_cost_multiple or set allow_unwinnable`, { symbol: candles.symbol });
     }
@@ -309,6 +412,9 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
     warnings.push(
       `labels for ${candles.symbol}: the volatility-scaled barriers of ${capped} labelled rows were capped at ${cap} bps (max_barrier_bps): their σ window holds moves far beyond ordinary volatility (a crash or a bad print)`,
     );
+  }
+  if (maker && labelled > 0) {
+    warnings.push(`labels for ${candles.symbol}: ${unfilled} of ${labelled} maker entries (${((unfilled / labelled) * 100).toFixed(1)}%) were never traded through within ${fillWindow} minutes: labelled unfilled, net 0`);
   }
   return {
     rows: n,
@@ -322,8 +428,12 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
     fee_bps: feeOut,
     spread_bps: spreadOut,
     slippage_bps: slipOut,
+    funding_bps: fundOut,
+    entry_index: entryIdx,
+    entry_price: entryPx,
     labelled,
     dropped: { warmup: dWarm, gap: dGap, end_of_data: dEnd },
+    unfilled,
     winnable_fraction: winnableFraction,
     warnings,
   };

@@ -38,7 +38,7 @@ export interface BreakEven {
 
 /** The gates' verdict at cost C. */
 function at(trades: readonly SimTrade[], days: readonly number[], costs: CostModel, c: number): CostCurvePoint {
-  const repriced = trades.map((t) => ({ ...t, fee_bps: c, spread_bps: 0, slippage_bps: 0, net_bps: t.gross_bps - c }));
+  const repriced = trades.map((t) => ({ ...t, fee_bps: c, spread_bps: 0, slippage_bps: 0, net_bps: t.gross_bps - c - (t.funding_bps ?? 0) }));
   const m = tradeMetrics(repriced, days, costs);
   return { cost_bps: c, sharpe: m.sharpe_ratio, profit_factor: m.profit_factor };
 }

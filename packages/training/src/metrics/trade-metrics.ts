@@ -45,8 +45,12 @@ export interface TradeMetrics {
     mean_spread_bps: number;
     mean_slippage_bps: number;
     mean_round_trip_bps: number;
+    funding_gbp: number;
+    mean_funding_bps: number;
   };
   exit_reasons: { tp: number; sl: number; time: number };
+  /** Maker entries taken that never filled (set by the caller that simulated them). */
+  unfilled_signals?: number;
 }
 
 /** GBP value of `bps` on one trade's notional. */
@@ -123,6 +127,7 @@ export function tradeMetrics(trades: readonly SimTrade[], days: readonly number[
   let fee = 0;
   let spread = 0;
   let slip = 0;
+  let funding = 0;
   let tp = 0;
   let sl = 0;
   let time = 0;
@@ -141,6 +146,7 @@ export function tradeMetrics(trades: readonly SimTrade[], days: readonly number[
     fee += t.fee_bps;
     spread += t.spread_bps;
     slip += t.slippage_bps;
+    funding += t.funding_bps ?? 0;
     if (t.exit_reason === EXIT_TP) tp++;
     else if (t.exit_reason === EXIT_SL) sl++;
     else if (t.exit_reason === EXIT_TIME) time++;
@@ -180,11 +186,13 @@ export function tradeMetrics(trades: readonly SimTrade[], days: readonly number[
       fees_gbp: bpsToGbp(fee, costs),
       spread_gbp: bpsToGbp(spread, costs),
       slippage_gbp: bpsToGbp(slip, costs),
-      total_gbp: bpsToGbp(fee + spread + slip, costs),
+      total_gbp: bpsToGbp(fee + spread + slip + funding, costs),
       mean_fee_bps: avg(fee),
       mean_spread_bps: avg(spread),
       mean_slippage_bps: avg(slip),
       mean_round_trip_bps: avg(fee + spread + slip),
+      funding_gbp: bpsToGbp(funding, costs),
+      mean_funding_bps: avg(funding),
     },
     exit_reasons: { tp, sl, time },
   };

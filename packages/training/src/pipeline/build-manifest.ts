@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { MANIFEST_SCHEMA_VERSION, type ModelManifest, finiteOrNull, recordProfitFactor } from '@engine/model';
+import { MANIFEST_SCHEMA_VERSION, type ModelManifest, finiteOrNull, meanFeePerSideBps, recordProfitFactor } from '@engine/model';
 import type { GateOutcome } from '../gates/gates';
 import { trialLookback, type TrialDeflation } from '../gates/trial-deflation';
 import type { TradeMetrics } from '../metrics/trade-metrics';
@@ -9,7 +9,7 @@ import type { Fold } from '../walk-forward/folds';
 import { recordMetrics, recordThreshold } from './bundle-files';
 import type { TrainConfig } from './config';
 import type { OutOfSample } from './fit-plan';
-import { type CandleSummary, type LabelledRows, SPIKES_LISTED, type SpikeScreen } from './prepare-data';
+import { type CandleSummary, type LabelledRows, type MarketSummary, SPIKES_LISTED, type SpikeScreen } from './prepare-data';
 import type { TrialSummary } from './trial';
 import { ENGINE_VERSION } from './version';
 
@@ -43,6 +43,8 @@ export interface ManifestInput {
   cfg: TrainConfig;
   data: CandleSummary;
   spikes: SpikeScreen;
+  /** How the run was priced (null: cost-v1 on spot candles). */
+  market: MarketSummary | null;
   reference: { symbol: string } | null;
   recipe: { version: string; hash: string; names: readonly string[] };
   names: string[];
@@ -94,7 +96,8 @@ export function buildManifest(x: ManifestInput): ModelManifest {
           .slice(0, SPIKES_LISTED)
           .map(({ series, k }) => ({ series, at: iso(k.ts), move_bps: k.move_bps, sigma_bps: finiteOrNull(k.sigma_bps) })),
       },
-      warnings: x.spikes.warnings,
+      warnings: x.market && x.market.priced_as !== x.market.candles ? [...x.spikes.warnings, x.market.note] : x.spikes.warnings,
+      ...(x.market ? { market: x.market } : {}),
     },
     feature_recipe: { version: x.recipe.version, hash: x.recipe.hash, names: [...x.recipe.names] },
     feature_count: x.names.length,
@@ -108,6 +111,7 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       winnable_fraction: labels.winnable_fraction,
       mean_net_edge_bps: labelled.meanNetEdgeBps,
       positive_share: labelled.positiveShare,
+      ...(cfg.costs.version === 'cost-v2' && cfg.costs.entry === 'maker' ? { unfilled: labels.unfilled } : {}),
       warnings: labels.warnings,
     },
     cost_model: cfg.costs,
@@ -153,9 +157,10 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       side: cfg.labels.side,
       costs: {
         model_version: cfg.costs.version,
-        fee_bps_per_side: cfg.costs.fee_bps_per_side,
+        fee_bps_per_side: meanFeePerSideBps(cfg.costs),
         spread_bps: cfg.costs.spread_bps,
         slippage_floor_bps: cfg.costs.slippage.floor_bps,
+        ...(cfg.costs.version === 'cost-v2' ? { profile: cfg.costs.profile, market: cfg.costs.market, entry: cfg.costs.entry, funding_mode: cfg.costs.funding.mode } : {}),
         typical_round_trip_bps: labelled.typicalRoundTripBps,
       },
       notional_quote: cfg.costs.notional_quote,

@@ -16,6 +16,7 @@ import {
   type TradingRules,
 } from '@engine/model';
 import { DEFAULT_GATES, type GateConfig } from '../gates/gates';
+import { costProfile, costProfiles } from '../costs/profiles';
 import { DEFAULT_GBDT_PARAMS, gbdtParamsSchema, type GbdtParams } from '@engine/gbdt';
 import { DEFAULT_SCENARIOS, type ScenarioConfig } from '../scenarios/scenarios';
 import { DEFAULT_THRESHOLD, type ThresholdConfig } from '../threshold/select-threshold';
@@ -61,8 +62,12 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   controls: { permute_target_seed: null },
 };
 
-/** Deep-partial overrides of {@link TrainConfig}. */
-export type TrainConfigOverrides = { [K in keyof TrainConfig]?: TrainConfig[K] extends object ? DeepPartial<TrainConfig[K]> : TrainConfig[K] };
+/**
+ * Deep-partial overrides of {@link TrainConfig}, plus `cost_profile`: the name of a venue
+ * cost profile (`cost-profiles.json`) that replaces the default cost model before any
+ * `costs` overrides apply on top of it.
+ */
+export type TrainConfigOverrides = { [K in keyof TrainConfig]?: TrainConfig[K] extends object ? DeepPartial<TrainConfig[K]> : TrainConfig[K] } & { cost_profile?: string };
 type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
 /** Type-level equality, to keep the schema below and the interfaces it validates in step. */
@@ -116,6 +121,20 @@ void configInStep;
 /** Every object of a schema made optional, all the way down; unions (barrier settings) and arrays are replaced whole. */
 function deepPartial(schema: z.ZodType): z.ZodType {
   const inner = schema instanceof z.ZodPipe ? schema.in : schema;
+  if (inner === costModelSchema) {
+    // The cost model's versions: one object holding every version's keys (each optional);
+    // the merged configuration is then checked against the version it claims.
+    const shape: Record<string, z.ZodType> = {};
+    const versions: string[] = [];
+    for (const o of costModelSchema.options as readonly z.ZodObject[]) {
+      for (const [k, v] of Object.entries(o.shape as Record<string, z.ZodType>)) {
+        if (k === 'version') versions.push(String((v as z.ZodLiteral<string>).value));
+        else shape[k] ??= deepPartial(v).optional();
+      }
+    }
+    shape.version = z.enum(versions as [string, ...string[]]).optional();
+    return z.strictObject(shape);
+  }
   if (!(inner instanceof z.ZodObject)) return schema;
   const shape: Record<string, z.ZodType> = {};
   for (const [k, v] of Object.entries(inner.shape as Record<string, z.ZodType>)) shape[k] = deepPartial(v).optional();
@@ -127,7 +146,9 @@ function deepPartial(schema: z.ZodType): z.ZodType {
  * configuration's keys, any subset at any depth, each value checked by the setting's rule;
  * an unknown key is refused by name.
  */
-export const trainConfigOverridesSchema = deepPartial(trainConfigSchema) as z.ZodType<TrainConfigOverrides>;
+export const trainConfigOverridesSchema = (deepPartial(trainConfigSchema) as z.ZodObject).extend({
+  cost_profile: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a cost profile name such as binance-usdm-taker').optional(),
+}) as unknown as z.ZodType<TrainConfigOverrides>;
 
 /**
  * Check overrides against the schema; a ConfigError names every bad key and rule
@@ -169,8 +190,22 @@ function merge(base: unknown, over: unknown, path: string): unknown {
  */
 export function resolveTrainConfig(overrides: TrainConfigOverrides = {}): TrainConfig {
   parseTrainConfigOverrides(overrides);
+  const { cost_profile: profileName, ...rest } = overrides;
+  let base = DEFAULT_TRAIN_CONFIG;
+  if (profileName !== undefined) {
+    base = { ...DEFAULT_TRAIN_CONFIG, costs: costProfile(profileName).costs };
+  } else if (rest.costs !== undefined) {
+    const v2Only = Object.keys(rest.costs).filter((k) => !(k in DEFAULT_COST_MODEL));
+    if (v2Only.length > 0) {
+      throw new ConfigError(`cost settings ${v2Only.map((k) => `'costs.${k}'`).join(', ')} belong to cost-v2: name a cost_profile to start from (known: ${[...costProfiles().keys()].join(', ')})`, { settings: v2Only });
+    }
+  }
   // The merged object itself is the configuration (not a parsed copy): its key order feeds the model id.
-  const cfg = merge(DEFAULT_TRAIN_CONFIG, overrides, '') as TrainConfig;
+  const cfg = merge(base, rest, '') as TrainConfig;
+  // A profile whose numbers were changed is no longer that profile: the manifest says so.
+  if (cfg.costs.version === 'cost-v2' && profileName !== undefined && rest.costs !== undefined && Object.keys(rest.costs).length > 0) {
+    cfg.costs = { ...cfg.costs, profile: `${cfg.costs.profile ?? profileName} (modified)` };
+  }
   const full = trainConfigSchema.safeParse(cfg);
   if (!full.success) throw new ConfigError(`invalid training configuration: ${full.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const problems = costModelProblems(cfg.costs);

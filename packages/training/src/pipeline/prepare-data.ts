@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type CandleSeries, DataError, MINUTE_MS, Mulberry32, parsePair, parseUtcDay } from '@engine/shared';
-import { EXIT_NONE, findSpikes, maskRows, type Spike, type SpikeRule, type TripleBarrierLabels, tripleBarrierLabels } from '@engine/model';
+import { EXIT_NONE, EXIT_UNFILLED, type FundingSeries, findSpikes, maskRows, type Spike, type SpikeRule, type TripleBarrierLabels, tripleBarrierLabels } from '@engine/model';
 import type { RowTimeline } from '../walk-forward/folds';
 import type { TrainConfig } from './config';
 
@@ -146,23 +146,28 @@ function permuteAt(values: Float64Array, rows: Int32Array, seed: number): void {
 }
 
 /** Triple-barrier labels net of costs (SPEC §1.3) and the rows and target the models train on. */
-export function labelRows(candles: CandleSeries, cfg: TrainConfig): LabelledRows {
+export function labelRows(candles: CandleSeries, cfg: TrainConfig, funding?: FundingSeries): LabelledRows {
   const ts = candles.ts;
   const n = ts.length;
-  const labels = tripleBarrierLabels(candles, cfg.labels, cfg.costs);
+  const labels = tripleBarrierLabels(candles, cfg.labels, cfg.costs, funding);
   const usable = new Uint8Array(n);
   const labelEnd = new Float64Array(n).fill(NaN);
   let nUsable = 0;
   let sumNet = 0;
   let positive = 0;
   let sumCost = 0;
+  let traded = 0;
   for (let i = 0; i < n; i++) {
     if (labels.exit_reason[i] === EXIT_NONE) continue;
     usable[i] = 1;
     labelEnd[i] = ts[labels.exit_index[i]!]! + MINUTE_MS;
     nUsable++;
     sumNet += labels.net_edge_bps[i]!;
-    sumCost += labels.fee_bps[i]! + labels.spread_bps[i]! + labels.slippage_bps[i]!;
+    // The typical cost is that of a trade: unfilled maker entries cost nothing and are left out.
+    if (labels.exit_reason[i] !== EXIT_UNFILLED) {
+      sumCost += labels.fee_bps[i]! + labels.spread_bps[i]! + labels.slippage_bps[i]! + labels.funding_bps[i]!;
+      traded++;
+    }
     if (labels.net_edge_bps[i]! > 0) positive++;
   }
   const rows = new Int32Array(nUsable);
@@ -176,6 +181,43 @@ export function labelRows(candles: CandleSeries, cfg: TrainConfig): LabelledRows
     target,
     meanNetEdgeBps: nUsable > 0 ? sumNet / nUsable : 0,
     positiveShare: nUsable > 0 ? positive / nUsable : 0,
-    typicalRoundTripBps: nUsable > 0 ? sumCost / nUsable : 0,
+    typicalRoundTripBps: traded > 0 ? sumCost / traded : 0,
   };
+}
+
+/** The manifest's `data.market` block: what the candles are, how they were priced, where funding came from. */
+export interface MarketSummary {
+  candles: 'spot' | 'usdm-perp';
+  priced_as: 'spot' | 'usdm-perp';
+  funding: 'none' | 'series' | 'constant';
+  funding_rates: number;
+  note: string;
+}
+
+/**
+ * Check that the candles, the funding rates and the cost model fit together, and say
+ * plainly how the run is priced. A perpetual priced from the venue's funding series needs
+ * that series (DataError `FUNDING_MISSING` otherwise, before any work); perp costs on spot
+ * candles with a constant funding are allowed and described as such. Null for cost-v1 on
+ * spot candles (nothing to say).
+ */
+export function describeMarket(symbol: string, cfg: TrainConfig, candlesMarket: 'spot' | 'usdm-perp', funding: FundingSeries | undefined): MarketSummary | null {
+  const c = cfg.costs;
+  const pricedAs = c.version === 'cost-v2' ? c.market : 'spot';
+  const mode = c.version === 'cost-v2' ? c.funding.mode : 'none';
+  if (c.version === 'cost-v1' && candlesMarket === 'spot') return null;
+  const rates = funding?.ts.length ?? 0;
+  let note: string;
+  if (pricedAs === 'spot') {
+    note = candlesMarket === 'spot' ? 'spot costs on spot candles' : 'spot costs priced on perpetual candles (no funding charged)';
+  } else if (mode === 'series') {
+    if (!funding || rates === 0) {
+      throw new DataError('FUNDING_MISSING', `${symbol}: the cost model (${c.version === 'cost-v2' ? (c.profile ?? 'cost-v2') : c.version}) prices funding from the venue's series, but the run has no funding rates: load the perpetual's candles and funding from an exchange source (binanceusdm), or set costs.funding.mode to 'constant' (e.g. 0 bps) to price perp costs on these candles, which the manifest then says`, { symbol });
+    }
+    note = `${candlesMarket === 'spot' ? 'perpetual costs on SPOT candles' : 'perpetual costs on perpetual candles'} with the venue's funding series (${rates} funding rates)`;
+  } else {
+    const rate = c.version === 'cost-v2' ? c.funding.constant_rate_bps : 0;
+    note = `${candlesMarket === 'spot' ? 'perpetual costs priced on SPOT candles' : 'perpetual costs on perpetual candles'} with a CONSTANT funding of ${rate} bps every ${c.version === 'cost-v2' ? c.funding.interval_hours : 8} h, not the venue's series`;
+  }
+  return { candles: candlesMarket, priced_as: pricedAs, funding: mode, funding_rates: rates, note };
 }

@@ -1,7 +1,7 @@
 import { type CandleSeries, DataError, parsePair, parseUtcDay } from '@engine/shared';
 import { buildFeatures } from '@engine/features';
 import { resolveThreads } from '@engine/gbdt';
-import type { FoldReport, ModelBundle, ModelManifest } from '@engine/model';
+import type { FoldReport, FundingSeries, ModelBundle, ModelManifest } from '@engine/model';
 import { evaluateGates, type GateHistoryEntry } from '../gates/gates';
 import { deflateByTrials, type TrialHistoryEntry } from '../gates/trial-deflation';
 import { dailyPnl, daysInSpan, type TradeMetrics, tradeMetrics } from '../metrics/trade-metrics';
@@ -13,7 +13,8 @@ import { buildBundleFiles, foldReports } from './bundle-files';
 import { buildManifest, deterministicModelId } from './build-manifest';
 import { resolveTrainConfig, type TrainConfigOverrides } from './config';
 import { outOfSample, planFits, runFits } from './fit-plan';
-import { checkCandles, labelRows, screenSpikes } from './prepare-data';
+import { checkCandles, describeMarket, labelRows, screenSpikes } from './prepare-data';
+import type { UnfilledSignal } from '../simulation/simulate';
 import { trialSummary, type TrialSummary } from './trial';
 
 /** What one symbol's training run takes. Candles in, nothing read from anywhere else. */
@@ -26,6 +27,10 @@ export interface TrainSymbolInput {
   candles: CandleSeries;
   /** Cross-asset reference on the same grid (BTC/USDT; ETH/USDT for BTC). */
   reference?: CandleSeries;
+  /** What the candles are: spot (default) or a USDⓈ-M perpetual's. Recorded in the manifest. */
+  candlesMarket?: 'spot' | 'usdm-perp';
+  /** The perpetual's funding rates over the window (cost-v2 `funding.mode: series`). */
+  funding?: FundingSeries;
   /** The symbol's earlier models, for the gate medians (the registry supplies it). */
   history?: readonly GateHistoryEntry[];
   /**
@@ -101,6 +106,7 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
 
   progress('candles', 0, 1, `checking ${ts.length} candles`);
   const data = checkCandles(symbol, input.runDate, input.candles, input.reference, cfg);
+  const market = describeMarket(symbol, cfg, input.candlesMarket ?? 'spot', input.funding);
   // From here on, features and labels see the candles after the spike rule (masked minutes are gaps).
   const spikes = screenSpikes(input.candles, input.reference, cfg.spikes);
   const { candles, reference } = spikes;
@@ -117,7 +123,7 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   progress('features', 1, 1, `${names.length} features, warm-up ${frame.warmup} rows`);
 
   progress('labels', 0, 1, 'triple-barrier labelling');
-  const labelled = labelRows(candles, cfg);
+  const labelled = labelRows(candles, cfg, input.funding);
   const { labels } = labelled;
   progress('labels', 1, 1, `${labelled.rows.length} labelled rows, mean net edge ${labelled.meanNetEdgeBps.toFixed(2)} bps`);
 
@@ -143,9 +149,12 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   progress('final', 1, 1, `final model on ${labelled.rows.length} rows and confidence model; final threshold ${oos.finalChoice.threshold_bps.toFixed(2)} bps`);
 
   // Simulation, metrics, gates, scenarios: the out-of-sample predictions traded by Hamilton's rules.
-  const trades = simulateSegments(oos.segments, labels, ts, cfg.trading);
+  const unfilled: UnfilledSignal[] = [];
+  const trades = simulateSegments(oos.segments, labels, ts, cfg.trading, unfilled);
   const oosDays = [...new Set(evaluated.flatMap((f) => daysInSpan(f.test_start, f.test_end)))].sort((a, b) => a - b);
+  const maker = cfg.costs.version === 'cost-v2' && cfg.costs.entry === 'maker';
   const overall = tradeMetrics(trades, oosDays, cfg.costs);
+  if (maker) overall.unfilled_signals = unfilled.length;
   const foldMetrics = new Map<number, TradeMetrics>();
   for (const f of evaluated) foldMetrics.set(f.index, tradeMetrics(trades.filter((t) => t.fold === f.index), daysInSpan(f.test_start, f.test_end), cfg.costs));
   // The trial first: the deflated Sharpe gate judges it against the symbol's other trials.
@@ -191,6 +200,7 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     cfg,
     data,
     spikes,
+    market,
     reference: input.reference ? { symbol: input.reference.symbol } : null,
     recipe: { version: recipe.version, hash: recipe.hash, names: frame.names },
     names,

@@ -54,7 +54,7 @@ export function repriceTrades(trades: readonly SimTrade[], feeMul: number, sprea
     const fee = t.fee_bps * feeMul;
     const spread = t.spread_bps * spreadMul;
     const slip = t.slippage_bps * slipMul;
-    return { ...t, fee_bps: fee, spread_bps: spread, slippage_bps: slip, net_bps: t.gross_bps - fee - spread - slip };
+    return { ...t, fee_bps: fee, spread_bps: spread, slippage_bps: slip, net_bps: t.gross_bps - fee - spread - slip - (t.funding_bps ?? 0) };
   });
 }
 

@@ -1,5 +1,5 @@
 import { MINUTE_MS } from '@engine/shared';
-import { type TripleBarrierLabels, TradeDecider, type TradingRules } from '@engine/model';
+import { EXIT_UNFILLED, type TripleBarrierLabels, TradeDecider, type TradingRules } from '@engine/model';
 
 /** One simulated trade. Times are epoch ms; bps are of notional. */
 export interface SimTrade {
@@ -21,6 +21,17 @@ export interface SimTrade {
   fee_bps: number;
   spread_bps: number;
   slippage_bps: number;
+  /** Funding paid over the trade, bps (negative: received); 0 off perpetuals. */
+  funding_bps: number;
+}
+
+/** A maker entry the decider took whose limit order never filled: no trade, but counted. */
+export interface UnfilledSignal {
+  row: number;
+  fold: number;
+  decision_ts: number;
+  /** When the order was cancelled (the fill window's last close); the decider's cooldown runs from here. */
+  cancel_ts: number;
 }
 
 /** Predictions for a run of rows traded under one threshold (e.g. one fold's test window). */
@@ -46,6 +57,8 @@ export function simulateSegments(
   labels: TripleBarrierLabels,
   ts: Float64Array,
   rules: Omit<TradingRules, 'threshold_bps'>,
+  /** Receives every signal whose maker entry never filled (never silently dropped). */
+  unfilled?: UnfilledSignal[],
 ): SimTrade[] {
   const trades: SimTrade[] = [];
   if (segments.length === 0) return trades;
@@ -65,12 +78,18 @@ export function simulateSegments(
       const e = labels.exit_index[i]!;
       const exitTs = ts[e]! + MINUTE_MS;
       decider.closePosition(exitTs);
+      if (labels.exit_reason[i] === EXIT_UNFILLED) {
+        // The limit order rested until exitTs and was cancelled: it used the day's entry and
+        // its cooldown (as a live order would have), but nothing traded.
+        unfilled?.push({ row: i, fold: seg.fold, decision_ts: decisionTs, cancel_ts: exitTs });
+        continue;
+      }
       trades.push({
         row: i,
         fold: seg.fold,
         signal_ts: ts[i]!,
         decision_ts: decisionTs,
-        entry_ts: decisionTs,
+        entry_ts: labels.entry_index[i]! > i + 1 ? ts[labels.entry_index[i]!]! : decisionTs,
         exit_ts: exitTs,
         exit_index: e,
         exit_reason: labels.exit_reason[i]!,
@@ -81,6 +100,7 @@ export function simulateSegments(
         fee_bps: labels.fee_bps[i]!,
         spread_bps: labels.spread_bps[i]!,
         slippage_bps: labels.slippage_bps[i]!,
+        funding_bps: labels.funding_bps[i]!,
       });
     }
   }
