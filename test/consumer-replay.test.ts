@@ -180,3 +180,61 @@ describe('real candles (ETH/USDT with BTC/USDT)', () => {
     console.log(`replay ETH/USDT (native): simulation ${sim.length} trades, consumer ${live.entries.length} (+${live.tail} in the unlabelled last minutes)`);
   }, 120_000);
 });
+
+describe('a short model with maker entries on a USDⓈ-M profile (issue 16)', () => {
+  test('the consumer fills, skips unfilled orders and exits exactly as the simulation does', async () => {
+    const trainDays = 10;
+    const from = trainDays * 1440;
+    // A planted edge downwards: shorts profit after a shock.
+    const m = plantedMarket({ days: trainDays + 2, seed: 22, start: Date.UTC(2026, 0, 1), symbol: SYN, drift_bps_per_bar: -12 });
+    const overrides = { ...FAST_TRAINING, labels: { side: 'short' as const }, cost_profile: 'binance-usdm-maker-entry', costs: { funding: { mode: 'constant' as const, constant_rate_bps: 1 } } };
+    const bundle = await trainCached(
+      { symbol: SYN, runDate: '2026-01-11', candles: sliceCandles(m.candles, 0, from), reference: sliceCandles(m.reference, 0, from), now: new Date('2026-01-11T02:00:00Z') },
+      overrides,
+    );
+    expect(bundle.manifest.trading_params.side).toBe('short');
+    expect(bundle.manifest.cost_model.version === 'cost-v2' && bundle.manifest.cost_model.entry).toBe('maker');
+    const folder = tempPublishFolder();
+    cleanups.push(folder.cleanup);
+    await publish(folder.files, bundle);
+    const model = await openModel({ symbol: SYN, source: { kind: 'folder', dir: folder.dir } });
+    cleanups.push(() => model.close());
+
+    const frame = buildFeatures(m.candles, { reference: m.reference });
+    const labels = tripleBarrierLabels(m.candles, bundle.manifest.labelling, bundle.manifest.cost_model);
+    const native = GbdtModel.parse(Buffer.from(bundle.files.find((f) => f.name === 'model.json')!.bytes).toString());
+    const rows = Int32Array.from({ length: m.candles.ts.length - from }, (_, k) => from + k);
+    const predicted = native.predict(columnMatrix(frame.columns.map((c) => Float64Array.from(rows, (i) => c[i]!))));
+    const unfilled: { row: number; cancel_ts: number }[] = [];
+    const tp = bundle.manifest.trading_params;
+    const sim = simulateSegments([{ fold: 0, threshold_bps: tp.recommended_edge_threshold_bps, rows, predicted_bps: predicted }], labels, m.candles.ts, { cooldown_seconds: tp.cooldown_seconds, max_trades_per_day: tp.max_trades_per_day }, unfilled as never);
+
+    const trader = new Trader({ symbol: SYN, model, predictor: 'native' });
+    for (let i = 0; i < from; i++) trader.warmUp(candleAt(m.candles, i), candleAt(m.reference, i));
+    const exits: ClosedPosition[] = [];
+    const placed: { limit: number; close: number }[] = [];
+    for (let i = from; i < m.candles.ts.length; i++) {
+      const d = await trader.onCandle(candleAt(m.candles, i), candleAt(m.reference, i));
+      if (d.exit) exits.push(d.exit);
+      if (d.enter) placed.push({ limit: d.position!.limit_price, close: m.candles.close[i]! });
+    }
+    // Every order is a limit at its signal candle's close.
+    for (const p of placed) expect(p.limit).toBe(p.close);
+    const filled = exits.filter((e) => e.exit_reason !== 'unfilled').slice(0, sim.length);
+    expect(sim.length).toBeGreaterThanOrEqual(10);
+    expect(filled.map((e) => e.entry_ts)).toEqual(sim.map((t) => t.entry_ts));
+    expect(filled.map((e) => e.exit_ts)).toEqual(sim.map((t) => t.exit_ts));
+    expect(filled.map((e) => e.exit_reason)).toEqual(sim.map((t) => ['none', 'tp', 'sl', 'time'][t.exit_reason]));
+    filled.forEach((e, k) => {
+      expect(e.side).toBe('short');
+      expect(e.entry_price).toBe(labels.entry_price[sim[k]!.row]);
+      expect(e.net_bps).toBeCloseTo(sim[k]!.net_bps, 6);
+      expect(e.funding_bps).toBe(sim[k]!.funding_bps);
+    });
+    const liveUnfilled = exits.filter((e) => e.exit_reason === 'unfilled');
+    expect(liveUnfilled.map((e) => e.exit_ts)).toEqual(unfilled.filter((u) => u.cancel_ts <= liveUnfilled.at(-1)!.exit_ts).map((u) => u.cancel_ts));
+    expect(liveUnfilled.length).toBeGreaterThan(0);
+    for (const e of liveUnfilled) expect(e.net_bps).toBe(0);
+    console.log(`replay ${SYN} short maker-entry: simulation ${sim.length} trades + ${unfilled.length} unfilled, consumer ${filled.length} + ${liveUnfilled.length} unfilled`);
+  }, 180_000);
+});

@@ -1,19 +1,31 @@
 import { allocCandles, MINUTE_MS } from '@engine/shared';
-import { EXIT_REASON_NAMES, tripleBarrierLabels, type CostModel, type LabelConfig } from '@engine/model';
+import { EXIT_REASON_NAMES, isMakerEntry, tripleBarrierLabels, type CostModel, type LabelConfig } from '@engine/model';
 import type { CandleInput } from '@engine/features';
 
 /** A position the trader holds: entered at the open of the bar after its signal bar. */
 export interface OpenPosition {
   /** Open time of the signal candle (epoch ms). */
   signal_ts: number;
-  /** Entry time: the signal candle's close = the next candle's open (epoch ms). */
+  /**
+   * Entry time: the signal candle's close = the next candle's open (epoch ms). A maker
+   * entry: the open of the candle that traded through the limit (until then, the signal
+   * candle's close, when the order is placed).
+   */
   entry_ts: number;
-  /** Entry price, known once the next candle's open is seen; NaN until then. */
+  /** Entry price, known once the next candle's open (taker) or the fill (maker: the limit) is seen; NaN until then. */
   entry_price: number;
+  /** `taker`: buy (sell) at the next open. `maker`: rest a limit at `limit_price`, cancelled after `fill_by_ts` unless traded through. */
+  entry: 'taker' | 'maker';
+  /** The limit price of a maker entry (the signal candle's close); NaN for a taker entry. */
+  limit_price: number;
+  /** A maker entry's order is cancelled at this time (epoch ms) unless filled; NaN for a taker entry. */
+  fill_by_ts: number;
+  /** True once the entry has filled (a taker entry fills at the next open). */
+  filled: boolean;
   /** Barriers in bps of the entry price, fixed at the signal bar (NaN until known). */
   tp_bps: number;
   sl_bps: number;
-  /** Latest possible exit: the close of signal bar + horizon (epoch ms). */
+  /** Latest possible exit: the close of signal bar + horizon (epoch ms); a maker entry: of the fill bar + horizon − 1, known at the fill. */
   exit_by_ts: number;
   side: 'long' | 'short';
   predicted_bps: number;
@@ -22,14 +34,17 @@ export interface OpenPosition {
 
 /** A position the tracker saw close. */
 export interface ClosedPosition extends OpenPosition {
-  /** Close of the exit bar (epoch ms). */
+  /** Close of the exit bar (epoch ms); an unfilled maker entry: when its order was cancelled. */
   exit_ts: number;
-  exit_reason: 'tp' | 'sl' | 'time';
+  /** `unfilled`: a maker entry never traded through; nothing was bought, the bps are 0. */
+  exit_reason: 'tp' | 'sl' | 'time' | 'unfilled';
   gross_bps: number;
   net_bps: number;
   fee_bps: number;
   spread_bps: number;
   slippage_bps: number;
+  /** Funding paid over the trade, bps (negative: received). Live, a perpetual's series is not known: 0 unless the model prices a constant. */
+  funding_bps: number;
 }
 
 /**
@@ -89,9 +104,11 @@ export class PositionTracker {
     // The labeller must never refuse at trade time: the model was trained with these
     // settings, and whether they are winnable was decided (and recorded) then.
     this.labels = { ...labels, allow_unwinnable: true };
-    this.costs = costs;
+    // Funding from the venue's series is not fed to the tracker: exits do not depend on
+    // it, and the net bps it reports leave it out (priced as a zero constant).
+    this.costs = costs.version === 'cost-v2' && costs.funding.mode === 'series' ? { ...costs, funding: { ...costs.funding, mode: 'constant', constant_rate_bps: 0 } } : costs;
     this.pending = null;
-    const cap = labels.vol_window + labels.horizon_minutes + 2;
+    const cap = labels.vol_window + this.spanOf(labels, costs) + 2;
     if (cap <= this.cap) return;
     // Grow the ring, keeping the candles it holds in push order; older ones are gone, so
     // the tracker is not tradable until the new σ window has filled again.
@@ -117,6 +134,11 @@ export class PositionTracker {
       this.volume[to] = old.volume[from]!;
       this.gap[to] = old.gap[from]!;
     }
+  }
+
+  /** Bars after the signal bar a trade may need: the horizon, or a maker entry's fill window and then the horizon. */
+  private spanOf(labels: LabelConfig, costs: CostModel): number {
+    return isMakerEntry(costs) ? costs.maker_fill.window_minutes + labels.horizon_minutes - 1 : labels.horizon_minutes;
   }
 
   /** The open position, if any. */
@@ -166,13 +188,20 @@ export class PositionTracker {
     const k = (this.count - 1) % this.cap;
     const signalTs = this.ts[k]!;
     this.signalCount = this.count;
+    const costs = this.costs;
+    const maker = isMakerEntry(costs);
+    const window = maker ? costs.maker_fill.window_minutes : 0;
     this.position = {
       signal_ts: signalTs,
       entry_ts: signalTs + MINUTE_MS,
       entry_price: NaN,
+      entry: maker ? 'maker' : 'taker',
+      limit_price: maker ? this.close[k]! : NaN,
+      fill_by_ts: maker ? signalTs + (window + 1) * MINUTE_MS : NaN,
+      filled: !maker,
       tp_bps: b ? b.tp_bps : NaN,
       sl_bps: b ? b.sl_bps : NaN,
-      exit_by_ts: signalTs + (this.labels.horizon_minutes + 1) * MINUTE_MS,
+      exit_by_ts: signalTs + (maker ? window + this.labels.horizon_minutes : this.labels.horizon_minutes + 1) * MINUTE_MS,
       side: this.labels.side,
       predicted_bps: predictedBps,
       model_id: modelId,
@@ -188,15 +217,22 @@ export class PositionTracker {
   private evaluate(): ClosedPosition | null {
     const p = this.position!;
     const j = this.count - this.signalCount; // bars since the signal bar
-    if (j === 1 && Number.isNaN(p.entry_price)) p.entry_price = this.open[(this.count - 1) % this.cap]!;
+    if (p.entry === 'taker' && j === 1 && Number.isNaN(p.entry_price)) p.entry_price = this.open[(this.count - 1) % this.cap]!;
     const lab = this.label(this.signalCount, this.count);
     if (lab === null) {
       // A gap inside the trade window: the labeller cannot place the exit. Close at the
       // horizon with no P&L figures rather than hold forever.
-      if (j < this.labels.horizon_minutes) return null;
-      const closed: ClosedPosition = { ...p, exit_ts: p.exit_by_ts, exit_reason: 'time', gross_bps: NaN, net_bps: NaN, fee_bps: NaN, spread_bps: NaN, slippage_bps: NaN };
+      if (j < this.spanOf(this.labels, this.costs)) return null;
+      const closed: ClosedPosition = { ...p, exit_ts: p.exit_by_ts, exit_reason: 'time', gross_bps: NaN, net_bps: NaN, fee_bps: NaN, spread_bps: NaN, slippage_bps: NaN, funding_bps: NaN };
       this.position = null;
       return closed;
+    }
+    // A maker entry fills on the bar that traded through its limit: the labeller's entry bar.
+    if (p.entry === 'maker' && !p.filled && lab.entryOffset > 0 && lab.entryOffset <= j) {
+      p.filled = true;
+      p.entry_price = p.limit_price;
+      p.entry_ts = p.signal_ts + lab.entryOffset * MINUTE_MS;
+      p.exit_by_ts = p.signal_ts + (lab.entryOffset + this.labels.horizon_minutes) * MINUTE_MS;
     }
     if (lab.exitOffset > j) return null;
     const closed: ClosedPosition = {
@@ -208,6 +244,7 @@ export class PositionTracker {
       fee_bps: lab.fee,
       spread_bps: lab.spread,
       slippage_bps: lab.slippage,
+      funding_bps: lab.funding,
     };
     this.position = null;
     return closed;
@@ -219,7 +256,7 @@ export class PositionTracker {
    */
   private label(signalCount: number, lastCount: number) {
     const w = this.labels.vol_window;
-    const h = this.labels.horizon_minutes;
+    const h = this.spanOf(this.labels, this.costs);
     const first = signalCount - 1 - w; // 0-based index (in pushes) of the first candle used
     if (first < 0 || first < this.count - this.held) return null;
     const real = lastCount - first; // candles first..lastCount-1
@@ -255,6 +292,8 @@ export class PositionTracker {
     if (Number.isNaN(net)) return null;
     return {
       exitOffset: lab.exit_index[w]! - w,
+      entryOffset: lab.entry_index[w]! < 0 ? -1 : lab.entry_index[w]! - w,
+      funding: lab.funding_bps[w]!,
       reason: lab.exit_reason[w]!,
       gross: lab.gross_bps[w]!,
       net,

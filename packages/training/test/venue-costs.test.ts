@@ -162,7 +162,10 @@ describe('funding on perpetuals', () => {
     expect(short.funding_bps[2]).toBe(-1.5);
     expect(long.net_edge_bps[2]).toBeCloseTo(long.gross_bps[2]! - 13 - 1.5, 9);
     expect(short.net_edge_bps[2]).toBeCloseTo(short.gross_bps[2]! - 13 + 1.5, 9);
-    // A series missing that funding time is an error naming it.
+    // Events are taken at their own times (a venue stamps them a few ms after the hour).
+    const late = { ts: Float64Array.from([T0 - 8 * 3_600_000 + 7, T0 + 7]), rate_bps: Float64Array.from([0.5, 1.5]) };
+    expect(tripleBarrierLabels(c, BPS, perp, late).funding_bps[2]).toBe(1.5);
+    // A series with a hole where a funding time should be is an error naming the hole.
     const missing = { ts: Float64Array.from([T0 - 8 * 3_600_000]), rate_bps: Float64Array.from([0.5]) };
     let err: unknown;
     try {
@@ -172,7 +175,8 @@ describe('funding on perpetuals', () => {
     }
     expect(err).toBeInstanceOf(EngineError);
     expect((err as EngineError).code).toBe('FUNDING_MISSING');
-    expect((err as Error).message).toMatch(/2026-01-05T00:00:00.000Z/);
+    expect((err as Error).message).toMatch(/no funding rate between 2026-01-04T16:00:00.000Z and 2026-01-05T00:0/);
+    expect(() => tripleBarrierLabels(c, BPS, perp)).toThrow(/no funding rates were supplied/);
   });
 
   it('refuses barriers that cannot beat the venue costs, funding included', () => {

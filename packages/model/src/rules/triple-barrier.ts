@@ -170,22 +170,57 @@ export function describeCosts(costs: CostModel): string {
   return `cost model ${costs.profile ?? 'cost-v2'} (${costs.market}, ${costs.entry} entry)`;
 }
 
-/** Look up the rate of each funding time; a funding time the series lacks is an error naming it. */
-function fundingRates(series: FundingSeries | undefined, symbol: string): (t: number) => number {
-  if (!series) {
-    return (t) => {
-      throw new DataError('FUNDING_MISSING', `labels for ${symbol}: the cost model prices funding from the venue's series, but no funding rates were supplied (funding time ${new Date(t).toISOString()}); load them with the candles, or use funding.mode 'constant'`, { symbol });
-    };
+/**
+ * The funding events a labelled trade can span, checked to cover the candles: no two
+ * consecutive events (nor the window's edges and the nearest events) may lie more than
+ * one funding interval (+1 minute) apart, or a trade could span a funding time the series
+ * lacks. Events are taken at their own times (venues stamp them a few ms after the hour,
+ * and some symbols fund more often than every 8 h).
+ */
+function checkedFunding(series: FundingSeries | undefined, candles: CandleSeries, intervalHours: number): FundingSeries {
+  const symbol = candles.symbol;
+  const n = candles.ts.length;
+  if (!series || series.ts.length === 0) {
+    throw new DataError('FUNDING_MISSING', `labels for ${symbol}: the cost model prices funding from the venue's series, but no funding rates were supplied; load them with the candles (an exchange source such as binanceusdm), or set costs.funding.mode to 'constant'`, { symbol });
   }
-  const byTs = new Map<number, number>();
-  for (let i = 0; i < series.ts.length; i++) byTs.set(series.ts[i]!, series.rate_bps[i]!);
-  return (t) => {
-    const r = byTs.get(t);
-    if (r === undefined || !Number.isFinite(r)) {
-      throw new DataError('FUNDING_MISSING', `labels for ${symbol}: no funding rate for the funding time ${new Date(t).toISOString()} a labelled trade spans (the series has ${series.ts.length} rates)`, { symbol, funding_ts: t });
+  if (n === 0) return series;
+  const maxGap = intervalHours * 3_600_000 + 60_000;
+  const start = candles.ts[0]!;
+  const end = candles.ts[n - 1]! + 60_000;
+  const iso = (t: number) => new Date(t).toISOString();
+  const hole = (from: number, to: number) =>
+    new DataError('FUNDING_MISSING', `labels for ${symbol}: no funding rate between ${iso(from)} and ${iso(to)} (funding every ${intervalHours} h): the series of ${series.ts.length} rates does not cover the candles ${iso(start)} … ${iso(end)}`, { symbol, from, to });
+  let prev = start;
+  for (let i = 0; i < series.ts.length; i++) {
+    const t = series.ts[i]!;
+    if (!Number.isFinite(series.rate_bps[i]!)) throw new DataError('FUNDING_MISSING', `labels for ${symbol}: the funding rate at ${iso(t)} is not a number`, { symbol });
+    if (i > 0 && !(t > series.ts[i - 1]!)) throw new DataError('FUNDING_MISSING', `labels for ${symbol}: funding times must increase, got ${iso(t)} after ${iso(series.ts[i - 1]!)}`, { symbol });
+    // prev: the latest event at or before the window's start (or the start itself), then each event in turn.
+    if (t <= start) {
+      prev = t;
+      continue;
     }
-    return r;
-  };
+    if (t - prev > maxGap) throw hole(prev, Math.min(t, end));
+    prev = t;
+    if (t >= end) break;
+  }
+  if (end - prev > maxGap) throw hole(prev, end);
+  return series;
+}
+
+/** Sum of the rates of the series' funding events in [from, to), bps. */
+function fundingBetween(series: FundingSeries, from: number, to: number): number {
+  const ts = series.ts;
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid]! < from) lo = mid + 1;
+    else hi = mid;
+  }
+  let sum = 0;
+  for (let i = lo; i < ts.length && ts[i]! < to; i++) sum += series.rate_bps[i]!;
+  return sum;
 }
 
 /**
@@ -210,7 +245,8 @@ function fundingRates(series: FundingSeries | undefined, symbol: string): (t: nu
  * f + horizon − 1. Exits are taker orders.
  *
  * On a perpetual, the funding of every funding time in [entry, exit) is charged to a long
- * and paid to a short (`funding_bps`, subtracted from the net edge too).
+ * and paid to a short (`funding_bps`, subtracted from the net edge too): the series'
+ * own events, or (`constant`) one every `interval_hours` from 00:00 UTC.
  *
  * A row gets no label (NaN) when its σ window is not full or crosses a gap, when any bar
  * of its trade window (for a maker entry: the fill window plus the horizon) is a gap, or
@@ -218,7 +254,7 @@ function fundingRates(series: FundingSeries | undefined, symbol: string): (t: nu
  *
  * @throws PermanentError `LABELS_UNWINNABLE` when no label could be positive (take-profit at
  *   or below the round-trip cost) and `allow_unwinnable` is off; DataError `FUNDING_MISSING`
- *   when funding is priced from a series that lacks a funding time a trade spans.
+ *   when funding is priced from a series that is absent or has a hole longer than one funding interval.
  */
 export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, costs: CostModel, funding?: FundingSeries): TripleBarrierLabels {
   const warnings = checkLabelConfig(cfg, costs, candles.symbol);
@@ -242,7 +278,7 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
   // Bars after the signal bar a label may need: the horizon, or the fill window and then the horizon.
   const span = maker ? fillWindow + h - 1 : h;
   const fund = fundingOf(costs);
-  const rateAt = fund === null ? null : fund.mode === 'constant' ? () => fund.constant_rate_bps : fundingRates(funding, candles.symbol);
+  const fundSeries = fund !== null && fund.mode === 'series' ? checkedFunding(funding, candles, fund.interval_hours) : null;
   const fundSign = long ? 1 : -1;
   // A touch exactly at a barrier counts: entry·(1 ± b) is rounded in binary (3.2 × 1.0015 =
   // 3.2048000000000005 while the high is the decimal 3.2048), so each barrier is compared
@@ -382,9 +418,8 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
       }
     }
     let fundingBps = 0;
-    if (rateAt !== null) {
-      for (const ft of fundingTimesSpanned(ts[f]!, ts[j]! + MINUTE_MS, fund!.interval_hours)) fundingBps += fundSign * rateAt(ft);
-    }
+    if (fundSeries !== null) fundingBps = fundSign * fundingBetween(fundSeries, ts[f]!, ts[j]! + MINUTE_MS);
+    else if (fund !== null) fundingBps = fundSign * fund.constant_rate_bps * fundingTimesSpanned(ts[f]!, ts[j]! + MINUTE_MS, fund.interval_hours).length;
     const g = long ? (exitPrice / entry - 1) * 1e4 : (1 - exitPrice / entry) * 1e4;
     gross[t] = g;
     net[t] = g - cost.total_bps - fundingBps;
