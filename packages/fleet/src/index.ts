@@ -19,3 +19,4 @@ export * from './roles';
 export * from './single-machine';
 export * from './sweep';
 export * from './false-discovery';
+export { candlesMarketOf, marketInputs, PERPETUAL_SOURCES } from './training-ports';

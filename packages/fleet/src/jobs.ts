@@ -100,6 +100,16 @@ export interface SweepPointResult {
   oosDays: number;
   /** Annualised Sharpe, as the gate table shows. */
   sharpeAnnual: number;
+  /** Net and mean round-trip cost per trade (bps), profit factor (null: no losing trade), and the venue. */
+  meanNetBps?: number;
+  meanRoundTripBps?: number;
+  profitFactor?: number | null;
+  /** The round-trip cost at which these trades would pass the Sharpe and PF gates; null: not even at 0. */
+  breakEvenBps?: number | null;
+  /** Maker entries the rules took that never filled (absent with taker entries). */
+  unfilled?: number;
+  /** `side venue`: e.g. `short binance-usdm-taker@1`, or `long cost-v1`. */
+  market?: string;
 }
 
 export const JOB_SCHEMAS = { [QUEUES.run]: runJobSchema, [QUEUES.train]: trainJobSchema, [QUEUES.sync]: syncJobSchema } as const;

@@ -8,6 +8,7 @@ import { runDateOfFire, startRun, type RunProducer, type RunStarted } from './ru
 import { openRegistryContext, type RegistryContext } from '@engine/registry';
 import { decideRun, type RunDecision } from './false-discovery';
 import { enqueueModelSync } from './sync-queue';
+import { resolveTrainConfig, type TrainConfigOverrides } from '@engine/training';
 
 /** What the daily trigger trains: the universe and how. */
 export interface DailyPlan {
@@ -16,6 +17,8 @@ export interface DailyPlan {
   universe: string[];
   source: string;
   windowDays: number;
+  /** Overrides every scheduled job trains with: the venue of ENGINE_COST_PROFILE (checked here, at start-up), else none. */
+  training?: TrainConfigOverrides;
   /** Training attempts and first backoff of each symbol (ENGINE_TRAIN_ATTEMPTS / _BACKOFF_MS). */
   trainRetry: RetrySettings;
 }
@@ -23,6 +26,16 @@ export interface DailyPlan {
 /** The scheduler process: the daily Job Scheduler plus the worker of the `run` queue. */
 export interface Scheduler extends Closeable {
   readonly producer: RunProducer;
+}
+
+/** Overrides checked against the training configuration now (an unknown profile fails at start-up, not at 02:00). */
+function checkedOverrides(o: TrainConfigOverrides, what: string): TrainConfigOverrides {
+  try {
+    resolveTrainConfig(o);
+  } catch (e) {
+    throw new ConfigError(`${what}: ${(e as Error).message}`);
+  }
+  return o;
 }
 
 /** The plan the configuration describes. */
@@ -33,6 +46,7 @@ export function dailyPlanFrom(config: Config): DailyPlan {
     universe: config.universe,
     source: config.candleSource,
     windowDays: config.windowDays,
+    ...(config.costProfile !== undefined ? { training: checkedOverrides({ cost_profile: config.costProfile }, 'ENGINE_COST_PROFILE') } : {}),
     trainRetry: config.retry.train,
   };
 }
@@ -115,7 +129,7 @@ export async function startScheduler(config: Config, log: Logger, plan: DailyPla
     async (job) => {
       if (job.name === JOB_NAMES.daily) {
         const fire = job.opts.prevMillis ?? job.timestamp;
-        return startRun(producer, { runDate: runDateOfFire(fire), symbols: plan.universe, source: plan.source, windowDays: plan.windowDays, trigger: 'schedule', retry: plan.trainRetry }, log.child({ jobId: job.id }));
+        return startRun(producer, { runDate: runDateOfFire(fire), symbols: plan.universe, source: plan.source, windowDays: plan.windowDays, ...(plan.training ? { training: plan.training } : {}), trigger: 'schedule', retry: plan.trainRetry }, log.child({ jobId: job.id }));
       }
       const summary = await summariseRun(job, prefix);
       // Every symbol evaluated: adjust the candidates together, release, publish (retried on failure: idempotent).

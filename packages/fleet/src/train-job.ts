@@ -20,7 +20,16 @@ export interface TrainingPorts {
   candles(req: { symbol: string; range: { start: number; end: number }; source: string; signal?: AbortSignal; onProgress?: (fraction: number) => void }): Promise<CandleSeries>;
   /** `trainSymbol`: features → labels → walk-forward → final model → bundle. Pure and CPU-bound. */
   train(
-    input: { symbol: string; runDate: string; candles: CandleSeries; reference: CandleSeries; history: MetricsHistoryEntry[]; trials?: TrialHistoryEntry[] },
+    input: {
+      symbol: string;
+      runDate: string;
+      candles: CandleSeries;
+      reference: CandleSeries;
+      history: MetricsHistoryEntry[];
+      trials?: TrialHistoryEntry[];
+      /** Where the candles came from and their window: a perpetual's funding rates are loaded from the same source when the cost model needs them. */
+      market?: { source: string; range: { start: number; end: number } };
+    },
     hooks: { onProgress: (p: StageProgress) => void; signal?: AbortSignal },
     /** Overrides of the training defaults (the job's `training`); a bad one is a permanent ConfigError. */
     overrides?: TrainConfigOverrides,
@@ -109,7 +118,7 @@ export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: Tr
 
   const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });
   const trials = await ledgerLookback(ctx.trials, symbol, runDate);
-  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history, trials }, { onProgress: report, signal: hooks.signal }, job.training);
+  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history, trials, market: { source, range } }, { onProgress: report, signal: hooks.signal }, job.training);
   const m = bundle.manifest;
   if (m.symbol !== symbol || m.run_date !== runDate) {
     throw new PermanentError('BUNDLE_MISMATCH', `training returned a bundle for ${m.symbol} ${m.run_date}, expected ${symbol} ${runDate}`, { symbol, runDate });
@@ -149,7 +158,7 @@ export async function evaluateSweepPoint(job: TrainJob & { sweep: { id: string; 
   const reference = await ctx.ports.candles({ symbol: referenceSymbol, range, source, signal: hooks.signal });
   const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });
   const trials = await ledgerLookback(ctx.trials, symbol, runDate);
-  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history, trials }, { onProgress: report, signal: hooks.signal }, job.training);
+  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history, trials, market: { source, range } }, { onProgress: report, signal: hooks.signal }, job.training);
   const m = bundle.manifest;
   await ctx.trials.record({ ...bundle.trial, modelId: m.model_id, source: 'sweep', details: { sweep: job.sweep.id, point: job.sweep.point } });
   report({ stage: 'done', message: 'trial recorded' });
@@ -167,6 +176,12 @@ export async function evaluateSweepPoint(job: TrainJob & { sweep: { id: string; 
     psr0: bundle.trial.psr0,
     oosDays: bundle.trial.oosDays,
     sharpeAnnual: m.metrics.sharpe_ratio,
+    meanNetBps: m.metrics.mean_net_bps,
+    meanRoundTripBps: m.metrics.costs.mean_round_trip_bps,
+    profitFactor: m.metrics.profit_factor_unbounded ? null : m.metrics.profit_factor,
+    breakEvenBps: m.break_even?.round_trip_bps ?? null,
+    ...(m.metrics.unfilled_signals !== undefined ? { unfilled: m.metrics.unfilled_signals } : {}),
+    market: `${m.trading_params.side} ${m.cost_model.version === 'cost-v2' ? (m.cost_model.profile ?? 'cost-v2') : 'cost-v1'}`,
   };
 }
 

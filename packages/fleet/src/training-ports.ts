@@ -1,7 +1,8 @@
 import * as path from 'node:path';
-import { loadCandles } from '@engine/candles';
+import { loadCandles, loadFundingRates, parseSource } from '@engine/candles';
+import type { FundingSeries } from '@engine/model';
 import type { Config } from '@engine/shared';
-import { trainSymbol, type GateHistoryEntry, type PipelineProgress } from '@engine/training';
+import { resolveTrainConfig, trainSymbol, type GateHistoryEntry, type PipelineProgress, type TrainConfigOverrides } from '@engine/training';
 import type { MetricsHistoryEntry } from '@engine/registry';
 import type { StageProgress, TrainingPorts } from './train-job';
 
@@ -27,6 +28,37 @@ export function toStageProgress(p: PipelineProgress): StageProgress {
   return { stage: p.stage, fraction, message: p.message };
 }
 
+/** ccxt exchanges whose markets are USDⓈ-M perpetuals (our `BTC/USDT` is read as `BTC/USDT:USDT` there). */
+export const PERPETUAL_SOURCES: ReadonlySet<string> = new Set(['binanceusdm']);
+
+/** What the candles of a source are: a perpetual's (binanceusdm) or spot (any other exchange, CSV folders). */
+export function candlesMarketOf(source: string): 'spot' | 'usdm-perp' {
+  const spec = parseSource(source);
+  return spec.kind === 'exchange' && PERPETUAL_SOURCES.has(spec.exchangeId) ? 'usdm-perp' : 'spot';
+}
+
+/**
+ * The market inputs of a training run beside its candles: what the candles are and, when
+ * the cost model prices funding from the venue's series, the perpetual's funding rates over
+ * the window, from the same source and cache (a CSV folder or a spot exchange has none:
+ * `FUNDING_UNAVAILABLE`, naming the way out). Nothing is loaded for any other cost model.
+ */
+export async function marketInputs(req: {
+  symbol: string;
+  source: string;
+  range: { start: number; end: number };
+  overrides: TrainConfigOverrides;
+  cacheDir: string;
+  exchangeUrl?: string;
+  signal?: AbortSignal;
+}): Promise<{ candlesMarket: 'spot' | 'usdm-perp'; funding?: FundingSeries }> {
+  const candlesMarket = candlesMarketOf(req.source);
+  const costs = resolveTrainConfig(req.overrides).costs;
+  if (costs.version !== 'cost-v2' || costs.market !== 'usdm-perp' || costs.funding.mode !== 'series') return { candlesMarket };
+  const f = await loadFundingRates({ symbol: req.symbol, from: req.range.start, to: req.range.end, source: req.source, cacheDir: req.cacheDir, exchangeUrl: req.exchangeUrl, signal: req.signal });
+  return { candlesMarket, funding: { ts: f.ts, rate_bps: f.rate.map((r) => r * 1e4) } };
+}
+
 /**
  * The real pipeline behind a training job: candles from the configured source through the
  * cache under `<ENGINE_DATA_DIR>/candles`, and `trainSymbol` with ENGINE_TRAIN_THREADS GBDT
@@ -49,9 +81,12 @@ export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUr
       });
       return candles;
     },
-    train(input, hooks, overrides) {
+    async train(input, hooks, overrides) {
+      const market = input.market
+        ? await marketInputs({ symbol: input.symbol, source: input.market.source, range: input.market.range, overrides: overrides ?? {}, cacheDir, exchangeUrl: config.exchangeUrl, signal: hooks.signal })
+        : {};
       return trainSymbol(
-        { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, history: toTrainingHistory(input.history), trials: input.trials, gitCommit: opts.gitCommit ?? null },
+        { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, history: toTrainingHistory(input.history), trials: input.trials, gitCommit: opts.gitCommit ?? null, ...market },
         overrides ?? {},
         { onProgress: (p) => hooks.onProgress(toStageProgress(p)), signal: hooks.signal, threads },
       );

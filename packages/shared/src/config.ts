@@ -62,6 +62,8 @@ const envSchema = z.object({
     )
     .default(['BTC/USDT', 'ETH/USDT']),
   ENGINE_WINDOW_DAYS: int(1, 3650).default(150),
+  /** A venue cost profile (packages/training/cost-profiles.json) for the daily run and `engine train`; absent: the cost-v1 default. */
+  ENGINE_COST_PROFILE: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a cost profile name such as binance-usdm-taker').optional(),
   ENGINE_SCHEDULE_CRON: z.string().default('0 2 * * *'),
   ENGINE_SCHEDULE_TZ: z.string().default('UTC'),
   ENGINE_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('engine'),
@@ -140,6 +142,8 @@ export interface Config {
   exchangeUrl?: string;
   universe: string[];
   windowDays: number;
+  /** ENGINE_COST_PROFILE, when set: the venue every scheduled run and `engine train` prices (a job's own `cost_profile` wins). */
+  costProfile?: string;
   schedule: { cron: string; tz: string; syncSweepCron: string };
   /** ENGINE_SIDE_PUBLISH: export to this process's own target when the registry publishes elsewhere. */
   sidePublish: boolean;
@@ -219,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     exchangeUrl: e.ENGINE_EXCHANGE_URL,
     universe: e.ENGINE_UNIVERSE,
     windowDays: e.ENGINE_WINDOW_DAYS,
+    costProfile: e.ENGINE_COST_PROFILE,
     schedule: { cron: e.ENGINE_SCHEDULE_CRON, tz: e.ENGINE_SCHEDULE_TZ, syncSweepCron: e.ENGINE_SYNC_SWEEP_CRON },
     sidePublish: e.ENGINE_SIDE_PUBLISH,
     queuePrefix: e.ENGINE_QUEUE_PREFIX,

@@ -47,8 +47,25 @@ function fmt(x: number | null, digits = 2): string {
 
 /** The ranked table: best deflated Sharpe first. */
 export function formatSweepTable(r: SweepReport): string {
-  const head = ['rank', 'symbol', 'point', 'trades', 'sharpe(ann)', 'psr0', 'n', 'n_eff', 'dsr', 'verdict', 'training'];
-  const rows = r.rows.map((x, k) => [String(k + 1), x.symbol, String(x.point), String(x.trades), fmt(x.sharpeAnnual), fmt(x.psr0, 3), String(x.n), fmt(x.nEffective, 1), fmt(x.dsr, 3), x.verdict, JSON.stringify(x.training)]);
+  const head = ['rank', 'symbol', 'point', 'market', 'trades', 'net bps/tr', 'cost bps', 'PF', 'sharpe(ann)', 'break-even', 'psr0', 'n', 'n_eff', 'dsr', 'verdict', 'training'];
+  const rows = r.rows.map((x, k) => [
+    String(k + 1),
+    x.symbol,
+    String(x.point),
+    x.market ?? '—',
+    `${x.trades}${x.unfilled !== undefined ? ` (+${x.unfilled} unfilled)` : ''}`,
+    fmt(x.meanNetBps ?? null),
+    fmt(x.meanRoundTripBps ?? null),
+    x.profitFactor === undefined ? '—' : x.profitFactor === null ? '∞' : fmt(x.profitFactor),
+    fmt(x.sharpeAnnual),
+    x.breakEvenBps === undefined ? '—' : x.breakEvenBps === null ? 'none' : fmt(x.breakEvenBps, 1),
+    fmt(x.psr0, 3),
+    String(x.n),
+    fmt(x.nEffective, 1),
+    fmt(x.dsr, 3),
+    x.verdict,
+    JSON.stringify(x.training),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   const out = [`sweep ${r.sweepId}: ${r.rows.length} point(s) evaluated, ${r.failed.length} failed; DSR at each symbol's trial count (ledger, last 90 days)`, line(head), ...rows.map(line)];

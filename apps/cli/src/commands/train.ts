@@ -2,11 +2,11 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { type CandleSeries, createLogger, EngineError, loadConfig, pairSlug, parsePair, PermanentError, resolveGitCommit, TransientError, wrapError } from '@engine/shared';
-import { runSingleMachine } from '@engine/fleet';
+import { marketInputs, runSingleMachine } from '@engine/fleet';
 import { loadCandles, openSource, resolveWindow } from '@engine/candles';
 import { referenceSymbolFor } from '@engine/features';
 import { type FoldReport, type ModelManifest, serializeManifest } from '@engine/model';
-import { trainSymbol, type TrainConfigOverrides, type TrainedModelBundle } from '@engine/training';
+import { resolveTrainConfig, trainSymbol, type TrainConfigOverrides, type TrainedModelBundle } from '@engine/training';
 import { parseTrainingOption, positiveInt, TRAINING_OPTION_HELP } from './options';
 import { jsonLine } from './output';
 import { EXIT } from './exit-codes';
@@ -137,6 +137,18 @@ export function formatFoldTable(folds: readonly FoldReport[]): string {
   return table(['fold', 'test window', 'train', 'purged', 'thr bps (src)', 'trades', 'win %', 'PF', 'net bps/tr', 'GBP', 'max DD', 'Sharpe', 'rank IC', 'note'], rows);
 }
 
+/** The venue a model was priced for: side, cost profile (or cost-v1), entry order, funding, unfilled maker entries. */
+export function venueLine(m: ModelManifest): string {
+  const c = m.cost_model;
+  const side = `${m.trading_params.side} side`;
+  if (c.version === 'cost-v1') return `${side}, spot taker costs (cost-v1, ${fmt(c.fee_bps_per_side)} bps fee a side)`;
+  const funding = c.market === 'spot' ? '' : c.funding.mode === 'series' ? `, funding from the venue's series` : `, CONSTANT funding ${fmt(c.funding.constant_rate_bps)} bps every ${c.funding.interval_hours} h`;
+  const mk = m.data.market && m.data.market.candles !== m.data.market.priced_as ? ` on ${m.data.market.candles.toUpperCase()} candles` : '';
+  const unfilled = m.metrics.unfilled_signals !== undefined ? `; ${m.metrics.unfilled_signals} maker entries unfilled (not traded)` : '';
+  const funded = m.metrics.costs.mean_funding_bps !== undefined && c.market !== 'spot' ? `, funding ${fmt(m.metrics.costs.mean_funding_bps)} bps/trade` : '';
+  return `${side}, ${c.profile ?? 'cost-v2'} (${c.market}, ${c.entry} entry, fees ${fmt(c.fee_bps.maker)}/${fmt(c.fee_bps.taker)} bps maker/taker × ${fmt(c.fee_discount)}${funding})${mk}${funded}${unfilled}`;
+}
+
 /** A one-paragraph summary of the out-of-sample record. */
 export function formatSummary(m: ModelManifest): string {
   const x = m.metrics;
@@ -144,6 +156,7 @@ export function formatSummary(m: ModelManifest): string {
     `${m.symbol} ${m.run_date}: model ${m.model_id}, ${m.walk_forward.folds_evaluated}/${m.walk_forward.folds_total} folds, ${m.walk_forward.oos_days} out-of-sample days`,
     `  trades ${x.total_trades} (wins ${x.wins}, losses ${x.losses}, win rate ${fmt(x.win_rate * 100, 1)}%), net ${fmt(x.mean_net_bps)} bps/trade (gross ${fmt(x.mean_gross_bps)}, costs ${fmt(x.costs.mean_round_trip_bps)})`,
     `  profit £${fmt(x.total_profit_gbp)} (fees £${fmt(x.costs.fees_gbp)}, spread £${fmt(x.costs.spread_gbp)}, slippage £${fmt(x.costs.slippage_gbp)}), Sharpe ${fmt(x.sharpe_ratio)} (per trade ${fmt(x.sharpe_per_trade, 3)}, PSR ${fmt(x.probabilistic_sharpe, 3)}), PF ${fmt(x.profit_factor)}, max DD £${fmt(x.max_drawdown)}`,
+    `  market: ${venueLine(m)}`,
     `  scenarios: ${m.scenario_tests.map((s) => `${s.name} Sharpe ${fmt(s.sharpe_ratio)} £${fmt(s.total_profit_gbp)}`).join('; ')}`,
     `  recommended threshold ${fmt(m.trading_params.recommended_edge_threshold_bps)} bps; labels: horizon ${m.labelling.horizon_minutes} min, mean net edge ${fmt(m.labelling.mean_net_edge_bps)} bps, ${fmt(m.labelling.positive_share * 100, 1)}% positive`,
     ...(m.thresholds.folds_not_traded > 0 ? [`  ${m.thresholds.folds_not_traded} of ${m.walk_forward.folds_evaluated} folds did not trade: no threshold made money on their calibration data`] : []),
@@ -161,7 +174,10 @@ export async function runTrain(opts: TrainCommandOptions, io: TrainIo): Promise<
   const config = loadConfig();
   const symbols = opts.symbols.split(',').map((s) => parsePair(s).symbol);
   // Checked before any candle is loaded: a typo or a bad value fails here, naming the key.
-  const overrides = parseTrainingOption(opts.training, opts.trees !== undefined ? { model: { nEstimators: opts.trees } } : {});
+  // ENGINE_COST_PROFILE names the venue unless --training names its own cost_profile.
+  const parsed = parseTrainingOption(opts.training, opts.trees !== undefined ? { model: { nEstimators: opts.trees } } : {});
+  const overrides: TrainConfigOverrides = config.costProfile !== undefined && parsed.cost_profile === undefined ? { cost_profile: config.costProfile, ...parsed } : parsed;
+  resolveTrainConfig(overrides);
   const dataDir = opts.dataDir ?? config.dataDir;
   const cacheDir = opts.cacheDir ?? path.join(dataDir, 'candles');
   const out = opts.out ?? path.join(dataDir, 'models');
@@ -180,8 +196,9 @@ export async function runTrain(opts: TrainCommandOptions, io: TrainIo): Promise<
         const candles = await load(symbol);
         const referenceSymbol = referenceSymbolFor(symbol);
         const reference = await load(referenceSymbol);
+        const market = await marketInputs({ symbol, source: opts.source ?? config.candleSource, range: { start: window.start, end: window.end }, overrides, cacheDir, exchangeUrl: config.exchangeUrl });
         const bundle = await trainSymbol(
-          { symbol, runDate: window.runDate, candles, reference, gitCommit: commit },
+          { symbol, runDate: window.runDate, candles, reference, gitCommit: commit, ...market },
           overrides,
           {
             ...(threads !== undefined ? { threads } : {}),

@@ -78,6 +78,8 @@ function breakEven(m: ModelDetail): SafeHtml {
   const markers = [
     ...(b.paid_round_trip_bps !== null ? [{ x: b.paid_round_trip_bps, label: 'paid' }] : []),
     ...(b.round_trip_bps !== null ? [{ x: b.round_trip_bps, label: 'break-even' }] : []),
+    // The shipped venue profiles, at what these trades would have paid there.
+    ...(b.venues ?? []).map((v) => ({ x: v.round_trip_bps, label: v.profile.replace(/^binance-/, '').replace(/@\d+$/, '') })),
   ];
   const sharpe = lineChart({ id: 'cost-sharpe', title: `Sharpe against round-trip cost (bound ${b.min_sharpe})`, xKind: 'number', xLabel: 'round-trip cost, bps', yLabel: 'Sharpe', baseline: b.min_sharpe, markers, series: [{ name: 'Sharpe', x, y: b.curve.map((p) => p.sharpe) }] });
   const pf = lineChart({ id: 'cost-pf', title: `Profit factor against round-trip cost (bound ${b.min_profit_factor})`, xKind: 'number', xLabel: 'round-trip cost, bps', yLabel: 'PF', baseline: b.min_profit_factor, markers, series: [{ name: 'profit factor', x, y: b.curve.map((p) => p.profit_factor ?? NaN), color: '#7c3aed' }] });

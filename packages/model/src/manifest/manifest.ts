@@ -205,6 +205,12 @@ export const breakEvenSchema = z
     /** Entries and exits are held fixed: the trades are re-priced, not re-simulated. */
     entries_fixed: z.literal(true),
     curve: z.array(z.object({ cost_bps: z.number(), sharpe: z.number(), profit_factor: z.number().nullable() }).strict()),
+    /**
+     * What the same trades would have paid a round trip on each shipped venue profile, at
+     * each trade's own σ (maker profiles priced as if every entry filled; funding left out):
+     * the venues marked on the cost curve. Absent before cost profiles existed.
+     */
+    venues: z.array(z.object({ profile: z.string(), round_trip_bps: z.number() }).strict()).optional(),
   })
   .strict();
 export type BreakEvenRecord = z.infer<typeof breakEvenSchema>;

@@ -1,4 +1,4 @@
-import type { CostModel } from '@engine/model';
+import { roundTripCost, type CostModel, type TripleBarrierLabels } from '@engine/model';
 import type { SimTrade } from '../simulation/simulate';
 import { tradeMetrics } from './trade-metrics';
 
@@ -104,4 +104,20 @@ export function breakEvenCost(
     min_profit_factor: bounds.min_profit_factor,
     curve,
   };
+}
+
+/** A venue marked on the cost curve: what the trades would have paid a round trip there. */
+export interface VenueCost {
+  profile: string;
+  round_trip_bps: number;
+}
+
+/**
+ * The mean round-trip cost the trades would have paid under each cost model, each trade at
+ * its own signal-bar σ (fee + spread + slippage; a maker profile as if every entry had
+ * filled, funding left out). Empty without trades.
+ */
+export function venueRoundTrips(trades: readonly SimTrade[], labels: Pick<TripleBarrierLabels, 'sigma1_bps'>, venues: readonly { profile: string; costs: CostModel }[]): VenueCost[] {
+  if (trades.length === 0) return [];
+  return venues.map((v) => ({ profile: v.profile, round_trip_bps: trades.reduce((s, t) => s + roundTripCost(v.costs, labels.sigma1_bps[t.row]!).total_bps, 0) / trades.length }));
 }

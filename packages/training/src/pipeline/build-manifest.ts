@@ -3,7 +3,7 @@ import { MANIFEST_SCHEMA_VERSION, type ModelManifest, finiteOrNull, meanFeePerSi
 import type { GateOutcome } from '../gates/gates';
 import { trialLookback, type TrialDeflation } from '../gates/trial-deflation';
 import type { TradeMetrics } from '../metrics/trade-metrics';
-import type { BreakEven } from '../metrics/break-even';
+import type { BreakEven, VenueCost } from '../metrics/break-even';
 import type { ScenarioResult } from '../scenarios/scenarios';
 import type { Fold } from '../walk-forward/folds';
 import { recordMetrics, recordThreshold } from './bundle-files';
@@ -59,7 +59,7 @@ export interface ManifestInput {
   gates: GateOutcome;
   /** The deflated Sharpe at the true trial count, the trial it judged, and whether a ledger was consulted. */
   deflation: TrialDeflation & { trial: TrialSummary; ledger: boolean };
-  breakEven: BreakEven;
+  breakEven: BreakEven & { venues: VenueCost[] };
   scenarios: ScenarioResult[];
   artifacts: Record<string, string>;
 }

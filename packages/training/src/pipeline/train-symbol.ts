@@ -5,7 +5,8 @@ import type { FoldReport, FundingSeries, ModelBundle, ModelManifest } from '@eng
 import { evaluateGates, type GateHistoryEntry } from '../gates/gates';
 import { deflateByTrials, type TrialHistoryEntry } from '../gates/trial-deflation';
 import { dailyPnl, daysInSpan, type TradeMetrics, tradeMetrics } from '../metrics/trade-metrics';
-import { breakEvenCost } from '../metrics/break-even';
+import { breakEvenCost, venueRoundTrips } from '../metrics/break-even';
+import { costProfiles } from '../costs/profiles';
 import { dailyVolatility, runScenarios } from '../scenarios/scenarios';
 import { simulateSegments } from '../simulation/simulate';
 import { walkForwardFolds } from '../walk-forward/folds';
@@ -169,7 +170,10 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     deflation,
   );
   const scenarios = runScenarios(trades, oosDays, cfg.costs, dailyVolatility(candles, oosDays), cfg.scenarios);
-  const breakEven = breakEvenCost(trades, oosDays, cfg.costs, cfg.gates);
+  const breakEven = {
+    ...breakEvenCost(trades, oosDays, cfg.costs, cfg.gates),
+    venues: venueRoundTrips(trades, labels, [...costProfiles().values()].map((p) => ({ profile: p.costs.profile!, costs: p.costs }))),
+  };
 
   progress('export', 0, 1, 'writing the bundle');
   const reports = foldReports(folds, oos, foldMetrics, labels);
