@@ -86,6 +86,16 @@ test('load_model.py accepts a published model: hashes, schema, onnx.checker on e
   expect(summary.skipped_checks).toEqual([{ check: 'golden_vectors', reason: expect.stringMatching(/onnxruntime|numpy/) }]);
 });
 
+test('load_model.py accepts a short model priced on a USDⓈ-M maker-entry profile (cost-v2), with both validators', async () => {
+  const v2 = await trainPlanted({ seed: 12, overrides: { cost_profile: 'binance-usdm-maker-entry', costs: { funding: { mode: 'constant' } }, labels: { side: 'short' } } });
+  expect(v2.bundle.manifest.cost_model.version).toBe('cost-v2');
+  const dir = await published(v2.bundle);
+  for (const validator of ['jsonschema', 'subset']) {
+    const { status, summary } = run(['--root', dir, '--symbol', SYN, '--recipe-hash', RECIPE.hash, '--schema', SCHEMA, '--skip-onnx-checks', '--validator', validator]);
+    expect([validator, summary.error, status, summary.schema_valid]).toEqual([validator, undefined, 0, true]);
+  }
+}, 120_000);
+
 test('load_model.py refuses a manifest that breaks the schema, naming the field', async () => {
   const broken = alterManifest(fixture.bundle, (m) => {
     (m.trading_params as Record<string, unknown>).cooldown_seconds = '900';

@@ -18,7 +18,7 @@ describe('training configuration', () => {
     expect(c.walk_forward).toMatchObject({ train_days: 20, test_days: 5, step_days: 5 });
     expect(c.trading).toEqual({ cooldown_seconds: 900, max_trades_per_day: 40 });
     expect(c.gates).toMatchObject({ min_sharpe: 0.7, min_profit_factor: 1.1, max_drawdown_multiple: 1.2, win_rate_tolerance: 0.01, min_trades: 300 });
-    expect(c.costs.fee_bps_per_side).toBe(10);
+    expect(c.costs).toMatchObject({ version: 'cost-v1', fee_bps_per_side: 10 });
   });
 
   it('merges overrides deeply and replaces barrier settings whole', () => {

@@ -100,7 +100,7 @@ export const costModelSchema = z.discriminatedUnion('version', [costModelV1Schem
 export type CostModel = z.infer<typeof costModelSchema>;
 
 /** The defaults: ≈ 23 bps per round trip on a typical minute. */
-export const DEFAULT_COST_MODEL: CostModel = {
+export const DEFAULT_COST_MODEL: CostModelV1 = {
   version: 'cost-v1',
   fee_bps_per_side: 10,
   spread_bps: 2,

@@ -418,8 +418,9 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
       }
     }
     let fundingBps = 0;
-    if (fundSeries !== null) fundingBps = fundSign * fundingBetween(fundSeries, ts[f]!, ts[j]! + MINUTE_MS);
-    else if (fund !== null) fundingBps = fundSign * fund.constant_rate_bps * fundingTimesSpanned(ts[f]!, ts[j]! + MINUTE_MS, fund.interval_hours).length;
+    // (+ 0: a short spanning no event pays 0, not −0.)
+    if (fundSeries !== null) fundingBps = fundSign * fundingBetween(fundSeries, ts[f]!, ts[j]! + MINUTE_MS) + 0;
+    else if (fund !== null) fundingBps = fundSign * fund.constant_rate_bps * fundingTimesSpanned(ts[f]!, ts[j]! + MINUTE_MS, fund.interval_hours).length + 0;
     const g = long ? (exitPrice / entry - 1) * 1e4 : (1 - exitPrice / entry) * 1e4;
     gross[t] = g;
     net[t] = g - cost.total_bps - fundingBps;

@@ -45,8 +45,9 @@ export interface TradeMetrics {
     mean_spread_bps: number;
     mean_slippage_bps: number;
     mean_round_trip_bps: number;
-    funding_gbp: number;
-    mean_funding_bps: number;
+    /** Funding paid on perpetuals (included in total_gbp); absent in hand-made metrics. */
+    funding_gbp?: number;
+    mean_funding_bps?: number;
   };
   exit_reasons: { tp: number; sl: number; time: number };
   /** Maker entries taken that never filled (set by the caller that simulated them). */

@@ -21,8 +21,8 @@ export interface SimTrade {
   fee_bps: number;
   spread_bps: number;
   slippage_bps: number;
-  /** Funding paid over the trade, bps (negative: received); 0 off perpetuals. */
-  funding_bps: number;
+  /** Funding paid over the trade, bps (negative: received); 0 (or absent, in hand-made trades) off perpetuals. */
+  funding_bps?: number;
 }
 
 /** A maker entry the decider took whose limit order never filled: no trade, but counted. */
