@@ -101,6 +101,10 @@ describe('dashboard in a browser', () => {
     const box = await page.locator('#equity-plot svg').boundingBox();
     expect(box!.width).toBeGreaterThan(600);
     await shot('05-model');
+    // The cost curve marks every shipped venue profile, labels stacked where they are close.
+    const venueLabels = await page.locator('#cost-sharpe .markers ~ text, #cost-curve svg text').allTextContents();
+    for (const v of ['spot-taker', 'spot-maker-entry', 'usdm-taker', 'usdm-maker-entry']) expect(venueLabels).toContain(v);
+    await page.locator('#cost-curve').screenshot({ path: path.join(SHOTS, '05b-cost-curve.png') });
 
     // Retry the failed training job from the fleet page.
     await page.goto(`${fx.url}/`);

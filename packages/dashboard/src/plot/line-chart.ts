@@ -154,12 +154,20 @@ export function lineChart(opts: LineChartOptions): string {
   // Markers (fold boundaries), under the lines.
   const marks: string[] = [];
   const markLabels: string[] = [];
-  for (const m of opts.markers ?? []) {
-    if (!Number.isFinite(m.x) || m.x < xMin || m.x > xMax) continue;
+  // Labels of nearby markers are stacked in rows (left to right, each in the first row where
+  // it clears the previous label: about 6 px a character at font size 10), never on top of each other.
+  const rowEnds: number[] = [];
+  const inRange = (opts.markers ?? []).filter((m) => Number.isFinite(m.x) && m.x >= xMin && m.x <= xMax).sort((a, b) => a.x - b.x);
+  for (const m of inRange) {
     const x = num(sx(m.x));
     marks.push(`<line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="${INK.marker}" stroke-dasharray="4 3"/>`);
+    if (!m.label) continue;
+    const px = sx(m.x);
+    let row = rowEnds.findIndex((end) => px > end + 4);
+    if (row < 0) row = rowEnds.length;
+    rowEnds[row] = px + 3 + m.label.length * 6;
     // A white halo keeps the label readable where it crosses the curve.
-    if (m.label) markLabels.push(`<text x="${x}" y="${MARGIN.top + 10}" dx="3" fill="${INK.marker}" font-size="10" stroke="#ffffff" stroke-width="3" paint-order="stroke">${esc(m.label)}</text>`);
+    markLabels.push(`<text x="${x}" y="${MARGIN.top + 10 + row * 11}" dx="3" fill="${INK.marker}" font-size="10" stroke="#ffffff" stroke-width="3" paint-order="stroke">${esc(m.label)}</text>`);
   }
   if (marks.length > 0) out.push(`<g class="markers">${marks.join('')}</g>`);
 

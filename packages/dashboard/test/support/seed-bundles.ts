@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DAY_MS, formatUtcDay, Mulberry32, parseUtcDay } from '@engine/shared';
-import { adjustPValues, breakEvenCost, DEFAULT_GATES, deflateByTrials, probabilisticSharpeRatio, sharpeMoments, type SimTrade } from '@engine/training';
+import { adjustPValues, breakEvenCost, costProfiles, DEFAULT_GATES, venueRoundTrips, deflateByTrials, probabilisticSharpeRatio, sharpeMoments, type SimTrade } from '@engine/training';
 import { DEFAULT_COST_MODEL } from '@engine/model';
 import { type GateResult, type ManifestCore, type ModelBundle, sha256Hex } from '@engine/model';
 
@@ -260,7 +260,10 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
       min_track_record_days: Number.isFinite(d.min_track_record_days) ? d.min_track_record_days : null, config_hash: cand.configHash, is_control: false,
     };
     const p = 1 - psr0;
-    manifest.break_even = { ...breakEvenCost(simTrades, days.map(([d]) => d), DEFAULT_COST_MODEL, DEFAULT_GATES), entries_fixed: true };
+    // Every trade at a 1-minute σ of 5 bps: what they would have paid on each shipped venue.
+    const sigma = { sigma1_bps: new Float64Array(Math.max(0, ...simTrades.map((t) => t.row)) + 1).fill(5) };
+    const venues = venueRoundTrips(simTrades, sigma, [...costProfiles().values()].map((v) => ({ profile: v.costs.profile!, costs: v.costs })));
+    manifest.break_even = { ...breakEvenCost(simTrades, days.map(([d]) => d), DEFAULT_COST_MODEL, DEFAULT_GATES), entries_fixed: true, venues };
     manifest.false_discovery = { method: 'by', q: 0.05, candidates: 1, p, p_adjusted: adjustPValues([p], 'by')[0]!, survived: adjustPValues([p], 'by')[0]! <= 0.05, decided_by: `run-${spec.runDate}` };
   }
   return { manifest, files };
