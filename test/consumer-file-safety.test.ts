@@ -6,7 +6,7 @@ import { DropboxFiles, FolderFiles, UnsafeFileError } from '@engine/publish';
 import { ModelFetchError, ModelRefusedError, ModelWatcher, UnsafeModelFileError, openModel, readSourceFile, resolveSource, type LiveModel, type PollOutcome } from '@engine/consumer';
 import type { LatestPointer, ModelBundle } from '@engine/model';
 import { startFakeDropbox } from './fakes/fake-dropbox';
-import { SYN, alterManifest, modelIdFor, publish, tempPublishFolder, trainPlanted, type TrainedFixture } from '../packages/consumer/test/support/bundles';
+import { FIXTURE_GUARDS, SYN, alterManifest, modelIdFor, publish, tempPublishFolder, trainPlanted, type TrainedFixture } from '../packages/consumer/test/support/bundles';
 
 /**
  * What a live trader reads from a publish folder is only ever a regular file inside that
@@ -83,7 +83,7 @@ async function openWithin(dir: string, ms: number): Promise<{ error: unknown; el
   const hang = new Promise<'hang'>((resolve) => {
     timer = setTimeout(() => resolve('hang'), ms);
   });
-  const attempt = openModel({ symbol: SYN, source: { kind: 'folder', dir } }).then(
+  const attempt = openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir } }).then(
     (m) => {
       opened.push(m);
       return { error: null as unknown };
@@ -219,7 +219,7 @@ test('Dropbox: a file larger than latest.json declares is refused', async () => 
   const next = structuredClone(pointer);
   next.files['model.onnx']!.bytes -= 1;
   await files.upload(POINTER, Buffer.from(JSON.stringify(next)));
-  const err = await openModel({ symbol: SYN, source: { kind: 'dropbox', config: opts } }).then(
+  const err = await openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'dropbox', config: opts } }).then(
     (m) => {
       opened.push(m);
       return null;
@@ -258,7 +258,7 @@ describe('the watcher', () => {
   async function watching(): Promise<{ p: Published; watcher: ModelWatcher; events: string[] }> {
     const p = await published(a.bundle);
     const events: string[] = [];
-    const watcher = new ModelWatcher({ symbol: SYN, source: { kind: 'folder', dir: p.dir }, intervalMs: 3_600_000, onEvent: (event, ..._payload) => events.push(event) });
+    const watcher = new ModelWatcher({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir: p.dir }, intervalMs: 3_600_000, onEvent: (event, ..._payload) => events.push(event) });
     cleanups.push(() => watcher.stop());
     expect((await watcher.start()).modelId).toBe(a.bundle.manifest.model_id);
     return { p, watcher, events };

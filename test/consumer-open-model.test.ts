@@ -4,8 +4,11 @@ import {
   ArtifactHashMismatchError,
   GoldenVectorMismatchError,
   ManifestInvalidError,
+  ModelExpiredError,
   ModelNotFoundError,
   ModelRefusedError,
+  ModelRejectedError,
+  Trader,
   OnnxLoadError,
   RecipeMismatchError,
   openBundle,
@@ -14,7 +17,7 @@ import {
 } from '@engine/consumer';
 import type { ModelBundle } from '@engine/model';
 import { startFakeDropbox, type FakeDropbox } from './fakes/fake-dropbox';
-import { SYN, alterFile, alterManifest, modelIdFor, publish, tempPublishFolder, trainPlanted, type TrainedFixture } from '../packages/consumer/test/support/bundles';
+import { FIXTURE_GUARDS, SYN, alterFile, alterManifest, modelIdFor, publish, tempPublishFolder, trainPlanted, type TrainedFixture } from '../packages/consumer/test/support/bundles';
 
 /**
  * Opening a published model: every check a live trader relies on, against bundles the
@@ -43,7 +46,7 @@ async function publishedFolder(bundle: ModelBundle): Promise<string> {
 
 async function refusal(bundle: ModelBundle): Promise<ModelRefusedError> {
   const dir = await publishedFolder(bundle);
-  const err = await openModel({ symbol: SYN, source: { kind: 'folder', dir } }).then(
+  const err = await openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir } }).then(
     (m) => {
       opened.push(m);
       return null;
@@ -54,9 +57,73 @@ async function refusal(bundle: ModelBundle): Promise<ModelRefusedError> {
   return err as ModelRefusedError;
 }
 
+describe('freshness: rejected and expired models are refused unless the caller says otherwise (issue 19)', () => {
+  const passed = (b: ModelBundle, expiresAt: string) =>
+    alterManifest(b, (m) => {
+      const g = m.gates as { passed: boolean; failed: string[] };
+      g.passed = true;
+      g.failed = [];
+      m.expires_at = expiresAt;
+    });
+
+  test('a rejected model is refused by name, with the gates it failed; allowRejected opens it', async () => {
+    const rejected = alterManifest(fixture.bundle, (m) => {
+      const g = m.gates as { passed: boolean; failed: string[] };
+      g.passed = false;
+      g.failed = ['sharpe_ratio', 'total_trades'];
+    });
+    const dir = await publishedFolder(rejected);
+    const err = await openModel({ symbol: SYN, source: { kind: 'folder', dir }, allowExpired: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelRejectedError);
+    expect((err as ModelRejectedError).code).toBe('MODEL_REJECTED');
+    expect((err as Error).message).toMatch(/rejected by its gates \(failed: sharpe_ratio, total_trades\).*allowRejected/);
+    const m = await openModel({ symbol: SYN, source: { kind: 'folder', dir }, allowExpired: true, allowRejected: true });
+    opened.push(m);
+    await expect(openBundle(rejected, { allowExpired: true })).rejects.toThrow(ModelRejectedError);
+  });
+
+  test('an expired model is refused at open, by the caller\'s clock; allowExpired opens it', async () => {
+    const b = passed(fixture.bundle, '2026-01-13T02:00:00.000Z');
+    const before = Date.parse('2026-01-13T01:59:00Z');
+    const m = await openBundle(b, { now: () => before });
+    opened.push(m);
+    expect(m.expiresAt).toBe(Date.parse('2026-01-13T02:00:00.000Z'));
+    const err = await openBundle(b, { now: () => before + 2 * 60_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelExpiredError);
+    expect((err as Error).message).toMatch(/expired at 2026-01-13T02:00:00.000Z \(it is now 2026-01-13T02:01:00.000Z\).*allowExpired/);
+    // Today's wall clock is far past it: the default refuses.
+    await expect(openBundle(b)).rejects.toThrow(ModelExpiredError);
+    opened.push(await openBundle(b, { allowExpired: true }));
+  });
+
+  test('a running trader stops entering once a candle passes the expiry, and says why', async () => {
+    // Expiry in the middle of the fixture's candles: entries before it, none after.
+    const c = fixture.candles;
+    const mid = c.ts[Math.floor(c.ts.length * 0.6)]!;
+    const b = passed(fixture.bundle, new Date(mid).toISOString());
+    const model = await openBundle(b, { now: () => c.ts[0]! });
+    opened.push(model);
+    const low = alterManifest(b, (m) => ((m.trading_params as { recommended_edge_threshold_bps: number }).recommended_edge_threshold_bps = -1000));
+    const eager = await openBundle(low, { now: () => c.ts[0]! });
+    opened.push(eager);
+    const trader = new Trader({ symbol: SYN, model: eager });
+    const at = (s: typeof c, i: number) => ({ ts: s.ts[i]!, open: s.open[i]!, high: s.high[i]!, low: s.low[i]!, close: s.close[i]!, volume: s.volume[i]!, gap: s.gap[i]! });
+    const reasons = { before: new Map<string, number>(), after: new Map<string, number>() };
+    for (let i = 0; i < c.ts.length; i++) {
+      const d = trader.onCandleSync(at(c, i), at(fixture.reference, i));
+      const side = d.decision_ts > mid ? reasons.after : reasons.before;
+      side.set(d.reason, (side.get(d.reason) ?? 0) + 1);
+    }
+    expect(reasons.before.get('enter') ?? 0).toBeGreaterThan(0);
+    expect(reasons.after.get('enter') ?? 0).toBe(0);
+    expect(reasons.after.get('model_expired') ?? 0).toBeGreaterThan(1000);
+    expect(reasons.before.get('model_expired') ?? 0).toBe(0);
+  });
+});
+
 test('opens a published model from a folder: hashes, recipe, golden vectors, ONNX on CPU', async () => {
   const dir = await publishedFolder(fixture.bundle);
-  const model = await openModel({ symbol: SYN, source: { kind: 'folder', dir } });
+  const model = await openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir } });
   opened.push(model);
   expect(model.modelId).toBe(fixture.bundle.manifest.model_id);
   expect(model.symbol).toBe(SYN);
@@ -87,6 +154,7 @@ test('opens the same model from Dropbox through the real SDK (fake Dropbox serve
     const files = new DropboxFiles({ appKey: dbx.appKey, appSecret: dbx.appSecret, refreshToken: dbx.refreshToken, apiUrl: dbx.url });
     await publish(files, fixture.bundle);
     const model = await openModel({
+      ...FIXTURE_GUARDS,
       symbol: SYN,
       source: { kind: 'dropbox', config: { appKey: dbx.appKey, appSecret: dbx.appSecret, refreshToken: dbx.refreshToken, apiUrl: dbx.url } },
     });
@@ -102,8 +170,8 @@ test('opens the same model from Dropbox through the real SDK (fake Dropbox serve
 test('no latest.json: ModelNotFoundError naming the pointer path', async () => {
   const f = tempPublishFolder();
   folders.push(f.cleanup);
-  await expect(openModel({ symbol: SYN, source: { kind: 'folder', dir: f.dir } })).rejects.toThrow(ModelNotFoundError);
-  await expect(openModel({ symbol: SYN, source: { kind: 'folder', dir: f.dir } })).rejects.toThrow(/\/Runpodhuracan\/latest\/SYN-USDT\.json/);
+  await expect(openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir: f.dir } })).rejects.toThrow(ModelNotFoundError);
+  await expect(openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir: f.dir } })).rejects.toThrow(/\/Runpodhuracan\/latest\/SYN-USDT\.json/);
 });
 
 test('truncated ONNX (as a cut-off upload): refused by its hash, naming file, expected and found', async () => {
@@ -139,7 +207,7 @@ test('a file swapped after publishing: refused against latest.json before the ma
   folders.push(f.cleanup);
   const pointer = await publish(f.files, fixture.bundle);
   await f.files.upload(pointer.files['model.json']!.path, Buffer.from('{"format":"engine-gbdt"}'));
-  const err = await openModel({ symbol: SYN, source: { kind: 'folder', dir: f.dir } }).catch((e: unknown) => e);
+  const err = await openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir: f.dir } }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ArtifactHashMismatchError);
   expect((err as Error).message).toMatch(/'model\.json'.*latest\.json expects/);
 });
@@ -233,12 +301,12 @@ test('latest.json naming another model than its manifest: ManifestInvalidError',
   const pointer = await publish(f.files, fixture.bundle);
   const wrong = { ...pointer, model_id: modelIdFor('someone else') };
   await f.files.upload('/Runpodhuracan/latest/SYN-USDT.json', Buffer.from(JSON.stringify(wrong)));
-  await expect(openModel({ symbol: SYN, source: { kind: 'folder', dir: f.dir } })).rejects.toThrow(ManifestInvalidError);
+  await expect(openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir: f.dir } })).rejects.toThrow(ManifestInvalidError);
 });
 
 test('openBundle checks an in-memory bundle the same way', async () => {
-  const model = await openBundle(fixture.bundle);
+  const model = await openBundle(fixture.bundle, FIXTURE_GUARDS);
   opened.push(model);
   expect(model.modelId).toBe(fixture.bundle.manifest.model_id);
-  await expect(openBundle(alterManifest(fixture.bundle, (m) => ((m.feature_recipe as { hash: string }).hash = 'a'.repeat(64))))).rejects.toThrow(RecipeMismatchError);
+  await expect(openBundle(alterManifest(fixture.bundle, (m) => ((m.feature_recipe as { hash: string }).hash = 'a'.repeat(64))), FIXTURE_GUARDS)).rejects.toThrow(RecipeMismatchError);
 });

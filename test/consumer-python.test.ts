@@ -39,8 +39,11 @@ interface Summary {
 }
 
 /** Run the loader; `pythonFlags: ['-S']` hides the site packages (jsonschema, onnx), as on a bare machine. */
-function run(args: string[], pythonFlags: string[] = [], timeoutMs = 60_000): { status: number | null; summary: Summary; stderr: string } {
-  const r = spawnSync(SYSTEM_PYTHON, ['-B', ...pythonFlags, SCRIPT, ...args, '--json'], { encoding: 'utf8', timeout: timeoutMs });
+function run(args: string[], pythonFlags: string[] = [], timeoutMs = 60_000, guards: 'fixture' | 'strict' = 'fixture'): { status: number | null; summary: Summary; stderr: string } {
+  // Fixture bundles are old (expired) and mostly rejected by design: every test but the
+  // freshness ones lifts both refusals, as a research check would (see FIXTURE_GUARDS).
+  const lift = guards === 'fixture' ? ['--allow-rejected', '--allow-expired'] : [];
+  const r = spawnSync(SYSTEM_PYTHON, ['-B', ...pythonFlags, SCRIPT, ...args, ...lift, '--json'], { encoding: 'utf8', timeout: timeoutMs });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   let summary: Summary;
   try {
@@ -49,6 +52,15 @@ function run(args: string[], pythonFlags: string[] = [], timeoutMs = 60_000): { 
     throw new Error(`load_model.py printed no JSON line (status ${r.status}): ${r.stdout}\n${r.stderr}`);
   }
   return { status: r.status, summary, stderr: r.stderr };
+}
+
+/** A bundle folder (`--bundle`): every file plus manifest.json. */
+async function bundleFolder(bundle: ModelBundle): Promise<string> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'engine-python-bundle-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  for (const f of bundle.files) writeFileSync(path.join(dir, f.name), f.bytes);
+  writeFileSync(path.join(dir, 'manifest.json'), serializeManifest(bundle.manifest));
+  return dir;
 }
 
 async function published(bundle: ModelBundle): Promise<string> {
@@ -95,6 +107,36 @@ test('load_model.py accepts a short model priced on a USDⓈ-M maker-entry profi
     expect([validator, summary.error, status, summary.schema_valid]).toEqual([validator, undefined, 0, true]);
   }
 }, 120_000);
+
+test('load_model.py refuses a rejected model and an expired one unless told otherwise (issue 19)', async () => {
+  const fresh = alterManifest(fixture.bundle, (m) => {
+    const g = m.gates as { passed: boolean; failed: string[] };
+    g.passed = true;
+    g.failed = [];
+    m.expires_at = '2026-01-13T02:00:00.000Z';
+  });
+  const rejected = alterManifest(fresh, (m) => {
+    const g = m.gates as { passed: boolean; failed: string[] };
+    g.passed = false;
+    g.failed = ['sharpe_ratio'];
+  });
+  const base = ['--symbol', SYN, '--schema', SCHEMA, '--skip-onnx-checks'];
+  const freshDir = await published(fresh);
+  const ok = run(['--root', freshDir, ...base, '--now', '2026-01-13T01:00:00Z'], [], 60_000, 'strict');
+  expect([ok.status, ok.summary.ok, ok.summary.error]).toEqual([0, true, undefined]);
+  const late = run(['--root', freshDir, ...base, '--now', '2026-01-13T02:01:00Z'], [], 60_000, 'strict');
+  expect(late.status).toBe(1);
+  expect(late.summary.error).toMatch(/expired at 2026-01-13T02:00:00.000Z \(it is now 2026-01-13T02:01:00Z\).*--allow-expired/);
+  // Today's clock, no --now: refused too.
+  expect(run(['--root', freshDir, ...base], [], 60_000, 'strict').status).toBe(1);
+  expect(run(['--root', freshDir, ...base, '--allow-expired'], [], 60_000, 'strict').status).toBe(0);
+  const rej = run(['--bundle', await bundleFolder(rejected), '--schema', SCHEMA, '--skip-onnx-checks', '--now', '2026-01-13T01:00:00Z'], [], 60_000, 'strict');
+  expect(rej.status).toBe(1);
+  expect(rej.summary.ok).toBe(false);
+  expect(rej.summary.error).toMatch(/rejected by its gates \(failed: sharpe_ratio\).*--allow-rejected/);
+  const research = run(['--bundle', await bundleFolder(rejected), '--schema', SCHEMA, '--skip-onnx-checks', '--now', '2026-01-13T01:00:00Z', '--allow-rejected'], [], 60_000, 'strict');
+  expect(research.status).toBe(0);
+});
 
 test('load_model.py refuses a manifest that breaks the schema, naming the field', async () => {
   const broken = alterManifest(fixture.bundle, (m) => {
@@ -250,7 +292,7 @@ describe('the ONNX checks fail closed', () => {
       { check: 'golden_vectors', reason: expect.stringMatching(/^python package (onnxruntime|numpy) not installed$/) },
     ]);
     // The report a person reads says it too.
-    const text = spawnSync(SYSTEM_PYTHON, ['-B', '-S', SCRIPT, '--root', dir, '--symbol', SYN, '--schema', SCHEMA, '--skip-onnx-checks'], { encoding: 'utf8', timeout: 60_000 });
+    const text = spawnSync(SYSTEM_PYTHON, ['-B', '-S', SCRIPT, '--root', dir, '--symbol', SYN, '--schema', SCHEMA, '--skip-onnx-checks', '--allow-rejected', '--allow-expired'], { encoding: 'utf8', timeout: 60_000 });
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(/SKIPPED \(--skip-onnx-checks\): onnx_checker \(python package onnx not installed\), golden_vectors/);
   });

@@ -8,7 +8,7 @@ import { sliceCandles, MINUTE_MS, type CandleSeries } from '@engine/shared';
 import { columnMatrix, GbdtModel } from '@engine/gbdt';
 import { plantedMarket, simulateSegments, type SimTrade, type TrainedModelBundle } from '@engine/training';
 import { tripleBarrierLabels, type ModelManifest } from '@engine/model';
-import { FAST_TRAINING, SYN, alterManifest, publish, tempPublishFolder, trainCached } from '../packages/consumer/test/support/bundles';
+import { FIXTURE_GUARDS, FAST_TRAINING, SYN, alterManifest, publish, tempPublishFolder, trainCached } from '../packages/consumer/test/support/bundles';
 import { OHLCV_DIR } from './support/paths';
 
 /**
@@ -110,7 +110,7 @@ describe('synthetic market with a planted edge', () => {
   }, 120_000);
 
   test.each(['native', 'onnx'] as const)('replaying 2 out-of-sample days through the consumer (%s predictor) gives the simulation’s trades exactly', async (predictor) => {
-    const model = await openModel({ symbol: SYN, source: { kind: 'folder', dir } });
+    const model = await openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir } });
     cleanups.push(() => model.close());
     const sim = simulate(bundle, bundle.manifest, candles, reference, from);
     const live = await replay(model, predictor, candles, reference, from);
@@ -131,7 +131,7 @@ describe('synthetic market with a planted edge', () => {
     const folder = tempPublishFolder();
     cleanups.push(folder.cleanup);
     await publish(folder.files, tight);
-    const model = await openModel({ symbol: SYN, source: { kind: 'folder', dir: folder.dir } });
+    const model = await openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir: folder.dir } });
     cleanups.push(() => model.close());
     const sim = simulate(tight, tight.manifest, candles, reference, from);
     const live = await replay(model, 'native', candles, reference, from);
@@ -171,7 +171,7 @@ describe('real candles (ETH/USDT with BTC/USDT)', () => {
     const folder = tempPublishFolder();
     cleanups.push(folder.cleanup);
     await publish(folder.files, bundle);
-    const model = await openModel({ symbol: 'ETH/USDT', source: { kind: 'folder', dir: folder.dir } });
+    const model = await openModel({ ...FIXTURE_GUARDS, symbol: 'ETH/USDT', source: { kind: 'folder', dir: folder.dir } });
     cleanups.push(() => model.close());
     const sim = simulate(bundle, bundle.manifest, candles, reference, from);
     const live = await replay(model, 'native', candles, reference, from);
@@ -197,7 +197,7 @@ describe('a short model with maker entries on a USDⓈ-M profile (issue 16)', ()
     const folder = tempPublishFolder();
     cleanups.push(folder.cleanup);
     await publish(folder.files, bundle);
-    const model = await openModel({ symbol: SYN, source: { kind: 'folder', dir: folder.dir } });
+    const model = await openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir: folder.dir } });
     cleanups.push(() => model.close());
 
     const frame = buildFeatures(m.candles, { reference: m.reference });

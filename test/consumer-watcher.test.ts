@@ -12,7 +12,7 @@ import {
 import { sha256Hex, type ModelBundle } from '@engine/model';
 import { DropboxFiles } from '@engine/publish';
 import { startFakeDropbox } from './fakes/fake-dropbox';
-import { SYN, alterFile, alterManifest, modelIdFor, publish, tempPublishFolder, trainPlanted, type TrainedFixture } from '../packages/consumer/test/support/bundles';
+import { FIXTURE_GUARDS, SYN, alterFile, alterManifest, modelIdFor, publish, tempPublishFolder, trainPlanted, type TrainedFixture } from '../packages/consumer/test/support/bundles';
 
 /**
  * Model updates: a watcher polls `latest.json`, verifies a new model in the background
@@ -56,6 +56,7 @@ test('keeps the current model through four kinds of broken update, then swaps to
   const events: string[] = [];
   const refusals: ModelRefusedError[] = [];
   const watcher = new ModelWatcher({
+    ...FIXTURE_GUARDS,
     symbol: SYN,
     source: { kind: 'folder', dir: folder.dir },
     intervalMs: 3_600_000, // polled by hand below
@@ -137,7 +138,7 @@ test('with the ONNX predictor, a swap during a candle applies from the next cand
   const folder = tempPublishFolder();
   cleanups.push(folder.cleanup);
   await publish(folder.files, a.bundle);
-  const watcher = new ModelWatcher({ symbol: SYN, source: { kind: 'folder', dir: folder.dir }, intervalMs: 3_600_000 });
+  const watcher = new ModelWatcher({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir: folder.dir }, intervalMs: 3_600_000 });
   cleanups.push(() => watcher.stop());
   await watcher.start();
   const trader = new Trader({ symbol: SYN, model: watcher, predictor: 'onnx' });
@@ -164,7 +165,7 @@ test('polls on its own interval and picks up a new model', async () => {
   const folder = tempPublishFolder();
   cleanups.push(folder.cleanup);
   await publish(folder.files, a.bundle);
-  const watcher = new ModelWatcher({ symbol: SYN, source: { kind: 'folder', dir: folder.dir }, intervalMs: 50 });
+  const watcher = new ModelWatcher({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir: folder.dir }, intervalMs: 50 });
   cleanups.push(() => watcher.stop());
   await watcher.start();
   const swapped = new Promise<string>((resolve) => watcher.once('swapped', ({ model }) => resolve(model.modelId)));
@@ -179,7 +180,7 @@ test('a source that cannot be read (Dropbox 503) is a transient fetch failure; t
   cleanups.push(() => dbx.close());
   const opts = { appKey: dbx.appKey, appSecret: dbx.appSecret, refreshToken: dbx.refreshToken, apiUrl: dbx.url };
   await publish(new DropboxFiles(opts), a.bundle);
-  const watcher = new ModelWatcher({ symbol: SYN, source: { kind: 'dropbox', config: { ...opts, maxAttempts: 1 } }, intervalMs: 3_600_000 });
+  const watcher = new ModelWatcher({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'dropbox', config: { ...opts, maxAttempts: 1 } }, intervalMs: 3_600_000 });
   cleanups.push(() => watcher.stop());
   await watcher.start();
   failing = true;

@@ -105,6 +105,9 @@ describe('dashboard in a browser', () => {
     const venueLabels = await page.locator('#cost-sharpe .markers ~ text, #cost-curve svg text').allTextContents();
     for (const v of ['spot-taker', 'spot-maker-entry', 'usdm-taker', 'usdm-maker-entry']) expect(venueLabels).toContain(v);
     await page.locator('#cost-curve').screenshot({ path: path.join(SHOTS, '05b-cost-curve.png') });
+    // Non-default settings and the expiry are said at the top (issue 19).
+    await expect(page.locator('#non-default').isVisible()).resolves.toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, '05c-model-top.png'), clip: { x: 0, y: 0, width: 1280, height: 420 } });
 
     // Retry the failed training job from the fleet page.
     await page.goto(`${fx.url}/`);

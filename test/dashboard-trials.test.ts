@@ -209,10 +209,15 @@ describe("a symbol's trials page", () => {
     expect(body).toContain('<h2>Break-even cost</h2>');
     expect(body).toContain(be.round_trip_bps === null ? 'No break-even' : `Break-even round-trip cost <b class="mono">${be.round_trip_bps.toFixed(2)} bps</b>`);
     expect(body).toMatch(/<div class="plot-box" id="cost-curve"><svg[^>]*id="cost-sharpe"[\s\S]*id="cost-pf"/);
+    // Non-default settings are flagged before any number, and a stale model says it expired (issue 19).
+    expect(body).toMatch(/<div class="banner warn" id="non-default"><b>Trained with non-default settings<\/b>[\s\S]*threshold\.min_trades: 5 \(default 10\)/);
+    expect(body).toMatch(/<span id="expires" class="reason">expired 2026-07-17/);
     // A manifest from before the ledger says so instead of showing blanks.
     const eth = (await get(`/models/${fx.models.eth.id}`)).body;
     expect(eth).toContain('This manifest predates the trial ledger');
     expect(eth).toContain('This manifest predates the break-even cost');
+    expect(eth).not.toContain('id="non-default"');
+    expect(eth).not.toContain('id="expires"');
   });
 
   test('the table is capped at 500 rows and says how many were left out', async () => {

@@ -18,14 +18,17 @@ what was expected vs found:
    (Draft 2020-12, with its format checker) when it is importable, otherwise with the
    standard-library validator in ``schema_subset.py`` (``--validator`` picks one; the
    summary's ``validator`` says which ran);
-4. optionally compare the manifest's feature-recipe hash with the one your feature code
+4. refuse a model its gates rejected (``gates.passed`` false) or one past its
+   ``expires_at`` (by this machine's UTC clock, or ``--now``), unless told otherwise
+   (``--allow-rejected``, ``--allow-expired``: research only);
+5. optionally compare the manifest's feature-recipe hash with the one your feature code
    implements (``--recipe-hash``): a model trained on other features must not be used;
-5. check every ``.onnx`` file with ``onnx.checker`` (the ``onnx`` package);
-6. run the golden vectors through ``onnxruntime`` (with ``numpy``), and refuse the model
+6. check every ``.onnx`` file with ``onnx.checker`` (the ``onnx`` package);
+7. run the golden vectors through ``onnxruntime`` (with ``numpy``), and refuse the model
    unless every output reproduces within the contract's rule,
    ``|got - expected| <= 1e-5 * max(1, |expected|)``.
 
-Steps 5 and 6 fail closed: when ``onnx`` or ``onnxruntime``/``numpy`` cannot be imported
+Steps 6 and 7 fail closed: when ``onnx`` or ``onnxruntime``/``numpy`` cannot be imported
 the model is not reported usable (exit 3, naming each check that could not run) unless
 the caller passes ``--skip-onnx-checks``; then the checks that could not run are listed
 in ``skipped_checks`` (and printed as SKIPPED). Checks whose package is installed always
@@ -54,6 +57,7 @@ cannot check that for you. ``model.onnx`` has two outputs: ``predicted_edge_bps`
 """
 
 import argparse
+import datetime
 import errno
 import hashlib
 import importlib.util
@@ -454,6 +458,12 @@ def run_golden(bundle):
     return {"ran": True, "rows": len(rows), "outputs": checked, "max_rel_error": worst}
 
 
+def parse_utc(text):
+    """An ISO 8601 UTC time (``2026-01-13T02:00:00.000Z``) as an aware datetime."""
+    t = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=datetime.timezone.utc)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     src = ap.add_mutually_exclusive_group(required=True)
@@ -475,6 +485,9 @@ def main(argv=None):
         help="report the model usable even when onnx (onnx.checker) or onnxruntime/numpy (golden vectors) cannot be "
         "imported; the checks that could not run are listed in skipped_checks. Without it they fail closed (exit 3)",
     )
+    ap.add_argument("--allow-rejected", action="store_true", help="accept a model whose gates failed (research only; a live trader must not)")
+    ap.add_argument("--allow-expired", action="store_true", help="accept a model past its expires_at (research only)")
+    ap.add_argument("--now", help="the clock expires_at is checked against, ISO 8601 UTC (default: now)")
     ap.add_argument("--json", action="store_true", help="print one JSON line")
     args = ap.parse_args(argv)
     if args.root and not args.symbol:
@@ -494,6 +507,22 @@ def main(argv=None):
         if problems:
             raise ModelRefused("manifest.json does not match %s (%s): %s" % (os.path.basename(args.schema), summary["validator"]["name"], "; ".join(problems[:10])))
         summary["schema_valid"] = True
+        gates = m.get("gates", {})
+        if not gates.get("passed", False) and not args.allow_rejected:
+            raise ModelRefused(
+                "the model was rejected by its gates (failed: %s) and is not for trading; pass --allow-rejected to load it for research"
+                % (", ".join(gates.get("failed", [])) or "unknown")
+            )
+        expires = m.get("expires_at")
+        if expires is not None and not args.allow_expired:
+            now = parse_utc(args.now) if args.now else datetime.datetime.now(datetime.timezone.utc)
+            if now > parse_utc(expires):
+                raise ModelRefused(
+                    "the model expired at %s (it is now %s): wait for a fresh model, or pass --allow-expired to load it anyway"
+                    % (expires, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                )
+        summary["verdict"] = "published" if gates.get("passed", False) else "rejected"
+        summary["expires_at"] = expires
         recipe = m.get("feature_recipe", {})
         summary["recipe"] = {"version": recipe.get("version"), "hash": recipe.get("hash")}
         if args.recipe_hash and recipe.get("hash") != args.recipe_hash:

@@ -42,6 +42,20 @@ export class ArtifactHashMismatchError extends ModelRefusedError {
   }
 }
 
+/** The model failed its gates (its manifest says `gates.passed: false`): not for trading, unless `allowRejected`. */
+export class ModelRejectedError extends ModelRefusedError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('MODEL_REJECTED', message, details);
+  }
+}
+
+/** The model is past its `expires_at`: stale, unless `allowExpired`. */
+export class ModelExpiredError extends ModelRefusedError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('MODEL_EXPIRED', message, details);
+  }
+}
+
 /** The model was trained on another feature recipe than the one this library computes. */
 export class RecipeMismatchError extends ModelRefusedError {
   constructor(message: string, details?: ErrorDetails) {

@@ -14,7 +14,7 @@ export type { FetchedBundle } from './bundle-fetch';
 export { LiveModel } from './live-model';
 /** The golden-vector rule every opened model passes (defined by the contract, @engine/model). */
 export { GOLDEN_TOLERANCE } from '@engine/model';
-export type { GoldenReport, Prediction, PredictorKind } from './live-model';
+export type { GoldenReport, ModelGuardOptions, Prediction, PredictorKind } from './live-model';
 export { openBundle, openFromPointer, openModel } from './open-model';
 export type { OpenModelOptions, OpenModelRequest } from './open-model';
 export { ModelWatcher } from './model-watcher';

@@ -4,7 +4,7 @@ import { BUNDLE_FILES, GOLDEN_TOLERANCE, goldenRelativeError, validateGolden } f
 import type { CostModel, GoldenRow, LabelConfig, LatestPointer, ModelManifest, TradingRules } from '@engine/model';
 import type * as OrtModule from 'onnxruntime-node';
 import type { FetchedBundle } from './bundle-fetch';
-import { GoldenVectorMismatchError, ManifestInvalidError, OnnxLoadError, RecipeMismatchError } from './errors';
+import { GoldenVectorMismatchError, ManifestInvalidError, ModelExpiredError, ModelRejectedError, OnnxLoadError, RecipeMismatchError } from './errors';
 import { createOnnxSession, ort, OrtFloat32Array, type ExecutionProvider, type OnnxSessionOptions } from './onnx-runtime';
 
 /** What the model says about one candle. */
@@ -33,6 +33,23 @@ export interface GoldenReport {
   native_max_rel_error: number | null;
   /** The contract's `GOLDEN_TOLERANCE` (@engine/model) every output was held to. */
   tolerance: number;
+}
+
+/**
+ * The freshness rules a consumer applies before trading a model. Both refusals are the
+ * default: a rejected or stale model is never traded by accident.
+ */
+export interface ModelGuardOptions {
+  /** Load a model whose gates failed (research, replays of rejected models). Default false: `ModelRejectedError`. */
+  allowRejected?: boolean;
+  /**
+   * Load a model past its `expires_at`, and keep entering with it after that time. Default
+   * false: opening it throws `ModelExpiredError`, and a `Trader` stops entering once a
+   * candle's decision time passes it (reason `model_expired`).
+   */
+  allowExpired?: boolean;
+  /** The clock the expiry is checked against when opening (epoch ms). Default `Date.now`. */
+  now?: () => number;
 }
 
 /** One ONNX file: its session, input name, and which output is which. */
@@ -71,6 +88,10 @@ export class LiveModel {
   /** Barrier settings of the labeller (exits are decided by the same rule). */
   readonly labelConfig: LabelConfig;
   readonly costModel: CostModel;
+  /** `expires_at` in epoch ms; null when the manifest has none (written before expiry existed). */
+  readonly expiresAt: number | null;
+  /** True when opened with `allowExpired`: a trader keeps entering with it after `expiresAt`. */
+  readonly allowExpired: boolean;
   /** Model inputs in order (names of the recipe). */
   readonly inputNames: readonly string[];
   private readonly inputIndex: Int32Array;
@@ -97,8 +118,11 @@ export class LiveModel {
     edgeNative: GbdtModel | null;
     confNative: GbdtModel | null;
     golden: GoldenReport;
+    allowExpired: boolean;
   }) {
     const m = init.manifest;
+    this.expiresAt = m.expires_at !== undefined ? Date.parse(m.expires_at) : null;
+    this.allowExpired = init.allowExpired;
     this.symbol = m.symbol;
     this.modelId = m.model_id;
     this.runDate = m.run_date;
@@ -206,10 +230,21 @@ export class LiveModel {
    * sessions, native trees, golden vectors. Throws the refusal; nothing is left open.
    * Use `openModel` rather than calling this directly.
    */
-  static async load(bundle: FetchedBundle, opts: OnnxSessionOptions = {}): Promise<LiveModel> {
+  static async load(bundle: FetchedBundle, opts: OnnxSessionOptions & ModelGuardOptions = {}): Promise<LiveModel> {
     const manifest = bundle.manifest;
     const at = `model ${manifest.model_id} (${bundle.symbol} ${manifest.run_date}) from ${bundle.origin}`;
     const details = { symbol: bundle.symbol, modelId: manifest.model_id };
+
+    // Freshness first: a rejected or stale model is refused before anything is loaded.
+    if (!manifest.gates.passed && opts.allowRejected !== true) {
+      throw new ModelRejectedError(`${at}: the model was rejected by its gates (failed: ${manifest.gates.failed.join(', ') || 'unknown'}) and is not for trading; pass allowRejected to load it for research`, { ...details, failed: manifest.gates.failed });
+    }
+    if (manifest.expires_at !== undefined && opts.allowExpired !== true) {
+      const now = (opts.now ?? Date.now)();
+      if (now > Date.parse(manifest.expires_at)) {
+        throw new ModelExpiredError(`${at}: the model expired at ${manifest.expires_at} (it is now ${new Date(now).toISOString()}): wait for a fresh model, or pass allowExpired to load it anyway`, { ...details, expires_at: manifest.expires_at });
+      }
+    }
 
     // The recipe: the model must have been trained on the features this library computes.
     const r = manifest.feature_recipe;
@@ -253,7 +288,7 @@ export class LiveModel {
         confOnnx = onnxPart(conf.session, names.length, 'confidence.onnx', 'confidence', at, details);
       }
       const report = await checkGolden(edgeOnnx, confOnnx, golden, edgeNative, confNative, at, details);
-      return new LiveModel({ bundle, manifest, provider: edge.provider, providerNote: edge.fallbackReason, inputIndex, edgeOnnx, confOnnx, edgeNative, confNative, golden: report });
+      return new LiveModel({ bundle, manifest, provider: edge.provider, providerNote: edge.fallbackReason, inputIndex, edgeOnnx, confOnnx, edgeNative, confNative, golden: report, allowExpired: opts.allowExpired === true });
     } catch (err) {
       for (const s of sessions) await s.release().catch(() => undefined);
       throw err;

@@ -1,12 +1,12 @@
 import { type LatestPointer, type ModelBundle } from '@engine/model';
 import { parsePair } from '@engine/shared';
 import { bundleFromMemory, fetchLatestBundle, fetchPointedBundle } from './bundle-fetch';
-import { LiveModel } from './live-model';
+import { LiveModel, type ModelGuardOptions } from './live-model';
 import { resolveSource, type ModelSource, type ModelSourceSpec } from './model-source';
 import type { OnnxSessionOptions } from './onnx-runtime';
 
-/** Options for loading a model (ONNX execution provider and threads). */
-export type OpenModelOptions = OnnxSessionOptions;
+/** Options for loading a model: ONNX execution provider and threads, and the freshness rules. */
+export type OpenModelOptions = OnnxSessionOptions & ModelGuardOptions;
 
 export interface OpenModelRequest extends OpenModelOptions {
   /** `BTC/USDT` (also `BTC-USDT`, `BTCUSDT`). */
@@ -30,7 +30,8 @@ export interface OpenModelRequest extends OpenModelOptions {
  * Refusals are named errors (all `ModelRefusedError`, permanent for that model):
  * `ModelNotFoundError`, `ManifestInvalidError`, `ArtifactHashMismatchError`,
  * `UnsafeModelFileError`, `RecipeMismatchError`, `GoldenVectorMismatchError`,
- * `OnnxLoadError`. A source that cannot be read right now throws `ModelFetchError`
+ * `OnnxLoadError`, `ModelRejectedError` (its gates failed; `allowRejected` to load it for
+ * research), `ModelExpiredError` (past its `expires_at`; `allowExpired`). A source that cannot be read right now throws `ModelFetchError`
  * (transient).
  */
 export async function openModel(req: OpenModelRequest): Promise<LiveModel> {

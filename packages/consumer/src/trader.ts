@@ -193,9 +193,11 @@ export class Trader {
     const tracker = this.tracker!;
     const decider = this.decider!;
     if (exit) decider.closePosition(exit.exit_ts);
+    // A stale model never opens a position: past its expiry the trader only follows exits.
+    const expired = m.expiresAt !== null && decisionTs > m.expiresAt && !m.allowExpired;
     // The simulation trades only rows the labeller can label; live, that means the σ
     // window is complete: otherwise the model's edge is not tradable (no barriers).
-    const d = decider.decide(decisionTs, tracker.tradable() ? pred.edge_bps : Number.NaN);
+    const d = expired ? { enter: false, reason: 'model_expired' as const } : decider.decide(decisionTs, tracker.tradable() ? pred.edge_bps : Number.NaN);
     const position = d.enter ? tracker.enter(pred.edge_bps, m.modelId) : tracker.current();
     return {
       symbol: this.symbol,

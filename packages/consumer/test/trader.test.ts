@@ -3,7 +3,7 @@ import { LiveFeedError } from '../src/errors';
 import type { LiveModel } from '../src/live-model';
 import { openBundle } from '../src/open-model';
 import { Trader } from '../src/trader';
-import { SYN, trainPlanted } from './support/bundles';
+import { FIXTURE_GUARDS, SYN, trainPlanted } from './support/bundles';
 
 /** The trader's contract with the live feed, and its state across restarts. */
 let model: LiveModel;
@@ -14,7 +14,7 @@ beforeAll(async () => {
   const f = await trainPlanted({ seed: 11 });
   candles = f.candles;
   reference = f.reference;
-  model = await openBundle(f.bundle);
+  model = await openBundle(f.bundle, FIXTURE_GUARDS);
 }, 120_000);
 afterAll(() => model.close());
 

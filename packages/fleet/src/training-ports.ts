@@ -64,7 +64,7 @@ export async function marketInputs(req: {
  * cache under `<ENGINE_DATA_DIR>/candles`, and `trainSymbol` with ENGINE_TRAIN_THREADS GBDT
  * threads (0 = every core).
  */
-export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUrl' | 'worker'>, opts: { cacheDir?: string; gitCommit?: string | null } = {}): TrainingPorts {
+export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUrl' | 'worker'> & Partial<Pick<Config, 'modelTtlHours'>>, opts: { cacheDir?: string; gitCommit?: string | null } = {}): TrainingPorts {
   const cacheDir = path.resolve(opts.cacheDir ?? path.join(config.dataDir, 'candles'));
   const threads = config.worker.trainThreads > 0 ? config.worker.trainThreads : undefined;
   return {
@@ -86,7 +86,7 @@ export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUr
         ? await marketInputs({ symbol: input.symbol, source: input.market.source, range: input.market.range, overrides: overrides ?? {}, cacheDir, exchangeUrl: config.exchangeUrl, signal: hooks.signal })
         : {};
       return trainSymbol(
-        { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, history: toTrainingHistory(input.history), trials: input.trials, gitCommit: opts.gitCommit ?? null, ...market },
+        { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, history: toTrainingHistory(input.history), trials: input.trials, gitCommit: opts.gitCommit ?? null, ...(config.modelTtlHours !== undefined ? { ttlHours: config.modelTtlHours } : {}), ...market },
         overrides ?? {},
         { onProgress: (p) => hooks.onProgress(toStageProgress(p)), signal: hooks.signal, threads },
       );

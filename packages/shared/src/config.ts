@@ -63,6 +63,8 @@ const envSchema = z.object({
     .default(['BTC/USDT', 'ETH/USDT']),
   ENGINE_WINDOW_DAYS: int(1, 3650).default(150),
   /** A venue cost profile (packages/training/cost-profiles.json) for the daily run and `engine train`; absent: the cost-v1 default. */
+  /** Hours a trained model stays fresh (`expires_at`); the consumer refuses it after. */
+  ENGINE_MODEL_TTL_HOURS: int(1, 8760).default(48),
   ENGINE_COST_PROFILE: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a cost profile name such as binance-usdm-taker').optional(),
   ENGINE_SCHEDULE_CRON: z.string().default('0 2 * * *'),
   ENGINE_SCHEDULE_TZ: z.string().default('UTC'),
@@ -144,6 +146,8 @@ export interface Config {
   windowDays: number;
   /** ENGINE_COST_PROFILE, when set: the venue every scheduled run and `engine train` prices (a job's own `cost_profile` wins). */
   costProfile?: string;
+  /** ENGINE_MODEL_TTL_HOURS: `expires_at` = training time + this. */
+  modelTtlHours: number;
   schedule: { cron: string; tz: string; syncSweepCron: string };
   /** ENGINE_SIDE_PUBLISH: export to this process's own target when the registry publishes elsewhere. */
   sidePublish: boolean;
@@ -224,6 +228,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     universe: e.ENGINE_UNIVERSE,
     windowDays: e.ENGINE_WINDOW_DAYS,
     costProfile: e.ENGINE_COST_PROFILE,
+    modelTtlHours: e.ENGINE_MODEL_TTL_HOURS,
     schedule: { cron: e.ENGINE_SCHEDULE_CRON, tz: e.ENGINE_SCHEDULE_TZ, syncSweepCron: e.ENGINE_SYNC_SWEEP_CRON },
     sidePublish: e.ENGINE_SIDE_PUBLISH,
     queuePrefix: e.ENGINE_QUEUE_PREFIX,

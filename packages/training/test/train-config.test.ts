@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EngineError } from '@engine/shared';
-import { DEFAULT_TRAIN_CONFIG, ENGINE_VERSION, resolveTrainConfig, trainSymbol } from '../src';
+import { DEFAULT_TRAIN_CONFIG, ENGINE_VERSION, nonDefaultSettings, resolveTrainConfig, trainSymbol } from '../src';
 import { randomWalkCandles } from './random-walk';
 
 describe('training configuration', () => {
@@ -19,6 +19,22 @@ describe('training configuration', () => {
     expect(c.trading).toEqual({ cooldown_seconds: 900, max_trades_per_day: 40 });
     expect(c.gates).toMatchObject({ min_sharpe: 0.7, min_profit_factor: 1.1, max_drawdown_multiple: 1.2, win_rate_tolerance: 0.01, min_trades: 300 });
     expect(c.costs).toMatchObject({ version: 'cost-v1', fee_bps_per_side: 10 });
+  });
+
+  it('lists every guarded setting that differs from the defaults, for the manifest and every page (issue 19)', () => {
+    expect(nonDefaultSettings(resolveTrainConfig({}))).toEqual([]);
+    // Zero costs and gates turned off: nothing can hide it.
+    const loose = resolveTrainConfig({ costs: { fee_bps_per_side: 0, spread_bps: 0 }, gates: { min_sharpe: -100, min_trades: 0 }, labels: { allow_unwinnable: true } });
+    expect(nonDefaultSettings(loose)).toEqual([
+      'costs.fee_bps_per_side: 0 (default 10)',
+      'costs.spread_bps: 0 (default 2)',
+      'gates.min_sharpe: -100 (default 0.7)',
+      'gates.min_trades: 0 (default 300)',
+      'labels.allow_unwinnable: true (default false)',
+    ]);
+    expect(nonDefaultSettings(resolveTrainConfig({ cost_profile: 'binance-usdm-taker' }))).toEqual(['costs: binance-usdm-taker@1 (default cost-v1, Binance spot taker)']);
+    // Model size and label horizon are research choices, not safeguards: not flagged.
+    expect(nonDefaultSettings(resolveTrainConfig({ model: { nEstimators: 10 }, labels: { horizon_minutes: 60 } }))).toEqual([]);
   });
 
   it('merges overrides deeply and replaces barrier settings whole', () => {

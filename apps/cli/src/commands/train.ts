@@ -160,6 +160,7 @@ export function formatSummary(m: ModelManifest): string {
     `  scenarios: ${m.scenario_tests.map((s) => `${s.name} Sharpe ${fmt(s.sharpe_ratio)} £${fmt(s.total_profit_gbp)}`).join('; ')}`,
     `  recommended threshold ${fmt(m.trading_params.recommended_edge_threshold_bps)} bps; labels: horizon ${m.labelling.horizon_minutes} min, mean net edge ${fmt(m.labelling.mean_net_edge_bps)} bps, ${fmt(m.labelling.positive_share * 100, 1)}% positive`,
     ...(m.thresholds.folds_not_traded > 0 ? [`  ${m.thresholds.folds_not_traded} of ${m.walk_forward.folds_evaluated} folds did not trade: no threshold made money on their calibration data`] : []),
+    ...(m.non_default_settings && m.non_default_settings.length > 0 ? [`  WARNING: trained with non-default settings: ${m.non_default_settings.join('; ')}`] : []),
     ...[...m.data.warnings, ...m.labelling.warnings].map((w) => `  WARNING: ${w}`),
   ].join('\n');
 }
@@ -198,7 +199,7 @@ export async function runTrain(opts: TrainCommandOptions, io: TrainIo): Promise<
         const reference = await load(referenceSymbol);
         const market = await marketInputs({ symbol, source: opts.source ?? config.candleSource, range: { start: window.start, end: window.end }, overrides, cacheDir, exchangeUrl: config.exchangeUrl });
         const bundle = await trainSymbol(
-          { symbol, runDate: window.runDate, candles, reference, gitCommit: commit, ...market },
+          { symbol, runDate: window.runDate, candles, reference, gitCommit: commit, ttlHours: config.modelTtlHours, ...market },
           overrides,
           {
             ...(threads !== undefined ? { threads } : {}),

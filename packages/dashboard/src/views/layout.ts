@@ -41,6 +41,8 @@ tr.muted td { color:var(--muted); }
 .badge.rejected, .badge.fail, .badge.failed { background:var(--badbg); color:var(--bad); }
 .badge.pending, .badge.held, .badge.rolled-back, .badge.none { background:var(--warnbg); color:var(--warn); }
 .reason { color:var(--bad); font-size:13px; }
+.banner.warn { background:#fff7ed; border:1px solid #fb923c; border-radius:6px; padding:8px 14px; margin:10px 0; }
+.banner.warn ul { margin:4px 0 0; padding-left:20px; }
 .muted { color:var(--muted); }
 .small { font-size:12px; }
 .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:12px; }

@@ -148,13 +148,29 @@ function plots(p: ModelPlots): SafeHtml {
   return html`${parts}`;
 }
 
+/** When the model goes stale (`expires_at`): the consumer refuses it after. */
+function expiry(m: ModelDetail): SafeHtml {
+  const at = (m.manifest as { expires_at?: unknown }).expires_at;
+  if (typeof at !== 'string') return html``;
+  const past = Date.parse(at) < Date.now();
+  return html` · <span id="expires" class="${past ? 'reason' : ''}">${past ? 'expired' : 'expires'} ${fmtTime(at)}</span>`;
+}
+
+/** The settings that differ from the defaults (zero costs, loosened gates…), said before any number is read. */
+function nonDefault(m: ModelDetail): SafeHtml {
+  const list = (m.manifest as { non_default_settings?: unknown }).non_default_settings;
+  if (!Array.isArray(list) || list.length === 0) return html``;
+  return html`<div class="banner warn" id="non-default"><b>Trained with non-default settings</b> — its numbers are not comparable with a default model's:<ul>${list.map((x) => html`<li class="mono small">${String(x)}</li>`)}</ul></div>`;
+}
+
 /** A model: verdict, metrics, gate table, plots, fold table, manifest and artifacts. */
 export function modelPage(ctx: PageContext, m: ModelDetail, p: ModelPlots): string {
   const manifestJson = JSON.stringify(m.manifest, null, 2);
   const artifacts = Object.entries(m.manifest.artifacts ?? {}).sort(([a], [b]) => a.localeCompare(b));
   const body = html`<p class="small"><a href="/">Fleet</a> › <a href="${symbolHref(m.symbol)}">${m.symbol}</a> › ${m.runDate}</p>
 <h1>${m.symbol} · ${m.runDate} ${badge(m.verdict)} ${m.live ? badge('live') : html``} ${m.rolledBackAt !== null ? badge('rolled-back', `rolled back ${fmtTime(m.rolledBackAt)}`) : html``}</h1>
-<p class="small muted">Model <span class="mono">${m.id}</span> · trained ${fmtTime(m.createdAt)} · recipe ${m.recipeVersion} <span class="mono">${m.recipeHash.slice(0, 12)}</span> · sync ${badge(m.syncState)}${m.lastSyncError ? html` <span class="reason">${m.lastSyncError}</span>` : html``}</p>
+<p class="small muted">Model <span class="mono">${m.id}</span> · trained ${fmtTime(m.createdAt)}${expiry(m)} · recipe ${m.recipeVersion} <span class="mono">${m.recipeHash.slice(0, 12)}</span> · sync ${badge(m.syncState)}${m.lastSyncError ? html` <span class="reason">${m.lastSyncError}</span>` : html``}</p>
+${nonDefault(m)}
 <div class="cards">${HEADLINE_METRICS.map((k) => html`<div class="card"><div class="k">${k.label}</div><div class="v">${fmtMetric(k.key, m.metrics[k.key])}</div></div>`)}</div>
 ${m.verdict === 'rejected' ? html`<h2>Why it was rejected</h2><ul>${m.reasons.map((r) => html`<li class="reason">${r}</li>`)}</ul>` : html``}
 <h2>Gates</h2>${gateTable(m)}

@@ -264,6 +264,9 @@ export function buildBundle(spec: SeedSpec): ModelBundle {
     const sigma = { sigma1_bps: new Float64Array(Math.max(0, ...simTrades.map((t) => t.row)) + 1).fill(5) };
     const venues = venueRoundTrips(simTrades, sigma, [...costProfiles().values()].map((v) => ({ profile: v.costs.profile!, costs: v.costs })));
     manifest.break_even = { ...breakEvenCost(simTrades, days.map(([d]) => d), DEFAULT_COST_MODEL, DEFAULT_GATES), entries_fixed: true, venues };
+    // Freshness and the non-default flag (issue 19): two days to expire (long past today), one loosened rule.
+    manifest.expires_at = new Date(Date.parse(manifest.created_at) + 48 * 3_600_000).toISOString();
+    manifest.non_default_settings = ['threshold.min_trades: 5 (default 10)'];
     manifest.false_discovery = { method: 'by', q: 0.05, candidates: 1, p, p_adjusted: adjustPValues([p], 'by')[0]!, survived: adjustPValues([p], 'by')[0]! <= 0.05, decided_by: `run-${spec.runDate}` };
   }
   return { manifest, files };

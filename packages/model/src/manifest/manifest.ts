@@ -220,6 +220,12 @@ export const manifestSchema = z
     schema_version: z.literal(MANIFEST_SCHEMA_VERSION),
     model_id: z.uuid(),
     created_at: iso,
+    /**
+     * After this the model is stale: the consumer (TypeScript and Python) refuses to open it
+     * and a running trader stops entering with it, unless told otherwise. Default 48 h after
+     * training (ENGINE_MODEL_TTL_HOURS). Absent on manifests written before it: no expiry.
+     */
+    expires_at: iso.optional(),
     symbol: pairSchema,
     run_date: daySchema,
     training_window_days: z.number().positive(),
@@ -385,6 +391,13 @@ export const manifestSchema = z
       })
       .strict(),
     controls: z.object({ permute_target_seed: z.number().int().nullable(), extra_features: z.array(z.string()) }).strict(),
+    /**
+     * Costs, gates, threshold rules and label safeguards that differ from the defaults, one
+     * line each (`gates.min_sharpe: -100 (default 0.7)`), shown wherever the model is: a model
+     * trained with zero costs or gates turned off never looks like a default one. Empty: all
+     * defaults. Absent on manifests written before it.
+     */
+    non_default_settings: z.array(z.string()).optional(),
     engine: z.object({ name: z.literal('engine'), version: z.string(), git_commit: z.string().nullable(), model_format: z.string() }).strict(),
     /** File name → SHA-256 (hex) of its bytes, for every bundle file except manifest.json. */
     artifacts: z

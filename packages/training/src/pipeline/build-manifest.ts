@@ -7,7 +7,7 @@ import type { BreakEven, VenueCost } from '../metrics/break-even';
 import type { ScenarioResult } from '../scenarios/scenarios';
 import type { Fold } from '../walk-forward/folds';
 import { recordMetrics, recordThreshold } from './bundle-files';
-import type { TrainConfig } from './config';
+import { nonDefaultSettings, type TrainConfig } from './config';
 import type { OutOfSample } from './fit-plan';
 import { type CandleSummary, type LabelledRows, type MarketSummary, SPIKES_LISTED, type SpikeScreen } from './prepare-data';
 import type { TrialSummary } from './trial';
@@ -37,6 +37,8 @@ export function deterministicModelId(symbol: string, runDate: string, data: Cand
 export interface ManifestInput {
   modelId: string;
   createdAt: Date;
+  /** Hours from creation to `expires_at`. */
+  ttlHours: number;
   symbol: string;
   runDate: string;
   gitCommit: string | null;
@@ -72,6 +74,7 @@ export function buildManifest(x: ManifestInput): ModelManifest {
     schema_version: MANIFEST_SCHEMA_VERSION,
     model_id: x.modelId,
     created_at: x.createdAt.toISOString(),
+    expires_at: new Date(x.createdAt.getTime() + x.ttlHours * 3_600_000).toISOString(),
     symbol: x.symbol,
     run_date: x.runDate,
     training_window_days: Math.round((x.data.rows / 1440) * 1000) / 1000,
@@ -178,6 +181,7 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       ],
     },
     controls: { permute_target_seed: cfg.controls.permute_target_seed, extra_features: [...x.extraNames] },
+    non_default_settings: nonDefaultSettings(cfg),
     engine: { name: 'engine', version: ENGINE_VERSION, git_commit: x.gitCommit, model_format: 'engine-gbdt/1' },
     artifacts: x.artifacts,
   };

@@ -216,3 +216,34 @@ export function resolveTrainConfig(overrides: TrainConfigOverrides = {}): TrainC
   checkLabelConfig(cfg.labels, cfg.costs, 'this configuration');
   return cfg;
 }
+
+/** The sections whose changes can make a model look better than it is: flagged wherever the model is shown. */
+const GUARDED_SECTIONS = ['costs', 'gates', 'threshold', 'trading', 'spikes', 'controls'] as const;
+const GUARDED_LABELS = ['allow_unwinnable', 'max_barrier_bps'] as const;
+
+/**
+ * Every guarded setting (costs, gates, threshold rules, trading rules, the spike rule,
+ * controls, and the labels' unwinnable and barrier-cap safeguards) that differs from the
+ * defaults, one line each: `gates.min_sharpe: -100 (default 0.7)`. A venue cost profile is
+ * one line naming it. Empty when everything guarded is at its default.
+ */
+export function nonDefaultSettings(cfg: TrainConfig): string[] {
+  const out: string[] = [];
+  const show = (v: unknown) => JSON.stringify(v);
+  const walk = (path: string, value: unknown, base: unknown) => {
+    if (isPlainObject(value) && isPlainObject(base)) {
+      for (const k of Object.keys(value)) walk(`${path}.${k}`, value[k], base[k]);
+      return;
+    }
+    if (show(value) !== show(base)) out.push(`${path}: ${show(value)} (default ${show(base)})`);
+  };
+  for (const section of GUARDED_SECTIONS) {
+    if (section === 'costs' && cfg.costs.version !== DEFAULT_TRAIN_CONFIG.costs.version) {
+      out.push(`costs: ${cfg.costs.version === 'cost-v2' ? (cfg.costs.profile ?? 'cost-v2 (no profile)') : cfg.costs.version} (default ${DEFAULT_TRAIN_CONFIG.costs.version}, Binance spot taker)`);
+      continue;
+    }
+    walk(section, cfg[section], DEFAULT_TRAIN_CONFIG[section]);
+  }
+  for (const k of GUARDED_LABELS) walk(`labels.${k}`, cfg.labels[k], DEFAULT_TRAIN_CONFIG.labels[k]);
+  return out;
+}

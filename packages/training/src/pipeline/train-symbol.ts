@@ -1,4 +1,4 @@
-import { type CandleSeries, DataError, parsePair, parseUtcDay } from '@engine/shared';
+import { type CandleSeries, ConfigError, DataError, parsePair, parseUtcDay } from '@engine/shared';
 import { buildFeatures } from '@engine/features';
 import { resolveThreads } from '@engine/gbdt';
 import type { FoldReport, FundingSeries, ModelBundle, ModelManifest } from '@engine/model';
@@ -17,6 +17,9 @@ import { outOfSample, planFits, runFits } from './fit-plan';
 import { checkCandles, describeMarket, labelRows, screenSpikes } from './prepare-data';
 import type { UnfilledSignal } from '../simulation/simulate';
 import { trialSummary, type TrialSummary } from './trial';
+
+/** A model is fresh for two days by default: one missed daily run is survivable, two are not. */
+export const DEFAULT_MODEL_TTL_HOURS = 48;
 
 /** What one symbol's training run takes. Candles in, nothing read from anywhere else. */
 export interface TrainSymbolInput {
@@ -49,6 +52,8 @@ export interface TrainSymbolInput {
   gitCommit?: string | null;
   /** Clock for `created_at` (tests pin it). Default: now. */
   now?: Date;
+  /** Hours the model stays fresh: `expires_at` = `created_at` + this (default {@link DEFAULT_MODEL_TTL_HOURS}). */
+  ttlHours?: number;
   /** Model id; default a deterministic UUID from the symbol, run date, data hash and config. */
   modelId?: string;
 }
@@ -96,6 +101,9 @@ export interface TrainedModelBundle extends ModelBundle {
  */
 export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfigOverrides = {}, opts: TrainSymbolOptions = {}): Promise<TrainedModelBundle> {
   const cfg = resolveTrainConfig(overrides);
+  if (input.ttlHours !== undefined && !(Number.isFinite(input.ttlHours) && input.ttlHours > 0)) {
+    throw new ConfigError(`ttlHours must be a finite number of hours > 0, got ${input.ttlHours}`);
+  }
   const { signal } = opts;
   const progress = (stage: PipelineStage, done: number, total: number, message: string): void => {
     signal?.throwIfAborted();
@@ -198,6 +206,7 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   const manifest = buildManifest({
     modelId,
     createdAt: input.now ?? new Date(),
+    ttlHours: input.ttlHours ?? DEFAULT_MODEL_TTL_HOURS,
     symbol,
     runDate: input.runDate,
     gitCommit: input.gitCommit ?? null,
