@@ -63,7 +63,10 @@ describe('dashboard in a browser', () => {
     await page.waitForURL(`${fx.url}/`);
 
     // The fleet today: BTC live and published, ETH rejected with its reasons, SOL failed with the job's reason.
-    await page.getByRole('heading', { name: 'Fleet today' }).waitFor();
+    await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
+    // As of now, the newest run dated, and a warning that it is stale (the seeded runs are from July).
+    await expect(page.locator('#as-of').textContent()).resolves.toMatch(/^As of \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC · newest run 2026-07-15 \(\d+ days ago\)$/);
+    await expect(page.locator('#stale').textContent()).resolves.toMatch(/No run for \d+ days\./);
     const btc = page.locator('tr[data-symbol="BTC/USDT"]');
     await expect(btc.locator('.badge.published').count()).resolves.toBe(1);
     await expect(btc.textContent()).resolves.toContain(fx.models.btcNew.runDate);

@@ -8,7 +8,7 @@ import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUES } from '@engine/fleet';
 import { startDashboardFixture, TEST_REDIS_URL, type DashboardFixture } from '../packages/dashboard/test/support/dashboard-fixture';
-import { login, request } from './support/dashboard-http';
+import { csrfOf, login, request } from './support/dashboard-http';
 
 /** Fail one job with this payload on `queue`, the way a worker refusing a bad payload does. */
 async function failJob(redis: Redis, prefix: string, queue: string, name: string, data: unknown, jobId: string, reason: string): Promise<void> {
@@ -57,6 +57,22 @@ describe('the dashboard with junk in Redis', () => {
     // A junk symbol is not a symbol of the fleet: it gets no row of its own, nor a link.
     expect(r.body).not.toContain('data-symbol="BTC_USDT"');
     expect(r.body).not.toContain('href="/symbols/BTC_USDT"');
+  });
+
+  test('Retry is offered only where a retry can help: not for a fault of the job itself (issue 19)', async () => {
+    await failJob(redis, fx.prefix, QUEUES.train, 'train', { runDate: '2026-07-15', symbol: 'ETH/USDT', windowDays: 150, source: 'binance', training: { modle: {} } }, 'bad-config', "[CONFIG_INVALID] invalid training overrides: unknown training setting 'modle'");
+    await failJob(redis, fx.prefix, QUEUES.train, 'train', { runDate: '2026-07-14', symbol: 'ETH/USDT', windowDays: 150, source: 'binance' }, 'bad-candles', '[CANDLES_INVALID] ETH/USDT: candle 2026-07-01T00:00:00.000Z breaks rule high-low');
+    const cookie = await login(fx);
+    const r = await request(fx, 'GET', '/', { cookie });
+    const row = (id: string) => r.body.slice(r.body.indexOf(`<tr data-job="${id}">`), r.body.indexOf('</tr>', r.body.indexOf(`<tr data-job="${id}">`)));
+    expect(row('bad-config')).toContain('data-no-retry="CONFIG_INVALID"');
+    expect(row('bad-config')).not.toContain('/retry"');
+    // Bad candles can be fixed at the source and then retried: the button stays.
+    expect(row('bad-candles')).toContain('/jobs/train/bad-candles/retry');
+    // And the server refuses a crafted retry of the config failure, saying why.
+    const post = await request(fx, 'POST', '/jobs/train/bad-config/retry', { cookie, form: { _csrf: csrfOf(r.body) }, origin: fx.url });
+    expect(post.status).toBe(409);
+    expect(post.body).toMatch(/failed with CONFIG_INVALID, a fault of the job itself/);
   });
 
   test("a symbol's page and the queue board render too", async () => {

@@ -56,6 +56,19 @@ export async function queueCounts(queues: readonly Queue[]): Promise<{ queue: st
 }
 
 /**
+ * Failures whose cause is in the job's own payload or the configuration it was given: the
+ * same job fails the same way however often it is retried. (Bad or missing candles are
+ * permanent too, but fixing the data and retrying does help: those keep their button.)
+ */
+const PAYLOAD_CODES = new Set(['CONFIG_INVALID', 'PAYLOAD_INVALID', 'SYMBOL_INVALID', 'SYMBOL_UNKNOWN', 'SOURCE_INVALID', 'DATE_INVALID', 'WINDOW_INVALID', 'LABELS_CONFIG', 'LABELS_UNWINNABLE']);
+
+/** The code of a permanent failure (`[CODE] message`, as the fleet records them) that no retry can fix; null otherwise. */
+export function retryCannotFix(reason: string): string | null {
+  const m = /^\[([A-Z_]+)\]/.exec(reason);
+  return m !== null && PAYLOAD_CODES.has(m[1]!) ? m[1]! : null;
+}
+
+/**
  * Retry a failed job: it goes back to waiting with its attempts reset. Refuses (a
  * PermanentError saying why) when the queue is not in the catalog, the job does not
  * exist, or it is not failed (a second click after a retry).
@@ -72,6 +85,10 @@ export async function retryFailedJob(queues: readonly Queue[], queueName: string
     throw new PermanentError('JOB_NOT_FAILED', `retry: job '${jobId}' in queue '${queueName}' is ${state}, not failed; nothing to retry`, { queue: queueName, jobId, state });
   }
   const before = toFailed(queueName, job);
+  const code = retryCannotFix(before.reason);
+  if (code !== null) {
+    throw new PermanentError('JOB_NOT_RETRYABLE', `retry: job '${jobId}' failed with ${code}, a fault of the job itself: retrying it would fail the same way; fix the request or configuration and start a new run`, { queue: queueName, jobId, code });
+  }
   await job.retry('failed');
   return before;
 }

@@ -59,7 +59,7 @@ describe('ticks', () => {
       expect(x).toBeGreaterThanOrEqual(start);
       expect(x).toBeLessThanOrEqual(end);
     }
-    expect(formatTime(Date.UTC(2026, 6, 16), DAY_MS)).toBe('07-16');
+    expect(formatTime(Date.UTC(2026, 6, 16), DAY_MS)).toBe('2026-07-16');
     expect(formatTime(Date.UTC(2026, 6, 16, 6), 6 * 3_600_000)).toBe('07-16 06:00');
   });
 });

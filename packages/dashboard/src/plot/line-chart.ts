@@ -144,8 +144,11 @@ export function lineChart(opts: LineChartOptions): string {
     xt.push(`<text x="${x}" y="${MARGIN.top + plotH + 16}" text-anchor="middle" fill="${INK.muted}">${esc(label)}</text>`);
   }
   out.push(`<g class="x-axis">${xt.join('')}</g>`);
-  if (opts.xLabel) {
-    out.push(`<text x="${num(MARGIN.left + plotW / 2)}" y="${height - 6}" text-anchor="middle" fill="${INK.muted}">${esc(opts.xLabel)}</text>`);
+  // A time axis always says its zone and year(s), even when the caller gives no label.
+  const years = xKind === 'time' ? [...new Set([new Date(xMin).getUTCFullYear(), new Date(xMax).getUTCFullYear()])].join('–') : '';
+  const xLabel = xKind === 'time' ? `${opts.xLabel ?? 'time'} (UTC, ${years})` : opts.xLabel;
+  if (xLabel) {
+    out.push(`<text x="${num(MARGIN.left + plotW / 2)}" y="${height - 6}" text-anchor="middle" fill="${INK.muted}">${esc(xLabel)}</text>`);
   }
   if (opts.yLabel) {
     out.push(`<text transform="translate(12 ${num(MARGIN.top + plotH / 2)}) rotate(-90)" text-anchor="middle" fill="${INK.muted}">${esc(opts.yLabel)}</text>`);

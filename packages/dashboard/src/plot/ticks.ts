@@ -85,6 +85,7 @@ export function timeTicks(minMs: number, maxMs: number, target = 6): { step: num
 export function formatTime(ms: number, step: number): string {
   const iso = new Date(ms).toISOString();
   if (step >= 30 * DAY_MS) return iso.slice(0, 7);
-  if (step >= DAY_MS) return iso.slice(5, 10);
+  // Whole days carry their year; intraday ticks keep month-day and time (the axis label names the year).
+  if (step >= DAY_MS) return iso.slice(0, 10);
   return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
 }

@@ -49,7 +49,7 @@ export function routeContext(base: Pick<RouteContext, 'config' | 'registry' | 't
   const hasQueues = base.queues.length > 0;
   const ctxOf = (res: Response): PageContext => {
     const s = sessionOf(res);
-    return { user: s.user, csrf: base.auth.codec.csrfToken(s), readOnly: base.readOnly, queues: hasQueues };
+    return { user: s.user, csrf: base.auth.codec.csrfToken(s), readOnly: base.readOnly, queues: hasQueues, now: base.now() };
   };
   const page = (res: Response, status: number, body: string): void => {
     res.status(status).set('Content-Security-Policy', PAGE_CSP).type('html').send(body);

@@ -23,7 +23,14 @@ function why(ctx: PageContext, s: SymbolStatus) {
 export function fleetPage(ctx: PageContext, f: FleetStatus, notice?: { text: string; error?: boolean }): string {
   const tally = { published: 0, rejected: 0, failed: 0, none: 0 };
   for (const s of f.symbols) tally[s.lastRun?.outcome ?? 'none']++;
-  const body = html`<h1>Fleet today</h1>
+  const now = ctx.now ?? Date.now();
+  const newest = f.symbols.reduce<string | null>((acc, s) => (s.lastRun !== null && (acc === null || s.lastRun.runDate > acc) ? s.lastRun.runDate : acc), null);
+  // A run date is the UTC day it ran: older than two days means at least one daily run is missing.
+  const ageDays = newest === null ? null : Math.floor((now - Date.parse(`${newest}T00:00:00Z`)) / 86_400_000);
+  const stale = ageDays !== null && ageDays >= 2;
+  const body = html`<h1>Fleet</h1>
+<p class="small muted" id="as-of">As of ${fmtTime(new Date(now).toISOString())} · newest run ${newest === null ? 'none yet' : html`${newest} (${ageDays === 0 ? 'today' : ageDays === 1 ? 'yesterday' : `${ageDays} days ago`})`}</p>
+${stale ? html`<div class="banner warn" id="stale"><b>No run for ${ageDays} days.</b> The newest models are from ${newest}; live models expire after ENGINE_MODEL_TTL_HOURS (default 48 h) and consumers then stop trading them. Check the scheduler and the training workers.</div>` : html``}
 <div class="cards">
   <div class="card"><div class="k">Symbols</div><div class="v">${f.symbols.length}</div></div>
   <div class="card"><div class="k">Live models</div><div class="v">${f.symbols.filter((s) => s.live !== null).length}</div></div>

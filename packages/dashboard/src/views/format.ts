@@ -75,7 +75,7 @@ export const HEADLINE_METRICS: readonly { key: string; label: string }[] = [
   { key: 'sharpe_ratio', label: 'Sharpe' },
   { key: 'profit_factor', label: 'Profit factor' },
   { key: 'win_rate', label: 'Win rate' },
-  { key: 'max_drawdown', label: 'Max drawdown' },
+  { key: 'max_drawdown', label: 'Max drawdown (GBP)' },
   { key: 'total_trades', label: 'Trades' },
   { key: 'total_profit_gbp', label: 'Profit (GBP)' },
 ];

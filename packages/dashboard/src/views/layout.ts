@@ -10,6 +10,8 @@ export interface PageContext {
   readOnly: boolean;
   /** Whether Bull Board is mounted (a queue connection is configured). */
   queues: boolean;
+  /** The page's clock (epoch ms) for as-of times and staleness; default the wall clock. */
+  now?: number;
 }
 
 /** Inline stylesheet: no external font, script or CDN, so the pages work offline. */

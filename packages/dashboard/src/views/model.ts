@@ -99,10 +99,11 @@ const FOLD_COLUMNS: readonly { label: string; num: boolean; cell: (f: FoldReport
   { label: 'Threshold bps', num: true, cell: (f) => fmtMetric('threshold.threshold_bps', f.threshold?.threshold_bps) },
   { label: 'Rank IC', num: true, cell: (f) => fmtMetric('rank_ic', f.rank_ic) },
   { label: 'Trades', num: true, cell: (f) => fmtMetric('metrics.total_trades', f.metrics?.total_trades) },
-  { label: 'Win rate', num: true, cell: (f) => fmtMetric('metrics.win_rate', f.metrics?.win_rate) },
+  // A fold without trades has no win rate (or profit factor): "–", as the CLI prints it.
+  { label: 'Win rate', num: true, cell: (f) => (f.metrics && f.metrics.total_trades === 0 ? '–' : fmtMetric('metrics.win_rate', f.metrics?.win_rate)) },
   { label: 'Profit GBP', num: true, cell: (f) => fmtMetric('metrics.total_profit_gbp', f.metrics?.total_profit_gbp) },
   { label: 'Sharpe', num: true, cell: (f) => fmtMetric('metrics.sharpe_ratio', f.metrics?.sharpe_ratio) },
-  { label: 'Profit factor', num: true, cell: (f) => fmtMetric('metrics.profit_factor', f.metrics?.profit_factor) },
+  { label: 'Profit factor', num: true, cell: (f) => (f.metrics && f.metrics.total_trades === 0 ? '–' : fmtMetric('metrics.profit_factor', f.metrics?.profit_factor)) },
   { label: 'Max DD GBP', num: true, cell: (f) => fmtMetric('metrics.max_drawdown', f.metrics?.max_drawdown) },
 ];
 

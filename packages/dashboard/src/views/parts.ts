@@ -1,12 +1,14 @@
 import type { PublishEvent } from '@engine/registry';
 import { html, type SafeHtml } from '../html';
-import type { FailedJob } from '../queues';
+import { retryCannotFix, type FailedJob } from '../queues';
 import { badge, fmtTime, modelHref, shortId, symbolLink } from './format';
 import type { PageContext } from './layout';
 
 /** A retry button for a failed job (a CSRF-protected POST), or nothing in read-only mode. */
 export function retryButton(ctx: PageContext, job: FailedJob, back: string): SafeHtml {
   if (ctx.readOnly) return html``;
+  const fixed = retryCannotFix(job.reason);
+  if (fixed !== null) return html`<span class="small muted" data-no-retry="${fixed}">no retry: the job itself is wrong (${fixed}); fix it and run again</span>`;
   return html`<form class="inline" method="post" action="/jobs/${encodeURIComponent(job.queue)}/${encodeURIComponent(job.id)}/retry">
 <input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}"><input type="hidden" name="back" value="${back}">
 <button class="action" type="submit" data-job="${job.id}">Retry</button></form>`;
