@@ -108,6 +108,15 @@ test('load_model.py accepts a short model priced on a USDⓈ-M maker-entry profi
   }
 }, 120_000);
 
+test('load_model.py accepts a side-both bundle: both ONNX files checked, both golden files paired', async () => {
+  const both = await trainPlanted({ seed: 13, overrides: { labels: { side: 'both' } } });
+  expect(both.bundle.manifest.trading_params.side).toBe('both');
+  const { status, summary } = run(['--root', await published(both.bundle), '--symbol', SYN, '--recipe-hash', RECIPE.hash, '--schema', SCHEMA, '--skip-onnx-checks']);
+  expect([summary.error, status, summary.schema_valid]).toEqual([undefined, 0, true]);
+  expect(summary.files_verified).toEqual(expect.arrayContaining(['model-short.onnx', 'golden-short.json', 'model-short.json', 'confidence-short.json']));
+  expect(Object.keys(summary.onnx_checker!.models).sort()).toEqual(['model-short.onnx', 'model.onnx']);
+}, 120_000);
+
 test('load_model.py refuses a rejected model and an expired one unless told otherwise (issue 19)', async () => {
   const fresh = alterManifest(fixture.bundle, (m) => {
     const g = m.gates as { passed: boolean; failed: string[] };

@@ -6,7 +6,7 @@ import { openModel, Trader, type ClosedPosition, type LiveModel, type PredictorK
 import { buildFeatures } from '@engine/features';
 import { sliceCandles, MINUTE_MS, type CandleSeries } from '@engine/shared';
 import { columnMatrix, GbdtModel } from '@engine/gbdt';
-import { plantedMarket, simulateSegments, type SimTrade, type TrainedModelBundle } from '@engine/training';
+import { plantedMarket, simulateBothSides, simulateSegments, type SimTrade, type TrainedModelBundle } from '@engine/training';
 import { tripleBarrierLabels, type ModelManifest } from '@engine/model';
 import { FIXTURE_GUARDS, FAST_TRAINING, SYN, alterManifest, publish, tempPublishFolder, trainCached } from '../packages/consumer/test/support/bundles';
 import { OHLCV_DIR } from './support/paths';
@@ -67,7 +67,7 @@ async function replay(model: LiveModel, predictor: PredictorKind, candles: Candl
       if (i + horizon >= n) tail++;
       else {
         entries.push(d.position!.entry_ts);
-        predicted.push(d.edge_bps);
+        predicted.push(d.position!.predicted_bps);
       }
     }
   }
@@ -236,5 +236,48 @@ describe('a short model with maker entries on a USDⓈ-M profile (issue 16)', ()
     expect(liveUnfilled.length).toBeGreaterThan(0);
     for (const e of liveUnfilled) expect(e.net_bps).toBe(0);
     console.log(`replay ${SYN} short maker-entry: simulation ${sim.length} trades + ${unfilled.length} unfilled, consumer ${filled.length} + ${liveUnfilled.length} unfilled`);
+  }, 180_000);
+});
+
+describe('a both-sides model (issue 16): two edge models, one position', () => {
+  test.each(['native', 'onnx'] as const)('the consumer (%s) picks the same side and makes the same trades as the simulation', async (predictor) => {
+    const trainDays = 10;
+    const from = trainDays * 1440;
+    const m = plantedMarket({ days: trainDays + 2, seed: 23, start: Date.UTC(2026, 0, 1), symbol: SYN, drift_bps_per_bar: 12, two_sided: true });
+    const bundle = await trainCached(
+      { symbol: SYN, runDate: '2026-01-11', candles: sliceCandles(m.candles, 0, from), reference: sliceCandles(m.reference, 0, from), now: new Date('2026-01-11T02:00:00Z') },
+      { ...FAST_TRAINING, labels: { side: 'both' } },
+    );
+    const tp = bundle.manifest.trading_params;
+    expect(tp.side).toBe('both');
+    const folder = tempPublishFolder();
+    cleanups.push(folder.cleanup);
+    await publish(folder.files, bundle);
+    const model = await openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir: folder.dir } });
+    cleanups.push(() => model.close());
+    expect(model.sideThresholds).not.toBeNull();
+
+    // The simulation: both final models on the replay rows, each side at its final threshold.
+    const frame = buildFeatures(m.candles, { reference: m.reference });
+    const rows = Int32Array.from({ length: m.candles.ts.length - from }, (_, k) => from + k);
+    const x = columnMatrix(frame.columns.map((c) => Float64Array.from(rows, (i) => c[i]!)));
+    const native = (file: string) => GbdtModel.parse(Buffer.from(bundle.files.find((f) => f.name === file)!.bytes).toString());
+    const longLabels = tripleBarrierLabels(m.candles, { ...bundle.manifest.labelling, side: 'long' }, bundle.manifest.cost_model);
+    const shortLabels = tripleBarrierLabels(m.candles, { ...bundle.manifest.labelling, side: 'short' }, bundle.manifest.cost_model);
+    const th = model.sideThresholds!;
+    const sim = simulateBothSides(
+      [{ fold: 0, threshold_bps: th.long, rows, predicted_bps: native('model.json').predict(x) }],
+      [{ fold: 0, threshold_bps: th.short, rows, predicted_bps: native('model-short.json').predict(x) }],
+      longLabels,
+      shortLabels,
+      m.candles.ts,
+      { cooldown_seconds: tp.cooldown_seconds, max_trades_per_day: tp.max_trades_per_day },
+    );
+    const live = await replay(model, predictor, m.candles, m.reference, from);
+    expect(sim.filter((t) => t.side === 'long').length).toBeGreaterThanOrEqual(5);
+    expect(sim.filter((t) => t.side === 'short').length).toBeGreaterThanOrEqual(5);
+    expectSameTrades(sim, live, predictor === 'native');
+    live.exits.slice(0, sim.length).forEach((e, k) => expect(e.side).toBe(sim[k]!.side));
+    console.log(`replay ${SYN} both sides (${predictor}): simulation ${sim.length} trades (${sim.filter((t) => t.side === 'short').length} short), consumer ${live.entries.length}`);
   }, 180_000);
 });

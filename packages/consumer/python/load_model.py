@@ -418,11 +418,12 @@ GOLDEN_FIELDS = ("predicted_edge_bps", "confidence")
 
 
 def run_golden(bundle):
-    """Run golden.json's inputs through onnxruntime and compare with its expected outputs.
+    """Run the golden vectors' inputs through onnxruntime and compare with their expected outputs.
 
     golden.json: ``{"feature_names": [...], "rows": [{"inputs": [...], "predicted_edge_bps": x,
     "confidence": p}, ...]}``; an input ``null`` is a missing value (NaN). model.onnx has
-    the outputs ``predicted_edge_bps`` and ``confidence``.
+    the outputs ``predicted_edge_bps`` and ``confidence``. A ``side: both`` bundle also has
+    model-short.onnx, checked against its own golden-short.json.
     """
     try:
         import numpy as np
@@ -431,12 +432,22 @@ def run_golden(bundle):
         return {"ran": False, "reason": "python package %s not installed" % e.name}
     if "golden.json" not in bundle.files:
         raise ModelRefused("bundle has no golden.json")
-    golden = json.loads(bundle.data["golden.json"].decode("utf-8"))
-    rows = golden["rows"]
-    x = np.asarray([[math.nan if v is None else float(v) for v in r["inputs"]] for r in rows], dtype=np.float32)
+    goldens = {}
+
+    def golden_of(onnx_file):
+        name = "golden-short.json" if onnx_file == "model-short.onnx" else "golden.json"
+        if name not in bundle.files:
+            raise ModelRefused("bundle has %s but no %s" % (onnx_file, name))
+        if name not in goldens:
+            rows = json.loads(bundle.data[name].decode("utf-8"))["rows"]
+            x = np.asarray([[math.nan if v is None else float(v) for v in r["inputs"]] for r in rows], dtype=np.float32)
+            goldens[name] = (rows, x)
+        return name, goldens[name]
+
     worst = 0.0
     checked = {}
     for onnx_file in sorted(n for n in bundle.files if n.endswith(".onnx")):
+        golden_name, (rows, x) = golden_of(onnx_file)
         sess = ort.InferenceSession(bundle.data[onnx_file], providers=["CPUExecutionProvider"])
         names = [o.name for o in sess.get_outputs()]
         if onnx_file == "confidence.onnx" and len(names) == 1:
@@ -450,12 +461,14 @@ def run_golden(bundle):
                 exp = float(r[field])
                 err = golden_relative_error(float(got[i]), exp)
                 if not err <= GOLDEN_TOLERANCE:  # NaN fails too
-                    raise ModelRefused("golden vector %d, %s: %s gives %.9g, golden.json %.9g (relative error %.3g > %g)" % (i, field, onnx_file, got[i], exp, err, GOLDEN_TOLERANCE))
+                    raise ModelRefused("golden vector %d, %s: %s gives %.9g, %s %.9g (relative error %.3g > %g)" % (i, field, onnx_file, got[i], golden_name, exp, err, GOLDEN_TOLERANCE))
                 worst = max(worst, err)
-            checked[field] = onnx_file
+            checked[field if onnx_file != "model-short.onnx" else "short " + field] = onnx_file
     if "predicted_edge_bps" not in checked:
         raise ModelRefused("no ONNX output named predicted_edge_bps to check against golden.json")
-    return {"ran": True, "rows": len(rows), "outputs": checked, "max_rel_error": worst}
+    if "model-short.onnx" in bundle.files and "short predicted_edge_bps" not in checked:
+        raise ModelRefused("model-short.onnx has no output named predicted_edge_bps to check against golden-short.json")
+    return {"ran": True, "rows": len(goldens["golden.json"][0]), "outputs": checked, "max_rel_error": worst}
 
 
 def parse_utc(text):

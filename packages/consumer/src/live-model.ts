@@ -13,6 +13,16 @@ export interface Prediction {
   edge_bps: number;
   /** P(net edge > 0) in [0, 1]; NaN when the bundle has no confidence model. */
   confidence: number;
+  /** `side: both` models: the short model's expected net edge (bps) and confidence; absent otherwise. */
+  short_edge_bps?: number;
+  short_confidence?: number;
+}
+
+/** The short half of a `side: both` model: its ONNX part, native trees and threshold. */
+interface ShortSide {
+  onnx: OnnxPart;
+  edgeNative: GbdtModel | null;
+  confNative: GbdtModel | null;
 }
 
 /**
@@ -83,8 +93,14 @@ export class LiveModel {
   readonly provider: ExecutionProvider;
   readonly providerNote: string | undefined;
   readonly golden: GoldenReport;
-  /** Entry rules for `TradeDecider`: threshold, cooldown, daily cap. */
+  /**
+   * Entry rules for `TradeDecider`: threshold, cooldown, daily cap. A `side: both` model
+   * decides on the margin of the better side over its own threshold, so its decider's
+   * threshold is 0 and the sides' thresholds are in `sideThresholds`.
+   */
   readonly tradingRules: TradingRules;
+  /** `side: both`: each side's entry threshold (bps); null for a one-sided model. */
+  readonly sideThresholds: { long: number; short: number } | null;
   /** Barrier settings of the labeller (exits are decided by the same rule). */
   readonly labelConfig: LabelConfig;
   readonly costModel: CostModel;
@@ -101,6 +117,7 @@ export class LiveModel {
   private readonly confOnnx: OnnxPart | null;
   private readonly edgeNative: GbdtModel | null;
   private readonly confNative: GbdtModel | null;
+  private readonly short: ShortSide | null;
   private readonly gathered: Float64Array;
   private readonly onnxInput: Float32Array;
   private inflight = 0;
@@ -119,6 +136,7 @@ export class LiveModel {
     confNative: GbdtModel | null;
     golden: GoldenReport;
     allowExpired: boolean;
+    short: ShortSide | null;
   }) {
     const m = init.manifest;
     this.expiresAt = m.expires_at !== undefined ? Date.parse(m.expires_at) : null;
@@ -132,8 +150,18 @@ export class LiveModel {
     this.provider = init.provider;
     this.providerNote = init.providerNote;
     this.golden = init.golden;
+    const both = m.trading_params.side === 'both';
+    // A side whose final threshold choice said "do not trade" never enters (threshold +∞).
+    const trades = (t: { trade: boolean } | undefined) => t?.trade === true;
+    this.sideThresholds = both
+      ? {
+          long: trades(m.thresholds.final) ? m.trading_params.recommended_edge_threshold_bps : Number.POSITIVE_INFINITY,
+          short: trades(m.thresholds.short?.final) ? m.trading_params.short_edge_threshold_bps! : Number.POSITIVE_INFINITY,
+        }
+      : null;
+    this.short = init.short;
     this.tradingRules = {
-      threshold_bps: m.trading_params.recommended_edge_threshold_bps,
+      threshold_bps: both ? 0 : m.trading_params.recommended_edge_threshold_bps,
       cooldown_seconds: m.trading_params.cooldown_seconds,
       max_trades_per_day: m.trading_params.max_trades_per_day,
     };
@@ -186,7 +214,13 @@ export class LiveModel {
   predictNative(recipeRow: ArrayLike<number>): Prediction {
     if (!this.edgeNative) throw new OnnxLoadError(`model ${this.modelId} has no model.json: use predictOnnx`, { modelId: this.modelId });
     const x = this.inputs(recipeRow);
-    return { edge_bps: this.edgeNative.predictRow(x), confidence: this.confNative ? this.confNative.predictRow(x) : Number.NaN };
+    const p: Prediction = { edge_bps: this.edgeNative.predictRow(x), confidence: this.confNative ? this.confNative.predictRow(x) : Number.NaN };
+    if (this.short) {
+      if (!this.short.edgeNative) throw new OnnxLoadError(`model ${this.modelId} has no model-short.json: use predictOnnx`, { modelId: this.modelId });
+      p.short_edge_bps = this.short.edgeNative.predictRow(x);
+      p.short_confidence = this.short.confNative ? this.short.confNative.predictRow(x) : Number.NaN;
+    }
+    return p;
   }
 
   /** Score one recipe row with onnxruntime (the verified reference). */
@@ -197,7 +231,25 @@ export class LiveModel {
     const out = await this.runOnnx(buf, 1);
     // A bundle may ship the confidence model as native trees only (confidence.json).
     const confidence = out.confidence ? out.confidence[0]! : this.confNative ? this.confNative.predictRow(x) : Number.NaN;
-    return { edge_bps: out.edge[0]!, confidence };
+    const p: Prediction = { edge_bps: out.edge[0]!, confidence };
+    if (this.short) {
+      const s = await this.runShortOnnx(buf, 1);
+      p.short_edge_bps = s.edge[0]!;
+      p.short_confidence = s.confidence ? s.confidence[0]! : Number.NaN;
+    }
+    return p;
+  }
+
+  /** The short model of a `side: both` bundle on `rows` row-major float32 rows. */
+  private async runShortOnnx(data: Float32Array, rows: number): Promise<{ edge: Float32Array; confidence: Float32Array | null }> {
+    if (this.closing) throw new OnnxLoadError(`model ${this.modelId} is closed`, { modelId: this.modelId });
+    this.inflight++;
+    try {
+      return await runOnnxParts(this.short!.onnx, null, data, rows, this.inputIndex.length);
+    } finally {
+      this.inflight--;
+      if (this.inflight === 0 && this.releaseNow) this.releaseNow();
+    }
   }
 
   /** Score `rows` row-major model-input rows (float32) with onnxruntime. */
@@ -219,6 +271,7 @@ export class LiveModel {
         if (this.inflight > 0) await new Promise<void>((resolve) => (this.releaseNow = resolve));
         await this.edgeOnnx.session.release();
         if (this.confOnnx) await this.confOnnx.session.release();
+        if (this.short) await this.short.onnx.session.release();
       })();
     }
     return this.closing;
@@ -273,7 +326,14 @@ export class LiveModel {
     const confNative = parseNative(bundle, 'confidence.json', names, at, details);
 
     // golden.json is required: without it nothing proves the ONNX model computes what training saw.
-    const golden = parseGolden(bundle, names, at, details);
+    const golden = parseGolden(bundle, BUNDLE_FILES.golden, names, at, details);
+    const both = manifest.trading_params.side === 'both';
+    if (both && manifest.trading_params.short_edge_threshold_bps === undefined) {
+      throw new ManifestInvalidError(`${at}: a side 'both' model needs trading_params.short_edge_threshold_bps`, details);
+    }
+    const shortGolden = both ? parseGolden(bundle, BUNDLE_FILES.goldenShort, names, at, details) : null;
+    const shortEdgeNative = both ? parseNative(bundle, BUNDLE_FILES.nativeShort, names, at, details) : null;
+    const shortConfNative = both ? parseNative(bundle, BUNDLE_FILES.confidenceShort, names, at, details) : null;
 
     const sessions: OrtModule.InferenceSession[] = [];
     try {
@@ -287,8 +347,24 @@ export class LiveModel {
         sessions.push(conf.session);
         confOnnx = onnxPart(conf.session, names.length, 'confidence.onnx', 'confidence', at, details);
       }
-      const report = await checkGolden(edgeOnnx, confOnnx, golden, edgeNative, confNative, at, details);
-      return new LiveModel({ bundle, manifest, provider: edge.provider, providerNote: edge.fallbackReason, inputIndex, edgeOnnx, confOnnx, edgeNative, confNative, golden: report, allowExpired: opts.allowExpired === true });
+      let report = await checkGolden(edgeOnnx, confOnnx, golden, edgeNative, confNative, at, details, { golden: BUNDLE_FILES.golden, onnx: BUNDLE_FILES.onnx, native: BUNDLE_FILES.native, confidence: BUNDLE_FILES.confidence });
+      let short: ShortSide | null = null;
+      if (both) {
+        const bytes = bundle.files.get(BUNDLE_FILES.onnxShort);
+        if (!bytes) throw new ManifestInvalidError(`${at}: a side 'both' model needs ${BUNDLE_FILES.onnxShort}`, { ...details, file: BUNDLE_FILES.onnxShort });
+        const s = await createOnnxSession(bytes, `${at}: ${BUNDLE_FILES.onnxShort}`, { ...opts, provider: edge.provider === 'cuda' ? 'cuda' : 'cpu' });
+        sessions.push(s.session);
+        const onnx = onnxPart(s.session, names.length, BUNDLE_FILES.onnxShort, 'edge', at, details);
+        const r = await checkGolden(onnx, null, shortGolden!, shortEdgeNative, shortConfNative, at, details, { golden: BUNDLE_FILES.goldenShort, onnx: BUNDLE_FILES.onnxShort, native: BUNDLE_FILES.nativeShort, confidence: BUNDLE_FILES.confidenceShort });
+        report = {
+          rows: report.rows + r.rows,
+          onnx_max_rel_error: Math.max(report.onnx_max_rel_error, r.onnx_max_rel_error),
+          native_max_rel_error: report.native_max_rel_error === null || r.native_max_rel_error === null ? null : Math.max(report.native_max_rel_error, r.native_max_rel_error),
+          tolerance: report.tolerance,
+        };
+        short = { onnx, edgeNative: shortEdgeNative, confNative: shortConfNative };
+      }
+      return new LiveModel({ bundle, manifest, provider: edge.provider, providerNote: edge.fallbackReason, inputIndex, edgeOnnx, confOnnx, edgeNative, confNative, golden: report, allowExpired: opts.allowExpired === true, short });
     } catch (err) {
       for (const s of sessions) await s.release().catch(() => undefined);
       throw err;
@@ -311,8 +387,7 @@ function parseNative(bundle: FetchedBundle, file: string, names: readonly string
   return model;
 }
 
-function parseGolden(bundle: FetchedBundle, names: readonly string[], at: string, details: Record<string, unknown>): GoldenRow[] {
-  const file = BUNDLE_FILES.golden;
+function parseGolden(bundle: FetchedBundle, file: string, names: readonly string[], at: string, details: Record<string, unknown>): GoldenRow[] {
   const bytes = bundle.files.get(file);
   if (!bytes) throw new GoldenVectorMismatchError(`${at}: the bundle has no ${file}, so the model cannot be checked`, { ...details, file });
   let value: unknown;
@@ -387,6 +462,7 @@ async function checkGolden(
   confNative: GbdtModel | null,
   at: string,
   details: Record<string, unknown>,
+  files: { golden: string; onnx: string; native: string; confidence: string },
 ): Promise<GoldenReport> {
   const F = rows[0]!.inputs.length;
   const data = new OrtFloat32Array(rows.length * F);
@@ -398,18 +474,18 @@ async function checkGolden(
   const fail = (k: number, output: string, predictor: string, got: number, expected: number): never => {
     const e = goldenRelativeError(got, expected);
     throw new GoldenVectorMismatchError(
-      `${at}: golden vector ${k}, output ${output}: ${predictor} gives ${got}, golden.json expects ${expected} (relative error ${e.toExponential(3)} > ${GOLDEN_TOLERANCE})`,
-      { ...details, file: 'golden.json', row: k, output, predictor, got, expected, relativeError: e },
+      `${at}: golden vector ${k}, output ${output}: ${predictor} gives ${got}, ${files.golden} expects ${expected} (relative error ${e.toExponential(3)} > ${GOLDEN_TOLERANCE})`,
+      { ...details, file: files.golden, row: k, output, predictor, got, expected, relativeError: e },
     );
   };
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k]!;
-    const checks: [string, string, number, number][] = [['predicted_edge_bps', 'onnxruntime (model.onnx)', out.edge[k]!, r.predicted_edge_bps]];
+    const checks: [string, string, number, number][] = [['predicted_edge_bps', `onnxruntime (${files.onnx})`, out.edge[k]!, r.predicted_edge_bps]];
     if (out.confidence) {
-      checks.push(['confidence', `onnxruntime (${edgeOnnx.confidence ? 'model.onnx' : 'confidence.onnx'})`, out.confidence[k]!, r.confidence]);
+      checks.push(['confidence', `onnxruntime (${edgeOnnx.confidence ? files.onnx : 'confidence.onnx'})`, out.confidence[k]!, r.confidence]);
     }
-    if (edgeNative) checks.push(['predicted_edge_bps', 'native (model.json)', edgeNative.predictRow(inputs[k]!), r.predicted_edge_bps]);
-    if (confNative) checks.push(['confidence', 'native (confidence.json)', confNative.predictRow(inputs[k]!), r.confidence]);
+    if (edgeNative) checks.push(['predicted_edge_bps', `native (${files.native})`, edgeNative.predictRow(inputs[k]!), r.predicted_edge_bps]);
+    if (confNative) checks.push(['confidence', `native (${files.confidence})`, confNative.predictRow(inputs[k]!), r.confidence]);
     for (const [output, predictor, got, expected] of checks) {
       const e = goldenRelativeError(got, expected);
       if (!(e <= GOLDEN_TOLERANCE)) fail(k, output, predictor, got, expected);

@@ -80,6 +80,8 @@ export class PositionTracker {
   /** Consecutive non-gap candles up to the latest. */
   private cleanRun = 0;
   private position: OpenPosition | null = null;
+  /** The open position's side (a `both` model chooses it at each entry). */
+  private positionSide: 'long' | 'short' = 'long';
   /** `count` at the signal candle (1-based: the signal candle was the count-th pushed). */
   private signalCount = 0;
   private readonly symbol: string;
@@ -180,9 +182,17 @@ export class PositionTracker {
     return this.cleanRun >= need && this.held >= need;
   }
 
-  /** Open a position on the latest candle (the signal candle). */
-  enter(predictedBps: number, modelId: string): OpenPosition {
+  /**
+   * Open a position on the latest candle (the signal candle), on the model's side; a `both`
+   * model names the side it chose.
+   */
+  enter(predictedBps: number, modelId: string, side?: 'long' | 'short'): OpenPosition {
     if (this.position !== null) throw new Error(`${this.symbol}: enter called while a position is open`);
+    const configured = this.labels.side;
+    if (configured === 'both' ? side === undefined : side !== undefined && side !== configured) {
+      throw new Error(`${this.symbol}: enter on side ${side ?? '(none)'} with a model of side ${configured}`);
+    }
+    this.positionSide = side ?? (configured as 'long' | 'short');
     const lab = this.label(this.count, this.count);
     const b = lab === null ? null : { tp_bps: lab.tp, sl_bps: lab.sl };
     const k = (this.count - 1) % this.cap;
@@ -202,7 +212,7 @@ export class PositionTracker {
       tp_bps: b ? b.tp_bps : NaN,
       sl_bps: b ? b.sl_bps : NaN,
       exit_by_ts: signalTs + (maker ? window + this.labels.horizon_minutes : this.labels.horizon_minutes + 1) * MINUTE_MS,
-      side: this.labels.side,
+      side: this.positionSide,
       predicted_bps: predictedBps,
       model_id: modelId,
     };
@@ -287,7 +297,7 @@ export class PositionTracker {
         series.gap[i] = this.gap[lastK]!;
       }
     }
-    const lab = tripleBarrierLabels(series, this.labels, this.costs);
+    const lab = tripleBarrierLabels(series, { ...this.labels, side: this.positionSide }, this.costs);
     const net = lab.net_edge_bps[w]!;
     if (Number.isNaN(net)) return null;
     return {

@@ -15,8 +15,10 @@ export interface CandleDecision {
   decision_ts: number;
   /** Model that scored this candle. */
   model_id: string;
-  /** Predicted net edge, bps (NaN when the model could not score, e.g. no σ yet). */
+  /** Predicted net edge, bps (NaN when the model could not score, e.g. no σ yet); a `both` model: the long side's. */
   edge_bps: number;
+  /** A `both` model: the short side's predicted net edge, bps; absent otherwise. The side entered is `position.side`. */
+  short_edge_bps?: number;
   /** Model confidence in [0, 1] (P(net edge > 0)); NaN when the bundle has no confidence model. */
   confidence: number;
   /** True: enter now (at the next open) with `position`'s barriers. */
@@ -197,14 +199,26 @@ export class Trader {
     const expired = m.expiresAt !== null && decisionTs > m.expiresAt && !m.allowExpired;
     // The simulation trades only rows the labeller can label; live, that means the σ
     // window is complete: otherwise the model's edge is not tradable (no barriers).
-    const d = expired ? { enter: false, reason: 'model_expired' as const } : decider.decide(decisionTs, tracker.tradable() ? pred.edge_bps : Number.NaN);
-    const position = d.enter ? tracker.enter(pred.edge_bps, m.modelId) : tracker.current();
+    // A `both` model: the side whose edge clears its own threshold by more (long on a tie),
+    // judged by the decider on that margin against 0 — as the training simulation does.
+    const sides = m.sideThresholds;
+    let side: 'long' | 'short' | undefined;
+    let signal = pred.edge_bps;
+    if (sides !== null) {
+      const mLong = pred.edge_bps - sides.long;
+      const mShort = (pred.short_edge_bps ?? Number.NaN) - sides.short;
+      side = Number.isNaN(mLong) || mShort > mLong ? 'short' : 'long';
+      signal = side === 'short' ? mShort : mLong;
+    }
+    const d = expired ? { enter: false, reason: 'model_expired' as const } : decider.decide(decisionTs, tracker.tradable() ? signal : Number.NaN);
+    const position = d.enter ? tracker.enter(side === 'short' ? pred.short_edge_bps! : pred.edge_bps, m.modelId, side) : tracker.current();
     return {
       symbol: this.symbol,
       ts: candle.ts,
       decision_ts: decisionTs,
       model_id: m.modelId,
       edge_bps: pred.edge_bps,
+      ...(pred.short_edge_bps !== undefined ? { short_edge_bps: pred.short_edge_bps } : {}),
       confidence: pred.confidence,
       enter: d.enter,
       reason: d.reason,

@@ -28,6 +28,11 @@ export const BUNDLE_FILES = {
   equity: 'equity.json',
   importance: 'importance.json',
   latest: 'latest.json',
+  /** `side: both` bundles: the short side's edge + confidence (ONNX), its native trees and golden vectors. */
+  onnxShort: 'model-short.onnx',
+  nativeShort: 'model-short.json',
+  confidenceShort: 'confidence-short.json',
+  goldenShort: 'golden-short.json',
 } as const;
 
 /** A model's verdict: published models can go live; rejected ones are kept with reasons. */

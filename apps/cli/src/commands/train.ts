@@ -158,7 +158,7 @@ export function formatSummary(m: ModelManifest): string {
     `  profit £${fmt(x.total_profit_gbp)} (fees £${fmt(x.costs.fees_gbp)}, spread £${fmt(x.costs.spread_gbp)}, slippage £${fmt(x.costs.slippage_gbp)}), Sharpe ${fmt(x.sharpe_ratio)} (per trade ${fmt(x.sharpe_per_trade, 3)}, PSR ${fmt(x.probabilistic_sharpe, 3)}), PF ${fmt(x.profit_factor)}, max DD £${fmt(x.max_drawdown)}`,
     `  market: ${venueLine(m)}`,
     `  scenarios: ${m.scenario_tests.map((s) => `${s.name} Sharpe ${fmt(s.sharpe_ratio)} £${fmt(s.total_profit_gbp)}`).join('; ')}`,
-    `  recommended threshold ${fmt(m.trading_params.recommended_edge_threshold_bps)} bps; labels: horizon ${m.labelling.horizon_minutes} min, mean net edge ${fmt(m.labelling.mean_net_edge_bps)} bps, ${fmt(m.labelling.positive_share * 100, 1)}% positive`,
+    `  recommended threshold ${fmt(m.trading_params.recommended_edge_threshold_bps)} bps${m.trading_params.short_edge_threshold_bps !== undefined ? ` (long), ${fmt(m.trading_params.short_edge_threshold_bps)} bps (short)` : ''}; labels: horizon ${m.labelling.horizon_minutes} min, mean net edge ${fmt(m.labelling.mean_net_edge_bps)} bps, ${fmt(m.labelling.positive_share * 100, 1)}% positive`,
     ...(m.thresholds.folds_not_traded > 0 ? [`  ${m.thresholds.folds_not_traded} of ${m.walk_forward.folds_evaluated} folds did not trade: no threshold made money on their calibration data`] : []),
     ...(m.non_default_settings && m.non_default_settings.length > 0 ? [`  WARNING: trained with non-default settings: ${m.non_default_settings.join('; ')}`] : []),
     ...[...m.data.warnings, ...m.labelling.warnings].map((w) => `  WARNING: ${w}`),

@@ -329,6 +329,8 @@ export const manifestSchema = z
         /** Evaluated folds that did not trade because their threshold choice said so (`trade: false`). */
         folds_not_traded: int0,
         final: recordedThresholdSchema,
+        /** `side: both`: the short model's thresholds, chosen the same way on its own labels (the fields above are the long model's). */
+        short: z.object({ per_fold: z.array(foldThresholdSchema), folds_not_traded: int0, final: recordedThresholdSchema }).strict().optional(),
       })
       .strict(),
     metrics: manifestMetricsSchema,
@@ -359,7 +361,9 @@ export const manifestSchema = z
         max_trades_per_day: int0,
         cooldown_seconds: z.number().min(0),
         horizon_minutes: z.number().int().min(1),
-        side: z.enum(['long', 'short']),
+        side: z.enum(['long', 'short', 'both']),
+        /** `side: both`: the short model's threshold (`recommended_edge_threshold_bps` is the long one's). */
+        short_edge_threshold_bps: z.number().optional(),
         costs: z
           .object({
             model_version: z.string(),

@@ -24,8 +24,13 @@ export const labelConfigSchema = z
   .object({
     /** Vertical barrier: the trade is closed at the close of bar t + horizon. Default 4. */
     horizon_minutes: z.number().int().min(1),
-    /** Long (default) or short trades. */
-    side: z.enum(['long', 'short']),
+    /**
+     * Long (default) or short trades; `both`: two edge models, one per side, in one bundle
+     * (each side labelled, fitted and thresholded on its own; at each candle the side whose
+     * prediction clears its own threshold by more is entered, one position at a time). The
+     * labeller itself labels one side: callers pass `long` or `short`.
+     */
+    side: z.enum(['long', 'short', 'both']),
     /** Returns in the rolling σ; default 60. */
     vol_window: z.number().int().min(2),
     barriers: barrierConfigSchema,
@@ -141,8 +146,11 @@ export function checkLabelConfig(cfg: LabelConfig, costs: CostModel, symbol: str
     throw new PermanentError('LABELS_CONFIG', `${where}: max_barrier_bps must be a finite number > 0 or null, got ${cap}`);
   }
   // The cheapest possible trade on this venue: its fees, spread and slippage at σ = 0, plus
-  // any constant funding a hold of the whole horizon must pay.
-  const minCost = minimumRoundTripBps(costs, cfg.side, cfg.horizon_minutes);
+  // any constant funding a hold of the whole horizon must pay (with both sides: the cheaper side).
+  const minCost =
+    cfg.side === 'both'
+      ? Math.min(minimumRoundTripBps(costs, 'long', cfg.horizon_minutes), minimumRoundTripBps(costs, 'short', cfg.horizon_minutes))
+      : minimumRoundTripBps(costs, cfg.side, cfg.horizon_minutes);
   if (cap !== null && b.mode === 'volatility') {
     if (cap <= minCost) {
       const msg = `${where}: max_barrier_bps ${cap} is at or below the minimum round-trip cost ${minCost.toFixed(2)} bps (${describeCosts(costs)}): no row whose take-profit is capped can be positive`;
@@ -258,6 +266,9 @@ function fundingBetween(series: FundingSeries, from: number, to: number): number
  */
 export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, costs: CostModel, funding?: FundingSeries): TripleBarrierLabels {
   const warnings = checkLabelConfig(cfg, costs, candles.symbol);
+  if (cfg.side === 'both') {
+    throw new PermanentError('LABELS_CONFIG', `labels for ${candles.symbol}: the labeller labels one side at a time; label side 'long' and side 'short' for a 'both' model`, { symbol: candles.symbol });
+  }
   const n = candles.ts.length;
   const { ts, open, high, low, close, gap } = candles;
   const h = cfg.horizon_minutes;

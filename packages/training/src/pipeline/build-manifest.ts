@@ -57,6 +57,8 @@ export interface ManifestInput {
   embargoMinutes: number;
   oosDays: number;
   oos: OutOfSample;
+  /** `side: both`: the short side's walk-forward (null otherwise). */
+  shortOos: OutOfSample | null;
   overall: TradeMetrics;
   gates: GateOutcome;
   /** The deflated Sharpe at the true trial count, the trial it judged, and whether a ledger was consulted. */
@@ -135,6 +137,15 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       per_fold: x.evaluated.map((f) => ({ fold: f.index, ...recordThreshold(oos.choices.get(f.index)!) })),
       folds_not_traded: x.evaluated.filter((f) => !oos.choices.get(f.index)!.trade).length,
       final: recordThreshold(oos.finalChoice),
+      ...(x.shortOos
+        ? {
+            short: {
+              per_fold: x.evaluated.map((f) => ({ fold: f.index, ...recordThreshold(x.shortOos!.choices.get(f.index)!) })),
+              folds_not_traded: x.evaluated.filter((f) => !x.shortOos!.choices.get(f.index)!.trade).length,
+              final: recordThreshold(x.shortOos.finalChoice),
+            },
+          }
+        : {}),
     },
     metrics: recordMetrics(x.overall),
     gates: {
@@ -158,6 +169,7 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       cooldown_seconds: cfg.trading.cooldown_seconds,
       horizon_minutes: cfg.labels.horizon_minutes,
       side: cfg.labels.side,
+      ...(x.shortOos ? { short_edge_threshold_bps: x.shortOos.finalChoice.threshold_bps } : {}),
       costs: {
         model_version: cfg.costs.version,
         fee_bps_per_side: meanFeePerSideBps(cfg.costs),
@@ -172,12 +184,18 @@ export function buildManifest(x: ManifestInput): ModelManifest {
     scenario_tests: x.scenarios.map((s) => ({ ...s, ...recordProfitFactor(s.profit_factor) })),
     action_space: {
       type: 'discrete',
-      actions: ['hold', cfg.labels.side === 'long' ? 'enter_long' : 'enter_short'],
+      actions: cfg.labels.side === 'both' ? ['hold', 'enter_long', 'enter_short'] : ['hold', cfg.labels.side === 'long' ? 'enter_long' : 'enter_short'],
       entry: 'at a candle close, enter at the next open when predicted_edge_bps > recommended_edge_threshold_bps, no position is open, the cooldown since the last exit has passed and fewer than max_trades_per_day entries were made this UTC day',
       exit: 'first of take-profit, stop-loss (assumed first when both touch in one bar) or the close of the horizon_minutes-th bar, with barriers as in labelling (volatility-scaled barriers at most max_barrier_bps; a high or low within a relative 1e-9 of a barrier touches it)',
       outputs: [
         { name: 'predicted_edge_bps', file: 'model.onnx', description: 'expected net edge after costs, bps of notional (native: model.json); input \'features\' float32 [N, feature_count] in feature_names order, NaN = missing' },
         { name: 'confidence', file: 'model.onnx', description: 'P(net edge > 0), in [0, 1] (native: confidence.json)' },
+        ...(x.shortOos
+          ? [
+              { name: 'predicted_edge_bps', file: 'model-short.onnx', description: 'side both: expected net edge of a SHORT after costs, bps (native: model-short.json; golden vectors golden-short.json); enter the side whose edge exceeds its own threshold by more' },
+              { name: 'confidence', file: 'model-short.onnx', description: 'side both: P(short net edge > 0) (native: confidence-short.json)' },
+            ]
+          : []),
       ],
     },
     controls: { permute_target_seed: cfg.controls.permute_target_seed, extra_features: [...x.extraNames] },

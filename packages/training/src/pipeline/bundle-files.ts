@@ -92,12 +92,12 @@ function goldenRowIndices(n: number, count: number): number[] {
 }
 
 /** golden.json: inputs → expected outputs of the models, for every reader to check itself against. */
-function goldenVectors(names: string[], columns: Float64Array[], ts: Float64Array, count: number, edge: GbdtModel, confidence: GbdtModel): GoldenFile {
+function goldenVectors(names: string[], columns: Float64Array[], ts: Float64Array, count: number, edge: GbdtModel, confidence: GbdtModel, files = 'model.onnx (outputs predicted_edge_bps and confidence), model.json and confidence.json'): GoldenFile {
   const goldenIdx = goldenRowIndices(ts.length, count);
   const goldenInputs = goldenIdx.map((i) => columns.map((c) => c[i]!));
   goldenInputs.push(names.map(() => NaN));
   return {
-    description: 'inputs → expected outputs of model.onnx (outputs predicted_edge_bps and confidence), model.json and confidence.json; null inputs are missing values (NaN)',
+    description: `inputs → expected outputs of ${files}; null inputs are missing values (NaN)`,
     feature_names: names,
     rows: goldenInputs.map((row, k) => ({
       row: k < goldenIdx.length ? goldenIdx[k] : null,
@@ -149,6 +149,8 @@ export interface BundleFilesInput {
   ts: Float64Array;
   goldenRows: number;
   oos: OutOfSample;
+  /** `side: both`: the short side's walk-forward, whose final models ship as model-short.* (null otherwise). */
+  shortOos: OutOfSample | null;
   folds: FoldReport[];
   trades: readonly SimTrade[];
   evaluated: readonly Fold[];
@@ -178,6 +180,22 @@ export function buildBundleFiles(b: BundleFilesInput): { files: BundleFile[]; ar
     { name: BUNDLE_FILES.equity, bytes: toJsonBytes(equityCurve(b.trades, b.evaluated, b.oosDays, b.costs)) },
     { name: BUNDLE_FILES.importance, bytes: toJsonBytes(importance(b.names, finalModel)) },
   ];
+  if (b.shortOos) {
+    const s = b.shortOos;
+    const shortOnnx = exportOnnx({
+      edge: s.finalModel,
+      confidence: s.confidenceModel,
+      producerVersion: ENGINE_VERSION,
+      docString: 'Engine gradient-boosted trees, short side: predicted net edge of a short (bps) and confidence',
+      metadata: { model_id: b.modelId, symbol: b.symbol, run_date: b.runDate, recipe_version: b.recipe.version, recipe_hash: b.recipe.hash, side: 'short' },
+    });
+    files.push(
+      { name: BUNDLE_FILES.onnxShort, bytes: shortOnnx },
+      { name: BUNDLE_FILES.nativeShort, bytes: new TextEncoder().encode(s.finalModel.serialize()) },
+      { name: BUNDLE_FILES.confidenceShort, bytes: new TextEncoder().encode(s.confidenceModel.serialize()) },
+      { name: BUNDLE_FILES.goldenShort, bytes: toJsonBytes(goldenVectors(b.names, b.columns, b.ts, b.goldenRows, s.finalModel, s.confidenceModel, 'model-short.onnx, model-short.json and confidence-short.json')) },
+    );
+  }
   const artifacts: Record<string, string> = {};
   for (const f of files) artifacts[f.name] = sha256Hex(f.bytes);
   return { files, artifacts };

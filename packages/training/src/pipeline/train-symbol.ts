@@ -8,13 +8,13 @@ import { dailyPnl, daysInSpan, type TradeMetrics, tradeMetrics } from '../metric
 import { breakEvenCost, venueRoundTrips } from '../metrics/break-even';
 import { costProfiles } from '../costs/profiles';
 import { dailyVolatility, runScenarios } from '../scenarios/scenarios';
-import { simulateSegments } from '../simulation/simulate';
+import { simulateBothSides, simulateSegments } from '../simulation/simulate';
 import { walkForwardFolds } from '../walk-forward/folds';
 import { buildBundleFiles, foldReports } from './bundle-files';
 import { buildManifest, deterministicModelId } from './build-manifest';
-import { resolveTrainConfig, type TrainConfigOverrides } from './config';
-import { outOfSample, planFits, runFits } from './fit-plan';
-import { checkCandles, describeMarket, labelRows, screenSpikes } from './prepare-data';
+import { resolveTrainConfig, type TrainConfig, type TrainConfigOverrides } from './config';
+import { type OutOfSample, outOfSample, planFits, runFits } from './fit-plan';
+import { checkCandles, describeMarket, labelRows, type LabelledRows, screenSpikes } from './prepare-data';
 import type { UnfilledSignal } from '../simulation/simulate';
 import { trialSummary, type TrialSummary } from './trial';
 
@@ -132,9 +132,15 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   progress('features', 1, 1, `${names.length} features, warm-up ${frame.warmup} rows`);
 
   progress('labels', 0, 1, 'triple-barrier labelling');
-  const labelled = labelRows(candles, cfg, input.funding);
+  // `both`: each side is labelled, fitted and thresholded on its own (the long side's
+  // labels also serve the fold table and the labelling summary).
+  const both = cfg.labels.side === 'both';
+  const sideCfg = (side: 'long' | 'short'): TrainConfig => ({ ...cfg, labels: { ...cfg.labels, side } });
+  const firstSide = cfg.labels.side === 'short' ? 'short' : 'long';
+  const labelled = labelRows(candles, sideCfg(firstSide), input.funding);
+  const shortLabelled = both ? labelRows(candles, sideCfg('short'), input.funding) : null;
   const { labels } = labelled;
-  progress('labels', 1, 1, `${labelled.rows.length} labelled rows, mean net edge ${labelled.meanNetEdgeBps.toFixed(2)} bps`);
+  progress('labels', 1, 1, `${labelled.rows.length} labelled rows, mean net edge ${labelled.meanNetEdgeBps.toFixed(2)} bps${shortLabelled ? ` (short side: ${shortLabelled.meanNetEdgeBps.toFixed(2)} bps)` : ''}`);
 
   const folds = walkForwardFolds(labelled.timeline, cfg.walk_forward, { start: data.start, end: data.end, horizon_minutes: cfg.labels.horizon_minutes });
   const embargoMinutes = cfg.walk_forward.embargo_minutes ?? cfg.labels.horizon_minutes + 1;
@@ -144,22 +150,31 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   }
   progress('folds', 0, folds.length, `${folds.length} folds (${folds.length - evaluated.length} skipped)`);
 
-  const plan = planFits(folds, labelled.rows, labelled.timeline, embargoMinutes, cfg);
+  const foldSteps = folds.length * (both ? 2 : 1);
   let done = 0;
-  for (const f of folds) if (f.skipped) progress('fold', ++done, folds.length, `fold ${f.index} skipped: ${f.skip_reason}`);
-  const fits = await runFits(
-    plan,
-    { columns, target: labelled.target, names },
-    opts.threads ?? resolveThreads(undefined),
-    (fold, rows) => progress('fold', ++done, folds.length, `fold ${fold} fitted on ${rows} rows`),
-    signal,
-  );
-  const oos = outOfSample(plan, fits, evaluated, labels, ts, cfg);
-  progress('final', 1, 1, `final model on ${labelled.rows.length} rows and confidence model; final threshold ${oos.finalChoice.threshold_bps.toFixed(2)} bps`);
+  for (const f of folds) if (f.skipped) progress('fold', ++done, foldSteps, `fold ${f.index} skipped: ${f.skip_reason}`);
+  const walkForward = async (side: LabelledRows, sideName: string): Promise<OutOfSample> => {
+    const plan = planFits(folds, side.rows, side.timeline, embargoMinutes, cfg);
+    const fits = await runFits(
+      plan,
+      { columns, target: side.target, names },
+      opts.threads ?? resolveThreads(undefined),
+      (fold, rows) => progress('fold', ++done, foldSteps, `fold ${fold}${both ? ` (${sideName})` : ''} fitted on ${rows} rows`),
+      signal,
+    );
+    return outOfSample(plan, fits, evaluated, side.labels, ts, cfg);
+  };
+  const oos = await walkForward(labelled, firstSide);
+  if (both) for (const f of folds) if (f.skipped) done++;
+  const shortOos = shortLabelled ? await walkForward(shortLabelled, 'short') : null;
+  progress('final', 1, 1, `final model on ${labelled.rows.length} rows and confidence model; final threshold ${oos.finalChoice.threshold_bps.toFixed(2)} bps${shortOos ? ` (short: ${shortOos.finalChoice.threshold_bps.toFixed(2)} bps)` : ''}`);
 
   // Simulation, metrics, gates, scenarios: the out-of-sample predictions traded by Hamilton's rules.
   const unfilled: UnfilledSignal[] = [];
-  const trades = simulateSegments(oos.segments, labels, ts, cfg.trading, unfilled);
+  const trades =
+    shortOos && shortLabelled
+      ? simulateBothSides(oos.segments, shortOos.segments, labels, shortLabelled.labels, ts, cfg.trading, unfilled)
+      : simulateSegments(oos.segments, labels, ts, cfg.trading, unfilled);
   const oosDays = [...new Set(evaluated.flatMap((f) => daysInSpan(f.test_start, f.test_end)))].sort((a, b) => a - b);
   const maker = cfg.costs.version === 'cost-v2' && cfg.costs.entry === 'maker';
   const overall = tradeMetrics(trades, oosDays, cfg.costs);
@@ -174,7 +189,8 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     [...foldMetrics.values()],
     input.history ?? [],
     cfg.gates,
-    { ...oos.finalChoice, min_calibration_net_bps: cfg.threshold.min_calibration_net_bps },
+    // A `both` model trades when either side's final threshold does.
+    { ...oos.finalChoice, trade: oos.finalChoice.trade || (shortOos?.finalChoice.trade ?? false), min_calibration_net_bps: cfg.threshold.min_calibration_net_bps },
     deflation,
   );
   const scenarios = runScenarios(trades, oosDays, cfg.costs, dailyVolatility(candles, oosDays), cfg.scenarios);
@@ -197,6 +213,7 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     ts,
     goldenRows: cfg.golden_rows,
     oos,
+    shortOos,
     folds: reports,
     trades,
     evaluated,
@@ -224,6 +241,7 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     embargoMinutes,
     oosDays: oosDays.length,
     oos,
+    shortOos,
     overall,
     gates,
     deflation: { ...deflation, trial, ledger: input.trials !== undefined },

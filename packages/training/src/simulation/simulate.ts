@@ -23,6 +23,8 @@ export interface SimTrade {
   slippage_bps: number;
   /** Funding paid over the trade, bps (negative: received); 0 (or absent, in hand-made trades) off perpetuals. */
   funding_bps?: number;
+  /** The side traded, for a `both` model (absent: the model's only side). */
+  side?: 'long' | 'short';
 }
 
 /** A maker entry the decider took whose limit order never filled: no trade, but counted. */
@@ -101,6 +103,77 @@ export function simulateSegments(
         spread_bps: labels.spread_bps[i]!,
         slippage_bps: labels.slippage_bps[i]!,
         funding_bps: labels.funding_bps[i]!,
+      });
+    }
+  }
+  return trades;
+}
+
+/**
+ * Trade a `both` model: the long and the short model's segments (the same folds and rows,
+ * each with its own threshold) with ONE {@link TradeDecider}, Hamilton's way. At each row the
+ * margin of each side is its prediction minus its threshold (a side whose fold does not
+ * trade, or without a prediction, has none); the decider sees the larger margin against a
+ * threshold of 0, and an entry takes that side (long on a tie), with that side's label path
+ * and costs. One position at a time, one cooldown and one daily cap across both sides.
+ */
+export function simulateBothSides(
+  longSegments: readonly SimSegment[],
+  shortSegments: readonly SimSegment[],
+  longLabels: TripleBarrierLabels,
+  shortLabels: TripleBarrierLabels,
+  ts: Float64Array,
+  rules: Omit<TradingRules, 'threshold_bps'>,
+  unfilled?: UnfilledSignal[],
+): SimTrade[] {
+  if (longSegments.length !== shortSegments.length) throw new RangeError(`both sides need the same folds: ${longSegments.length} long segments, ${shortSegments.length} short`);
+  const trades: SimTrade[] = [];
+  const decider = new TradeDecider({ ...rules, threshold_bps: 0 });
+  for (let k = 0; k < longSegments.length; k++) {
+    const L = longSegments[k]!;
+    const S = shortSegments[k]!;
+    if (L.fold !== S.fold || L.rows.length !== S.rows.length) throw new RangeError(`segment ${k}: long fold ${L.fold} (${L.rows.length} rows) and short fold ${S.fold} (${S.rows.length} rows) differ`);
+    const longOn = L.trade !== false;
+    const shortOn = S.trade !== false;
+    if (!longOn && !shortOn) continue;
+    for (let r = 0; r < L.rows.length; r++) {
+      const i = L.rows[r]!;
+      if (S.rows[r] !== i) throw new RangeError(`segment ${k}: row ${r} is ${i} long but ${S.rows[r]} short`);
+      const mLong = longOn && !Number.isNaN(longLabels.net_edge_bps[i]!) ? L.predicted_bps[r]! - L.threshold_bps : NaN;
+      const mShort = shortOn && !Number.isNaN(shortLabels.net_edge_bps[i]!) ? S.predicted_bps[r]! - S.threshold_bps : NaN;
+      if (Number.isNaN(mLong) && Number.isNaN(mShort)) continue;
+      const goShort = Number.isNaN(mLong) || mShort > mLong;
+      const margin = goShort ? mShort : mLong;
+      const decisionTs = ts[i]! + MINUTE_MS;
+      const d = decider.decide(decisionTs, margin);
+      if (!d.enter) continue;
+      const labels = goShort ? shortLabels : longLabels;
+      const seg = goShort ? S : L;
+      const e = labels.exit_index[i]!;
+      const exitTs = ts[e]! + MINUTE_MS;
+      decider.closePosition(exitTs);
+      if (labels.exit_reason[i] === EXIT_UNFILLED) {
+        unfilled?.push({ row: i, fold: seg.fold, decision_ts: decisionTs, cancel_ts: exitTs });
+        continue;
+      }
+      trades.push({
+        row: i,
+        fold: seg.fold,
+        signal_ts: ts[i]!,
+        decision_ts: decisionTs,
+        entry_ts: labels.entry_index[i]! > i + 1 ? ts[labels.entry_index[i]!]! : decisionTs,
+        exit_ts: exitTs,
+        exit_index: e,
+        exit_reason: labels.exit_reason[i]!,
+        predicted_bps: seg.predicted_bps[r]!,
+        threshold_bps: seg.threshold_bps,
+        gross_bps: labels.gross_bps[i]!,
+        net_bps: labels.net_edge_bps[i]!,
+        fee_bps: labels.fee_bps[i]!,
+        spread_bps: labels.spread_bps[i]!,
+        slippage_bps: labels.slippage_bps[i]!,
+        funding_bps: labels.funding_bps[i]!,
+        side: goShort ? 'short' : 'long',
       });
     }
   }

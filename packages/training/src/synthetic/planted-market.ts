@@ -31,6 +31,15 @@ export interface PlantedMarketOptions {
   drift_bars: number;
   /** Starting price. Default 100. */
   price: number;
+  /**
+   * Two-sided edge (the `side: both` control): each shock draws a direction, drifts that way,
+   * and shows it on the shock bar itself (its close moves `direction_mark_bps` that way), so
+   * a model can tell up-shocks from down-shocks. Default false (every drift is
+   * `drift_bps_per_bar`, and the random stream is the one-sided market's).
+   */
+  two_sided?: boolean;
+  /** Two-sided only: the shock bar's own move in the drift's direction, bps. Default 30. */
+  direction_mark_bps?: number;
 }
 
 export const DEFAULT_PLANTED_MARKET: Omit<PlantedMarketOptions, 'days' | 'seed' | 'start' | 'symbol'> = {
@@ -61,12 +70,13 @@ export function plantedMarket(
   let p = o.price;
   let q = 50_000;
   let driftLeft = 0;
+  let direction = 1;
   for (let i = 0; i < n; i++) {
     const ts = o.start + i * 60_000;
     c.ts[i] = ts;
     ref.ts[i] = ts;
     // This bar's move: drift if a shock happened within the last drift_bars bars.
-    const drift = driftLeft > 0 ? o.drift_bps_per_bar / 1e4 : 0;
+    const drift = driftLeft > 0 ? (direction * o.drift_bps_per_bar) / 1e4 : 0;
     if (driftLeft > 0) driftLeft--;
     const open = p;
     const close = open * Math.exp(drift + sig * gauss());
@@ -80,9 +90,17 @@ export function plantedMarket(
       shocks[i] = 1;
       vol *= o.shock_volume_multiple;
       driftLeft = o.drift_bars;
+      if (o.two_sided === true) {
+        direction = rnd() < 0.5 ? -1 : 1;
+        // The shock bar shows the direction: its close moves that way, its range follows.
+        const marked = c.close[i]! * Math.exp((direction * (o.direction_mark_bps ?? 30)) / 1e4);
+        c.close[i] = marked;
+        c.high[i] = Math.max(c.high[i]!, marked);
+        c.low[i] = Math.min(c.low[i]!, marked);
+      }
     }
     c.volume[i] = vol;
-    p = close;
+    p = c.close[i]!;
     // Reference: an unrelated random walk.
     const rOpen = q;
     const rClose = rOpen * Math.exp(sig * 0.7 * gauss());
