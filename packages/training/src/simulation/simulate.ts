@@ -49,6 +49,52 @@ export interface SimSegment {
 }
 
 /**
+ * Book an entry the decider took at row `i`: close the position at the label's exit, then
+ * either record the trade or, for a maker entry that never filled, the unfilled signal.
+ */
+function book(
+  decider: TradeDecider,
+  labels: TripleBarrierLabels,
+  ts: Float64Array,
+  i: number,
+  seg: SimSegment,
+  r: number,
+  decisionTs: number,
+  trades: SimTrade[],
+  unfilled: UnfilledSignal[] | undefined,
+  side?: 'long' | 'short',
+): void {
+  const e = labels.exit_index[i]!;
+  const exitTs = ts[e]! + MINUTE_MS;
+  decider.closePosition(exitTs);
+  if (labels.exit_reason[i] === EXIT_UNFILLED) {
+    // The limit order rested until exitTs and was cancelled: it used the day's entry and
+    // its cooldown (as a live order would have), but nothing traded.
+    unfilled?.push({ row: i, fold: seg.fold, decision_ts: decisionTs, cancel_ts: exitTs });
+    return;
+  }
+  trades.push({
+    row: i,
+    fold: seg.fold,
+    signal_ts: ts[i]!,
+    decision_ts: decisionTs,
+    entry_ts: labels.entry_index[i]! > i + 1 ? ts[labels.entry_index[i]!]! : decisionTs,
+    exit_ts: exitTs,
+    exit_index: e,
+    exit_reason: labels.exit_reason[i]!,
+    predicted_bps: seg.predicted_bps[r]!,
+    threshold_bps: seg.threshold_bps,
+    gross_bps: labels.gross_bps[i]!,
+    net_bps: labels.net_edge_bps[i]!,
+    fee_bps: labels.fee_bps[i]!,
+    spread_bps: labels.spread_bps[i]!,
+    slippage_bps: labels.slippage_bps[i]!,
+    funding_bps: labels.funding_bps[i]!,
+    ...(side ? { side } : {}),
+  });
+}
+
+/**
  * Trade the segments in time order with one {@link TradeDecider}, Hamilton's way: enter
  * at the next bar's open when the predicted edge beats the segment's threshold, hold until
  * the label's exit (TP, SL or the vertical barrier), then cool down. State (open position,
@@ -77,33 +123,7 @@ export function simulateSegments(
       const decisionTs = ts[i]! + MINUTE_MS;
       const d = decider.decide(decisionTs, pred[r]!);
       if (!d.enter) continue;
-      const e = labels.exit_index[i]!;
-      const exitTs = ts[e]! + MINUTE_MS;
-      decider.closePosition(exitTs);
-      if (labels.exit_reason[i] === EXIT_UNFILLED) {
-        // The limit order rested until exitTs and was cancelled: it used the day's entry and
-        // its cooldown (as a live order would have), but nothing traded.
-        unfilled?.push({ row: i, fold: seg.fold, decision_ts: decisionTs, cancel_ts: exitTs });
-        continue;
-      }
-      trades.push({
-        row: i,
-        fold: seg.fold,
-        signal_ts: ts[i]!,
-        decision_ts: decisionTs,
-        entry_ts: labels.entry_index[i]! > i + 1 ? ts[labels.entry_index[i]!]! : decisionTs,
-        exit_ts: exitTs,
-        exit_index: e,
-        exit_reason: labels.exit_reason[i]!,
-        predicted_bps: pred[r]!,
-        threshold_bps: seg.threshold_bps,
-        gross_bps: labels.gross_bps[i]!,
-        net_bps: net,
-        fee_bps: labels.fee_bps[i]!,
-        spread_bps: labels.spread_bps[i]!,
-        slippage_bps: labels.slippage_bps[i]!,
-        funding_bps: labels.funding_bps[i]!,
-      });
+      book(decider, labels, ts, i, seg, r, decisionTs, trades, unfilled);
     }
   }
   return trades;
@@ -147,34 +167,7 @@ export function simulateBothSides(
       const decisionTs = ts[i]! + MINUTE_MS;
       const d = decider.decide(decisionTs, margin);
       if (!d.enter) continue;
-      const labels = goShort ? shortLabels : longLabels;
-      const seg = goShort ? S : L;
-      const e = labels.exit_index[i]!;
-      const exitTs = ts[e]! + MINUTE_MS;
-      decider.closePosition(exitTs);
-      if (labels.exit_reason[i] === EXIT_UNFILLED) {
-        unfilled?.push({ row: i, fold: seg.fold, decision_ts: decisionTs, cancel_ts: exitTs });
-        continue;
-      }
-      trades.push({
-        row: i,
-        fold: seg.fold,
-        signal_ts: ts[i]!,
-        decision_ts: decisionTs,
-        entry_ts: labels.entry_index[i]! > i + 1 ? ts[labels.entry_index[i]!]! : decisionTs,
-        exit_ts: exitTs,
-        exit_index: e,
-        exit_reason: labels.exit_reason[i]!,
-        predicted_bps: seg.predicted_bps[r]!,
-        threshold_bps: seg.threshold_bps,
-        gross_bps: labels.gross_bps[i]!,
-        net_bps: labels.net_edge_bps[i]!,
-        fee_bps: labels.fee_bps[i]!,
-        spread_bps: labels.spread_bps[i]!,
-        slippage_bps: labels.slippage_bps[i]!,
-        funding_bps: labels.funding_bps[i]!,
-        side: goShort ? 'short' : 'long',
-      });
+      book(decider, goShort ? shortLabels : longLabels, ts, i, goShort ? S : L, r, decisionTs, trades, unfilled, goShort ? 'short' : 'long');
     }
   }
   return trades;
