@@ -6,6 +6,8 @@ import { allowedHosts, Auth, authMode, type AuthMode } from './auth/auth';
 import { SessionCodec } from './auth/session';
 import { BundleReader, type BundleSources } from './bundle-reader';
 import { openCatalogQueues } from './queues';
+import { DashboardMetrics } from './metrics';
+import { bearerMatches } from '@engine/fleet';
 import { actionRoutes } from './routes/actions';
 import { pageRoutes } from './routes/pages';
 import { queueBoardRoutes } from './routes/queue-board';
@@ -45,7 +47,7 @@ export interface Dashboard {
  * (fleet, symbol history, model with gates, folds and server-rendered SVG plots, a
  * symbol's trials with the deflated Sharpe of its candidate) and two
  * actions (retry a failed job, roll back a symbol's live model), all behind a login;
- * only `/healthz` is open.
+ * only `/healthz` and `/metrics` (Prometheus; a bearer token when ENGINE_METRICS_TOKEN is set) are open.
  *
  * Throws ConfigError when no credentials are configured and anonymous access is not
  * explicitly allowed.
@@ -77,6 +79,15 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   // Open to any Host (a container's own healthcheck asks for localhost); says nothing but "ok".
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  // Prometheus scrapes without a session; ENGINE_METRICS_TOKEN, when set, is the bearer token it must send.
+  const metrics = new DashboardMetrics(registry, queues, opts.now ?? Date.now);
+  app.get('/metrics', (req, res, next) => {
+    if (config.metricsToken && !bearerMatches(req.headers.authorization, config.metricsToken)) {
+      res.status(401).set('WWW-Authenticate', 'Bearer').type('text/plain').send('a bearer token is required (ENGINE_METRICS_TOKEN)\n');
+      return;
+    }
+    metrics.render().then((text) => res.type(metrics.contentType).send(text), next);
   });
   app.use(auth.checkHost);
   app.use(auth.checkOrigin);

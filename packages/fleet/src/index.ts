@@ -20,3 +20,4 @@ export * from './single-machine';
 export * from './sweep';
 export * from './false-discovery';
 export { candlesMarketOf, marketInputs, PERPETUAL_SOURCES } from './training-ports';
+export * from './metrics';

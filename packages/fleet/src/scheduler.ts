@@ -8,6 +8,7 @@ import { runDateOfFire, startRun, type RunProducer, type RunStarted } from './ru
 import { openRegistryContext, type RegistryContext } from '@engine/registry';
 import { decideRun, type RunDecision } from './false-discovery';
 import { enqueueModelSync } from './sync-queue';
+import { FleetMetrics } from './metrics';
 import { resolveTrainConfig, type TrainConfigOverrides } from '@engine/training';
 
 /** What the daily trigger trains: the universe and how. */
@@ -149,8 +150,22 @@ export async function startScheduler(config: Config, log: Logger, plan: DailyPla
   );
   worker.on('failed', (job, err) => log.error({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'run job failed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'run worker error'));
+  // Metrics: the run worker's jobs, every queue's BullMQ gauges (the scheduler sees the whole fleet), the schedule.
+  const metrics = new FleetMetrics('scheduler');
+  metrics.watchWorker(worker, QUEUES.run);
+  const trainQueue = new Queue(QUEUES.train, { connection, prefix });
+  metrics.addQueues([producer.runQueue, trainQueue, syncQueue]);
+  const setNext = (ms: number | undefined) => (ms !== undefined ? metrics.nextRun.set(ms / 1000) : undefined);
+  setNext(next);
+  worker.on('completed', (job) => {
+    if (job.name !== JOB_NAMES.daily) return;
+    metrics.lastRun.set(Date.now() / 1000);
+    void producer.runQueue.getJobScheduler(SCHEDULER_IDS.daily).then((s) => setNext(s?.next), () => undefined);
+  });
   const health =
-    config.health.port > 0 ? await startHealthServer({ host: config.health.host, port: config.health.port, logger: log, report: () => ({ role: 'scheduler', redis: redisHealth(connection), details: { cron: plan.cron, tz: plan.tz } }) }) : null;
+    config.health.port > 0
+      ? await startHealthServer({ host: config.health.host, port: config.health.port, logger: log, metrics, metricsToken: config.metricsToken, report: () => ({ role: 'scheduler', redis: redisHealth(connection), details: { cron: plan.cron, tz: plan.tz } }) })
+      : null;
 
   return {
     name: 'scheduler',
@@ -159,6 +174,7 @@ export async function startScheduler(config: Config, log: Logger, plan: DailyPla
       await worker.close();
       await health?.close();
       await syncQueue.close();
+      await trainQueue.close();
       if (registry !== undefined) await (await registry.catch(() => null))?.close();
       await closeRunProducer(producer);
       await connection.quit().catch(() => connection.disconnect());

@@ -3,6 +3,7 @@ import { ConfigError, type Config, type Logger, type Closeable } from '@engine/s
 import { JOB_NAMES, JOB_OPTIONS, QUEUES, SCHEDULER_IDS, parseJob } from './jobs';
 import { openRegistryContext, type RegistryContext, type SweepOutcome, type SyncOutcome } from '@engine/registry';
 import { startHealthServer } from './health';
+import { FleetMetrics } from './metrics';
 import { createRedisConnection, ensureRedis, redisHealth } from './redis';
 import { workerIdentity, type WorkerIdentity } from './identity';
 import { toJobError } from './job-errors';
@@ -76,8 +77,10 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<Sync
   );
   worker.on('completed', (job, r) => log.info({ jobId: job.id, attempt: job.attemptsMade, ...('state' in r ? { modelId: r.modelId, state: r.state, uploaded: r.uploaded, pointer: r.pointer } : { synced: r.synced.length, failed: r.failed.length }) }, 'sync job completed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'sync worker error'));
+  const metrics = new FleetMetrics('worker-sync');
+  metrics.watchWorker(worker, QUEUES.sync);
   const health =
-    config.health.port > 0 ? await startHealthServer({ host: config.health.host, port: config.health.port, logger: log, report: () => ({ role: 'worker-sync', redis: redisHealth(connection), details: { worker: identity.id, target: reg.publisher.target() } }) }) : null;
+    config.health.port > 0 ? await startHealthServer({ host: config.health.host, port: config.health.port, logger: log, metrics, metricsToken: config.metricsToken, report: () => ({ role: 'worker-sync', redis: redisHealth(connection), details: { worker: identity.id, target: reg.publisher.target() } }) }) : null;
   log.info({ worker: identity.id, podId: identity.podId, hostname: identity.hostname, gpu: identity.gpu, sweepCron: config.schedule.syncSweepCron, registry: reg.where, target: reg.publisher.target(), prefix: config.queuePrefix, health: health?.url ?? null }, 'sync worker ready');
 
   return {

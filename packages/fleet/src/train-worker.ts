@@ -4,6 +4,7 @@ import { QUEUES, type SweepPointResult, type TrainResult } from './jobs';
 import { startHealthServer } from './health';
 import { createRedisConnection, ensureRedis, redisHealth } from './redis';
 import { workerIdentity, type WorkerIdentity } from './identity';
+import { FleetMetrics } from './metrics';
 
 /** Tuning of a training worker; defaults come from the configuration. */
 export interface TrainWorkerOptions {
@@ -79,10 +80,12 @@ export async function startTrainWorker(config: Config, log: Logger, opts: Partia
     log.error({ jobId: job?.id, symbol: (job?.data as { symbol?: string } | undefined)?.symbol, attempt: job?.attemptsMade, err: err.message, final: job ? job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError' : true }, 'training job failed'),
   );
   worker.on('stalled', (jobId) => log.warn({ jobId }, 'a training job stalled (its worker died); it goes back to the queue'));
+  const metrics = new FleetMetrics('worker-train');
+  metrics.watchWorker(worker, QUEUES.train);
   worker.on('error', (err) => log.error({ err: err.message }, 'training worker error'));
   const health =
     config.health.port > 0
-      ? await startHealthServer({ host: config.health.host, port: config.health.port, logger: log, report: () => ({ role: 'worker-train', redis: redisHealth(connection), details: { worker: identity.id, active_jobs: [...active.keys()] } }) })
+      ? await startHealthServer({ host: config.health.host, port: config.health.port, logger: log, metrics, metricsToken: config.metricsToken, report: () => ({ role: 'worker-train', redis: redisHealth(connection), details: { worker: identity.id, active_jobs: [...active.keys()] } }) })
       : null;
   log.info({ worker: identity.id, podId: identity.podId, hostname: identity.hostname, gpu: identity.gpu, concurrency: o.concurrency, lockDurationMs: o.lockDurationMs, prefix: config.queuePrefix, health: health?.url ?? null }, 'training worker ready');
 

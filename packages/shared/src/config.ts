@@ -78,6 +78,12 @@ const envSchema = z.object({
   /** Liveness endpoint (GET /healthz) of workers and the scheduler; 0 = none. */
   ENGINE_HEALTH_PORT: int(0, 65535).default(0),
   ENGINE_HEALTH_HOST: z.string().default('127.0.0.1'),
+  /** Bearer token Prometheus must send to `/metrics` (workers, scheduler, dashboard); unset: open. */
+  ENGINE_METRICS_TOKEN: z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || v.length >= 16, 'expected a token of at least 16 characters (or unset / empty: no token)'),
   ENGINE_SYNC_SWEEP_CRON: z.string().default('*/30 * * * *'),
   /**
    * Also write models to this process's own publish target when the registry publishes
@@ -155,6 +161,8 @@ export interface Config {
   worker: { role: 'train' | 'sync'; concurrency: number; lockDurationMs: number; shutdownDeadlineMs: number; trainThreads: number };
   /** Where workers and the scheduler answer GET /healthz (port 0: they do not). */
   health: { host: string; port: number };
+  /** ENGINE_METRICS_TOKEN: `/metrics` wants `Authorization: Bearer <it>`; absent: open. */
+  metricsToken?: string;
   /** Attempts and first backoff per queue, for transient failures (DEFAULT_RETRY by default). */
   retry: { train: RetrySettings; sync: RetrySettings };
   /** ENGINE_GIT_COMMIT, when set. */
@@ -240,6 +248,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       trainThreads: e.ENGINE_TRAIN_THREADS,
     },
     health: { host: e.ENGINE_HEALTH_HOST, port: e.ENGINE_HEALTH_PORT },
+    metricsToken: e.ENGINE_METRICS_TOKEN,
     gitCommit: e.ENGINE_GIT_COMMIT,
     ohlcvDir: e.ENGINE_OHLCV_DIR,
     falseDiscovery: { method: e.ENGINE_FDR_METHOD, q: e.ENGINE_FDR_Q },

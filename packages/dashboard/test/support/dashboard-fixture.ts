@@ -48,7 +48,7 @@ export interface DashboardFixture {
  * API with bundles staged in its PostgreSQL store) and real BullMQ queues (Redis, own
  * prefix), listening on a free local port.
  */
-export async function startDashboardFixture(opts: { readOnly?: boolean; failedJob?: boolean; now?: () => number } = {}): Promise<DashboardFixture> {
+export async function startDashboardFixture(opts: { readOnly?: boolean; failedJob?: boolean; now?: () => number; env?: Record<string, string> } = {}): Promise<DashboardFixture> {
   const tag = randomBytes(4).toString('hex');
   const schema = `dash_${tag}`;
   const prefix = `dashtest-${tag}`;
@@ -91,6 +91,7 @@ export async function startDashboardFixture(opts: { readOnly?: boolean; failedJo
     DASHBOARD_READ_ONLY: opts.readOnly ? 'true' : 'false',
     ENGINE_QUEUE_PREFIX: prefix,
     ENGINE_UNIVERSE: 'BTC/USDT,ETH/USDT,SOL/USDT',
+    ...(opts.env ?? {}),
   });
   const dashboard = createDashboard({ config, registry, trials, logger: createLogger({ level: 'silent' }), connection: redis, bundles: { store }, now: opts.now });
   const server: Server = await new Promise((resolve) => {
