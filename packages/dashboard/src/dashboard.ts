@@ -9,6 +9,7 @@ import { openCatalogQueues } from './queues';
 import { DashboardMetrics } from './metrics';
 import { bearerMatches } from '@engine/fleet';
 import { actionRoutes } from './routes/actions';
+import { apiRoutes } from './routes/api';
 import { pageRoutes } from './routes/pages';
 import { queueBoardRoutes } from './routes/queue-board';
 import { routeContext } from './routes/route-context';
@@ -95,6 +96,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   // Everything below needs a session: pages, actions, Bull Board and unknown paths alike.
   app.use(auth.requireSession);
   app.use(queueBoardRoutes(rc));
+  app.use(apiRoutes(rc));
   app.use(pageRoutes(rc));
   app.use(actionRoutes(rc));
 
