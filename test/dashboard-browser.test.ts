@@ -65,8 +65,12 @@ describe('dashboard in a browser', () => {
     // The fleet today: BTC live and published, ETH rejected with its reasons, SOL failed with the job's reason.
     await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
     // As of now, the newest run dated, and a warning that it is stale (the seeded runs are from July).
-    await expect(page.locator('#as-of').textContent()).resolves.toMatch(/^As of \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC · newest run 2026-07-15 \(\d+ days ago\)$/);
+    await expect(page.locator('#as-of').textContent()).resolves.toMatch(/^As of \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC · newest run 2026-07-15 \(\d+ days ago\) · next scheduled run /);
     await expect(page.locator('#stale').textContent()).resolves.toMatch(/No run for \d+ days\./);
+    // The schedule and who is connected: no scheduler and no worker in this fixture, and the page says so.
+    await expect(page.locator('#next-run').textContent()).resolves.toMatch(/none \(no schedule in Redis/);
+    await expect(page.locator('[data-workers="train"] .v').textContent()).resolves.toBe('0');
+    await expect(page.locator('#no-workers').isVisible()).resolves.toBe(true);
     const btc = page.locator('tr[data-symbol="BTC/USDT"]');
     await expect(btc.locator('.badge.published').count()).resolves.toBe(1);
     await expect(btc.textContent()).resolves.toContain(fx.models.btcNew.runDate);
@@ -137,6 +141,20 @@ describe('dashboard in a browser', () => {
     await expect(logRow.textContent()).resolves.toContain(reason);
     await expect(page.locator(`tr[data-model="${fx.models.btcNew.id}"] .badge.rolled-back`).count()).resolves.toBe(1);
     await shot('08-after-rollback');
+
+    // A phone (420 px): nothing overflows the page sideways, and plot labels stay readable.
+    await page.setViewportSize({ width: 420, height: 860 });
+    for (const [name, url] of [['09-fleet-420', `${fx.url}/`], ['10-model-420', `${fx.url}/models/${fx.models.btcNew.id}`]] as const) {
+      await page.goto(url);
+      const width = await page.evaluate('document.documentElement.scrollWidth');
+      expect([name, width]).toEqual([name, 420]);
+      if (name === '10-model-420') {
+        const sizes = await page.locator('#equity-plot svg text').evaluateAll((ts) => ts.map((t) => t.getBoundingClientRect().height));
+        expect(Math.min(...sizes.filter((h) => h > 0))).toBeGreaterThanOrEqual(8);
+      }
+      await shot(name);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // Our pages asked for nothing outside the dashboard; Bull Board's bundle asks only for its web font.
     expect(external.filter((u) => !u.startsWith('https://fonts.googleapis.com/'))).toEqual([]);

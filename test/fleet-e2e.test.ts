@@ -127,6 +127,13 @@ describe('fleet end to end', () => {
       expect(j!.progress).toMatchObject({ stage: 'done', pct: 100 });
     }
     for (const stage of ['candles', 'fold', 'registry', 'done']) expect(stagesSeen).toContain(stage);
+    // Bull Board's Logs tab: one line per stage and fold of each job (issue 19).
+    for (const id of started.train_job_ids) {
+      const { logs } = await trainQueue.getJobLogs(id);
+      const stages = logs.map((l) => /^\S+ (\w+)/.exec(l)?.[1]);
+      for (const stage of ['candles', 'features', 'labels', 'fold', 'final', 'export', 'registry', 'done']) expect([id, stages]).toEqual([id, expect.arrayContaining([stage])]);
+      expect(logs.every((l) => /^\d{4}-\d{2}-\d{2}T\S+Z \w+/.test(l))).toBe(true);
+    }
 
     // Every model synced: registry row + files in Dropbox with the manifest's hashes.
     const models = await until('three synced models', async () => {

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { QUEUES } from '@engine/fleet';
+import { QUEUES, SCHEDULER_IDS } from '@engine/fleet';
 import type { LiveModelRecord, ModelSummary, PublishEvent, Registry } from '@engine/registry';
 import { listFailedJobs, queueCounts, type FailedJob } from './queues';
 import { canonicalPair } from './views/format';
@@ -25,6 +25,10 @@ export interface FleetStatus {
   counts: { queue: string; counts: Record<string, number> }[];
   /** The newest publish-log entries of all symbols. */
   events: PublishEvent[];
+  /** When the daily run fires next (epoch ms); null without queues or without a schedule. */
+  nextRun: number | null;
+  /** Workers connected to each queue now (BullMQ's client list): who is alive to take work. */
+  workers: { queue: string; count: number; names: string[] }[];
 }
 
 /**
@@ -35,6 +39,14 @@ export async function fleetStatus(registry: Registry, queues: readonly Queue[], 
   const [models, lives, events] = await Promise.all([registry.listModels({ limit: 1000 }), registry.liveModels(), registry.events(undefined, 15)]);
   const failed = queues.length > 0 ? await listFailedJobs(queues, 100) : [];
   const counts = queues.length > 0 ? await queueCounts(queues) : [];
+  const runQueue = queues.find((q) => q.name === QUEUES.run);
+  const nextRun = runQueue ? ((await runQueue.getJobScheduler(SCHEDULER_IDS.daily))?.next ?? null) : null;
+  const workers = await Promise.all(
+    queues.map(async (q) => {
+      const ws = await q.getWorkers();
+      return { queue: q.name, count: ws.length, names: ws.map((w) => w.name).filter((n): n is string => typeof n === 'string' && n !== '').sort() };
+    }),
+  );
 
   const latest = new Map<string, ModelSummary>();
   for (const m of models) if (!latest.has(m.symbol)) latest.set(m.symbol, m); // newest first
@@ -57,5 +69,5 @@ export async function fleetStatus(registry: Registry, queues: readonly Queue[], 
     else if (l !== null) lastRun = { runDate: l.runDate, outcome: l.verdict };
     return { symbol, live: live.get(symbol) ?? null, latest: l, failure: f, lastRun };
   });
-  return { symbols, failed, counts, events };
+  return { symbols, failed, counts, events, nextRun, workers };
 }

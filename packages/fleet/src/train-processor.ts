@@ -49,12 +49,25 @@ function threadContext(): Promise<ThreadContext> {
   return context;
 }
 
-/** Forward progress to BullMQ at most every 500 ms, but always on a stage change. */
+/**
+ * Forward progress to BullMQ at most every 500 ms, but always on a stage change; and write
+ * one line to the job's log (Bull Board's Logs tab) at every stage change and every fold.
+ */
 function throttledProgress(job: SandboxedJob): (p: TrainProgress) => void {
   let last: TrainProgress | undefined;
   let at = 0;
+  let logged = '';
   return (p) => {
     const now = Date.now();
+    const key = `${p.stage}/${p.fold ?? ''}`;
+    if (key !== logged) {
+      logged = key;
+      try {
+        job.log(`${new Date(now).toISOString()} ${p.stage}${p.fold !== undefined ? ` ${p.fold}/${p.folds ?? '?'}` : ''} (${p.pct}%)${p.message ? `: ${p.message}` : ''}`);
+      } catch {
+        // a log line is never worth failing the job for
+      }
+    }
     if (last && last.stage === p.stage && last.fold === p.fold && now - at < 500) return;
     last = p;
     at = now;

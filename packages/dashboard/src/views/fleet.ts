@@ -29,7 +29,7 @@ export function fleetPage(ctx: PageContext, f: FleetStatus, notice?: { text: str
   const ageDays = newest === null ? null : Math.floor((now - Date.parse(`${newest}T00:00:00Z`)) / 86_400_000);
   const stale = ageDays !== null && ageDays >= 2;
   const body = html`<h1>Fleet</h1>
-<p class="small muted" id="as-of">As of ${fmtTime(new Date(now).toISOString())} · newest run ${newest === null ? 'none yet' : html`${newest} (${ageDays === 0 ? 'today' : ageDays === 1 ? 'yesterday' : `${ageDays} days ago`})`}</p>
+<p class="small muted" id="as-of">As of ${fmtTime(new Date(now).toISOString())} · newest run ${newest === null ? 'none yet' : html`${newest} (${ageDays === 0 ? 'today' : ageDays === 1 ? 'yesterday' : `${ageDays} days ago`})`}${ctx.queues ? html` · next scheduled run <span id="next-run">${f.nextRun === null ? 'none (no schedule in Redis: is the scheduler running?)' : fmtTime(new Date(f.nextRun).toISOString())}</span>` : html``}</p>
 ${stale ? html`<div class="banner warn" id="stale"><b>No run for ${ageDays} days.</b> The newest models are from ${newest}; live models expire after ENGINE_MODEL_TTL_HOURS (default 48 h) and consumers then stop trading them. Check the scheduler and the training workers.</div>` : html``}
 <div class="cards">
   <div class="card"><div class="k">Symbols</div><div class="v">${f.symbols.length}</div></div>
@@ -37,7 +37,9 @@ ${stale ? html`<div class="banner warn" id="stale"><b>No run for ${ageDays} days
   <div class="card"><div class="k">Last run published</div><div class="v">${tally.published}</div></div>
   <div class="card"><div class="k">Last run rejected</div><div class="v">${tally.rejected}</div></div>
   <div class="card"><div class="k">Last run failed</div><div class="v">${tally.failed}</div></div>
+${ctx.queues ? f.workers.map((w) => html`<div class="card" data-workers="${w.queue}" title="${w.names.join(', ')}"><div class="k">${w.queue === 'run' ? 'scheduler' : `${w.queue} workers`}</div><div class="v${w.count === 0 ? ' reason' : ''}">${w.count}</div></div>`) : html``}
 </div>
+${ctx.queues && f.workers.some((w) => w.queue === 'train' && w.count === 0) ? html`<div class="banner warn" id="no-workers"><b>No training worker is connected.</b> Jobs wait in the queue until one starts.</div>` : html``}
 <table class="fleet"><thead><tr><th>Symbol</th><th>Live model</th><th>Last run</th><th>Outcome and why</th></tr></thead><tbody>
 ${f.symbols.map(
   (s) => html`<tr data-symbol="${s.symbol}"><td><a href="${symbolHref(s.symbol)}"><strong>${s.symbol}</strong></a></td>

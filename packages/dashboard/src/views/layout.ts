@@ -84,6 +84,19 @@ tr.candidate td { background:#fef2f2; }
 .badge.control { background:#ede9fe; color:#5b21b6; }
 .badge.candidate { background:#fee2e2; color:#b91c1c; }
 .confirm { background:#fff; border:1px solid var(--line); border-radius:8px; padding:18px 20px; max-width:720px; }
+/* Phones (issue 19: the pages overflowed a 420 px screen and plot labels shrank to ~5 px):
+   the page fits the width, wide tables scroll sideways inside their box, and plots keep a
+   readable minimum width and scroll instead of shrinking. */
+@media (max-width: 640px) {
+  header.top { flex-wrap:wrap; gap:8px 14px; padding:8px 12px; }
+  main { padding:12px 10px 32px; }
+  h1 { font-size:18px; }
+  table { display:block; overflow-x:auto; max-width:100%; }
+  .cards .card { min-width:0; flex:1 1 40%; }
+  .plot-box { overflow-x:auto; }
+  .plot-box svg.plot { min-width:600px; }
+  pre { white-space:pre-wrap; word-break:break-all; }
+}
 `;
 
 /** The frame of every page: header with navigation, user and logout; a notice; the body. */
