@@ -5,22 +5,15 @@
  * until Redis is back. A real training worker on the real Redis, through a TCP proxy the
  * test cuts and restores.
  */
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger, loadConfig } from '@engine/shared';
 import { startTrainWorker, type TrainWorker } from '@engine/fleet';
 import { TEST_DATABASE_URL } from '../packages/registry/test/support/pg';
 import { TcpProxy } from './support/proxy';
+import { freePort } from './support/fleet-harness';
 
 const REDIS = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs;

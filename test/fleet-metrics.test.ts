@@ -6,7 +6,6 @@
  * real PostgreSQL.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -14,7 +13,7 @@ import { createLogger, loadConfig } from '@engine/shared';
 import { FleetMetrics, JOB_NAMES, QUEUES, mergeExpositions, startScheduler, startTrainWorker, type Scheduler, type TrainWorker } from '@engine/fleet';
 import { TEST_DATABASE_URL } from '../packages/registry/test/support/pg';
 import { PASSWORD, startDashboardFixture, type DashboardFixture } from '../packages/dashboard/test/support/dashboard-fixture';
-import { REDIS_URL, dropRedisPrefix } from './support/fleet-harness';
+import { REDIS_URL, dropRedisPrefix, freePort } from './support/fleet-harness';
 import { REPO_ROOT } from './support/paths';
 
 // js-yaml is a root dev dependency; no types needed for one call.
@@ -23,13 +22,6 @@ const yaml = require('js-yaml') as { load(s: string): unknown };
 
 const TOKEN = 'scrape-token-0123456789abcdef';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function scrape(url: string, token?: string): Promise<{ status: number; type: string; body: string }> {
   const r = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});

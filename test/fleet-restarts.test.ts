@@ -18,7 +18,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FlowProducer, Queue } from 'bullmq';
@@ -29,7 +28,7 @@ import { Registry, createPgDb, type Db } from '@engine/registry';
 import { startFakeDropbox, type FakeDropbox, type FakeDropboxRequest } from './fakes/fake-dropbox';
 import { OHLCV_DIR } from './support/paths';
 import { TcpProxy } from './support/proxy';
-import { RoleProcess, cleanUp, freshDatabase, jobFinished, jobInFolds, modelRowCount, modelSynced, requireCandleFiles, until } from './support/fleet-harness';
+import { RoleProcess, cleanUp, freePort, freshDatabase, jobFinished, jobInFolds, modelRowCount, modelSynced, requireCandleFiles, until } from './support/fleet-harness';
 
 jest.setTimeout(240_000);
 
@@ -41,13 +40,6 @@ const TRAIN_RETRY: RetrySettings = { attempts: 4, backoffMs: 3_000 };
 const log = createLogger({ level: 'silent' });
 const slug = (symbol: string) => symbol.replace('/', '-');
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 /**
  * A redis-server of this file's own on a free port, append-only with fsync on every write:
