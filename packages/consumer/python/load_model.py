@@ -500,6 +500,7 @@ def main(argv=None):
     )
     ap.add_argument("--allow-rejected", action="store_true", help="accept a model whose gates failed (research only; a live trader must not)")
     ap.add_argument("--allow-expired", action="store_true", help="accept a model past its expires_at (research only)")
+    ap.add_argument("--allow-demoted", action="store_true", help="accept a model latest.json marks demoted by live monitoring (research only)")
     ap.add_argument("--now", help="the clock expires_at is checked against, ISO 8601 UTC (default: now)")
     ap.add_argument("--json", action="store_true", help="print one JSON line")
     args = ap.parse_args(argv)
@@ -520,6 +521,12 @@ def main(argv=None):
         if problems:
             raise ModelRefused("manifest.json does not match %s (%s): %s" % (os.path.basename(args.schema), summary["validator"]["name"], "; ".join(problems[:10])))
         summary["schema_valid"] = True
+        demoted = (bundle.pointer or {}).get("demoted")
+        if demoted and not args.allow_demoted:
+            raise ModelRefused(
+                "live monitoring demoted the model at %s (%s: %s); the symbol has no model to trade until a new one is published; pass --allow-demoted to load it for research"
+                % (demoted.get("at"), demoted.get("rule"), demoted.get("detail"))
+            )
         gates = m.get("gates", {})
         if not gates.get("passed", False) and not args.allow_rejected:
             raise ModelRefused(

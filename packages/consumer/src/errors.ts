@@ -49,6 +49,13 @@ export class ModelRejectedError extends ModelRefusedError {
   }
 }
 
+/** Live monitoring demoted the model (`latest.json` says `demoted`): not for trading, unless `allowDemoted`. */
+export class ModelDemotedError extends ModelRefusedError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('MODEL_DEMOTED', message, details);
+  }
+}
+
 /** The model is past its `expires_at`: stale, unless `allowExpired`. */
 export class ModelExpiredError extends ModelRefusedError {
   constructor(message: string, details?: ErrorDetails) {

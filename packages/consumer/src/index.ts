@@ -22,4 +22,6 @@ export type { ModelWatcherEvents, ModelWatcherOptions, PollOutcome } from './mod
 export { PositionTracker } from './position-tracker';
 export type { ClosedPosition, OpenPosition } from './position-tracker';
 export { Trader } from './trader';
+export { JsonlFeedbackSink, decisionRecord, tradeRecord } from './feedback';
+export type { FeedbackSink } from './feedback';
 export type { CandleDecision, TraderOptions, TraderSnapshot } from './trader';

@@ -1,10 +1,10 @@
 import { FEATURE_NAMES, RECIPE } from '@engine/features';
 import { GbdtModel } from '@engine/gbdt';
 import { BUNDLE_FILES, GOLDEN_TOLERANCE, goldenRelativeError, validateGolden } from '@engine/model';
-import type { CostModel, GoldenRow, LabelConfig, LatestPointer, ModelManifest, TradingRules } from '@engine/model';
+import type { CostModel, Demotion, GoldenRow, LabelConfig, LatestPointer, ModelManifest, TradingRules } from '@engine/model';
 import type * as OrtModule from 'onnxruntime-node';
 import type { FetchedBundle } from './bundle-fetch';
-import { GoldenVectorMismatchError, ManifestInvalidError, ModelExpiredError, ModelRejectedError, OnnxLoadError, RecipeMismatchError } from './errors';
+import { GoldenVectorMismatchError, ManifestInvalidError, ModelDemotedError, ModelExpiredError, ModelRejectedError, OnnxLoadError, RecipeMismatchError } from './errors';
 import { createOnnxSession, ort, OrtFloat32Array, type ExecutionProvider, type OnnxSessionOptions } from './onnx-runtime';
 
 /** What the model says about one candle. */
@@ -60,6 +60,8 @@ export interface ModelGuardOptions {
   allowExpired?: boolean;
   /** The clock the expiry is checked against when opening (epoch ms). Default `Date.now`. */
   now?: () => number;
+  /** Load a model whose `latest.json` says live monitoring demoted it (research only). Default false: `ModelDemotedError`. */
+  allowDemoted?: boolean;
 }
 
 /** One ONNX file: its session, input name, and which output is which. */
@@ -108,6 +110,7 @@ export class LiveModel {
   readonly expiresAt: number | null;
   /** True when opened with `allowExpired`: a trader keeps entering with it after `expiresAt`. */
   readonly allowExpired: boolean;
+  private demotion: Demotion | null = null;
   /** Model inputs in order (names of the recipe). */
   readonly inputNames: readonly string[];
   private readonly inputIndex: Int32Array;
@@ -177,6 +180,16 @@ export class LiveModel {
     this.confNative = init.confNative;
     this.gathered = new Float64Array(init.inputIndex.length);
     this.onnxInput = new OrtFloat32Array(init.inputIndex.length);
+  }
+
+  /** Why live monitoring demoted this model while it was in use (null: it was not). */
+  get demoted(): Demotion | null {
+    return this.demotion;
+  }
+
+  /** The watcher saw `latest.json` mark this model demoted: a trader stops entering with it (reason `model_demoted`). */
+  markDemoted(d: Demotion): void {
+    this.demotion ??= d;
   }
 
   /** Whether the in-process predictor is available (the bundle has `model.json`). */
@@ -291,6 +304,10 @@ export class LiveModel {
     // Freshness first: a rejected or stale model is refused before anything is loaded.
     if (!manifest.gates.passed && opts.allowRejected !== true) {
       throw new ModelRejectedError(`${at}: the model was rejected by its gates (failed: ${manifest.gates.failed.join(', ') || 'unknown'}) and is not for trading; pass allowRejected to load it for research`, { ...details, failed: manifest.gates.failed });
+    }
+    const demoted = bundle.pointer?.demoted;
+    if (demoted !== undefined && opts.allowDemoted !== true) {
+      throw new ModelDemotedError(`${at}: live monitoring demoted the model at ${demoted.at} (${demoted.rule}: ${demoted.detail}); the symbol has no model to trade until a new one is published`, { ...details, rule: demoted.rule });
     }
     if (manifest.expires_at !== undefined && opts.allowExpired !== true) {
       const now = (opts.now ?? Date.now)();

@@ -16,7 +16,9 @@ export type PollOutcome =
   /** The new model was refused; the current one stays. */
   | { kind: 'refused'; modelId: string | null; error: ModelRefusedError }
   /** The source could not be read (network, 5xx); tried again at the next poll. */
-  | { kind: 'fetch_failed'; error: EngineError };
+  | { kind: 'fetch_failed'; error: EngineError }
+  /** `latest.json` now says the model in use was demoted: it stays loaded (exits still followed) but no longer enters. */
+  | { kind: 'demoted'; modelId: string };
 
 /** Events a `ModelWatcher` emits (also passed to `onEvent`). */
 export interface ModelWatcherEvents {
@@ -26,6 +28,8 @@ export interface ModelWatcherEvents {
   refused: [{ modelId: string | null; error: ModelRefusedError; keeping: LiveModel | null }];
   /** The source could not be read this time. */
   fetch_failed: [{ error: EngineError }];
+  /** `latest.json` says live monitoring demoted the current model: traders stop entering with it. */
+  demoted: [{ model: LiveModel; rule: string; detail: string }];
 }
 
 export interface ModelWatcherOptions extends OpenModelOptions {
@@ -121,6 +125,11 @@ export class ModelWatcher extends EventEmitter<ModelWatcherEvents> {
       pointerModelId = pointer.model_id;
       if (this.model && pointer.model_id === this.model.modelId) {
         this.pointerSha = sha;
+        if (pointer.demoted !== undefined && this.model.demoted === null && this.opts.allowDemoted !== true) {
+          this.model.markDemoted(pointer.demoted);
+          this.emitEvent('demoted', { model: this.model, rule: pointer.demoted.rule, detail: pointer.demoted.detail });
+          return { kind: 'demoted', modelId: this.model.modelId };
+        }
         return { kind: 'unchanged', modelId: this.model.modelId };
       }
       const next = await openFromPointer(this.source, this.symbol, pointer, `${this.source.files.describe()} ${where}`, this.opts);

@@ -1,7 +1,8 @@
 import { FeatureState, referenceSymbolFor, type CandleInput } from '@engine/features';
 import { MINUTE_MS, parsePair } from '@engine/shared';
-import { TradeDecider, type DeciderState, type DecisionReason } from '@engine/model';
+import { TradeDecider, type DeciderState, type DecisionReason, type LiveRecord } from '@engine/model';
 import { LiveFeedError } from './errors';
+import { decisionRecord, tradeRecord, type FeedbackSink } from './feedback';
 import type { LiveModel, Prediction, PredictorKind } from './live-model';
 import type { ModelWatcher } from './model-watcher';
 import { PositionTracker, type ClosedPosition, type OpenPosition } from './position-tracker';
@@ -51,6 +52,10 @@ export interface TraderOptions {
   predictor?: PredictorKind;
   /** Restore a decider (cooldown, daily count) saved with `snapshot()`. */
   decider?: DeciderState;
+  /** Where each decision and closed trade is reported (live feedback); none by default. */
+  feedback?: FeedbackSink;
+  /** Called when the feedback sink fails (the trade goes on); default: ignore. */
+  onFeedbackError?: (err: unknown) => void;
 }
 
 /**
@@ -78,6 +83,8 @@ export class Trader {
   private restoreDecider: DeciderState | undefined;
   private busy = false;
   private decided = false;
+  private readonly feedback: FeedbackSink | undefined;
+  private readonly onFeedbackError: (err: unknown) => void;
 
   constructor(opts: TraderOptions) {
     this.symbol = parsePair(opts.symbol).symbol;
@@ -89,6 +96,8 @@ export class Trader {
       throw new LiveFeedError(`${this.symbol}: a decider can be restored only between positions (the saved state has a position open); close it first`, { symbol: this.symbol });
     }
     this.restoreDecider = opts.decider;
+    this.feedback = opts.feedback;
+    this.onFeedbackError = opts.onFeedbackError ?? (() => undefined);
   }
 
   /** The model used for the last candle. */
@@ -197,6 +206,7 @@ export class Trader {
     if (exit) decider.closePosition(exit.exit_ts);
     // A stale model never opens a position: past its expiry the trader only follows exits.
     const expired = m.expiresAt !== null && decisionTs > m.expiresAt && !m.allowExpired;
+    const demoted = m.demoted !== null;
     // The simulation trades only rows the labeller can label; live, that means the σ
     // window is complete: otherwise the model's edge is not tradable (no barriers).
     // A `both` model: the side whose edge clears its own threshold by more (long on a tie),
@@ -210,8 +220,25 @@ export class Trader {
       side = Number.isNaN(mLong) || mShort > mLong ? 'short' : 'long';
       signal = side === 'short' ? mShort : mLong;
     }
-    const d = expired ? { enter: false, reason: 'model_expired' as const } : decider.decide(decisionTs, tracker.tradable() ? signal : Number.NaN);
+    const d = demoted
+      ? { enter: false, reason: 'model_demoted' as const }
+      : expired
+        ? { enter: false, reason: 'model_expired' as const }
+        : decider.decide(decisionTs, tracker.tradable() ? signal : Number.NaN);
     const position = d.enter ? tracker.enter(side === 'short' ? pred.short_edge_bps! : pred.edge_bps, m.modelId, side) : tracker.current();
+    if (this.feedback) {
+      const report = (r: LiveRecord | null) => {
+        if (r === null) return;
+        try {
+          const p = this.feedback!.record(r);
+          if (p) p.catch(this.onFeedbackError);
+        } catch (err) {
+          this.onFeedbackError(err);
+        }
+      };
+      if (exit) report(tradeRecord(this.symbol, exit));
+      report(decisionRecord({ symbol: this.symbol, model_id: m.modelId, decision_ts: decisionTs, edge_bps: pred.edge_bps, confidence: pred.confidence, enter: d.enter, reason: d.reason }));
+    }
     return {
       symbol: this.symbol,
       ts: candle.ts,

@@ -21,3 +21,4 @@ export * from './sweep';
 export * from './false-discovery';
 export { candlesMarketOf, marketInputs, PERPETUAL_SOURCES } from './training-ports';
 export * from './metrics';
+export * from './live-monitor';

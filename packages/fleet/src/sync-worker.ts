@@ -4,6 +4,7 @@ import { JOB_NAMES, JOB_OPTIONS, QUEUES, SCHEDULER_IDS, parseJob } from './jobs'
 import { openRegistryContext, type RegistryContext, type SweepOutcome, type SyncOutcome } from '@engine/registry';
 import { startHealthServer } from './health';
 import { FleetMetrics } from './metrics';
+import { ingestAndMonitor } from './live-monitor';
 import { createRedisConnection, ensureRedis, redisHealth } from './redis';
 import { workerIdentity, type WorkerIdentity } from './identity';
 import { toJobError } from './job-errors';
@@ -60,7 +61,17 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<Sync
     async (job) => {
       const where = job.name === JOB_NAMES.sweep ? 'sync sweep' : `sync of ${String((job.data as { modelId?: unknown }).modelId)}`;
       try {
-        return await modelSync.handle(parseJob(QUEUES.sync, job.data));
+        const out = await modelSync.handle(parseJob(QUEUES.sync, job.data));
+        if (job.name === JOB_NAMES.sweep) {
+          // The live loop rides on the sweep: ingest the traders' feedback, judge every live model, demote on a breach.
+          try {
+            const monitored = await ingestAndMonitor(reg, { actor: `monitor@${identity.id}`, log });
+            log.info({ live: monitored.length, demoted: monitored.filter((m) => m.demoted).map((m) => m.symbol), trades: monitored.reduce((a, m) => a + m.ingested.trades, 0) }, 'live models monitored');
+          } catch (err) {
+            log.error({ err: (err as Error).message }, 'live monitoring failed this sweep; the next sweep tries again');
+          }
+        }
+        return out;
       } catch (err) {
         const e = toJobError(err, where);
         log.warn({ jobId: job.id, attempt: job.attemptsMade + 1, err: e.message, permanent: e.name === 'UnrecoverableError', retryAfterMs: (err as { retryAfterMs?: number }).retryAfterMs }, 'sync job failed');

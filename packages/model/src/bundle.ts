@@ -57,5 +57,13 @@ export const latestPointerSchema = z
         bytes: z.number().int().min(0),
       }),
     ),
+    /**
+     * Set when live monitoring demoted this model (issue 19): the symbol has no live model;
+     * consumers stop entering with it. Absent on a live model's pointer.
+     */
+    demoted: z
+      .object({ at: z.string(), rule: z.string(), value: z.number(), bound: z.number(), detail: z.string() })
+      .strict()
+      .optional(),
   });
 export type LatestPointer = z.infer<typeof latestPointerSchema>;

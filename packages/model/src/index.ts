@@ -21,3 +21,4 @@ export * from './bundle-files/folds';
 export * from './bundle-files/equity';
 export * from './bundle-files/importance';
 export * from './bundle-files/read';
+export * from './live-feedback';

@@ -186,6 +186,51 @@ ALTER TABLE ${s}.publish_log ADD CONSTRAINT publish_log_event_check
   CHECK (event IN ('held', 'published', 'rejected', 'rolled_back', 'synced', 'sync_failed', 'duplicate_ignored', 'pointer_updated'));
 `,
   },
+  {
+    version: 5,
+    name: 'live feedback (decisions, trades) and demotion of live models',
+    sql: (s) => `
+-- What live traders report back, append-only; re-sending a record never counts it twice.
+CREATE TABLE ${s}.live_trades (
+  model_id      uuid NOT NULL,
+  symbol        text NOT NULL,
+  entry_ts      timestamptz NOT NULL,
+  exit_ts       timestamptz NOT NULL,
+  side          text NOT NULL CHECK (side IN ('long', 'short')),
+  exit_reason   text NOT NULL,
+  predicted_bps double precision NOT NULL,
+  net_bps       double precision NOT NULL,
+  gross_bps     double precision NOT NULL,
+  cost_bps      double precision NOT NULL,
+  recorded_at   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (model_id, entry_ts)
+);
+CREATE TABLE ${s}.live_decisions (
+  model_id           uuid NOT NULL,
+  symbol             text NOT NULL,
+  ts                 timestamptz NOT NULL,
+  predicted_edge_bps double precision,
+  confidence         double precision,
+  entered            boolean NOT NULL,
+  reason             text NOT NULL,
+  recorded_at        timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (model_id, ts)
+);
+CREATE FUNCTION ${s}.live_feedback_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP USING ERRCODE = '42501';
+END
+$$;
+CREATE TRIGGER live_trades_append_only BEFORE UPDATE OR DELETE ON ${s}.live_trades FOR EACH ROW EXECUTE FUNCTION ${s}.live_feedback_append_only();
+CREATE TRIGGER live_decisions_append_only BEFORE UPDATE OR DELETE ON ${s}.live_decisions FOR EACH ROW EXECUTE FUNCTION ${s}.live_feedback_append_only();
+-- A demoted live model: the symbol has no live model until a newer one is published.
+ALTER TABLE ${s}.live_models ADD COLUMN demoted jsonb;
+ALTER TABLE ${s}.live_models ADD COLUMN pointer_demoted boolean NOT NULL DEFAULT false;
+ALTER TABLE ${s}.publish_log DROP CONSTRAINT publish_log_event_check;
+ALTER TABLE ${s}.publish_log ADD CONSTRAINT publish_log_event_check
+  CHECK (event IN ('held', 'published', 'rejected', 'rolled_back', 'synced', 'sync_failed', 'duplicate_ignored', 'pointer_updated', 'demoted'));
+`,
+  },
 ];
 
 /**

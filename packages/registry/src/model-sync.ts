@@ -214,8 +214,10 @@ export class ModelSync {
     if (live === null) return 'not-live';
     const rec = await this.registry.getModel(live.modelId);
     if (rec === null || rec.syncState !== 'synced' || rec.publishedFiles === null) return 'waiting';
-    const { path, result } = await this.publisher.publishPointer(this.publisher.pointerFor(rec));
-    const stillLive = await this.registry.markPointer(symbol, rec.id, { actor: this.actor, path });
+    // A demoted live model: the pointer still names it (consumers verify what they held) and says it is demoted.
+    const pointer = live.demoted !== null ? { ...this.publisher.pointerFor(rec), demoted: live.demoted } : this.publisher.pointerFor(rec);
+    const { path, result } = await this.publisher.publishPointer(pointer);
+    const stillLive = await this.registry.markPointer(symbol, rec.id, { actor: this.actor, path, demoted: live.demoted !== null });
     return stillLive ? result : 'not-live';
   }
 

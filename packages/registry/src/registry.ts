@@ -1,5 +1,5 @@
 import { PermanentError } from '@engine/shared';
-import { verifyBundle, type FalseDiscovery, type GateResult, type ManifestCore, type ModelBundle, type Verdict } from '@engine/model';
+import { verifyBundle, type Demotion, type FalseDiscovery, type GateResult, type LiveRecord, type LiveTrade, type ManifestCore, type ModelBundle, type Verdict } from '@engine/model';
 import type { PublishedFile } from '@engine/publish';
 import { DEFAULT_SCHEMA, checkSchema, migrate } from './migrations';
 import type {
@@ -104,6 +104,8 @@ function toLive(r: Row): LiveModelRecord {
     runDate: String(r.run_date),
     since: iso(r.since),
     pointerModelId: (r.pointer_model_id as string | null) ?? null,
+    demoted: (r.demoted as Demotion | null | undefined) ?? null,
+    pointerDemoted: r.pointer_demoted === true,
   };
 }
 
@@ -240,7 +242,7 @@ export class Registry {
       // A backfill of an older day never displaces a newer live model.
       await tx.query(
         `INSERT INTO ${this.t('live_models')} AS l (symbol, model_id) VALUES ($1, $2)
-         ON CONFLICT (symbol) DO UPDATE SET model_id = EXCLUDED.model_id, since = now()
+         ON CONFLICT (symbol) DO UPDATE SET model_id = EXCLUDED.model_id, since = now(), demoted = NULL, pointer_demoted = false
          WHERE (SELECT run_date FROM ${this.t('models')} WHERE id = l.model_id) <= $3::date`,
         [m.symbol, m.model_id, m.run_date],
       );
@@ -385,7 +387,7 @@ export class Registry {
   /** The symbol's live model, or null when it never had a published one. */
   async liveModel(symbol: string): Promise<LiveModelRecord | null> {
     const rows = await this.db.query(
-      `SELECT l.symbol, l.model_id::text AS model_id, m.run_date::text AS run_date, l.since, l.pointer_model_id::text AS pointer_model_id
+      `SELECT l.symbol, l.model_id::text AS model_id, m.run_date::text AS run_date, l.since, l.pointer_model_id::text AS pointer_model_id, l.demoted, l.pointer_demoted
        FROM ${this.t('live_models')} l JOIN ${this.t('models')} m ON m.id = l.model_id WHERE l.symbol = $1`,
       [symbol],
     );
@@ -395,7 +397,7 @@ export class Registry {
   /** Every symbol's live model, by symbol. */
   async liveModels(): Promise<LiveModelRecord[]> {
     const rows = await this.db.query(
-      `SELECT l.symbol, l.model_id::text AS model_id, m.run_date::text AS run_date, l.since, l.pointer_model_id::text AS pointer_model_id
+      `SELECT l.symbol, l.model_id::text AS model_id, m.run_date::text AS run_date, l.since, l.pointer_model_id::text AS pointer_model_id, l.demoted, l.pointer_demoted
        FROM ${this.t('live_models')} l JOIN ${this.t('models')} m ON m.id = l.model_id ORDER BY l.symbol`,
     );
     return rows.map(toLive);
@@ -437,7 +439,7 @@ export class Registry {
         );
       }
       await tx.query(`UPDATE ${this.t('models')} SET rolled_back_at = now() WHERE id = $1`, [cur.id]);
-      await tx.query(`UPDATE ${this.t('live_models')} SET model_id = $2, since = now() WHERE symbol = $1`, [symbol, to.id]);
+      await tx.query(`UPDATE ${this.t('live_models')} SET model_id = $2, since = now(), demoted = NULL, pointer_demoted = false WHERE symbol = $1`, [symbol, to.id]);
       await this.appendEvent(tx, {
         event: 'rolled_back',
         symbol,
@@ -448,6 +450,74 @@ export class Registry {
       });
       return { symbol, from: String(cur.id), to: String(to.id) };
     });
+  }
+
+  /**
+   * Demote a symbol's live model (issue 19): the symbol keeps no model to trade — the live
+   * row is marked (never moved back to an older model), a `demoted` event records the rule,
+   * value and bound, and `latest.json` says so at the next sync. Only the model that is live
+   * and not yet demoted can be: false otherwise (already demoted, or no longer live).
+   */
+  async demote(symbol: string, modelId: string, demotion: Demotion, opts: { actor: string }): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query(`SELECT model_id::text AS model_id, demoted FROM ${this.t('live_models')} WHERE symbol = $1 FOR UPDATE`, [symbol]);
+      const row = rows[0];
+      if (row === undefined || row.model_id !== modelId || row.demoted !== null) return false;
+      await tx.query(`UPDATE ${this.t('live_models')} SET demoted = $2::jsonb, pointer_demoted = false WHERE symbol = $1`, [symbol, JSON.stringify(demotion)]);
+      await this.appendEvent(tx, { event: 'demoted', symbol, modelId, actor: opts.actor, reason: `${demotion.rule}: ${demotion.detail}`, details: { ...demotion } });
+      return true;
+    });
+  }
+
+  /**
+   * Append live feedback (decisions and closed trades); a record already there (same model
+   * and time) is skipped, so re-ingesting a file counts nothing twice. Returns what was new.
+   */
+  async recordLiveFeedback(records: readonly LiveRecord[]): Promise<{ trades: number; decisions: number }> {
+    let trades = 0;
+    let decisions = 0;
+    await this.db.transaction(async (tx) => {
+      for (const r of records) {
+        if (r.kind === 'trade') {
+          const ins = await tx.query(
+            `INSERT INTO ${this.t('live_trades')} (model_id, symbol, entry_ts, exit_ts, side, exit_reason, predicted_bps, net_bps, gross_bps, cost_bps)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (model_id, entry_ts) DO NOTHING RETURNING 1 AS one`,
+            [r.model_id, r.symbol, r.entry_ts, r.exit_ts, r.side, r.exit_reason, r.predicted_bps, r.net_bps, r.gross_bps, r.cost_bps],
+          );
+          trades += ins.length;
+        } else {
+          const ins = await tx.query(
+            `INSERT INTO ${this.t('live_decisions')} (model_id, symbol, ts, predicted_edge_bps, confidence, entered, reason)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (model_id, ts) DO NOTHING RETURNING 1 AS one`,
+            [r.model_id, r.symbol, r.ts, r.predicted_edge_bps, r.confidence, r.entered, r.reason],
+          );
+          decisions += ins.length;
+        }
+      }
+    });
+    return { trades, decisions };
+  }
+
+  /** A model's live trades, oldest first. */
+  async liveTrades(modelId: string): Promise<LiveTrade[]> {
+    const rows = await this.db.query(
+      `SELECT model_id::text AS model_id, symbol, entry_ts, exit_ts, side, exit_reason, predicted_bps, net_bps, gross_bps, cost_bps
+       FROM ${this.t('live_trades')} WHERE model_id = $1 ORDER BY entry_ts`,
+      [modelId],
+    );
+    return rows.map((r) => ({
+      kind: 'trade' as const,
+      model_id: String(r.model_id),
+      symbol: String(r.symbol),
+      entry_ts: iso(r.entry_ts),
+      exit_ts: iso(r.exit_ts),
+      side: r.side as 'long' | 'short',
+      exit_reason: String(r.exit_reason),
+      predicted_bps: Number(r.predicted_bps),
+      net_bps: Number(r.net_bps),
+      gross_bps: Number(r.gross_bps),
+      cost_bps: Number(r.cost_bps),
+    }));
   }
 
   /** Models not yet published to the target (oldest first); `failed` ones are excluded. */
@@ -513,9 +583,9 @@ export class Registry {
   /** Live models whose files are published but whose `latest.json` does not name them yet. */
   async pendingPointers(): Promise<LiveModelRecord[]> {
     const rows = await this.db.query(
-      `SELECT l.symbol, l.model_id::text AS model_id, m.run_date::text AS run_date, l.since, l.pointer_model_id::text AS pointer_model_id
+      `SELECT l.symbol, l.model_id::text AS model_id, m.run_date::text AS run_date, l.since, l.pointer_model_id::text AS pointer_model_id, l.demoted, l.pointer_demoted
        FROM ${this.t('live_models')} l JOIN ${this.t('models')} m ON m.id = l.model_id
-       WHERE m.sync_state = 'synced' AND l.pointer_model_id IS DISTINCT FROM l.model_id ORDER BY l.symbol`,
+       WHERE m.sync_state = 'synced' AND (l.pointer_model_id IS DISTINCT FROM l.model_id OR (l.demoted IS NOT NULL AND NOT l.pointer_demoted)) ORDER BY l.symbol`,
     );
     return rows.map(toLive);
   }
@@ -526,16 +596,18 @@ export class Registry {
    * is marked unknown instead, so the sweep rewrites it for the model that is live now.
    * Returns true when `modelId` is live and recorded as the pointer.
    */
-  async markPointer(symbol: string, modelId: string, opts: { actor: string; path: string }): Promise<boolean> {
+  async markPointer(symbol: string, modelId: string, opts: { actor: string; path: string; demoted?: boolean }): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const rows = await tx.query(
-        `SELECT model_id::text AS model_id, pointer_model_id::text AS pointer_model_id FROM ${this.t('live_models')} WHERE symbol = $1 FOR UPDATE`,
+        `SELECT model_id::text AS model_id, pointer_model_id::text AS pointer_model_id, demoted FROM ${this.t('live_models')} WHERE symbol = $1 FOR UPDATE`,
         [symbol],
       );
       const row = rows[0];
       if (row === undefined) return false;
       const isLive = row.model_id === modelId;
-      await tx.query(`UPDATE ${this.t('live_models')} SET pointer_model_id = $2 WHERE symbol = $1`, [symbol, isLive ? modelId : null]);
+      // The pointer carries the demotion only when it was written with it and the row still says so.
+      const pointerDemoted = isLive && opts.demoted === true && row.demoted !== null;
+      await tx.query(`UPDATE ${this.t('live_models')} SET pointer_model_id = $2, pointer_demoted = $3 WHERE symbol = $1`, [symbol, isLive ? modelId : null, pointerDemoted]);
       if (isLive && row.pointer_model_id !== modelId) {
         await this.appendEvent(tx, {
           event: 'pointer_updated',
@@ -589,5 +661,17 @@ export class Registry {
       [symbol ?? null, limit],
     );
     return rows.map(toEvent);
+  }
+}
+
+/**
+ * A live trader's feedback straight into the registry's PostgreSQL (issue 19, item 3): the
+ * `FeedbackSink` of `@engine/consumer` for a trader that may reach the database. Records are
+ * appended idempotently (a repeated record adds nothing).
+ */
+export class PgFeedbackSink {
+  constructor(private readonly registry: Registry) {}
+  async record(r: LiveRecord): Promise<void> {
+    await this.registry.recordLiveFeedback([r]);
   }
 }

@@ -1,4 +1,4 @@
-import type { FalseDiscovery, GateResult, ManifestCore, ModelBundle, Verdict } from '@engine/model';
+import type { Demotion, FalseDiscovery, GateResult, ManifestCore, ModelBundle, Verdict } from '@engine/model';
 import type { PublishedFile } from '@engine/publish';
 
 /**
@@ -105,6 +105,10 @@ export interface LiveModelRecord {
   since: string;
   /** Model the published `latest.json` pointer names now; differs from modelId until the pointer is written. */
   pointerModelId: string | null;
+  /** Set when live monitoring demoted the model: the symbol then has no model to trade (`latest.json` says so once written). */
+  demoted: Demotion | null;
+  /** Whether the published `latest.json` already carries the demotion. */
+  pointerDemoted: boolean;
 }
 
 export type PublishEventKind =
@@ -115,7 +119,8 @@ export type PublishEventKind =
   | 'synced'
   | 'sync_failed'
   | 'duplicate_ignored'
-  | 'pointer_updated';
+  | 'pointer_updated'
+  | 'demoted';
 
 /** One append-only `publish_log` entry. */
 export interface PublishEvent {

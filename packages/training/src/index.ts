@@ -17,3 +17,4 @@ export { ENGINE_VERSION } from './pipeline/version';
 export * from './synthetic/planted-market';
 export * from './gates/trial-deflation';
 export * from './costs/profiles';
+export * from './monitoring/live-monitor';

@@ -43,7 +43,7 @@ ${ctx.queues && f.workers.some((w) => w.queue === 'train' && w.count === 0) ? ht
 <table class="fleet"><thead><tr><th>Symbol</th><th>Live model</th><th>Last run</th><th>Outcome and why</th></tr></thead><tbody>
 ${f.symbols.map(
   (s) => html`<tr data-symbol="${s.symbol}"><td><a href="${symbolHref(s.symbol)}"><strong>${s.symbol}</strong></a></td>
-<td>${s.live === null ? badge('none', 'none') : html`<a href="${modelHref(s.live.modelId)}" title="${s.live.modelId}">${s.live.runDate}</a> <span class="mono muted">${shortId(s.live.modelId)}</span><div class="small muted">since ${fmtTime(s.live.since)}</div>`}</td>
+<td>${s.live === null ? badge('none', 'none') : html`<a href="${modelHref(s.live.modelId)}" title="${s.live.modelId}">${s.live.runDate}</a> <span class="mono muted">${shortId(s.live.modelId)}</span>${s.live.demoted ? html` ${badge('rejected', 'demoted')}<div class="reason small">${s.live.demoted.rule}: ${s.live.demoted.detail}</div>` : html``}<div class="small muted">since ${fmtTime(s.live.since)}</div>`}</td>
 <td>${s.lastRun === null ? '–' : html`${s.latest !== null && s.lastRun.outcome !== 'failed' ? html`<a href="${modelHref(s.latest.id)}">${s.lastRun.runDate}</a>` : s.lastRun.runDate} ${badge(s.lastRun.outcome)}`}</td>
 <td>${why(ctx, s)}</td></tr>`,
 )}</tbody></table>

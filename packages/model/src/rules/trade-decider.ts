@@ -12,8 +12,11 @@ export interface TradingRules {
 
 export const DEFAULT_TRADING_RULES: Omit<TradingRules, 'threshold_bps'> = { cooldown_seconds: 900, max_trades_per_day: 40 };
 
-/** `model_expired`: the consumer's trader refuses entries with a model past its `expires_at` (the decider itself never answers it). */
-export type DecisionReason = 'enter' | 'no_signal' | 'below_threshold' | 'in_position' | 'cooldown' | 'daily_cap' | 'model_expired';
+/**
+ * `model_expired` / `model_demoted`: the consumer's trader refuses entries with a model past
+ * its `expires_at` or demoted by live monitoring (the decider itself never answers them).
+ */
+export type DecisionReason = 'enter' | 'no_signal' | 'below_threshold' | 'in_position' | 'cooldown' | 'daily_cap' | 'model_expired' | 'model_demoted';
 
 export interface TradeDecision {
   enter: boolean;

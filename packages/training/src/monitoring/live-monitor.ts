@@ -1,0 +1,104 @@
+/**
+ * Rules a live model is held to once its trades come back (issue 19, item 4). Each rule
+ * compares what the live trades show with what the walk-forward promised, at a stated
+ * confidence, and only after `min_trades` trades (fewer say nothing):
+ *
+ * - `live_edge`: the one-sided 95 % upper bound of the mean realised net bps per trade,
+ *   mean + 1.645·sd/√n, must stay ≥ 0 — an edge that is significantly negative is gone;
+ * - `live_sharpe`: the per-trade Sharpe of the live trades must stay above the walk-forward's
+ *   per-trade Sharpe minus 2.326 standard errors, √((1 + SR²/2)/n) (Lo 2002; one-sided 99 %);
+ * - `live_drawdown`: the live drawdown of cumulative net bps must stay within the
+ *   triple-penance bound of the out-of-sample trades (Bailey & López de Prado 2014):
+ *   (z·σ)² / (4·μ) with z = 1.645, μ the OOS mean net bps per trade and σ = μ / per-trade
+ *   Sharpe (no bound when the OOS mean is not positive).
+ *
+ * Also reported, never a demotion rule: realised against predicted net edge by prediction
+ * quartile. Not here yet: feature drift (PSI) and trade-rate drift (they need the live
+ * feature rows and the decision stream).
+ */
+export interface LiveMonitorSettings {
+  /** Trades before any rule judges. Default 20. */
+  min_trades: number;
+  /** z of the live-edge upper bound. Default 1.645 (one-sided 95 %). */
+  edge_z: number;
+  /** Standard errors below the walk-forward Sharpe. Default 2.326 (one-sided 99 %). */
+  sharpe_z: number;
+  /** z of the triple-penance drawdown bound. Default 1.645. */
+  drawdown_z: number;
+}
+
+export const DEFAULT_LIVE_MONITOR: LiveMonitorSettings = { min_trades: 20, edge_z: 1.645, sharpe_z: 2.326, drawdown_z: 1.645 };
+
+export interface MonitorCheck {
+  rule: 'live_edge' | 'live_sharpe' | 'live_drawdown';
+  value: number;
+  bound: number;
+  breached: boolean;
+  detail: string;
+}
+
+export interface MonitorReport {
+  trades: number;
+  /** Empty while there are fewer than `min_trades` trades. */
+  checks: MonitorCheck[];
+  /** The first breached check (the demotion's reason), or null. */
+  breach: MonitorCheck | null;
+  /** Realised vs predicted mean net bps by prediction quartile (informational). */
+  buckets: { from_bps: number; to_bps: number; trades: number; predicted_bps: number; realised_bps: number }[];
+}
+
+const mean = (x: readonly number[]) => x.reduce((a, b) => a + b, 0) / x.length;
+const sd = (x: readonly number[]) => {
+  const m = mean(x);
+  return Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / (x.length - 1));
+};
+const f2 = (x: number) => x.toFixed(2);
+
+/** Judge a live model's trades (oldest first) against its walk-forward record. */
+export function monitorLiveModel(
+  walkForward: { mean_net_bps: number; sharpe_per_trade: number },
+  trades: readonly { net_bps: number; predicted_bps: number }[],
+  settings: LiveMonitorSettings = DEFAULT_LIVE_MONITOR,
+): MonitorReport {
+  const n = trades.length;
+  const net = trades.map((t) => t.net_bps);
+  const buckets = quartiles(trades);
+  if (n < settings.min_trades || n < 2) return { trades: n, checks: [], breach: null, buckets };
+  const m = mean(net);
+  const s = sd(net);
+  const checks: MonitorCheck[] = [];
+  const upper = m + (settings.edge_z * s) / Math.sqrt(n);
+  checks.push({ rule: 'live_edge', value: upper, bound: 0, breached: upper < 0, detail: `mean realised net ${f2(m)} bps over ${n} trades; its 95% upper bound ${f2(upper)} bps must stay ≥ 0` });
+  const srWf = walkForward.sharpe_per_trade;
+  const srLive = s > 0 ? m / s : 0;
+  const se = Math.sqrt((1 + (srWf * srWf) / 2) / n);
+  const srBound = srWf - settings.sharpe_z * se;
+  checks.push({ rule: 'live_sharpe', value: srLive, bound: srBound, breached: srLive < srBound, detail: `per-trade Sharpe ${f2(srLive)} live vs ${f2(srWf)} walk-forward; bound ${f2(srBound)} (${settings.sharpe_z} SE)` });
+  const mu = walkForward.mean_net_bps;
+  if (mu > 0 && srWf > 0) {
+    const sigma = mu / srWf;
+    const bound = (settings.drawdown_z * sigma) ** 2 / (4 * mu);
+    let peak = 0;
+    let eq = 0;
+    let dd = 0;
+    for (const x of net) {
+      eq += x;
+      if (eq > peak) peak = eq;
+      if (peak - eq > dd) dd = peak - eq;
+    }
+    checks.push({ rule: 'live_drawdown', value: dd, bound, breached: dd > bound, detail: `drawdown ${f2(dd)} bps vs the triple-penance bound ${f2(bound)} bps (μ ${f2(mu)}, σ ${f2(sigma)} bps per trade out of sample)` });
+  }
+  return { trades: n, checks, breach: checks.find((c) => c.breached) ?? null, buckets };
+}
+
+function quartiles(trades: readonly { net_bps: number; predicted_bps: number }[]): MonitorReport['buckets'] {
+  if (trades.length < 4) return [];
+  const sorted = [...trades].sort((a, b) => a.predicted_bps - b.predicted_bps);
+  const out: MonitorReport['buckets'] = [];
+  for (let q = 0; q < 4; q++) {
+    const part = sorted.slice(Math.floor((q * sorted.length) / 4), Math.floor(((q + 1) * sorted.length) / 4));
+    if (part.length === 0) continue;
+    out.push({ from_bps: part[0]!.predicted_bps, to_bps: part[part.length - 1]!.predicted_bps, trades: part.length, predicted_bps: mean(part.map((t) => t.predicted_bps)), realised_bps: mean(part.map((t) => t.net_bps)) });
+  }
+  return out;
+}

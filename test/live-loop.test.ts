@@ -1,0 +1,151 @@
+/**
+ * The live loop (issue 19, items 3–5): a published, live model is traded by the consumer,
+ * whose `JsonlFeedbackSink` writes decisions and trades into the publish folder; the trade
+ * stream's realised edge collapses; the sync worker's monitoring pass ingests it into the
+ * registry (real PostgreSQL), finds the breach, demotes the model (a `demoted` event with
+ * rule, value and bound) and rewrites latest.json; the consumer's watcher sees it and the
+ * trader stops entering (reason `model_demoted`). Ingesting again counts nothing twice.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { JsonlFeedbackSink, ModelDemotedError, ModelWatcher, openModel, Trader } from '@engine/consumer';
+import { ingestAndMonitor } from '@engine/fleet';
+import type { LiveTrade } from '@engine/model';
+import { openRegistryContext, stagingKey, type RegistryContext } from '@engine/registry';
+import { loadConfig } from '@engine/shared';
+import { FIXTURE_GUARDS, SYN, alterManifest, trainPlanted, type TrainedFixture } from '../packages/consumer/test/support/bundles';
+import { TEST_DATABASE_URL } from '../packages/registry/test/support/pg';
+
+describe('the live loop: feedback → monitoring → demotion → the consumer stops', () => {
+  let dir: string;
+  let reg: RegistryContext;
+  let fixture: TrainedFixture;
+  let modelId: string;
+  const publishDir = () => path.join(dir, 'publish');
+  const latest = () => JSON.parse(readFileSync(path.join(publishDir(), 'Runpodhuracan', 'latest', 'SYN-USDT.json'), 'utf8')) as { model_id: string; demoted?: { rule: string; value: number; bound: number } };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'engine-live-loop-'));
+    const config = loadConfig({ DATABASE_URL: TEST_DATABASE_URL, ENGINE_DATA_DIR: dir });
+    reg = await openRegistryContext(config, { actor: 'test', schema: `live_${randomBytes(4).toString('hex')}`, targetPolicy: 'claim' });
+    fixture = await trainPlanted({ seed: 31 });
+    // A model that passed its gates (the fixture's few trees do not; the loop is what is tested here).
+    const passed = alterManifest(fixture.bundle, (m) => {
+      const g = m.gates as { passed: boolean; failed: string[] };
+      g.passed = true;
+      g.failed = [];
+    });
+    const m = passed.manifest;
+    const key = stagingKey({ modelId: m.model_id, symbol: m.symbol, runDate: m.run_date });
+    await reg.store.put(key, passed);
+    await reg.registry.recordModel(passed, key, { actor: 'test' });
+    await reg.sync.syncModel(m.model_id);
+    modelId = m.model_id;
+  }, 180_000);
+  afterAll(async () => {
+    await reg?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a collapsing live edge is caught, the model demoted, latest.json rewritten, and the trader stops', async () => {
+    expect(latest().model_id).toBe(modelId);
+    const watcher = new ModelWatcher({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir: publishDir() }, intervalMs: 3_600_000 });
+    const model = await watcher.start();
+    const sink = new JsonlFeedbackSink(publishDir());
+    const trader = new Trader({ symbol: SYN, model: watcher, feedback: sink });
+    const c = fixture.candles;
+    const r = fixture.reference;
+    const at = (s: typeof c, i: number) => ({ ts: s.ts[i]!, open: s.open[i]!, high: s.high[i]!, low: s.low[i]!, close: s.close[i]!, volume: s.volume[i]!, gap: s.gap[i]! });
+    const n = c.ts.length;
+    for (let i = 0; i < n - 60; i++) trader.warmUp(at(c, i), at(r, i));
+    for (let i = n - 60; i < n - 30; i++) trader.onCandleSync(at(c, i), at(r, i));
+
+    // The decisions the trader made went to the feedback folder, one line each.
+    const day = new Date(c.ts[n - 31]! + 60_000).toISOString().slice(0, 10);
+    const file = path.join(publishDir(), 'Runpodhuracan', 'feedback', 'SYN-USDT', `${day}.jsonl`);
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; model_id: string });
+    expect(lines.filter((l) => l.kind === 'decision').length).toBeGreaterThanOrEqual(20);
+    expect(lines.every((l) => l.model_id === modelId)).toBe(true);
+
+    // A trade stream whose edge collapsed: 30 trades, predicted +12 bps, realised about −35.
+    const t0 = c.ts[n - 31]!;
+    for (let k = 0; k < 30; k++) {
+      const trade: LiveTrade = {
+        kind: 'trade',
+        symbol: SYN,
+        model_id: modelId,
+        side: 'long',
+        entry_ts: new Date(t0 - (30 - k) * 20 * 60_000).toISOString(),
+        exit_ts: new Date(t0 - (30 - k) * 20 * 60_000 + 4 * 60_000).toISOString(),
+        exit_reason: k % 3 === 0 ? 'sl' : 'time',
+        predicted_bps: 12,
+        net_bps: -35 + ((k * 7) % 11) - 5,
+        gross_bps: -12,
+        cost_bps: 23,
+      };
+      sink.record(trade);
+    }
+
+    const now = t0 + 3_600_000;
+    const [out] = await ingestAndMonitor(reg, { actor: 'monitor@test', now });
+    expect(out).toMatchObject({ symbol: SYN, modelId, demoted: true, badLines: 0 });
+    // The 30 of the stream, plus any trade the trader itself closed above (also reported through the sink).
+    expect(out!.ingested.trades).toBe(30 + lines.filter((l) => l.kind === 'trade').length);
+    expect(out!.ingested.decisions).toBeGreaterThanOrEqual(20);
+    const breach = out!.report.breach!;
+    expect(breach.rule).toBe('live_edge');
+    expect(breach.value).toBeLessThan(0);
+    expect(breach.detail).toMatch(new RegExp(`mean realised net -\\d+\\.\\d+ bps over ${out!.ingested.trades} trades`));
+
+    // The registry: an append-only `demoted` event with the rule, value and bound; no live model to trade.
+    const ev = (await reg.registry.events(SYN, 10)).find((e) => e.event === 'demoted')!;
+    expect(ev).toMatchObject({ modelId, actor: 'monitor@test' });
+    expect(ev.details).toMatchObject({ rule: 'live_edge', bound: 0 });
+    const live = (await reg.registry.liveModel(SYN))!;
+    expect(live.demoted).toMatchObject({ rule: 'live_edge' });
+    expect(live.pointerDemoted).toBe(true);
+    // latest.json says so, at once.
+    expect(latest()).toMatchObject({ model_id: modelId, demoted: { rule: 'live_edge', bound: 0 } });
+
+    // The consumer: the watcher notices, the trader follows exits but enters no more.
+    expect(await watcher.poll()).toEqual({ kind: 'demoted', modelId });
+    expect(model.demoted?.rule).toBe('live_edge');
+    const reasons = new Set<string>();
+    for (let i = n - 30; i < n; i++) reasons.add(trader.onCandleSync(at(c, i), at(r, i)).reason);
+    expect([...reasons]).toEqual(['model_demoted']);
+    // A fresh consumer refuses the demoted model outright (unless told otherwise).
+    await expect(openModel({ ...FIXTURE_GUARDS, symbol: SYN, source: { kind: 'folder', dir: publishDir() } })).rejects.toThrow(ModelDemotedError);
+    const research = await openModel({ ...FIXTURE_GUARDS, allowDemoted: true, symbol: SYN, source: { kind: 'folder', dir: publishDir() } });
+    await research.close();
+    await watcher.stop();
+
+    // Idempotent: the same files again add nothing and demote nothing twice.
+    const again = await ingestAndMonitor(reg, { actor: 'monitor@test', now });
+    expect(again).toEqual([]); // the only live model is demoted: not monitored again
+    expect((await reg.registry.events(SYN, 50)).filter((e) => e.event === 'demoted')).toHaveLength(1);
+  }, 120_000);
+
+  test('feedback is append-only in PostgreSQL and a re-sent record counts once', async () => {
+    const t = (await reg.registry.liveTrades(modelId))[0]!;
+    expect(await reg.registry.recordLiveFeedback([t])).toEqual({ trades: 0, decisions: 0 });
+    await expect(reg.db.query(`DELETE FROM ${reg.registry.schema}.live_trades`)).rejects.toThrow(/append-only/);
+  });
+
+  test('the monitor says nothing before 20 trades, and a healthy stream breaches nothing', async () => {
+    const { monitorLiveModel } = await import('@engine/training');
+    const wf = { mean_net_bps: 8, sharpe_per_trade: 0.25 };
+    expect(monitorLiveModel(wf, Array.from({ length: 19 }, () => ({ net_bps: -50, predicted_bps: 10 }))).checks).toEqual([]);
+    const healthy = Array.from({ length: 60 }, (_, k) => ({ net_bps: 8 + ((k * 13) % 41) - 20, predicted_bps: 10 }));
+    const rep = monitorLiveModel(wf, healthy);
+    expect(rep.checks.map((x) => [x.rule, x.breached])).toEqual([
+      ['live_edge', false],
+      ['live_sharpe', false],
+      ['live_drawdown', false],
+    ]);
+    expect(rep.buckets).toHaveLength(4);
+    // Triple penance: (1.645·σ)²/(4μ) with σ = μ/SR = 32 bps: 1.645²·1024/32 = 86.6 bps.
+    expect(rep.checks[2]!.bound).toBeCloseTo((1.645 * 32) ** 2 / 32, 9);
+  });
+});
