@@ -156,6 +156,40 @@ describe('dashboard in a browser', () => {
     }
     await page.setViewportSize({ width: 1280, height: 900 });
 
+    // The Live panel (issue 19): feedback reported for the live model, a monitoring pass that
+    // found its edge gone, the demotion — on the model page and the fleet page.
+    const liveNow = (await fx.registry.liveModel('BTC/USDT'))!;
+    const base = Date.parse('2026-07-16T00:00:00Z');
+    await fx.registry.recordLiveFeedback(
+      Array.from({ length: 24 }, (_, k) => ({
+        kind: 'trade' as const,
+        symbol: 'BTC/USDT',
+        model_id: liveNow.modelId,
+        side: 'long' as const,
+        entry_ts: new Date(base + k * 1_800_000).toISOString(),
+        exit_ts: new Date(base + k * 1_800_000 + 240_000).toISOString(),
+        exit_reason: 'time',
+        predicted_bps: 6 + (k % 4),
+        net_bps: -30 + ((k * 7) % 13),
+        gross_bps: -8,
+        cost_bps: 23,
+      })),
+    );
+    const { monitorLiveModel } = await import('@engine/training');
+    const trades = await fx.registry.liveTrades(liveNow.modelId);
+    const report = monitorLiveModel({ mean_net_bps: 5, sharpe_per_trade: 0.2 }, trades);
+    const at = '2026-07-16T12:00:00.000Z';
+    await fx.registry.recordMonitoring({ modelId: liveNow.modelId, symbol: 'BTC/USDT', at, trades: trades.length, breach: report.breach!.rule, report });
+    await fx.registry.demote('BTC/USDT', liveNow.modelId, { at, rule: report.breach!.rule, value: report.breach!.value, bound: report.breach!.bound, detail: report.breach!.detail }, { actor: 'monitor@test' });
+    await page.goto(`${fx.url}/models/${liveNow.modelId}`);
+    await expect(page.locator('#demoted').textContent()).resolves.toMatch(/Demoted 2026-07-16 12:00 UTC by live monitoring — live_edge: mean realised net/);
+    await expect(page.locator('table.live-checks tr[data-rule="live_edge"] .badge.fail').count()).resolves.toBe(1);
+    await expect(page.locator('table.live-buckets tbody tr').count()).resolves.toBe(4);
+    await expect(page.locator('#live svg path.line').count()).resolves.toBe(1);
+    await page.locator('#live').screenshot({ path: path.join(SHOTS, '11-model-live.png') });
+    await page.goto(`${fx.url}/`);
+    await expect(page.locator('tr[data-symbol="BTC/USDT"] .badge.rejected').textContent()).resolves.toBe('demoted');
+
     // Our pages asked for nothing outside the dashboard; Bull Board's bundle asks only for its web font.
     expect(external.filter((u) => !u.startsWith('https://fonts.googleapis.com/'))).toEqual([]);
   });

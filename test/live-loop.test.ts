@@ -106,6 +106,9 @@ describe('the live loop: feedback → monitoring → demotion → the consumer s
     const live = (await reg.registry.liveModel(SYN))!;
     expect(live.demoted).toMatchObject({ rule: 'live_edge' });
     expect(live.pointerDemoted).toBe(true);
+    // The pass is stored (the model page's Live panel reads it).
+    const mon = (await reg.registry.latestMonitoring(modelId))!;
+    expect(mon).toMatchObject({ breach: 'live_edge', trades: out!.ingested.trades });
     // latest.json says so, at once.
     expect(latest()).toMatchObject({ model_id: modelId, demoted: { rule: 'live_edge', bound: 0 } });
 
@@ -145,6 +148,12 @@ describe('the live loop: feedback → monitoring → demotion → the consumer s
       ['live_drawdown', false],
     ]);
     expect(rep.buckets).toHaveLength(4);
+    // Trade rate: 4 a day validated; 60 trades in 3 live days (λ = 12) is far off, 12 is not.
+    const rate = monitorLiveModel({ ...wf, trades_per_day: 4 }, healthy, undefined, 3);
+    expect(rate.breach).toMatchObject({ rule: 'live_trade_rate', value: 60, bound: 12 });
+    expect(monitorLiveModel({ ...wf, trades_per_day: 20 }, healthy, undefined, 3).checks.find((x) => x.rule === 'live_trade_rate')!.breached).toBe(false);
+    // … and judged before min_trades too: no trades in 5 days where 20 were expected.
+    expect(monitorLiveModel({ ...wf, trades_per_day: 4 }, [], undefined, 5).breach).toMatchObject({ rule: 'live_trade_rate', value: 0, bound: 20 });
     // Triple penance: (1.645·σ)²/(4μ) with σ = μ/SR = 32 bps: 1.645²·1024/32 = 86.6 bps.
     expect(rep.checks[2]!.bound).toBeCloseTo((1.645 * 32) ** 2 / 32, 9);
   });

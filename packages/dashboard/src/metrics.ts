@@ -13,6 +13,7 @@ export class DashboardMetrics {
   private readonly registry = new Registry();
   private readonly liveAge: Gauge<'symbol'>;
   private readonly liveCount: Gauge;
+  private readonly demotedCount: Gauge;
   private readonly recorded: Gauge<'verdict'>;
 
   constructor(
@@ -23,7 +24,8 @@ export class DashboardMetrics {
     this.registry.setDefaultLabels({ role: 'dashboard' });
     const r = [this.registry];
     this.liveAge = new Gauge({ name: 'engine_live_model_age_seconds', help: "Age of each symbol's live model: now − its run date (00:00 UTC).", labelNames: ['symbol'], registers: r });
-    this.liveCount = new Gauge({ name: 'engine_live_models', help: 'Symbols with a live model.', registers: r });
+    this.liveCount = new Gauge({ name: 'engine_live_models', help: 'Symbols with a live model (demoted ones included).', registers: r });
+    this.demotedCount = new Gauge({ name: 'engine_live_models_demoted', help: 'Symbols whose live model live monitoring demoted (no model to trade).', registers: r });
     this.recorded = new Gauge({ name: 'engine_models_recorded', help: 'Models in the registry (newest 10,000), by verdict.', labelNames: ['verdict'], registers: r });
   }
 
@@ -37,6 +39,7 @@ export class DashboardMetrics {
     this.liveAge.reset();
     for (const l of lives) this.liveAge.set({ symbol: l.symbol }, Math.max(0, (now - Date.parse(`${l.runDate}T00:00:00Z`)) / 1000));
     this.liveCount.set(lives.length);
+    this.demotedCount.set(lives.filter((l) => l.demoted !== null).length);
     this.recorded.reset();
     for (const v of ['published', 'rejected'] as const) this.recorded.set({ verdict: v }, models.filter((m) => m.verdict === v).length);
     const queues = await Promise.all(this.queues.map((q) => q.exportPrometheusMetrics({ role: 'dashboard' })));

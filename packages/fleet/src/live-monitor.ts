@@ -56,8 +56,19 @@ export async function ingestAndMonitor(
     }
     const ingested = records.length > 0 ? await ctx.registry.recordLiveFeedback(records) : { trades: 0, decisions: 0 };
     const model = await ctx.registry.getModel(live.modelId);
-    const metrics = (model?.manifest as { metrics?: { mean_net_bps?: number; sharpe_per_trade?: number } } | undefined)?.metrics;
-    const report = monitorLiveModel({ mean_net_bps: metrics?.mean_net_bps ?? 0, sharpe_per_trade: metrics?.sharpe_per_trade ?? 0 }, await ctx.registry.liveTrades(live.modelId), opts.settings ?? DEFAULT_LIVE_MONITOR);
+    const metrics = (model?.manifest as { metrics?: { mean_net_bps?: number; sharpe_per_trade?: number; total_trades?: number; days?: number } } | undefined)?.metrics;
+    const span = await ctx.registry.liveDecisionSpan(live.modelId);
+    const report = monitorLiveModel(
+      {
+        mean_net_bps: metrics?.mean_net_bps ?? 0,
+        sharpe_per_trade: metrics?.sharpe_per_trade ?? 0,
+        ...(metrics?.total_trades !== undefined && metrics.days !== undefined && metrics.days > 0 ? { trades_per_day: metrics.total_trades / metrics.days } : {}),
+      },
+      await ctx.registry.liveTrades(live.modelId),
+      opts.settings ?? DEFAULT_LIVE_MONITOR,
+      span === null ? undefined : (span.last - span.first) / 86_400_000,
+    );
+    await ctx.registry.recordMonitoring({ modelId: live.modelId, symbol: live.symbol, at: new Date(now).toISOString(), trades: report.trades, breach: report.breach?.rule ?? null, report });
     let demoted = false;
     if (report.breach !== null) {
       const b = report.breach;

@@ -223,6 +223,18 @@ END
 $$;
 CREATE TRIGGER live_trades_append_only BEFORE UPDATE OR DELETE ON ${s}.live_trades FOR EACH ROW EXECUTE FUNCTION ${s}.live_feedback_append_only();
 CREATE TRIGGER live_decisions_append_only BEFORE UPDATE OR DELETE ON ${s}.live_decisions FOR EACH ROW EXECUTE FUNCTION ${s}.live_feedback_append_only();
+-- Each monitoring pass over a live model: what its live trades showed against its record.
+CREATE TABLE ${s}.live_monitoring (
+  seq      bigserial PRIMARY KEY,
+  model_id uuid NOT NULL,
+  symbol   text NOT NULL,
+  at       timestamptz NOT NULL,
+  trades   integer NOT NULL,
+  breach   text,
+  report   jsonb NOT NULL
+);
+CREATE INDEX live_monitoring_model_idx ON ${s}.live_monitoring (model_id, seq DESC);
+CREATE TRIGGER live_monitoring_append_only BEFORE UPDATE OR DELETE ON ${s}.live_monitoring FOR EACH ROW EXECUTE FUNCTION ${s}.live_feedback_append_only();
 -- A demoted live model: the symbol has no live model until a newer one is published.
 ALTER TABLE ${s}.live_models ADD COLUMN demoted jsonb;
 ALTER TABLE ${s}.live_models ADD COLUMN pointer_demoted boolean NOT NULL DEFAULT false;

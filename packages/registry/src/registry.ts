@@ -498,6 +498,33 @@ export class Registry {
     return { trades, decisions };
   }
 
+  /** Record one monitoring pass over a live model (append-only). */
+  async recordMonitoring(entry: { modelId: string; symbol: string; at: string; trades: number; breach: string | null; report: unknown }): Promise<void> {
+    await this.db.query(`INSERT INTO ${this.t('live_monitoring')} (model_id, symbol, at, trades, breach, report) VALUES ($1, $2, $3, $4, $5, $6::jsonb)`, [
+      entry.modelId,
+      entry.symbol,
+      entry.at,
+      entry.trades,
+      entry.breach,
+      JSON.stringify(entry.report),
+    ]);
+  }
+
+  /** The newest monitoring pass over a model, or null. */
+  async latestMonitoring(modelId: string): Promise<{ at: string; trades: number; breach: string | null; report: unknown } | null> {
+    const rows = await this.db.query(`SELECT at, trades, breach, report FROM ${this.t('live_monitoring')} WHERE model_id = $1 ORDER BY seq DESC LIMIT 1`, [modelId]);
+    const r = rows[0];
+    return r === undefined ? null : { at: iso(r.at), trades: Number(r.trades), breach: (r.breach as string | null) ?? null, report: r.report };
+  }
+
+  /** First and last decision time a live trader reported for a model (epoch ms), or null without decisions. */
+  async liveDecisionSpan(modelId: string): Promise<{ first: number; last: number; decisions: number } | null> {
+    const rows = await this.db.query(`SELECT min(ts) AS first, max(ts) AS last, count(*)::int AS n FROM ${this.t('live_decisions')} WHERE model_id = $1`, [modelId]);
+    const r = rows[0];
+    if (r === undefined || r.first === null || r.first === undefined) return null;
+    return { first: Date.parse(iso(r.first)), last: Date.parse(iso(r.last)), decisions: Number(r.n) };
+  }
+
   /** A model's live trades, oldest first. */
   async liveTrades(modelId: string): Promise<LiveTrade[]> {
     const rows = await this.db.query(

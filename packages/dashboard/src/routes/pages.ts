@@ -45,7 +45,7 @@ export function pageRoutes(rc: RouteContext): Router {
   router.get('/models/:id', async (req, res) => {
     const m = await registry.getModel(String(req.params.id));
     if (m === null) return rc.notFound(res, `no model with id '${req.params.id}' in the registry`);
-    const read = await rc.bundles.read(m);
+    const [read, trades, monitoring, live] = await Promise.all([rc.bundles.read(m), registry.liveTrades(m.id), registry.latestMonitoring(m.id), registry.liveModel(m.symbol)]);
     const files = read.files ?? new Map<string, Uint8Array>();
     rc.page(res, 200, modelPage(rc.ctxOf(res), m, {
       bundleError: read.error,
@@ -53,6 +53,7 @@ export function pageRoutes(rc: RouteContext): Router {
       folds: readFolds(files),
       importance: readImportance(files),
       topFeatures: 25,
+      live: { trades, monitoring, demoted: live !== null && live.modelId === m.id ? live.demoted : null },
     }));
   });
   return router;

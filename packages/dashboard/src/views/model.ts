@@ -15,6 +15,43 @@ export interface ModelPlots {
   importance: Read<Importance>;
   /** How many features the importance chart shows (the rest are summarised). */
   topFeatures: number;
+  /** What live traders reported and what monitoring made of it (absent: not looked up). */
+  live?: LivePanel;
+}
+
+/** The model's live record: its trades as reported, the newest monitoring pass, a demotion. */
+export interface LivePanel {
+  trades: { exit_ts: string; net_bps: number; predicted_bps: number }[];
+  monitoring: { at: string; trades: number; breach: string | null; report: unknown } | null;
+  demoted: { at: string; rule: string; value: number; bound: number; detail: string } | null;
+}
+
+interface ReportShape {
+  checks?: { rule: string; value: number; bound: number; breached: boolean; detail: string }[];
+  buckets?: { from_bps: number; to_bps: number; trades: number; predicted_bps: number; realised_bps: number }[];
+}
+
+/** Live feedback, monitoring and demotion (issue 19): what happened after the model was published. */
+function livePanel(l: LivePanel | undefined): SafeHtml {
+  if (l === undefined) return html``;
+  const n2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+  const head = l.demoted
+    ? html`<div class="banner warn" id="demoted"><b>Demoted ${fmtTime(l.demoted.at)}</b> by live monitoring — ${l.demoted.rule}: ${l.demoted.detail}. Consumers no longer enter with it.</div>`
+    : html``;
+  if (l.trades.length === 0 && l.monitoring === null) return html`${head}<p class="muted" id="live">No live feedback for this model yet.</p>`;
+  const rep = (l.monitoring?.report ?? {}) as ReportShape;
+  const checks = rep.checks ?? [];
+  const buckets = rep.buckets ?? [];
+  let eq = 0;
+  const curve = l.trades.map((t) => (eq += t.net_bps));
+  const plot =
+    l.trades.length > 0
+      ? raw(lineChart({ id: 'live-equity', title: 'Live: cumulative realised net bps', yLabel: 'bps', series: [{ name: 'live', x: l.trades.map((t) => Date.parse(t.exit_ts)), y: curve, step: true }] }))
+      : raw('');
+  return html`${head}<div id="live"><p class="small">${l.trades.length} live trade(s) reported${l.monitoring ? html`; last monitored ${fmtTime(l.monitoring.at)}${l.monitoring.breach ? html` — <span class="reason">breach: ${l.monitoring.breach}</span>` : html` — no breach`}` : html``}.</p>
+${checks.length > 0 ? html`<table class="live-checks"><thead><tr><th>Rule</th><th class="num">Value</th><th class="num">Bound</th><th>Verdict</th><th>Why</th></tr></thead><tbody>${checks.map((c) => html`<tr data-rule="${c.rule}"><td>${c.rule}</td><td class="num mono">${n2(c.value)}</td><td class="num mono">${n2(c.bound)}</td><td>${badge(c.breached ? 'fail' : 'pass')}</td><td class="small">${c.detail}</td></tr>`)}</tbody></table>` : html`<p class="muted small">Too few live trades for the rules to judge yet.</p>`}
+${buckets.length > 0 ? html`<table class="live-buckets" style="margin-top:12px"><thead><tr><th>Predicted bps (quartile)</th><th class="num">Trades</th><th class="num">Mean predicted</th><th class="num">Mean realised</th></tr></thead><tbody>${buckets.map((b) => html`<tr><td class="mono">${n2(b.from_bps)} … ${n2(b.to_bps)}</td><td class="num">${b.trades}</td><td class="num mono">${n2(b.predicted_bps)}</td><td class="num mono">${n2(b.realised_bps)}</td></tr>`)}</tbody></table>` : html``}
+${l.trades.length > 0 ? html`<div class="plot-box">${plot}</div>` : html``}</div>`;
 }
 
 function missing(what: string, reason: string): SafeHtml {
@@ -174,6 +211,7 @@ export function modelPage(ctx: PageContext, m: ModelDetail, p: ModelPlots): stri
 ${nonDefault(m)}
 <div class="cards">${HEADLINE_METRICS.map((k) => html`<div class="card"><div class="k">${k.label}</div><div class="v">${fmtMetric(k.key, m.metrics[k.key])}</div></div>`)}</div>
 ${m.verdict === 'rejected' ? html`<h2>Why it was rejected</h2><ul>${m.reasons.map((r) => html`<li class="reason">${r}</li>`)}</ul>` : html``}
+<h2>Live</h2>${livePanel(p.live)}
 <h2>Gates</h2>${gateTable(m)}
 <h2>Every trial counted</h2>${countedTrials(m)}
 <p class="small"><a id="trials-link" href="${trialsHref(m.symbol)}">Trials of ${m.symbol}</a>: every configuration evaluated for it, and the deflated Sharpe at the true trial count.</p>

@@ -12,9 +12,14 @@
  *   (z·σ)² / (4·μ) with z = 1.645, μ the OOS mean net bps per trade and σ = μ / per-trade
  *   Sharpe (no bound when the OOS mean is not positive).
  *
+ * - `live_trade_rate`: over the span the live trader reported decisions for (at least one
+ *   day), the trades it made must lie within 3.29 √λ of λ, the count the walk-forward's
+ *   trades per out-of-sample day predict (normal approximation of Poisson, two-sided
+ *   99.9 %; judged once λ ≥ 5) — a model that trades far more or far less than validated
+ *   is not the model that was validated.
+ *
  * Also reported, never a demotion rule: realised against predicted net edge by prediction
- * quartile. Not here yet: feature drift (PSI) and trade-rate drift (they need the live
- * feature rows and the decision stream).
+ * quartile. Not here yet: feature drift (PSI), which needs the live feature rows.
  */
 export interface LiveMonitorSettings {
   /** Trades before any rule judges. Default 20. */
@@ -25,12 +30,14 @@ export interface LiveMonitorSettings {
   sharpe_z: number;
   /** z of the triple-penance drawdown bound. Default 1.645. */
   drawdown_z: number;
+  /** Standard deviations the live trade count may stray from the expected. Default 3.29 (two-sided 99.9 %). */
+  rate_z: number;
 }
 
-export const DEFAULT_LIVE_MONITOR: LiveMonitorSettings = { min_trades: 20, edge_z: 1.645, sharpe_z: 2.326, drawdown_z: 1.645 };
+export const DEFAULT_LIVE_MONITOR: LiveMonitorSettings = { min_trades: 20, edge_z: 1.645, sharpe_z: 2.326, drawdown_z: 1.645, rate_z: 3.29 };
 
 export interface MonitorCheck {
-  rule: 'live_edge' | 'live_sharpe' | 'live_drawdown';
+  rule: 'live_edge' | 'live_sharpe' | 'live_drawdown' | 'live_trade_rate';
   value: number;
   bound: number;
   breached: boolean;
@@ -56,14 +63,28 @@ const f2 = (x: number) => x.toFixed(2);
 
 /** Judge a live model's trades (oldest first) against its walk-forward record. */
 export function monitorLiveModel(
-  walkForward: { mean_net_bps: number; sharpe_per_trade: number },
+  walkForward: { mean_net_bps: number; sharpe_per_trade: number; trades_per_day?: number },
   trades: readonly { net_bps: number; predicted_bps: number }[],
   settings: LiveMonitorSettings = DEFAULT_LIVE_MONITOR,
+  /** Days the live trader reported decisions for (its span); absent: the trade rate is not judged. */
+  liveDays?: number,
 ): MonitorReport {
   const n = trades.length;
   const net = trades.map((t) => t.net_bps);
   const buckets = quartiles(trades);
-  if (n < settings.min_trades || n < 2) return { trades: n, checks: [], breach: null, buckets };
+  // The trade rate is judged from the first day, whatever the number of trades (too few is the point).
+  const rateCheck = (): MonitorCheck | null => {
+    const perDay = walkForward.trades_per_day;
+    if (liveDays === undefined || perDay === undefined || !(liveDays >= 1)) return null;
+    const lambda = perDay * liveDays;
+    if (!(lambda >= 5)) return null;
+    const z = (n - lambda) / Math.sqrt(lambda);
+    return { rule: 'live_trade_rate', value: n, bound: lambda, breached: Math.abs(z) > settings.rate_z, detail: `${n} trades in ${f2(liveDays)} live days where the walk-forward's ${f2(perDay)} a day expect ${f2(lambda)} (z ${f2(z)}, bound ±${settings.rate_z})` };
+  };
+  if (n < settings.min_trades || n < 2) {
+    const r = rateCheck();
+    return { trades: n, checks: r ? [r] : [], breach: r?.breached ? r : null, buckets };
+  }
   const m = mean(net);
   const s = sd(net);
   const checks: MonitorCheck[] = [];
@@ -88,6 +109,8 @@ export function monitorLiveModel(
     }
     checks.push({ rule: 'live_drawdown', value: dd, bound, breached: dd > bound, detail: `drawdown ${f2(dd)} bps vs the triple-penance bound ${f2(bound)} bps (μ ${f2(mu)}, σ ${f2(sigma)} bps per trade out of sample)` });
   }
+  const r = rateCheck();
+  if (r) checks.push(r);
   return { trades: n, checks, breach: checks.find((c) => c.breached) ?? null, buckets };
 }
 
