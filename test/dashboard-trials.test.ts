@@ -220,6 +220,16 @@ describe("a symbol's trials page", () => {
     expect(eth).not.toContain('id="expires"');
   });
 
+  test('a model with non-default settings is flagged on the fleet and symbol pages too (issue 19)', async () => {
+    const fleet = (await get('/')).body;
+    const btcRow = fleet.slice(fleet.indexOf('<tr data-symbol="BTC/USDT">'), fleet.indexOf('</tr>', fleet.indexOf('<tr data-symbol="BTC/USDT">')));
+    expect(btcRow).toContain('data-non-default title="threshold.min_trades: 5 (default 10)"');
+    const sym = (await get('/symbols/BTC-USDT')).body;
+    const row = (id: string) => sym.slice(sym.indexOf(`<tr data-model="${id}"`), sym.indexOf('</tr>', sym.indexOf(`<tr data-model="${id}"`)));
+    expect(row(fx.models.btcNew.id)).toContain('non-default settings');
+    expect(row(fx.models.btcOld.id)).not.toContain('non-default settings');
+  });
+
   test('the table is capped at 500 rows and says how many were left out', async () => {
     // SOL/USDT: 503 evaluations of one run date that never traded (T = 0).
     const hash = (i: number) => i.toString(16).padStart(64, '0');

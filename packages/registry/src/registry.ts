@@ -57,7 +57,8 @@ export function rejectionReasons(manifest: ManifestCore): string[] {
 
 const MODEL_COLUMNS = `m.id::text AS id, m.symbol, m.run_date::text AS run_date, m.created_at, m.recorded_at, m.verdict,
   m.reasons, m.recipe_version, m.recipe_hash, m.median_source, m.location, m.sync_state, m.sync_attempts,
-  m.synced_at, m.published_files, m.publish_target, m.last_sync_error, m.rolled_back_at, m.false_discovery, (l.model_id IS NOT NULL) AS live`;
+  m.synced_at, m.published_files, m.publish_target, m.last_sync_error, m.rolled_back_at, m.false_discovery, (l.model_id IS NOT NULL) AS live,
+  COALESCE(m.manifest->'non_default_settings', '[]'::jsonb) AS non_default_settings`;
 
 function toRecord(r: Row): ModelRecord {
   return {
@@ -81,6 +82,7 @@ function toRecord(r: Row): ModelRecord {
     rolledBackAt: isoOrNull(r.rolled_back_at),
     live: Boolean(r.live),
     falseDiscovery: (r.false_discovery as FalseDiscovery | null) ?? null,
+    nonDefaultSettings: Array.isArray(r.non_default_settings) ? (r.non_default_settings as string[]) : [],
   };
 }
 

@@ -64,6 +64,8 @@ export interface ModelRecord {
   lastSyncError: string | null;
   /** Set when an operator rolled this model back; it never goes live again by itself. */
   rolledBackAt: string | null;
+  /** The manifest's non-default guarded settings (zero costs, loosened gates…); empty for a default model or one written before the list existed. */
+  nonDefaultSettings: string[];
   /** True when this model is the symbol's live model. */
   live: boolean;
   /** The run's false-discovery decision (null until decided, and for models recorded without one). */

@@ -1,6 +1,6 @@
 import { html } from '../html';
 import type { FleetStatus, SymbolStatus } from '../fleet-status';
-import { badge, fmtMetric, fmtNum, fmtTime, modelHref, shortId, symbolHref } from './format';
+import { nonDefaultBadge, badge, fmtMetric, fmtNum, fmtTime, modelHref, shortId, symbolHref } from './format';
 import { layout, type PageContext } from './layout';
 import { eventsTable, failedJobsTable, retryButton } from './parts';
 
@@ -44,7 +44,7 @@ ${ctx.queues && f.workers.some((w) => w.queue === 'train' && w.count === 0) ? ht
 ${f.symbols.map(
   (s) => html`<tr data-symbol="${s.symbol}"><td><a href="${symbolHref(s.symbol)}"><strong>${s.symbol}</strong></a></td>
 <td>${s.live === null ? badge('none', 'none') : html`<a href="${modelHref(s.live.modelId)}" title="${s.live.modelId}">${s.live.runDate}</a> <span class="mono muted">${shortId(s.live.modelId)}</span>${s.live.demoted ? html` ${badge('rejected', 'demoted')}<div class="reason small">${s.live.demoted.rule}: ${s.live.demoted.detail}</div>` : html``}<div class="small muted">since ${fmtTime(s.live.since)}</div>`}</td>
-<td>${s.lastRun === null ? '–' : html`${s.latest !== null && s.lastRun.outcome !== 'failed' ? html`<a href="${modelHref(s.latest.id)}">${s.lastRun.runDate}</a>` : s.lastRun.runDate} ${badge(s.lastRun.outcome)}`}</td>
+<td>${s.lastRun === null ? '–' : html`${s.latest !== null && s.lastRun.outcome !== 'failed' ? html`<a href="${modelHref(s.latest.id)}">${s.lastRun.runDate}</a>` : s.lastRun.runDate} ${badge(s.lastRun.outcome)}${s.latest !== null && s.lastRun.outcome !== 'failed' ? nonDefaultBadge(s.latest.nonDefaultSettings) : html``}`}</td>
 <td>${why(ctx, s)}</td></tr>`,
 )}</tbody></table>
 ${ctx.queues

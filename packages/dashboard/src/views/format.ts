@@ -71,6 +71,11 @@ export function shortId(id: string): string {
 }
 
 /** A model's headline metrics, in display order, with how to show each. */
+/** A model trained with non-default guarded settings says so wherever it is listed (the list in its title). */
+export function nonDefaultBadge(settings: readonly string[]): SafeHtml {
+  return settings.length === 0 ? html`` : html` <span class="badge pending" data-non-default title="${settings.join('; ')}">non-default settings</span>`;
+}
+
 export const HEADLINE_METRICS: readonly { key: string; label: string }[] = [
   { key: 'sharpe_ratio', label: 'Sharpe' },
   { key: 'profit_factor', label: 'Profit factor' },

@@ -2,7 +2,7 @@ import type { LiveModelRecord, ModelSummary, PublishEvent } from '@engine/regist
 import { pairSlug, parsePair } from '@engine/shared';
 import { html } from '../html';
 import type { FailedJob } from '../queues';
-import { badge, fmtMetric, fmtTime, HEADLINE_METRICS, modelHref, shortId, trialsHref } from './format';
+import { nonDefaultBadge, badge, fmtMetric, fmtTime, HEADLINE_METRICS, modelHref, shortId, trialsHref } from './format';
 import { layout, type PageContext } from './layout';
 import { eventsTable, failedJobsTable } from './parts';
 
@@ -35,7 +35,7 @@ ${h.models.length === 0
   : html`<table class="models"><thead><tr><th>Run date</th><th>Model</th><th>Verdict</th>${HEADLINE_METRICS.map((m) => html`<th class="num">${m.label}</th>`)}<th>Sync</th><th>Why</th></tr></thead><tbody>
 ${h.models.map(
   (m) => html`<tr data-model="${m.id}" class="${m.rolledBackAt !== null ? 'muted' : ''}"><td><a href="${modelHref(m.id)}">${m.runDate}</a></td><td class="mono" title="${m.id}">${shortId(m.id)}</td>
-<td>${badge(m.verdict)} ${m.live ? badge('live') : html``} ${m.rolledBackAt !== null ? badge('rolled-back', 'rolled back') : html``}</td>
+<td>${badge(m.verdict)} ${m.live ? badge('live') : html``} ${m.rolledBackAt !== null ? badge('rolled-back', 'rolled back') : html``}${nonDefaultBadge(m.nonDefaultSettings)}</td>
 ${HEADLINE_METRICS.map((k) => html`<td class="num">${fmtMetric(k.key, m.metrics[k.key])}</td>`)}
 <td>${badge(m.syncState)}</td><td>${m.reasons.map((r) => html`<div class="reason small">${r}</div>`)}</td></tr>`,
 )}</tbody></table>`}
