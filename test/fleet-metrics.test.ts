@@ -104,6 +104,24 @@ describe('/metrics on the fleet', () => {
     expect((await scrape(`http://127.0.0.1:${workerPort}/healthz`)).status).toBe(200);
   });
 
+  test('a training job that fails while loading candles is counted as a candle fetch error, by code', async () => {
+    const q = new Queue(QUEUES.train, { connection: redis, prefix });
+    const events = new QueueEvents(QUEUES.train, { connection: redis, prefix });
+    await events.waitUntilReady();
+    const failed = new Promise<void>((resolve) => events.on('failed', ({ jobId }) => jobId === 'no-candles' && resolve()));
+    await q.add(JOB_NAMES.train, { runDate: '2026-07-15', symbol: 'BTC/USDT', windowDays: 30, source: 'csv:/nonexistent-candle-folder' }, { jobId: 'no-candles', attempts: 1 });
+    await failed;
+    const reason = (await q.getJob('no-candles'))!.failedReason;
+    await q.close();
+    await events.close();
+    const code = /^\[([A-Z_]+)\]/.exec(reason)?.[1];
+    expect(code).toBeDefined();
+    const r = await scrape(`http://127.0.0.1:${workerPort}/metrics`, TOKEN);
+    expect(sample(r.body, 'engine_candle_fetch_errors_total', { role: 'worker-train', code: code! })).toBe(1);
+    // The refused payload of the first test never reached the candles: not counted.
+    expect(sample(r.body, 'engine_candle_fetch_errors_total', { role: 'worker-train', code: 'PAYLOAD_INVALID' })).toBeUndefined();
+  });
+
   test('the scheduler: the next scheduled run and every queue of the fleet, each family announced once', async () => {
     const r = await scrape(`http://127.0.0.1:${schedulerPort}/metrics`, TOKEN);
     expect(r.status).toBe(200);
@@ -112,7 +130,7 @@ describe('/metrics on the fleet', () => {
     expect(next * 1000).toBeGreaterThan(Date.now());
     expect(next * 1000 - Date.now()).toBeLessThanOrEqual(24 * 3_600_000);
     for (const queue of ['run', 'train', 'sync']) expect(r.body).toMatch(new RegExp(`^bullmq_job_count\\{queue="${queue}", state="failed", role="scheduler"\\} \\d+$`, 'm'));
-    expect(r.body).toMatch(/^bullmq_job_count\{queue="train", state="failed", role="scheduler"\} 1$/m);
+    expect(r.body).toMatch(/^bullmq_job_count\{queue="train", state="failed", role="scheduler"\} 2$/m); // the two refused above
     expect(r.body.split('\n').filter((l) => l === '# HELP bullmq_job_count Number of jobs in the queue by state')).toHaveLength(1);
   });
 });

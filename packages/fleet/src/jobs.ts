@@ -208,6 +208,8 @@ export interface TrainProgress {
   fold?: number;
   folds?: number;
   message?: string;
+  /** End of the candle stage: HTTP requests the candle loads made (0 from the cache or files), for /metrics. */
+  candle_requests?: number;
 }
 
 /** What a run's parent job returns once all its children have finished. */

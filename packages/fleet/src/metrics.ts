@@ -20,6 +20,8 @@ export class FleetMetrics {
   readonly jobsFailed: Counter<'queue' | 'final'>;
   readonly activeJobs: Gauge<'queue'>;
   readonly lastCompleted: Gauge<'queue'>;
+  readonly candleRequests: Counter<'source'>;
+  readonly candleErrors: Counter<'code'>;
   readonly nextRun: Gauge;
   readonly lastRun: Gauge;
   /** Per active job: the stage it is in and since when (ms), to time stages from progress reports. */
@@ -37,6 +39,8 @@ export class FleetMetrics {
     this.jobsFailed = new Counter({ name: 'engine_jobs_failed_total', help: 'Job attempts that failed, by queue; final: no attempt left (or a permanent failure).', labelNames: ['queue', 'final'], registers: r });
     this.activeJobs = new Gauge({ name: 'engine_worker_active_jobs', help: 'Jobs this worker is running now.', labelNames: ['queue'], registers: r });
     this.lastCompleted = new Gauge({ name: 'engine_worker_last_job_completed_timestamp_seconds', help: 'When this worker last completed a job (liveness: it takes work).', labelNames: ['queue'], registers: r });
+    this.candleRequests = new Counter({ name: 'engine_candle_fetch_requests_total', help: 'HTTP requests the training jobs made for candles (0 from the cache or CSV files).', labelNames: ['source'], registers: r });
+    this.candleErrors = new Counter({ name: 'engine_candle_fetch_errors_total', help: 'Training job attempts that failed while loading candles, by error code (transient: network or rate limit after retries).', labelNames: ['code'], registers: r });
     this.nextRun = new Gauge({ name: 'engine_schedule_next_run_timestamp_seconds', help: 'When the daily run fires next (scheduler).', registers: r });
     this.lastRun = new Gauge({ name: 'engine_schedule_last_run_timestamp_seconds', help: 'When the scheduler last started a run.', registers: r });
   }
@@ -59,11 +63,12 @@ export class FleetMetrics {
   watchWorker(worker: Worker, queue: string): void {
     worker.on('active', (job) => {
       this.activeJobs.inc({ queue });
-      if (job.id !== undefined) this.stages.set(job.id, { stage: 'candles', since: Date.now() });
+      if (job.id !== undefined) this.stages.set(job.id, { stage: 'starting', since: Date.now() });
     });
     worker.on('progress', (job, progress) => {
       const p = progress as Partial<TrainProgress> | number;
       if (typeof p !== 'object' || p === null || typeof p.stage !== 'string' || job.id === undefined) return;
+      if (typeof p.candle_requests === 'number') this.candleRequests.inc({ source: String((job.data as { source?: unknown }).source ?? 'unknown').replace(/^csv:.*/, 'csv') }, p.candle_requests);
       const cur = this.stages.get(job.id);
       const now = Date.now();
       if (cur && cur.stage !== p.stage) this.stageSeconds.observe({ stage: cur.stage }, (now - cur.since) / 1000);
@@ -77,6 +82,10 @@ export class FleetMetrics {
     worker.on('failed', (job, err) => {
       if (!job) return;
       const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
+      // Failed while loading candles (the stage its progress last reported): a candle fetch error, by code.
+      if (queue === 'train' && job.id !== undefined && this.stages.get(job.id)?.stage === 'candles') {
+        this.candleErrors.inc({ code: /^\[([A-Z_]+)\]/.exec(err.message)?.[1] ?? 'transient' });
+      }
       this.finish(job, queue, 'failed');
       this.jobsFailed.inc({ queue, final: String(final) });
     });

@@ -17,7 +17,7 @@ export type StageProgress = Omit<TrainProgress, 'pct'> & { fraction?: number };
 /** The CPU side of a training job: candles in, bundle out (the candles and training packages). */
 export interface TrainingPorts {
   /** 1-minute candles of `symbol` over `range` from `source`; a permanent error when unusable. */
-  candles(req: { symbol: string; range: { start: number; end: number }; source: string; signal?: AbortSignal; onProgress?: (fraction: number) => void }): Promise<CandleSeries>;
+  candles(req: { symbol: string; range: { start: number; end: number }; source: string; signal?: AbortSignal; onProgress?: (fraction: number) => void; onLoaded?: (s: { requests: number }) => void }): Promise<CandleSeries>;
   /** `trainSymbol`: features → labels → walk-forward → final model → bundle. Pure and CPU-bound. */
   train(
     input: {
@@ -112,8 +112,11 @@ export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: Tr
   // Cross-asset features compare the coin with BTC/USDT (BTC itself with ETH/USDT).
   const referenceSymbol = referenceSymbolFor(symbol);
   report({ stage: 'candles', fraction: 0, message: `${symbol} and ${referenceSymbol}, ${formatUtcDay(range.start)} → ${runDate} from ${source}` });
-  const candles = await ctx.ports.candles({ symbol, range, source, signal: hooks.signal, onProgress: (f) => report({ stage: 'candles', fraction: f * 0.5 }) });
-  const reference = await ctx.ports.candles({ symbol: referenceSymbol, range, source, signal: hooks.signal, onProgress: (f) => report({ stage: 'candles', fraction: 0.5 + f * 0.5 }) });
+  let requests = 0;
+  const onLoaded = (s: { requests: number }) => (requests += s.requests);
+  const candles = await ctx.ports.candles({ symbol, range, source, signal: hooks.signal, onProgress: (f) => report({ stage: 'candles', fraction: f * 0.5 }), onLoaded });
+  const reference = await ctx.ports.candles({ symbol: referenceSymbol, range, source, signal: hooks.signal, onProgress: (f) => report({ stage: 'candles', fraction: 0.5 + f * 0.5 }), onLoaded });
+  report({ stage: 'candles', fraction: 1, message: `candles loaded with ${requests} request(s) to ${source}`, candle_requests: requests });
   hooks.log.info({ rows: candles.ts.length, ms: Date.now() - t0 }, 'candles loaded');
 
   const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });

@@ -68,7 +68,8 @@ function throttledProgress(job: SandboxedJob): (p: TrainProgress) => void {
         // a log line is never worth failing the job for
       }
     }
-    if (last && last.stage === p.stage && last.fold === p.fold && now - at < 500) return;
+    // A report carrying the candle request count is never dropped (/metrics counts it).
+    if (last && last.stage === p.stage && last.fold === p.fold && now - at < 500 && p.candle_requests === undefined) return;
     last = p;
     at = now;
     void job.updateProgress({ ...p }).catch(() => undefined);

@@ -68,8 +68,8 @@ export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUr
   const cacheDir = path.resolve(opts.cacheDir ?? path.join(config.dataDir, 'candles'));
   const threads = config.worker.trainThreads > 0 ? config.worker.trainThreads : undefined;
   return {
-    async candles({ symbol, range, source, signal, onProgress }) {
-      const { candles } = await loadCandles({
+    async candles({ symbol, range, source, signal, onProgress, onLoaded }) {
+      const { candles, summary } = await loadCandles({
         symbol,
         start: range.start,
         end: range.end,
@@ -79,6 +79,7 @@ export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUr
         signal,
         onProgress: onProgress && ((p) => onProgress(p.totalMinutes > 0 ? p.doneMinutes / p.totalMinutes : 1)),
       });
+      onLoaded?.({ requests: summary.requests });
       return candles;
     },
     async train(input, hooks, overrides) {
