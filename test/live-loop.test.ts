@@ -68,6 +68,9 @@ describe('the live loop: feedback → monitoring → demotion → the consumer s
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; model_id: string });
     expect(lines.filter((l) => l.kind === 'decision').length).toBeGreaterThanOrEqual(20);
     expect(lines.every((l) => l.model_id === modelId)).toBe(true);
+    // Each decision carries the model's inputs (for feature drift), in feature_names order.
+    const decisionsWithInputs = lines.filter((l) => l.kind === 'decision') as unknown as { features: (number | null)[] }[];
+    expect(decisionsWithInputs.every((l) => l.features.length === model.inputNames.length)).toBe(true);
 
     // A trade stream whose edge collapsed: 30 trades, predicted +12 bps, realised about −35.
     const t0 = c.ts[n - 31]!;
@@ -134,6 +137,33 @@ describe('the live loop: feedback → monitoring → demotion → the consumer s
     const t = (await reg.registry.liveTrades(modelId))[0]!;
     expect(await reg.registry.recordLiveFeedback([t])).toEqual({ trades: 0, decisions: 0 });
     await expect(reg.db.query(`DELETE FROM ${reg.registry.schema}.live_trades`)).rejects.toThrow(/append-only/);
+  });
+
+  test('feature drift: PSI against the training deciles, with a hand-computed reference; a shifted feature breaches, a stable one does not', async () => {
+    const { featureBins, monitorLiveModel, populationStabilityIndex } = await import('@engine/training');
+    // Reference: 10 equal bins (edges 1…9), nothing missing in training; every live value in bin 0.
+    // PSI = (1 − 0.1)·ln(1/0.1) + 9·(1e-4 − 0.1)·ln(1e-4/0.1) + 0 (missing: both floored at 1e-4)
+    //     = 0.9·2.302585 + 9·0.0999·6.907755 = 2.072327 + 6.210772 = 8.283099.
+    const uniform = { name: 'x', edges: [1, 2, 3, 4, 5, 6, 7, 8, 9], shares: [...Array<number>(10).fill(0.1), 0] };
+    expect(populationStabilityIndex(uniform, Array.from({ length: 100 }, () => 0.5))).toBeCloseTo(0.9 * Math.log(10) + 9 * 0.0999 * Math.log(1000), 9);
+    expect(populationStabilityIndex(uniform, Array.from({ length: 1000 }, (_, i) => (i % 10) + 0.5))).toBeCloseTo(0, 9);
+    // Deciles of a training sample, then live rows: the same population vs one shifted by 2σ.
+    const gauss = (k: number) => Math.sqrt(-2 * Math.log((k % 997 + 0.5) / 997)) * Math.cos((2 * Math.PI * ((k * 7919) % 1009)) / 1009);
+    const n = 20_000;
+    const train = [Float64Array.from({ length: n }, (_, k) => gauss(k)), Float64Array.from({ length: n }, (_, k) => gauss(k + 5) * 3)];
+    const bins = featureBins(['a', 'b'], train, Int32Array.from({ length: n }, (_, k) => k));
+    expect(bins[0]!.shares.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 12);
+    const stable = Array.from({ length: 1000 }, (_, k) => [gauss(k * 3 + 1), gauss(k * 3 + 2) * 3]);
+    const shifted = stable.map(([a, b]) => [a! + 2, b!]);
+    const wf = { mean_net_bps: 8, sharpe_per_trade: 0.25 };
+    const ok = monitorLiveModel(wf, [], undefined, undefined, { bins, rows: stable });
+    expect(ok.checks[0]).toMatchObject({ rule: 'feature_drift', breached: false });
+    expect(ok.checks[0]!.value).toBeLessThan(0.1);
+    const drifted = monitorLiveModel(wf, [], undefined, undefined, { bins, rows: shifted });
+    expect(drifted.breach).toMatchObject({ rule: 'feature_drift', bound: 0.25 });
+    expect(drifted.breach!.detail).toMatch(/largest PSI \d+\.\d+ \(a\) over 1000 live minutes; 1 of 2 inputs above 0.25/);
+    // Fewer than 720 live minutes: not judged yet.
+    expect(monitorLiveModel(wf, [], undefined, undefined, { bins, rows: shifted.slice(0, 100) }).checks).toEqual([]);
   });
 
   test('the monitor says nothing before 20 trades, and a healthy stream breaches nothing', async () => {

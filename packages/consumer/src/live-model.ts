@@ -236,6 +236,12 @@ export class LiveModel {
     return p;
   }
 
+  /** The model's inputs for a recipe row, as a fresh array in `feature_names` order (NaN → null), for feedback. */
+  inputRow(recipeRow: ArrayLike<number>): (number | null)[] {
+    const x = this.inputs(recipeRow);
+    return Array.from({ length: this.inputIndex.length }, (_, k) => (Number.isFinite(x[k]!) ? x[k]! : null));
+  }
+
   /** Score one recipe row with onnxruntime (the verified reference). */
   async predictOnnx(recipeRow: ArrayLike<number>): Promise<Prediction> {
     const x = this.inputs(recipeRow);

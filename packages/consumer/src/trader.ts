@@ -150,7 +150,7 @@ export class Trader {
       const exit = this.tracker!.push(candle);
       this.lastTs = candle.ts;
       const pred = await m.predictOnnx(row);
-      return this.finish(m, candle, pred, exit);
+      return this.finish(m, candle, pred, exit, row);
     } finally {
       this.busy = false;
     }
@@ -167,7 +167,7 @@ export class Trader {
     const row = this.features.update(candle, reference);
     const exit = this.tracker!.push(candle);
     this.lastTs = candle.ts;
-    return this.finish(m, candle, m.predictNative(row), exit);
+    return this.finish(m, candle, m.predictNative(row), exit, row);
   }
 
   /**
@@ -198,7 +198,7 @@ export class Trader {
     return m;
   }
 
-  private finish(m: LiveModel, candle: CandleInput, pred: Prediction, exit: ClosedPosition | null): CandleDecision {
+  private finish(m: LiveModel, candle: CandleInput, pred: Prediction, exit: ClosedPosition | null, row: ArrayLike<number>): CandleDecision {
     this.decided = true;
     const decisionTs = candle.ts + MINUTE_MS;
     const tracker = this.tracker!;
@@ -237,7 +237,7 @@ export class Trader {
         }
       };
       if (exit) report(tradeRecord(this.symbol, exit));
-      report(decisionRecord({ symbol: this.symbol, model_id: m.modelId, decision_ts: decisionTs, edge_bps: pred.edge_bps, confidence: pred.confidence, enter: d.enter, reason: d.reason }));
+      report({ ...decisionRecord({ symbol: this.symbol, model_id: m.modelId, decision_ts: decisionTs, edge_bps: pred.edge_bps, confidence: pred.confidence, enter: d.enter, reason: d.reason }), features: m.inputRow(row) });
     }
     return {
       symbol: this.symbol,

@@ -1,7 +1,7 @@
 import { formatUtcDay, type Logger } from '@engine/shared';
 import { feedbackPath, liveRecordSchema, type LiveRecord } from '@engine/model';
 import type { RegistryContext } from '@engine/registry';
-import { DEFAULT_LIVE_MONITOR, monitorLiveModel, type LiveMonitorSettings, type MonitorReport } from '@engine/training';
+import { DEFAULT_LIVE_MONITOR, monitorLiveModel, type FeatureBins, type LiveMonitorSettings, type MonitorReport } from '@engine/training';
 
 /** What one ingest-and-monitor pass did, per live symbol. */
 export interface LiveMonitorOutcome {
@@ -58,6 +58,7 @@ export async function ingestAndMonitor(
     const model = await ctx.registry.getModel(live.modelId);
     const metrics = (model?.manifest as { metrics?: { mean_net_bps?: number; sharpe_per_trade?: number; total_trades?: number; days?: number } } | undefined)?.metrics;
     const span = await ctx.registry.liveDecisionSpan(live.modelId);
+    const bins = (model?.manifest as { feature_bins?: { features: FeatureBins[] } } | undefined)?.feature_bins?.features;
     const report = monitorLiveModel(
       {
         mean_net_bps: metrics?.mean_net_bps ?? 0,
@@ -67,6 +68,7 @@ export async function ingestAndMonitor(
       await ctx.registry.liveTrades(live.modelId),
       opts.settings ?? DEFAULT_LIVE_MONITOR,
       span === null ? undefined : (span.last - span.first) / 86_400_000,
+      bins ? { bins, rows: await ctx.registry.liveDecisionFeatures(live.modelId) } : undefined,
     );
     await ctx.registry.recordMonitoring({ modelId: live.modelId, symbol: live.symbol, at: new Date(now).toISOString(), trades: report.trades, breach: report.breach?.rule ?? null, report });
     let demoted = false;

@@ -18,6 +18,8 @@ export const liveDecisionSchema = z
     entered: z.boolean(),
     /** Why (not): the decider's reason (`enter`, `below_threshold`, `cooldown`, `model_expired`, …). */
     reason: z.string(),
+    /** The model's inputs at this candle, in `feature_names` order (null: missing), for feature-drift monitoring. */
+    features: z.array(z.number().nullable()).optional(),
   })
   .strict();
 export type LiveDecision = z.infer<typeof liveDecisionSchema>;

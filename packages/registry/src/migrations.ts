@@ -213,6 +213,7 @@ CREATE TABLE ${s}.live_decisions (
   confidence         double precision,
   entered            boolean NOT NULL,
   reason             text NOT NULL,
+  features           jsonb,
   recorded_at        timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (model_id, ts)
 );

@@ -489,9 +489,9 @@ export class Registry {
           trades += ins.length;
         } else {
           const ins = await tx.query(
-            `INSERT INTO ${this.t('live_decisions')} (model_id, symbol, ts, predicted_edge_bps, confidence, entered, reason)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (model_id, ts) DO NOTHING RETURNING 1 AS one`,
-            [r.model_id, r.symbol, r.ts, r.predicted_edge_bps, r.confidence, r.entered, r.reason],
+            `INSERT INTO ${this.t('live_decisions')} (model_id, symbol, ts, predicted_edge_bps, confidence, entered, reason, features)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) ON CONFLICT (model_id, ts) DO NOTHING RETURNING 1 AS one`,
+            [r.model_id, r.symbol, r.ts, r.predicted_edge_bps, r.confidence, r.entered, r.reason, r.features === undefined ? null : JSON.stringify(r.features)],
           );
           decisions += ins.length;
         }
@@ -517,6 +517,12 @@ export class Registry {
     const rows = await this.db.query(`SELECT at, trades, breach, report FROM ${this.t('live_monitoring')} WHERE model_id = $1 ORDER BY seq DESC LIMIT 1`, [modelId]);
     const r = rows[0];
     return r === undefined ? null : { at: iso(r.at), trades: Number(r.trades), breach: (r.breach as string | null) ?? null, report: r.report };
+  }
+
+  /** The model inputs of a model's newest `limit` live decisions that carried them (newest first). */
+  async liveDecisionFeatures(modelId: string, limit = 10_080): Promise<(number | null)[][]> {
+    const rows = await this.db.query(`SELECT features FROM ${this.t('live_decisions')} WHERE model_id = $1 AND features IS NOT NULL ORDER BY ts DESC LIMIT $2`, [modelId, limit]);
+    return rows.map((r) => r.features as (number | null)[]);
   }
 
   /** First and last decision time a live trader reported for a model (epoch ms), or null without decisions. */

@@ -18,3 +18,4 @@ export * from './synthetic/planted-market';
 export * from './gates/trial-deflation';
 export * from './costs/profiles';
 export * from './monitoring/live-monitor';
+export * from './monitoring/feature-bins';

@@ -402,6 +402,18 @@ export const manifestSchema = z
      * defaults. Absent on manifests written before it.
      */
     non_default_settings: z.array(z.string()).optional(),
+    /**
+     * Each input's training distribution as deciles (9 inner edges, 10 bin shares plus the
+     * share missing), for the feature-drift (PSI) rule of live monitoring. Absent on
+     * manifests written before it.
+     */
+    feature_bins: z
+      .object({
+        method: z.string(),
+        features: z.array(z.object({ name: z.string(), edges: z.array(z.number()).length(9), shares: z.array(z.number().min(0).max(1)).length(11) }).strict()),
+      })
+      .strict()
+      .optional(),
     engine: z.object({ name: z.literal('engine'), version: z.string(), git_commit: z.string().nullable(), model_format: z.string() }).strict(),
     /** File name → SHA-256 (hex) of its bytes, for every bundle file except manifest.json. */
     artifacts: z

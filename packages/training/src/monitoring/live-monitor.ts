@@ -1,3 +1,5 @@
+import { type FeatureBins, PSI_ALERT, populationStabilityIndex } from './feature-bins';
+
 /**
  * Rules a live model is held to once its trades come back (issue 19, item 4). Each rule
  * compares what the live trades show with what the walk-forward promised, at a stated
@@ -32,12 +34,16 @@ export interface LiveMonitorSettings {
   drawdown_z: number;
   /** Standard deviations the live trade count may stray from the expected. Default 3.29 (two-sided 99.9 %). */
   rate_z: number;
+  /** Live decisions (minutes) with model inputs before feature drift is judged. Default 720 (half a day). */
+  min_decisions: number;
+  /** The PSI above which a feature has drifted. Default 0.25. */
+  psi_alert: number;
 }
 
-export const DEFAULT_LIVE_MONITOR: LiveMonitorSettings = { min_trades: 20, edge_z: 1.645, sharpe_z: 2.326, drawdown_z: 1.645, rate_z: 3.29 };
+export const DEFAULT_LIVE_MONITOR: LiveMonitorSettings = { min_trades: 20, edge_z: 1.645, sharpe_z: 2.326, drawdown_z: 1.645, rate_z: 3.29, min_decisions: 720, psi_alert: PSI_ALERT };
 
 export interface MonitorCheck {
-  rule: 'live_edge' | 'live_sharpe' | 'live_drawdown' | 'live_trade_rate';
+  rule: 'live_edge' | 'live_sharpe' | 'live_drawdown' | 'live_trade_rate' | 'feature_drift';
   value: number;
   bound: number;
   breached: boolean;
@@ -68,6 +74,8 @@ export function monitorLiveModel(
   settings: LiveMonitorSettings = DEFAULT_LIVE_MONITOR,
   /** Days the live trader reported decisions for (its span); absent: the trade rate is not judged. */
   liveDays?: number,
+  /** The training deciles and the live model inputs (rows in feature order); absent: drift is not judged. */
+  drift?: { bins: readonly FeatureBins[]; rows: readonly (readonly (number | null)[])[] },
 ): MonitorReport {
   const n = trades.length;
   const net = trades.map((t) => t.net_bps);
@@ -81,9 +89,23 @@ export function monitorLiveModel(
     const z = (n - lambda) / Math.sqrt(lambda);
     return { rule: 'live_trade_rate', value: n, bound: lambda, breached: Math.abs(z) > settings.rate_z, detail: `${n} trades in ${f2(liveDays)} live days where the walk-forward's ${f2(perDay)} a day expect ${f2(lambda)} (z ${f2(z)}, bound ±${settings.rate_z})` };
   };
+  const driftCheck = (): MonitorCheck | null => {
+    if (drift === undefined || drift.rows.length < settings.min_decisions || drift.bins.length === 0) return null;
+    const psi = drift.bins.map((b, j) => ({ name: b.name, psi: populationStabilityIndex(b, drift.rows.map((r) => r[j] ?? null)) }));
+    psi.sort((a, b) => b.psi - a.psi);
+    const worst = psi[0]!;
+    const over = psi.filter((p) => p.psi > settings.psi_alert);
+    return {
+      rule: 'feature_drift',
+      value: worst.psi,
+      bound: settings.psi_alert,
+      breached: over.length > 0,
+      detail: `largest PSI ${f2(worst.psi)} (${worst.name}) over ${drift.rows.length} live minutes; ${over.length} of ${psi.length} inputs above ${settings.psi_alert}${over.length > 0 ? `: ${over.slice(0, 5).map((p) => `${p.name} ${f2(p.psi)}`).join(', ')}` : ''}`,
+    };
+  };
   if (n < settings.min_trades || n < 2) {
-    const r = rateCheck();
-    return { trades: n, checks: r ? [r] : [], breach: r?.breached ? r : null, buckets };
+    const early = [rateCheck(), driftCheck()].filter((c): c is MonitorCheck => c !== null);
+    return { trades: n, checks: early, breach: early.find((c) => c.breached) ?? null, buckets };
   }
   const m = mean(net);
   const s = sd(net);
@@ -111,6 +133,8 @@ export function monitorLiveModel(
   }
   const r = rateCheck();
   if (r) checks.push(r);
+  const d = driftCheck();
+  if (d) checks.push(d);
   return { trades: n, checks, breach: checks.find((c) => c.breached) ?? null, buckets };
 }
 

@@ -4,6 +4,7 @@ import type { GateOutcome } from '../gates/gates';
 import { trialLookback, type TrialDeflation } from '../gates/trial-deflation';
 import type { TradeMetrics } from '../metrics/trade-metrics';
 import type { BreakEven, VenueCost } from '../metrics/break-even';
+import type { FeatureBins } from '../monitoring/feature-bins';
 import type { ScenarioResult } from '../scenarios/scenarios';
 import type { Fold } from '../walk-forward/folds';
 import { recordMetrics, recordThreshold } from './bundle-files';
@@ -64,6 +65,8 @@ export interface ManifestInput {
   /** The deflated Sharpe at the true trial count, the trial it judged, and whether a ledger was consulted. */
   deflation: TrialDeflation & { trial: TrialSummary; ledger: boolean };
   breakEven: BreakEven & { venues: VenueCost[] };
+  /** Each input's training deciles, for live feature-drift monitoring. */
+  featureBins: FeatureBins[];
   scenarios: ScenarioResult[];
   artifacts: Record<string, string>;
 }
@@ -200,6 +203,7 @@ export function buildManifest(x: ManifestInput): ModelManifest {
     },
     controls: { permute_target_seed: cfg.controls.permute_target_seed, extra_features: [...x.extraNames] },
     non_default_settings: nonDefaultSettings(cfg),
+    feature_bins: { method: 'deciles of every 10th labelled row of the training window; shares of 10 bins (value in (edge k−1, edge k]) then missing', features: x.featureBins },
     engine: { name: 'engine', version: ENGINE_VERSION, git_commit: x.gitCommit, model_format: 'engine-gbdt/1' },
     artifacts: x.artifacts,
   };

@@ -6,6 +6,7 @@ import { evaluateGates, type GateHistoryEntry } from '../gates/gates';
 import { deflateByTrials, type TrialHistoryEntry } from '../gates/trial-deflation';
 import { dailyPnl, daysInSpan, type TradeMetrics, tradeMetrics } from '../metrics/trade-metrics';
 import { breakEvenCost, venueRoundTrips } from '../metrics/break-even';
+import { featureBins } from '../monitoring/feature-bins';
 import { costProfiles } from '../costs/profiles';
 import { dailyVolatility, runScenarios } from '../scenarios/scenarios';
 import { simulateBothSides, simulateSegments } from '../simulation/simulate';
@@ -246,6 +247,7 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     gates,
     deflation: { ...deflation, trial, ledger: input.trials !== undefined },
     breakEven,
+    featureBins: featureBins(names, columns, labelled.rows),
     scenarios,
     artifacts,
   });
