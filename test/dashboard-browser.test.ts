@@ -175,9 +175,13 @@ describe('dashboard in a browser', () => {
         cost_bps: 23,
       })),
     );
-    const { monitorLiveModel } = await import('@engine/training');
+    const { featureBins, monitorLiveModel } = await import('@engine/training');
     const trades = await fx.registry.liveTrades(liveNow.modelId);
-    const report = monitorLiveModel({ mean_net_bps: 5, sharpe_per_trade: 0.2 }, trades);
+    // Two inputs' training deciles and 800 live minutes, one input shifted: the drift table.
+    const wave = (k: number) => Math.sin(k * 0.37) + Math.cos(k * 1.3);
+    const bins = featureBins(['ret_1', 'vol_60'], [Float64Array.from({ length: 5000 }, (_, k) => wave(k)), Float64Array.from({ length: 5000 }, (_, k) => wave(k + 11))], Int32Array.from({ length: 5000 }, (_, k) => k), 1);
+    const liveRows = Array.from({ length: 800 }, (_, k) => [wave(k) + 1.5, wave(k + 11)]);
+    const report = monitorLiveModel({ mean_net_bps: 5, sharpe_per_trade: 0.2 }, trades, undefined, undefined, { bins, rows: liveRows });
     const at = '2026-07-16T12:00:00.000Z';
     await fx.registry.recordMonitoring({ modelId: liveNow.modelId, symbol: 'BTC/USDT', at, trades: trades.length, breach: report.breach!.rule, report });
     await fx.registry.demote('BTC/USDT', liveNow.modelId, { at, rule: report.breach!.rule, value: report.breach!.value, bound: report.breach!.bound, detail: report.breach!.detail }, { actor: 'monitor@test' });
@@ -186,7 +190,13 @@ describe('dashboard in a browser', () => {
     await expect(page.locator('table.live-checks tr[data-rule="live_edge"] .badge.fail').count()).resolves.toBe(1);
     await expect(page.locator('table.live-buckets tbody tr').count()).resolves.toBe(4);
     await expect(page.locator('#live svg path.line').count()).resolves.toBe(1);
+    await expect(page.locator('table.live-drift tbody tr').count()).resolves.toBe(2);
+    await expect(page.locator('table.live-drift tbody tr').first().textContent()).resolves.toMatch(/ret_1.*drifted/);
     await page.locator('#live').screenshot({ path: path.join(SHOTS, '11-model-live.png') });
+    await page.goto(`${fx.url}/symbols/BTC-USDT`);
+    await expect(page.getByRole('heading', { name: 'Live model in use' }).isVisible()).resolves.toBe(true);
+    await expect(page.locator('#demoted').isVisible()).resolves.toBe(true);
+    await shot('12-symbol-live');
     await page.goto(`${fx.url}/`);
     await expect(page.locator('tr[data-symbol="BTC/USDT"] .badge.rejected').textContent()).resolves.toBe('demoted');
 

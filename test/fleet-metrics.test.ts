@@ -10,7 +10,9 @@ import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createLogger, loadConfig } from '@engine/shared';
-import { FleetMetrics, JOB_NAMES, QUEUES, mergeExpositions, startScheduler, startTrainWorker, type Scheduler, type TrainWorker } from '@engine/fleet';
+import { FleetMetrics, JOB_NAMES, QUEUES, mergeExpositions, startScheduler, startSyncWorker, startTrainWorker, type Scheduler, type SyncWorker, type TrainWorker } from '@engine/fleet';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { TEST_DATABASE_URL } from '../packages/registry/test/support/pg';
 import { PASSWORD, startDashboardFixture, type DashboardFixture } from '../packages/dashboard/test/support/dashboard-fixture';
 import { REDIS_URL, dropRedisPrefix, freePort } from './support/fleet-harness';
@@ -56,6 +58,9 @@ describe('/metrics on the fleet', () => {
   let scheduler: Scheduler;
   let workerPort: number;
   let schedulerPort: number;
+  let syncPort: number;
+  let sync: SyncWorker;
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'engine-metrics-'));
   let redis: Redis;
 
   beforeAll(async () => {
@@ -63,11 +68,15 @@ describe('/metrics on the fleet', () => {
     const env = { REDIS_URL, DATABASE_URL: TEST_DATABASE_URL, ENGINE_QUEUE_PREFIX: prefix, ENGINE_METRICS_TOKEN: TOKEN, ENGINE_SCHEDULE_CRON: '0 2 * * *' };
     worker = await startTrainWorker(loadConfig({ ...env, ENGINE_HEALTH_PORT: String(workerPort) }), log);
     scheduler = await startScheduler(loadConfig({ ...env, ENGINE_HEALTH_PORT: String(schedulerPort) }), log);
+    syncPort = await freePort();
+    sync = await startSyncWorker(loadConfig({ ...env, ENGINE_DATA_DIR: dataDir, ENGINE_HEALTH_PORT: String(syncPort) }), log);
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   });
   afterAll(async () => {
     await worker?.close();
     await scheduler?.close();
+    await sync?.close();
+    rmSync(dataDir, { recursive: true, force: true });
     await redis?.quit();
     await dropRedisPrefix(prefix);
   });
@@ -120,6 +129,16 @@ describe('/metrics on the fleet', () => {
     expect(sample(r.body, 'engine_candle_fetch_errors_total', { role: 'worker-train', code: code! })).toBe(1);
     // The refused payload of the first test never reached the candles: not counted.
     expect(sample(r.body, 'engine_candle_fetch_errors_total', { role: 'worker-train', code: 'PAYLOAD_INVALID' })).toBeUndefined();
+  });
+
+  test('the sync worker: its own jobs and liveness, behind the token', async () => {
+    expect((await scrape(`http://127.0.0.1:${syncPort}/metrics`)).status).toBe(401);
+    const r = await scrape(`http://127.0.0.1:${syncPort}/metrics`, TOKEN);
+    expect(r.status).toBe(200);
+    wellFormed(r.body);
+    expect(sample(r.body, 'engine_up', { role: 'worker-sync' })).toBe(1);
+    expect(r.body).toContain('# TYPE engine_job_duration_seconds histogram');
+    expect(r.body).not.toContain(TOKEN);
   });
 
   test('the scheduler: the next scheduled run and every queue of the fleet, each family announced once', async () => {

@@ -29,7 +29,8 @@ export function pageRoutes(rc: RouteContext): Router {
       registry.events(symbol, 100),
       queues.length > 0 ? listFailedJobs(queues, 100) : Promise.resolve([]),
     ]);
-    rc.page(res, 200, symbolPage(rc.ctxOf(res), { symbol, live, models, events, failed: failed.filter((f) => f.symbol === symbol) }, rc.notice(req)));
+    const livePanel = live === null ? undefined : { trades: await registry.liveTrades(live.modelId), monitoring: await registry.latestMonitoring(live.modelId), demoted: live.demoted };
+    rc.page(res, 200, symbolPage(rc.ctxOf(res), { symbol, live, models, events, failed: failed.filter((f) => f.symbol === symbol), ...(livePanel ? { livePanel } : {}) }, rc.notice(req)));
   });
 
   router.get('/symbols/:slug/trials', async (req, res) => {

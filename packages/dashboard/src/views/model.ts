@@ -29,10 +29,11 @@ export interface LivePanel {
 interface ReportShape {
   checks?: { rule: string; value: number; bound: number; breached: boolean; detail: string }[];
   buckets?: { from_bps: number; to_bps: number; trades: number; predicted_bps: number; realised_bps: number }[];
+  drift?: { name: string; psi: number }[];
 }
 
 /** Live feedback, monitoring and demotion (issue 19): what happened after the model was published. */
-function livePanel(l: LivePanel | undefined): SafeHtml {
+export function livePanel(l: LivePanel | undefined): SafeHtml {
   if (l === undefined) return html``;
   const n2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
   const head = l.demoted
@@ -51,6 +52,7 @@ function livePanel(l: LivePanel | undefined): SafeHtml {
   return html`${head}<div id="live"><p class="small">${l.trades.length} live trade(s) reported${l.monitoring ? html`; last monitored ${fmtTime(l.monitoring.at)}${l.monitoring.breach ? html` — <span class="reason">breach: ${l.monitoring.breach}</span>` : html` — no breach`}` : html``}.</p>
 ${checks.length > 0 ? html`<table class="live-checks"><thead><tr><th>Rule</th><th class="num">Value</th><th class="num">Bound</th><th>Verdict</th><th>Why</th></tr></thead><tbody>${checks.map((c) => html`<tr data-rule="${c.rule}"><td>${c.rule}</td><td class="num mono">${n2(c.value)}</td><td class="num mono">${n2(c.bound)}</td><td>${badge(c.breached ? 'fail' : 'pass')}</td><td class="small">${c.detail}</td></tr>`)}</tbody></table>` : html`<p class="muted small">Too few live trades for the rules to judge yet.</p>`}
 ${buckets.length > 0 ? html`<table class="live-buckets" style="margin-top:12px"><thead><tr><th>Predicted bps (quartile)</th><th class="num">Trades</th><th class="num">Mean predicted</th><th class="num">Mean realised</th></tr></thead><tbody>${buckets.map((b) => html`<tr><td class="mono">${n2(b.from_bps)} … ${n2(b.to_bps)}</td><td class="num">${b.trades}</td><td class="num mono">${n2(b.predicted_bps)}</td><td class="num mono">${n2(b.realised_bps)}</td></tr>`)}</tbody></table>` : html``}
+${(rep.drift ?? []).length > 0 ? html`<table class="live-drift" style="margin-top:12px"><thead><tr><th>Input (largest PSI first)</th><th class="num">PSI</th><th>Reading</th></tr></thead><tbody>${rep.drift!.slice(0, 10).map((d) => html`<tr><td class="mono">${d.name}</td><td class="num mono">${n2(d.psi)}</td><td>${d.psi > 0.25 ? badge('fail', 'drifted') : d.psi > 0.1 ? badge('pending', 'some shift') : badge('pass', 'stable')}</td></tr>`)}</tbody></table>` : html``}
 ${l.trades.length > 0 ? html`<div class="plot-box">${plot}</div>` : html``}</div>`;
 }
 

@@ -5,6 +5,7 @@ import type { FailedJob } from '../queues';
 import { nonDefaultBadge, badge, fmtMetric, fmtTime, HEADLINE_METRICS, modelHref, shortId, trialsHref } from './format';
 import { layout, type PageContext } from './layout';
 import { eventsTable, failedJobsTable } from './parts';
+import { livePanel, type LivePanel } from './model';
 
 export interface SymbolHistory {
   symbol: string;
@@ -12,6 +13,8 @@ export interface SymbolHistory {
   models: ModelSummary[];
   events: PublishEvent[];
   failed: FailedJob[];
+  /** The live model's live panel (feedback, monitoring, demotion); absent without a live model. */
+  livePanel?: LivePanel;
 }
 
 /** A symbol's history: live model, every model with verdict and metrics, failed jobs, its publish log. */
@@ -29,6 +32,7 @@ export function symbolPage(ctx: PageContext, h: SymbolHistory, notice?: { text: 
 </div>
 <p><a class="button secondary" id="trials-link" href="${trialsHref(h.symbol)}">Trials and deflated Sharpe</a>
 ${canRollBack ? html` <a class="button secondary" id="rollback-link" href="/symbols/${slug}/rollback">Roll back the live model…</a>` : html``}</p>
+${h.live !== null ? html`<h2>Live model in use</h2>${livePanel(h.livePanel)}` : html``}
 <h2>Models</h2>
 ${h.models.length === 0
   ? html`<p class="muted">No model recorded for ${h.symbol} yet.</p>`

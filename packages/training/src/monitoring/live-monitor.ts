@@ -58,6 +58,8 @@ export interface MonitorReport {
   breach: MonitorCheck | null;
   /** Realised vs predicted mean net bps by prediction quartile (informational). */
   buckets: { from_bps: number; to_bps: number; trades: number; predicted_bps: number; realised_bps: number }[];
+  /** PSI of every input, largest first, when drift was judged (absent otherwise). */
+  drift?: { name: string; psi: number }[];
 }
 
 const mean = (x: readonly number[]) => x.reduce((a, b) => a + b, 0) / x.length;
@@ -89,10 +91,12 @@ export function monitorLiveModel(
     const z = (n - lambda) / Math.sqrt(lambda);
     return { rule: 'live_trade_rate', value: n, bound: lambda, breached: Math.abs(z) > settings.rate_z, detail: `${n} trades in ${f2(liveDays)} live days where the walk-forward's ${f2(perDay)} a day expect ${f2(lambda)} (z ${f2(z)}, bound ±${settings.rate_z})` };
   };
+  let driftTable: { name: string; psi: number }[] | undefined;
   const driftCheck = (): MonitorCheck | null => {
     if (drift === undefined || drift.rows.length < settings.min_decisions || drift.bins.length === 0) return null;
     const psi = drift.bins.map((b, j) => ({ name: b.name, psi: populationStabilityIndex(b, drift.rows.map((r) => r[j] ?? null)) }));
     psi.sort((a, b) => b.psi - a.psi);
+    driftTable = psi;
     const worst = psi[0]!;
     const over = psi.filter((p) => p.psi > settings.psi_alert);
     return {
@@ -105,7 +109,7 @@ export function monitorLiveModel(
   };
   if (n < settings.min_trades || n < 2) {
     const early = [rateCheck(), driftCheck()].filter((c): c is MonitorCheck => c !== null);
-    return { trades: n, checks: early, breach: early.find((c) => c.breached) ?? null, buckets };
+    return { trades: n, checks: early, breach: early.find((c) => c.breached) ?? null, buckets, ...(driftTable ? { drift: driftTable } : {}) };
   }
   const m = mean(net);
   const s = sd(net);
@@ -135,7 +139,7 @@ export function monitorLiveModel(
   if (r) checks.push(r);
   const d = driftCheck();
   if (d) checks.push(d);
-  return { trades: n, checks, breach: checks.find((c) => c.breached) ?? null, buckets };
+  return { trades: n, checks, breach: checks.find((c) => c.breached) ?? null, buckets, ...(driftTable ? { drift: driftTable } : {}) };
 }
 
 function quartiles(trades: readonly { net_bps: number; predicted_bps: number }[]): MonitorReport['buckets'] {
