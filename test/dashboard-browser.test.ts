@@ -103,6 +103,12 @@ describe('dashboard in a browser', () => {
     expect(((await line.getAttribute('d')) ?? '').length).toBeGreaterThan(100);
     await expect(page.locator('#equity-plot svg .markers line').count()).resolves.toBe(6);
     await expect(page.locator('#drawdown-plot svg path.area').count()).resolves.toBe(1);
+    // Drawdown: the plot's deepest point = the card = the manifest's max_drawdown (what the CLI prints).
+    const card = await page.locator('.card', { hasText: 'Max drawdown (GBP)' }).locator('.v').textContent();
+    const plotted = await page.locator('#drawdown-plot').getAttribute('data-max-drawdown');
+    const manifestDd = ((await fx.registry.getModel(fx.models.btcNew.id))!.manifest.metrics as { max_drawdown: number }).max_drawdown;
+    expect(Number(plotted)).toBeCloseTo(manifestDd, 1);
+    expect(Number(card!.replace(/,/g, ''))).toBeCloseTo(manifestDd, 1);
     await expect(page.locator('#importance-plot svg .bar').count()).resolves.toBe(20);
     await expect(page.locator('[data-missing]').count()).resolves.toBe(0);
     const box = await page.locator('#equity-plot svg').boundingBox();

@@ -173,7 +173,10 @@ function plots(p: ModelPlots): SafeHtml {
     // The axis spans every test window, from the first fold's start to the last one's end.
     const xInclude = e.folds.flatMap((f) => [f.start, f.end]);
     parts.push(html`<div class="plot-box" id="equity-plot">${raw(lineChart({ id: 'equity', title: `Out-of-sample equity (${unit}), fold test windows marked`, series: [{ name: 'equity', x: e.t, y: e.equity, step: true }], markers, xInclude, yLabel: unit }))}</div>`);
-    parts.push(html`<div class="plot-box" id="drawdown-plot">${raw(lineChart({ id: 'drawdown', title: `Drawdown (${unit})`, series: [{ name: 'drawdown', x: e.t, y: drawdown(e.equity), area: true, step: true, color: '#dc2626' }], markers, xInclude, yLabel: unit }))}</div>`);
+    const dd = drawdown(e.equity);
+    const deepest = dd.reduce((lo, v) => (Number.isFinite(v) && v < lo ? v : lo), 0);
+    // The plot's deepest point, as a number the browser test compares with the card (and the CLI).
+    parts.push(html`<div class="plot-box" id="drawdown-plot" data-max-drawdown="${(-deepest).toFixed(2)}">${raw(lineChart({ id: 'drawdown', title: `Drawdown (${unit})`, series: [{ name: 'drawdown', x: e.t, y: dd, area: true, step: true, color: '#dc2626' }], markers, xInclude, yLabel: unit }))}</div>`);
   } else {
     parts.push(missing('equity data', p.equity.reason));
   }
