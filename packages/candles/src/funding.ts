@@ -1,9 +1,10 @@
-import { DataError, MINUTE_MS, PermanentError, parsePair } from '@engine/shared';
+import { MINUTE_MS, PermanentError, parsePair } from '@engine/shared';
 import type { RetryOptions } from './ccxt-source';
 import { missingRanges, type TimeRange } from './coverage';
 import { FundingCache } from './funding-cache';
 import { openSource } from './sources';
 import type { CandleSource, FundingPage, SourceSpec } from './source';
+import { ruleViolation } from './validate';
 
 /** The funding history of one perpetual over a window. */
 export interface FundingRates {
@@ -123,15 +124,7 @@ export function validateFunding(symbol: string, rows: FundingPage, source: strin
 }
 
 function fail(symbol: string, source: string, rule: FundingRule, ts: number, row: number, what: string): never {
-  const at = Number.isFinite(ts) ? `funding ${iso(ts)}` : `funding row ${row} (ts ${ts})`;
-  throw new DataError(FUNDING_INVALID, `${symbol} ${at} from ${source} breaks rule '${rule}': ${what}`, {
-    symbol,
-    source,
-    rule,
-    ts: Number.isFinite(ts) ? ts : null,
-    at: Number.isFinite(ts) ? iso(ts) : null,
-    row,
-  });
+  throw ruleViolation(FUNDING_INVALID, 'funding', symbol, source, rule, ts, row, what);
 }
 
 function iso(ms: number): string {

@@ -42,8 +42,16 @@ function iso(ms: number): string {
 }
 
 function fail(symbol: string, source: string, rule: CandleRule, ts: number, row: number, what: string): never {
-  const at = Number.isFinite(ts) ? `candle ${iso(ts)}` : `row ${row} (ts ${ts})`;
-  throw new DataError(CANDLES_INVALID, `${symbol} ${at} from ${source} breaks rule '${rule}': ${what}`, {
+  throw ruleViolation(CANDLES_INVALID, 'candle', symbol, source, rule, ts, row, what);
+}
+
+/**
+ * The error for a fetched row breaking a validation rule (candles, funding): names the
+ * symbol, the row's time (or index), the source, the rule and what was found.
+ */
+export function ruleViolation(code: string, what: 'candle' | 'funding', symbol: string, source: string, rule: string, ts: number, row: number, found: string): DataError {
+  const at = Number.isFinite(ts) ? `${what} ${iso(ts)}` : `${what === 'candle' ? 'row' : 'funding row'} ${row} (ts ${ts})`;
+  return new DataError(code, `${symbol} ${at} from ${source} breaks rule '${rule}': ${found}`, {
     symbol,
     source,
     rule,

@@ -1,5 +1,5 @@
 import { allocCandles, MINUTE_MS } from '@engine/shared';
-import { EXIT_REASON_NAMES, isMakerEntry, tripleBarrierLabels, type CostModel, type LabelConfig } from '@engine/model';
+import { EXIT_REASON_NAMES, isMakerEntry, labelSpan, tripleBarrierLabels, type CostModel, type LabelConfig } from '@engine/model';
 import type { CandleInput } from '@engine/features';
 
 /** A position the trader holds: entered at the open of the bar after its signal bar. */
@@ -110,7 +110,7 @@ export class PositionTracker {
     // it, and the net bps it reports leave it out (priced as a zero constant).
     this.costs = costs.version === 'cost-v2' && costs.funding.mode === 'series' ? { ...costs, funding: { ...costs.funding, mode: 'constant', constant_rate_bps: 0 } } : costs;
     this.pending = null;
-    const cap = labels.vol_window + this.spanOf(labels, costs) + 2;
+    const cap = labels.vol_window + labelSpan(labels, costs) + 2;
     if (cap <= this.cap) return;
     // Grow the ring, keeping the candles it holds in push order; older ones are gone, so
     // the tracker is not tradable until the new σ window has filled again.
@@ -136,11 +136,6 @@ export class PositionTracker {
       this.volume[to] = old.volume[from]!;
       this.gap[to] = old.gap[from]!;
     }
-  }
-
-  /** Bars after the signal bar a trade may need: the horizon, or a maker entry's fill window and then the horizon. */
-  private spanOf(labels: LabelConfig, costs: CostModel): number {
-    return isMakerEntry(costs) ? costs.maker_fill.window_minutes + labels.horizon_minutes - 1 : labels.horizon_minutes;
   }
 
   /** The open position, if any. */
@@ -232,7 +227,7 @@ export class PositionTracker {
     if (lab === null) {
       // A gap inside the trade window: the labeller cannot place the exit. Close at the
       // horizon with no P&L figures rather than hold forever.
-      if (j < this.spanOf(this.labels, this.costs)) return null;
+      if (j < labelSpan(this.labels, this.costs)) return null;
       const closed: ClosedPosition = { ...p, exit_ts: p.exit_by_ts, exit_reason: 'time', gross_bps: NaN, net_bps: NaN, fee_bps: NaN, spread_bps: NaN, slippage_bps: NaN, funding_bps: NaN };
       this.position = null;
       return closed;
@@ -266,7 +261,7 @@ export class PositionTracker {
    */
   private label(signalCount: number, lastCount: number) {
     const w = this.labels.vol_window;
-    const h = this.spanOf(this.labels, this.costs);
+    const h = labelSpan(this.labels, this.costs);
     const first = signalCount - 1 - w; // 0-based index (in pushes) of the first candle used
     if (first < 0 || first < this.count - this.held) return null;
     const real = lastCount - first; // candles first..lastCount-1

@@ -169,19 +169,17 @@ export function fundingTimesSpanned(entryTs: number, exitTs: number, intervalHou
 }
 
 /**
- * The funding a position pays over [entryTs, exitTs), bps of notional (negative: received),
- * given each funding time's rate in bps (`rateAt`, the venue's series; ignored in
- * `constant` mode). Longs pay a positive rate, shorts receive it.
+ * The funding a position pays over [entryTs, exitTs) at a constant rate, bps of notional
+ * (negative: received): `constant_rate_bps` at every funding time it spans; longs pay a
+ * positive rate, shorts receive it. 0 off perpetuals. (In `series` mode the labeller sums
+ * the venue's own events instead.)
  */
-export function fundingCostBps(model: CostModel, side: 'long' | 'short', entryTs: number, exitTs: number, rateAt?: (fundingTs: number) => number): number {
+export function fundingCostBps(model: CostModel, side: 'long' | 'short', entryTs: number, exitTs: number): number {
   const f = fundingOf(model);
-  if (f === null) return 0;
-  let sum = 0;
-  for (const t of fundingTimesSpanned(entryTs, exitTs, f.interval_hours)) {
-    const r = f.mode === 'constant' ? f.constant_rate_bps : rateAt ? rateAt(t) : NaN;
-    sum += r;
-  }
-  return side === 'long' ? sum : -sum;
+  if (f === null || f.mode !== 'constant') return 0;
+  const sum = f.constant_rate_bps * fundingTimesSpanned(entryTs, exitTs, f.interval_hours).length;
+  // (+ 0: a short spanning no event pays 0, not −0.)
+  return (side === 'long' ? sum : -sum) + 0;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { DataError, MINUTE_MS, PermanentError, type CandleSeries } from '@engine/shared';
 import { z } from 'zod';
-import { type CostModel, fundingOf, fundingTimesSpanned, isMakerEntry, minimumRoundTripBps, roundTripCost } from './cost-model';
+import { type CostModel, fundingCostBps, fundingOf, isMakerEntry, minimumRoundTripBps, roundTripCost } from './cost-model';
 import { rollingReturnStd } from './rolling-volatility';
 
 /** Barriers as multiples of σ_h (σ of 1-minute returns × √horizon), or fixed bps. */
@@ -172,6 +172,15 @@ export function checkLabelConfig(cfg: LabelConfig, costs: CostModel, symbol: str
   return warnings;
 }
 
+/**
+ * Bars after the signal bar a label may need: the horizon, or a maker entry's fill window
+ * and then the horizon (the fill bar counts as the first bar held). The live tracker keeps
+ * this many bars of a position, so it decides exits exactly as the labeller does.
+ */
+export function labelSpan(cfg: Pick<LabelConfig, 'horizon_minutes'>, costs: CostModel): number {
+  return isMakerEntry(costs) ? costs.maker_fill.window_minutes + cfg.horizon_minutes - 1 : cfg.horizon_minutes;
+}
+
 /** How a cost model names itself in messages: its profile, or its version. */
 export function describeCosts(costs: CostModel): string {
   if (costs.version === 'cost-v1') return 'cost model cost-v1';
@@ -286,8 +295,7 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
   const maker = isMakerEntry(costs);
   const fillWindow = maker ? costs.maker_fill.window_minutes : 0;
   const through = maker ? costs.maker_fill.through_bps / 1e4 : 0;
-  // Bars after the signal bar a label may need: the horizon, or the fill window and then the horizon.
-  const span = maker ? fillWindow + h - 1 : h;
+  const span = labelSpan(cfg, costs);
   const fund = fundingOf(costs);
   const fundSeries = fund !== null && fund.mode === 'series' ? checkedFunding(funding, candles, fund.interval_hours) : null;
   const fundSign = long ? 1 : -1;
@@ -431,7 +439,7 @@ export function tripleBarrierLabels(candles: CandleSeries, cfg: LabelConfig, cos
     let fundingBps = 0;
     // (+ 0: a short spanning no event pays 0, not −0.)
     if (fundSeries !== null) fundingBps = fundSign * fundingBetween(fundSeries, ts[f]!, ts[j]! + MINUTE_MS) + 0;
-    else if (fund !== null) fundingBps = fundSign * fund.constant_rate_bps * fundingTimesSpanned(ts[f]!, ts[j]! + MINUTE_MS, fund.interval_hours).length + 0;
+    else if (fund !== null) fundingBps = fundingCostBps(costs, long ? 'long' : 'short', ts[f]!, ts[j]! + MINUTE_MS);
     const g = long ? (exitPrice / entry - 1) * 1e4 : (1 - exitPrice / entry) * 1e4;
     gross[t] = g;
     net[t] = g - cost.total_bps - fundingBps;
