@@ -48,7 +48,7 @@ const LEAF = Buffer.from('LEAF', 'utf8');
  * to the true branch when the split's default direction is left. The output is the margin
  * base_score + Σ leaf values.
  */
-function treeEnsembleNode(m: GbdtModel, output: string, name: string): Record<string, unknown> {
+export function treeEnsembleNode(m: GbdtModel, output: string, name: string): Record<string, unknown> {
   const treeIds: number[] = [];
   const nodeIds: number[] = [];
   const featureIds: number[] = [];
@@ -116,7 +116,7 @@ function treeEnsembleNode(m: GbdtModel, output: string, name: string): Record<st
   };
 }
 
-function tensorInfo(name: string, dims: Array<number | string>): Record<string, unknown> {
+export function tensorInfo(name: string, dims: Array<number | string>): Record<string, unknown> {
   return {
     name,
     type: {

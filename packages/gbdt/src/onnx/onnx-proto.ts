@@ -51,8 +51,16 @@ message GraphProto {
   repeated NodeProto node = 1;
   optional string name = 2;
   optional string doc_string = 10;
+  repeated TensorProto initializer = 5;
   repeated ValueInfoProto input = 11;
   repeated ValueInfoProto output = 12;
+}
+
+message TensorProto {
+  repeated int64 dims = 1;
+  optional int32 data_type = 2;
+  optional string name = 8;
+  optional bytes raw_data = 9;
 }
 
 message TensorShapeProto {
@@ -106,6 +114,14 @@ let root: protobuf.Root | null = null;
 export function onnxRoot(): protobuf.Root {
   if (root === null) root = protobuf.parse(ONNX_SUBSET, { keepCase: true }).root;
   return root;
+}
+
+/** A float32 tensor as a graph initializer (raw little-endian bytes, as onnx.numpy_helper writes them). */
+export function floatInitializer(name: string, dims: number[], values: ArrayLike<number>): Record<string, unknown> {
+  const f = Float32Array.from(values as ArrayLike<number>);
+  const raw = Buffer.alloc(f.length * 4);
+  for (let i = 0; i < f.length; i++) raw.writeFloatLE(f[i], i * 4);
+  return { name, dims, data_type: ELEM_FLOAT, raw_data: raw };
 }
 
 /** The ModelProto message type. */
