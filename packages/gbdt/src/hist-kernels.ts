@@ -89,6 +89,12 @@ export const P_BAG_FRACTION = 8;
 export const P_BAG_STATE = 9;
 export const P_GRAD_RANGE = 10;
 export const P_LEARNING_RATE = 11;
+/**
+ * 1: keep the gradients of the previous tree instead of computing them from the scores
+ * (random forest mode: every tree fits the residuals of the base score, while the scores
+ * still accumulate the trees for progress reports).
+ */
+export const P_FROZEN_GRADIENTS = 12;
 export const PARAMS_LEN = 16;
 export const CMD_RUN = 1;
 export const CMD_EXIT = 2;
@@ -633,7 +639,7 @@ export function runShare(v: HistViews, thread: number, nThreads: number): void {
 }
 
 /**
- * The root task's first phases, by chunks of rows: gradients, bag draw (into scratch lists),
+ * The root task's first phases, by chunks of rows: gradients (unless frozen), bag draw (into scratch lists),
  * max |g| of the bag; then the bag's final order, the packed gradients and their exact
  * integer sums; then (thread 0) the root's totals. Returns the number of barriers passed.
  */
@@ -644,12 +650,16 @@ function rootPrologue(v: HistViews, t: number, T: number): number {
   const kernel = params[P_OBJECTIVE];
   const bagging = params[P_BAG_FRACTION] < 1;
   const packed = v.binStride === 1;
+  const fresh = params[P_FROZEN_GRADIENTS] !== 1;
   for (let c = take(ctrl, Q_ROOT_A); c < K; c = take(ctrl, Q_ROOT_A)) {
     const r0 = chunkStart(0, n, c, K);
     const r1 = chunkStart(0, n, c + 1, K);
-    if (kernel === OBJ_LOGISTIC) logisticGradients(v.label, v.score, grad, v.hess, r0, r1);
-    else if (kernel === OBJ_HUBER) huberGradients(v.label, v.score, grad, params[P_HUBER_DELTA], r0, r1);
-    else squaredGradients(v.label, v.score, grad, r0, r1);
+    // (random forest: every tree after the first keeps the first tree's gradients)
+    if (fresh) {
+      if (kernel === OBJ_LOGISTIC) logisticGradients(v.label, v.score, grad, v.hess, r0, r1);
+      else if (kernel === OBJ_HUBER) huberGradients(v.label, v.score, grad, params[P_HUBER_DELTA], r0, r1);
+      else squaredGradients(v.label, v.score, grad, r0, r1);
+    }
     let k = r1 - r0;
     if (bagging) k = drawBagChunk(params[P_BAG_STATE], params[P_BAG_FRACTION], r0, r1, tmpA, tmpB);
     else identityRows(tmpA, r0, r1);

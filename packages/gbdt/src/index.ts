@@ -1,5 +1,5 @@
 export { DEFAULT_GBDT_PARAMS, gbdtParamsSchema, resolveGbdtParams, resolveThreads } from './params';
-export type { GbdtObjective, GbdtParams, GbdtProgress, GbdtRunOptions, GrowPolicy } from './params';
+export type { BoostingMode, GbdtObjective, GbdtParams, GbdtProgress, GbdtRunOptions, GrowPolicy } from './params';
 export { columnMatrix, rowMajorMatrix } from './matrix';
 export type { FeatureMatrix, NumericArray } from './matrix';
 export { binRows, fitBinMapper } from './binning';

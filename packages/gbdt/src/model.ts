@@ -1,7 +1,7 @@
 import { DataError } from '@engine/shared';
 import type { FeatureMatrix } from './matrix';
 import { sigmoid } from './objective';
-import type { GbdtObjective, GbdtParams } from './params';
+import { paramsFromJson, paramsToJson, type GbdtObjective, type GbdtParams } from './params';
 import { CompiledForest } from './predictor';
 import { treeFromJson, treeToJson, type GbdtTree, type GbdtTreeJson } from './tree';
 
@@ -23,7 +23,12 @@ export interface GbdtModelJson {
   num_trees: number;
   /** Rounds trained before stopping. */
   rounds_trained: number;
-  params: GbdtParams;
+  /**
+   * The training parameters. Those added after version 1 (`boosting`,
+   * `featureFractionByNode`) appear only when not at their defaults; `boosting: 'rf'` marks
+   * a random forest (leaves already divided by the number of trees).
+   */
+  params: Partial<GbdtParams>;
   /** Validation loss per round, when a validation set was used. */
   valid_loss: number[];
   feature_importance: { gain: number[]; split: number[] };
@@ -34,7 +39,8 @@ export interface GbdtModelJson {
 export type ImportanceKind = 'gain' | 'split';
 
 /**
- * A trained gradient-boosted tree ensemble. Predictions are `base_score + Σ leaf values`
+ * A trained gradient-boosted tree ensemble, or a random forest (`params.boosting === 'rf'`,
+ * whose leaves hold value / number of trees). Predictions are `base_score + Σ leaf values`
  * (the sigmoid of that for logistic), with float32 thresholds and leaf values exactly as
  * exported to ONNX.
  */
@@ -133,7 +139,7 @@ export class GbdtModel {
       feature_names: [...this.featureNames],
       num_trees: this.trees.length,
       rounds_trained: this.roundsTrained,
-      params: { ...this.params },
+      params: paramsToJson(this.params),
       valid_loss: [...this.validLoss],
       feature_importance: { gain: Array.from(this.featureImportance('gain')), split: Array.from(this.featureImportance('split')) },
       trees: this.trees.map(treeToJson),
@@ -163,7 +169,7 @@ export class GbdtModel {
       huberDelta: j.huber_delta,
       nFeatures: j.num_features,
       featureNames: j.feature_names,
-      params: j.params,
+      params: paramsFromJson(j.params),
       trees,
       roundsTrained: j.rounds_trained,
       validLoss: j.valid_loss,

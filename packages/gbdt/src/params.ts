@@ -9,6 +9,13 @@ export type GbdtObjective = 'squared_error' | 'huber' | 'logistic';
 export type GrowPolicy = 'leafwise' | 'depthwise';
 
 /**
+ * `gbdt`: gradient boosting, each tree fits the residual of the trees before it.
+ * `rf`: a random forest, every tree fits the residual of the base score (see
+ * {@link GbdtParams.boosting}).
+ */
+export type BoostingMode = 'gbdt' | 'rf';
+
+/**
  * Hyperparameters of the histogram GBDT. Every field has a default (see
  * {@link DEFAULT_GBDT_PARAMS}); the defaults are the anchors' `xgb` settings, so a default
  * model is the one the benchmark compares with XGBoost.
@@ -16,6 +23,20 @@ export type GrowPolicy = 'leafwise' | 'depthwise';
 export interface GbdtParams {
   /** Loss. `logistic` models P(y > 0): rows with y > 0 are the positive class. Default `squared_error`. */
   objective: GbdtObjective;
+  /**
+   * `gbdt` (default): boosting. `rf`: a random forest from the same tree learner: all
+   * {@link GbdtParams.nEstimators} trees fit the same residuals `y − baseScore` (the scores
+   * are not updated between trees), each on its own row bag ({@link GbdtParams.baggingFraction},
+   * a seeded Bernoulli draw, i.e. sampling WITHOUT replacement, unlike scikit-learn's
+   * bootstrap) and usually with {@link GbdtParams.featureFractionByNode} < 1; every leaf is
+   * then stored as its value / nEstimators (float32), so the model predicts
+   * `baseScore + mean of the trees` with the usual predictors, serialization and ONNX export.
+   * In `rf` mode `learningRate` is ignored (the trees are averaged, not shrunk), the
+   * objective must be `squared_error` and `earlyStoppingRounds` 0; set `lambdaL2` to 0 for
+   * leaves that are true means of their rows (λ shrinks a leaf of c rows by c/(c+λ)).
+   * Progress and `validLoss` report the average of the trees so far.
+   */
+  boosting: BoostingMode;
   /** Boosting rounds (trees). Default 300. */
   nEstimators: number;
   /** Shrinkage applied to every leaf value. Default 0.05. */
@@ -42,6 +63,16 @@ export interface GbdtParams {
   featureFraction: number;
   /** Share of rows drawn (seeded Bernoulli) for each tree. Default 0.8. */
   baggingFraction: number;
+  /**
+   * Share of the tree's features (those {@link GbdtParams.featureFraction} drew) that each
+   * node's split search draws, seeded (scikit-learn's `max_features`, LightGBM's
+   * `feature_fraction_bynode`): `max(1, round(share × tree features))` of them, drawn without
+   * replacement per node; when none of those can split the node, further features are
+   * drawn until one can (as scikit-learn does). The draws are made on the calling thread in
+   * the order the nodes are created, so models stay byte-identical for any thread count.
+   * 1 = off (every node searches all of the tree's features). Default 1.
+   */
+  featureFractionByNode: number;
   /** Huber transition point in target units; 0 = 1.345 × 1.4826 × MAD of the target. Default 0. */
   huberDelta: number;
   /** Seed of every random choice (bin sample, bagging, feature sampling). Default 0. */
@@ -87,6 +118,7 @@ export interface GbdtProgress {
   bestIteration?: number;
 }
 
+// New parameters go at the end (see PARAMS_ADDED_LATER): a model's JSON lists its params in this order.
 export const DEFAULT_GBDT_PARAMS: Readonly<GbdtParams> = Object.freeze({
   objective: 'squared_error',
   nEstimators: 300,
@@ -106,7 +138,28 @@ export const DEFAULT_GBDT_PARAMS: Readonly<GbdtParams> = Object.freeze({
   seed: 0,
   earlyStoppingRounds: 0,
   validationFraction: 0,
+  boosting: 'gbdt',
+  featureFractionByNode: 1,
 });
+
+/**
+ * Parameters added after model format version 1. A model's JSON records them only when they
+ * differ from their defaults, so models trained without them keep their exact bytes, and
+ * reading a model fills in the defaults (see {@link paramsToJson}, {@link paramsFromJson}).
+ */
+const PARAMS_ADDED_LATER = ['boosting', 'featureFractionByNode'] as const satisfies ReadonlyArray<keyof GbdtParams>;
+
+/** The params as a model's JSON records them: later parameters only when not at their default. */
+export function paramsToJson(p: Readonly<GbdtParams>): Partial<GbdtParams> {
+  const out: Partial<GbdtParams> = { ...p };
+  for (const k of PARAMS_ADDED_LATER) if (p[k] === DEFAULT_GBDT_PARAMS[k]) delete out[k];
+  return out;
+}
+
+/** The params of a model's JSON, with the defaults of parameters it does not record. */
+export function paramsFromJson(j: Partial<GbdtParams>): GbdtParams {
+  return { ...DEFAULT_GBDT_PARAMS, ...j };
+}
 
 /** Type-level equality, to keep a zod schema and the interface it validates in step. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -132,8 +185,18 @@ export const gbdtParamsSchema = z
     seed: z.number().int().min(0).max(0xffffffff),
     earlyStoppingRounds: z.number().int().min(0),
     validationFraction: z.number().min(0).lt(0.9),
+    boosting: z.enum(['gbdt', 'rf']),
+    featureFractionByNode: z.number().gt(0).max(1),
   })
-  .refine((p) => p.growPolicy === 'leafwise' || p.maxDepth > 0, { message: 'maxDepth must be > 0 for depthwise growth (0 = unlimited is leafwise only)', path: ['maxDepth'] });
+  .refine((p) => p.growPolicy === 'leafwise' || p.maxDepth > 0, { message: 'maxDepth must be > 0 for depthwise growth (0 = unlimited is leafwise only)', path: ['maxDepth'] })
+  .refine((p) => p.boosting !== 'rf' || p.objective === 'squared_error', {
+    message: "random forest mode (boosting 'rf') supports only the squared_error objective",
+    path: ['objective'],
+  })
+  .refine((p) => p.boosting !== 'rf' || p.earlyStoppingRounds === 0, {
+    message: "early stopping has no meaning for a random forest (boosting 'rf'): its trees are averaged, not ordered",
+    path: ['earlyStoppingRounds'],
+  });
 const paramsInStep: Equal<z.infer<typeof gbdtParamsSchema>, GbdtParams> = true;
 void paramsInStep;
 

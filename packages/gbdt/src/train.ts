@@ -34,6 +34,7 @@ export interface GbdtTrainOptions extends GbdtRunOptions {
 const STREAM_BINS = 1;
 const STREAM_BAG = 2;
 const STREAM_FEATURES = 3;
+const STREAM_NODE_FEATURES = 4;
 
 function allRows(n: number): Int32Array {
   const r = new Int32Array(n);
@@ -75,11 +76,11 @@ function drawFeatures(rng: Mulberry32, pool: Int32Array, F: number, k: number, o
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * Trains a histogram GBDT. Bins are fitted on the training rows only; trees grow
- * leaf-wise or depth-wise with histogram subtraction, their histograms built on
- * `threads` threads (worker_threads + SharedArrayBuffer). The same data, params and seed
- * give a byte-identical model whatever the thread count. The event loop gets a turn
- * after every tree; `signal` aborts between trees.
+ * Trains a histogram GBDT, or a random forest with `boosting: 'rf'`. Bins are fitted on the
+ * training rows only; trees grow leaf-wise or depth-wise with histogram subtraction, their
+ * histograms built on `threads` threads (worker_threads + SharedArrayBuffer). The same
+ * data, params and seed give a byte-identical model whatever the thread count. The event
+ * loop gets a turn after every tree; `signal` aborts between trees.
  */
 export async function trainGbdt(data: GbdtTrainingData, params: Partial<GbdtParams> = {}, opts: GbdtTrainOptions = {}): Promise<GbdtModel> {
   const p = resolveGbdtParams(params);
@@ -171,6 +172,10 @@ async function boost(input: BoostInput, pool: GbdtThreadPool, opts: GbdtTrainOpt
     validX = selectRows(valid.x, valid.rows);
   }
 
+  // Random forest: every tree fits y − baseScore (the gradients are computed once); the
+  // scores still accumulate the scaled trees, so that after k of T trees the forest of those
+  // k predicts base + (T/k)·(score − base).
+  const forest = p.boosting === 'rf';
   const cfg: TreeLearnerConfig = {
     nRows: n,
     colStride,
@@ -188,7 +193,11 @@ async function boost(input: BoostInput, pool: GbdtThreadPool, opts: GbdtTrainOpt
     numLeaves: p.numLeaves,
     maxDepth: p.maxDepth,
     growPolicy: p.growPolicy,
-    learningRate: p.learningRate,
+    // a forest stores each tree's share of the average: leaf / trees, rounded once to float32
+    learningRate: forest ? 1 / p.nEstimators : p.learningRate,
+    freezeGradients: forest,
+    featureFractionByNode: p.featureFractionByNode,
+    nodeFeatureSeed: deriveSeed(p.seed, STREAM_NODE_FEATURES),
   };
   const learner = new TreeLearner(cfg, allocateHistBuffers(cfg, binsSab));
   // targets and scores live in shared memory: the threads compute gradients from them
@@ -203,6 +212,9 @@ async function boost(input: BoostInput, pool: GbdtThreadPool, opts: GbdtTrainOpt
   const nFeats = Math.max(1, Math.round(F * p.featureFraction));
   const trees: GbdtTree[] = [];
   const validLoss: number[] = [];
+  // forest mode: scratch for the scores of the trees so far (allocated when first needed)
+  let trainTmp: Float64Array | null = null;
+  let validTmp: Float64Array | null = null;
   let bestIter = 0;
   let bestLoss = Infinity;
   await pool.attach(learner.buffers);
@@ -216,12 +228,13 @@ async function boost(input: BoostInput, pool: GbdtThreadPool, opts: GbdtTrainOpt
       bagRng.advance(n);
       const tree = learner.grow(bagState, feats, nFeats, pool);
       trees.push(tree);
+      const scale = forest ? p.nEstimators / (it + 1) : 1;
       let vLoss: number | undefined;
       if (validScore !== null && validLabel !== null && validX !== null) {
         // one tree at a time: the JavaScript kernel, since a WebAssembly arena per tree
         // would cost more to set up than the walk itself
         new CompiledForest([tree], F).addRows(validX, validScore, 1, 'js');
-        vLoss = objective.loss(validLabel, validScore);
+        vLoss = objective.loss(validLabel, forest ? forestScores(validScore, baseScore, scale, validTmp ??= new Float64Array(validScore.length)) : validScore);
         validLoss.push(vLoss);
         if (vLoss < bestLoss) {
           bestLoss = vLoss;
@@ -232,7 +245,7 @@ async function boost(input: BoostInput, pool: GbdtThreadPool, opts: GbdtTrainOpt
         opts.onProgress({
           iteration: it + 1,
           total: p.nEstimators,
-          trainLoss: objective.loss(label, score),
+          trainLoss: objective.loss(label, forest ? forestScores(score, baseScore, scale, trainTmp ??= new Float64Array(n)) : score),
           validLoss: vLoss,
           bestIteration: vLoss === undefined ? undefined : bestIter,
         });
@@ -254,6 +267,12 @@ async function boost(input: BoostInput, pool: GbdtThreadPool, opts: GbdtTrainOpt
     roundsTrained: trees.length,
     validLoss,
   });
+}
+
+/** Scores of the trees so far as a forest: out = base + scale · (score − base). */
+function forestScores(score: Float64Array, base: number, scale: number, out: Float64Array): Float64Array {
+  for (let i = 0; i < score.length; i++) out[i] = base + scale * (score[i] - base);
+  return out;
 }
 
 /** The selected rows of a matrix as a compact matrix (a view when rows are all rows). */

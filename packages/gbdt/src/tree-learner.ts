@@ -16,6 +16,7 @@ import {
   P_BAG_FRACTION,
   P_BAG_STATE,
   P_CB_MUL,
+  P_FROZEN_GRADIENTS,
   P_GRAD_RANGE,
   P_HESS_CONST,
   P_HUBER_DELTA,
@@ -33,6 +34,7 @@ import {
   type ArenaRegion,
   type ArenaRegions,
 } from './hist-kernels';
+import { Mulberry32 } from '@engine/shared';
 import type { GrowPolicy } from './params';
 import type { GbdtThreadPool } from './thread-pool';
 import type { GbdtTree } from './tree';
@@ -63,7 +65,14 @@ export interface TreeLearnerConfig {
   /** 0 = unlimited. */
   maxDepth: number;
   growPolicy: GrowPolicy;
+  /** Factor of every leaf value (the learning rate; 1 / trees for a random forest). */
   learningRate: number;
+  /** Random forest: every tree fits the first tree's gradients (the scores still accumulate the trees). */
+  freezeGradients: boolean;
+  /** Share of the tree's features each node's split search draws (1 = all; see GbdtParams.featureFractionByNode). */
+  featureFractionByNode: number;
+  /** Seed of the per-node feature draws (one stream for the whole training). */
+  nodeFeatureSeed: number;
 }
 
 function sab(bytes: number): SharedArrayBuffer {
@@ -238,6 +247,9 @@ export class TreeLearner {
   private readonly partChildren: number[] = [];
   /** Slots to free after the current task (small children that only fed a subtraction). */
   private readonly tempSlots: number[] = [];
+  /** Per-node feature sampling: its generator (null = off) and a scratch permutation of the tree's features. */
+  private readonly nodeRng: Mulberry32 | null;
+  private readonly nodePerm: Int32Array;
 
   constructor(cfg: TreeLearnerConfig, buffers: HistBuffers) {
     this.cfg = cfg;
@@ -270,6 +282,8 @@ export class TreeLearner {
     this.nodeRight = new Int32Array(L);
     this.nodeGain = new Float64Array(L);
     this.nodeCount = new Int32Array(L);
+    this.nodeRng = cfg.featureFractionByNode < 1 ? new Mulberry32(cfg.nodeFeatureSeed) : null;
+    this.nodePerm = new Int32Array(cfg.nFeatures);
   }
 
   /**
@@ -298,6 +312,8 @@ export class TreeLearner {
     this.leafOobBegin[0] = 0;
     this.leafOobEnd[0] = cfg.nRows - nBag;
     this.leafSlot[0] = slot;
+    // the gradients stay in shared memory: a random forest's later trees reuse them
+    if (cfg.freezeGradients) v.params[P_FROZEN_GRADIENTS] = 1;
     this.readSplits([0]);
     if (cfg.growPolicy === 'depthwise') this.growDepthwise(pool);
     else this.growLeafwise(pool);
@@ -425,25 +441,50 @@ export class TreeLearner {
     this.readSplits(leaves);
   }
 
-  /** Takes each leaf's best split over the tree's features (lowest feature wins ties). */
+  /**
+   * Takes each leaf's best split over the tree's features, or over the features drawn for
+   * it when nodes sample features (lowest feature wins ties either way). The threads
+   * searched every feature of the tree; the draw happens here, on the calling thread, in
+   * the order the leaves were created, so it never depends on the thread count.
+   */
   private readSplits(leaves: number[]): void {
-    const { v } = this;
+    const { v, nodeRng } = this;
     const F = v.nFeatures;
     const nFeats = v.task[1];
     const split = v.split;
+    const perm = this.nodePerm;
+    const kNode = nodeRng === null ? nFeats : Math.max(1, Math.round(nFeats * this.cfg.featureFractionByNode));
     for (const l of leaves) {
       const s = this.leafSlot[l];
       if (s < 0) continue;
       let best = -Infinity;
       let bo = -1;
       let bf = -1;
-      for (let k = 0; k < nFeats; k++) {
-        const f = v.task[2 + k];
-        const o = (s * F + f) * SPLIT_W;
-        if (split[o] > best) {
-          best = split[o];
-          bo = o;
-          bf = f;
+      if (nodeRng === null || kNode >= nFeats) {
+        for (let k = 0; k < nFeats; k++) {
+          const f = v.task[2 + k];
+          const o = (s * F + f) * SPLIT_W;
+          if (split[o] > best) {
+            best = split[o];
+            bo = o;
+            bf = f;
+          }
+        }
+      } else {
+        // partial Fisher–Yates over the tree's features: kNode of them, and more only while
+        // none of those drawn can split the node (as scikit-learn's max_features does)
+        for (let k = 0; k < nFeats; k++) perm[k] = v.task[2 + k];
+        for (let k = 0; k < nFeats && (k < kNode || bo < 0); k++) {
+          const j = k + nodeRng.nextInt(nFeats - k);
+          const f = perm[j];
+          perm[j] = perm[k];
+          perm[k] = f;
+          const o = (s * F + f) * SPLIT_W;
+          if (split[o] > best || (split[o] === best && bo >= 0 && f < bf)) {
+            best = split[o];
+            bo = o;
+            bf = f;
+          }
         }
       }
       this.bGain[l] = best;
@@ -556,7 +597,7 @@ export class TreeLearner {
   }
 
   /**
-   * Runs the finish task — each leaf's value −G/(H+λ)·lr as float32, with G and H summed
+   * Runs the finish task — each leaf's value −G/(H+λ)·lr as float32 (lr = 1/trees for a forest), with G and H summed
    * exactly (unquantised, in row order) over its rows, added to its rows' scores — and
    * returns the tree.
    */

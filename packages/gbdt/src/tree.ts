@@ -16,7 +16,7 @@ export interface GbdtTree {
   readonly splitGain: Float64Array;
   /** Training rows (of the tree's bag) through each internal node. */
   readonly internalCount: Int32Array;
-  /** Leaf outputs (learning rate applied), float32 values stored as float64. */
+  /** Leaf outputs (learning rate applied; a random forest's divided by its number of trees), float32 values stored as float64. */
   readonly leafValue: Float64Array;
   /** Training rows (of the tree's bag) in each leaf. */
   readonly leafCount: Int32Array;

@@ -1,12 +1,15 @@
 /**
- * `npm run bench:gbdt`: our GBDT against XGBoost and scikit-learn, in one gbdt_bench.py run.
+ * `npm run bench:gbdt`: our GBDT against XGBoost, LightGBM and scikit-learn, in one gbdt_bench.py run.
  *
  * 1. Generates make_synth.py's data sets (150 days by default, and the high-signal variant
  *    `--alpha 3 --df-eps 30`) in a work folder outside the repo (default /tmp/engine-gbdt-bench).
- * 2. Runs `gbdt_bench.py bench` with `--libs xgb,hgb` and our trainer as the external `ts`
+ * 2. Runs `gbdt_bench.py bench` with `--libs xgb,lgbm,hgb` and our trainer as the external `ts`
  *    (`engine bench gbdt-ext`), same warm-up, repeats and thread count; prints its table.
- *    Every library's raw JSON line is appended to WORK/results.jsonl.
- * 3. Prints one JSON line per target: time, RMSE, Pearson and memory against XGBoost; the
+ *    LightGBM runs under its own interpreter (--lgbm-python, default $LGBM_PYTHON, else the
+ *    venv of the anchors' setup_lgbm.sh); without one that imports lightgbm it is skipped,
+ *    with a line saying so. Every library's raw JSON line is appended to WORK/results.jsonl.
+ * 3. Prints one JSON line per target: time, RMSE, Pearson and memory against XGBoost; time and
+ *    RMSE against the better of XGBoost and LightGBM (`*_vs_best`); the
  *    correlation of our predictions with sklearn's on the high-signal set; in-process batch
  *    throughput (the thread pool on --threads, the WebAssembly kernel on one thread, and
  *    its speed-up over the JavaScript kernel, measured round-robin in one process; plus the
@@ -14,10 +17,10 @@
  *    and onnxruntime parity of the exported model.
  *
  * Options: --days N (150) --threads N (2) --repeats N (3) --warmup N (1) --work DIR
- *          --skip-high-signal --skip-inprocess
+ *          --lgbm-python PATH --skip-high-signal --skip-inprocess
  * Needs: Debian's /usr/bin/python3 with xgboost, sklearn, numpy, scipy; the built CLI.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -25,10 +28,8 @@ import { exportOnnx } from '../onnx';
 import { rowMajorMatrix } from '../matrix';
 import { GbdtThreadPool } from '../thread-pool';
 import { trainGbdt } from '../train';
+import { ANCHORS, PYTHON, REPO_ROOT, ensureData, median, metricLine, readF32 } from './bench-data';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-const ANCHORS = process.env.ENGINE_ANCHORS_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'anchors');
-const PYTHON = '/usr/bin/python3';
 const CLI = path.join(REPO_ROOT, 'apps', 'cli', 'dist', 'main.js');
 
 interface Args {
@@ -39,10 +40,21 @@ interface Args {
   work: string;
   highSignal: boolean;
   inProcess: boolean;
+  /** Interpreter with lightgbm (see setup_lgbm.sh). */
+  lgbmPython: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { days: 150, threads: 2, repeats: 3, warmup: 1, work: '/tmp/engine-gbdt-bench', highSignal: true, inProcess: true };
+  const a: Args = {
+    days: 150,
+    threads: 2,
+    repeats: 3,
+    warmup: 1,
+    work: '/tmp/engine-gbdt-bench',
+    highSignal: true,
+    inProcess: true,
+    lgbmPython: process.env.LGBM_PYTHON ?? '/tmp/engine-anchors-venv/bin/python',
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = (): string => {
@@ -55,6 +67,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--repeats') a.repeats = Number(v());
     else if (k === '--warmup') a.warmup = Number(v());
     else if (k === '--work') a.work = v();
+    else if (k === '--lgbm-python') a.lgbmPython = v();
     else if (k === '--skip-high-signal') a.highSignal = false;
     else if (k === '--skip-inprocess') a.inProcess = false;
     else throw new Error(`unknown option ${k}`);
@@ -62,22 +75,17 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-/** make_synth.py into `dir` unless it is already there. */
-function ensureData(dir: string, days: number, extra: string[]): void {
-  if (existsSync(path.join(dir, 'meta.json'))) return;
-  execFileSync(PYTHON, [path.join(ANCHORS, 'make_synth.py'), dir, '--days', String(days), ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
 type Row = Record<string, unknown> & { lib: string };
 
 const num = (r: Row, k: string): number => Number(r[k]);
 
-function median(a: number[]): number {
-  const s = [...a].sort((p, q) => p - q);
-  return s[s.length >> 1];
+/** gbdt_bench.py bench with our external trainer; returns its JSON lines (its table goes to stdout). */
+/** Whether `python` exists and imports lightgbm (else gbdt_bench.py would fail on `lgbm`). */
+function lightgbmAvailable(python: string): boolean {
+  if (!existsSync(python)) return false;
+  return spawnSync(python, ['-c', 'import lightgbm'], { stdio: 'ignore' }).status === 0;
 }
 
-/** gbdt_bench.py bench with our external trainer; returns its JSON lines (its table goes to stdout). */
 function runBench(data: string, libs: string, a: Args, repeats: number, warmup: number, predDir: string): Row[] {
   // gbdt_bench.py runs it through a shell: quote the paths, and name this process's own Node
   // (a bare `node` is whatever PATH finds, not necessarily the Node this bench runs on).
@@ -86,6 +94,7 @@ function runBench(data: string, libs: string, a: Args, repeats: number, warmup: 
   const args = [
     path.join(ANCHORS, 'gbdt_bench.py'), 'bench', data, '--libs', libs, '--repeats', String(repeats), '--warmup', String(warmup),
     '--threads', String(a.threads), '--pred-dir', predDir, '--jsonl', path.join(a.work, 'results.jsonl'), '--ext', ext,
+    '--lgbm-python', a.lgbmPython,
   ];
   const r = spawnSync(PYTHON, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`gbdt_bench.py failed (exit ${r.status})`);
@@ -95,13 +104,6 @@ function runBench(data: string, libs: string, a: Args, repeats: number, warmup: 
     else process.stdout.write(`${line}\n`);
   }
   return rows;
-}
-
-function readF32(file: string): Float32Array {
-  const b = readFileSync(file);
-  const out = new Float32Array(b.byteLength / 4);
-  new Uint8Array(out.buffer).set(b);
-  return out;
 }
 
 function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -126,7 +128,7 @@ function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 function metric(dataset: string, name: string, value: number, target: string, pass: boolean | null, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ bench: 'gbdt', dataset, metric: name, value, target, pass, ...extra })}\n`);
+  metricLine('gbdt', dataset, name, value, target, pass, extra);
 }
 
 /** Trains in-process once more to time the predictor and check onnxruntime parity. */
@@ -225,7 +227,9 @@ async function main(): Promise<void> {
   mkdirSync(a.work, { recursive: true });
   const data = path.join(a.work, `synth${a.days}`);
   ensureData(data, a.days, []);
-  const rows = runBench(data, 'xgb,hgb', a, a.repeats, a.warmup, path.join(a.work, 'pred'));
+  const withLgbm = lightgbmAvailable(a.lgbmPython);
+  if (!withLgbm) process.stdout.write(`# lgbm skipped: no interpreter with lightgbm at ${a.lgbmPython} (bash ${path.join(ANCHORS, 'setup_lgbm.sh')} makes one)\n`);
+  const rows = runBench(data, withLgbm ? 'xgb,lgbm,hgb' : 'xgb,hgb', a, a.repeats, a.warmup, path.join(a.work, 'pred'));
   const by = (lib: string): Row => {
     const r = rows.find((x) => x.lib === lib);
     if (r === undefined) throw new Error(`no result for ${lib}`);
@@ -234,6 +238,7 @@ async function main(): Promise<void> {
   const ts = by('ts');
   const xgb = by('xgb');
   const hgb = by('hgb');
+  const lgbm = withLgbm ? by('lgbm') : null;
   const ds = path.basename(data);
   const timeRatio = num(ts, 'train_s_best') / num(xgb, 'train_s_best');
   metric(ds, 'train_time_ratio_vs_xgb', timeRatio, '<= 1.5 (moonshot <= 1.0)', timeRatio <= 1.5, { ts_s: num(ts, 'train_s_best'), xgb_s: num(xgb, 'train_s_best'), threads: a.threads });
@@ -244,6 +249,15 @@ async function main(): Promise<void> {
   metric(ds, 'test_pearson_minus_xgb', dP, '>= -0.01', dP >= -0.01, { ts: num(ts, 'pearson'), xgb: num(xgb, 'pearson'), hgb: num(hgb, 'pearson') });
   const memRatio = num(ts, 'peak_rss_mb') / num(xgb, 'peak_rss_mb');
   metric(ds, 'peak_rss_ratio_vs_xgb', memRatio, '<= 2', memRatio <= 2, { ts_mb: num(ts, 'peak_rss_mb'), xgb_mb: num(xgb, 'peak_rss_mb') });
+  // against the better of the C++ trainers, each measure on its own (the fastest and the most accurate may differ)
+  const refs = lgbm === null ? [xgb] : [xgb, lgbm];
+  const fastest = refs.reduce((b, r) => (num(r, 'train_s_best') < num(b, 'train_s_best') ? r : b));
+  const mostAccurate = refs.reduce((b, r) => (num(r, 'rmse') < num(b, 'rmse') ? r : b));
+  const refsOf = (key: string): Record<string, number> => Object.fromEntries(refs.map((r) => [r.lib, num(r, key)]));
+  const bestTime = num(ts, 'train_s_best') / num(fastest, 'train_s_best');
+  metric(ds, 'train_time_ratio_vs_best', bestTime, '<= 1.0', bestTime <= 1, { ts_s: num(ts, 'train_s_best'), best: fastest.lib, refs_s: refsOf('train_s_best'), threads: a.threads });
+  const bestRmse = num(ts, 'rmse') / num(mostAccurate, 'rmse');
+  metric(ds, 'test_rmse_ratio_vs_best', bestRmse, '<= 1.005', bestRmse <= 1.005, { ts: num(ts, 'rmse'), best: mostAccurate.lib, refs: refsOf('rmse') });
 
   if (a.highSignal) {
     const hs = path.join(a.work, `synth${a.days}_hs`);
