@@ -6,3 +6,7 @@ export { isScoreModelJson, SCORE_MODEL_FORMAT, SCORE_MODEL_VERSION, ScoreModel }
 export type { LinearTerm, ScoreHead, ScoreModelJson } from './score-model';
 export { exportScoreOnnx } from './onnx-export';
 export type { ScoreOnnxInput } from './onnx-export';
+export { asScoreModel, exportPortableOnnx, nativeFormat, parsePortableModel, portableImportance } from './portable';
+export type { PortableModel } from './portable';
+export { chooseLogisticC, chooseRidgeAlpha, DEFAULT_LOGISTIC_CS, DEFAULT_RIDGE_ALPHAS, fitLogistic, fitRidge, fitStandardiser, LINEAR_MODEL_FORMAT, LINEAR_MODEL_VERSION, LinearModel } from './linear';
+export type { InnerFold, LinearKind, LinearModelJson, LinearModelPlain, LinearTrainingData, LogisticOptions, PenaltyChoice, RidgeOptions, Standardiser } from './linear';
