@@ -117,6 +117,15 @@ test('load_model.py accepts a side-both bundle: both ONNX files checked, both go
   expect(Object.keys(summary.onnx_checker!.models).sort()).toEqual(['model-short.onnx', 'model.onnx']);
 }, 120_000);
 
+test('load_model.py accepts an ensemble bundle (issue 17): onnx.checker passes its one graph of trees, linear term and heads', async () => {
+  const ens = await trainPlanted({ seed: 14, overrides: { family: { name: 'ensemble', rf: { nEstimators: 20 } } } });
+  expect(ens.bundle.manifest.model_family?.name).toBe('ensemble');
+  const { status, summary } = run(['--root', await published(ens.bundle), '--symbol', SYN, '--recipe-hash', RECIPE.hash, '--schema', SCHEMA, '--skip-onnx-checks']);
+  expect([summary.error, status, summary.schema_valid]).toEqual([undefined, 0, true]);
+  expect(summary.onnx_checker?.checked).toBe(true);
+  expect(summary.onnx_checker!.models['model.onnx']!.nodes).toEqual(expect.arrayContaining(['TreeEnsembleRegressor', 'LinearRegressor', 'Add', 'Mul', 'Sigmoid', 'IsNaN', 'Where']));
+}, 120_000);
+
 test('load_model.py refuses a rejected model and an expired one unless told otherwise (issue 19)', async () => {
   const fresh = alterManifest(fixture.bundle, (m) => {
     const g = m.gates as { passed: boolean; failed: string[] };

@@ -139,7 +139,7 @@ async function main(): Promise<void> {
       passes,
       day: new Date(candles.ts[from]!).toISOString().slice(0, 10),
       warmup_candles: from,
-      model: { trees: model.manifest.hyperparameters.model.nEstimators, max_depth: depth, features: model.inputNames.length, provider: model.provider, train_s: trainS },
+      model: { trees: model.manifest.hyperparameters.model?.nEstimators ?? null, max_depth: depth, features: model.inputNames.length, provider: model.provider, train_s: trainS },
       hot_path: { predictor: 'native', ...hotStats, p99_us_per_pass: passP99.map((x) => x.hot) },
       onnx_path: { predictor: 'onnx', ...onnxStats, p99_us_per_pass: passP99.map((x) => x.onnx) },
       features_only: stats(featNs),

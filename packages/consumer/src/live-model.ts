@@ -1,5 +1,5 @@
 import { FEATURE_NAMES, RECIPE } from '@engine/features';
-import { GbdtModel } from '@engine/gbdt';
+import { parsePortableModel, type PortableModel } from '@engine/ensemble';
 import { BUNDLE_FILES, GOLDEN_TOLERANCE, goldenRelativeError, validateGolden } from '@engine/model';
 import type { CostModel, Demotion, GoldenRow, LabelConfig, LatestPointer, ModelManifest, TradingRules } from '@engine/model';
 import type * as OrtModule from 'onnxruntime-node';
@@ -21,8 +21,8 @@ export interface Prediction {
 /** The short half of a `side: both` model: its ONNX part, native trees and threshold. */
 interface ShortSide {
   onnx: OnnxPart;
-  edgeNative: GbdtModel | null;
-  confNative: GbdtModel | null;
+  edgeNative: PortableModel | null;
+  confNative: PortableModel | null;
 }
 
 /**
@@ -118,8 +118,8 @@ export class LiveModel {
   private readonly identity: boolean;
   private readonly edgeOnnx: OnnxPart;
   private readonly confOnnx: OnnxPart | null;
-  private readonly edgeNative: GbdtModel | null;
-  private readonly confNative: GbdtModel | null;
+  private readonly edgeNative: PortableModel | null;
+  private readonly confNative: PortableModel | null;
   private readonly short: ShortSide | null;
   private readonly gathered: Float64Array;
   private readonly onnxInput: Float32Array;
@@ -135,8 +135,8 @@ export class LiveModel {
     inputIndex: Int32Array;
     edgeOnnx: OnnxPart;
     confOnnx: OnnxPart | null;
-    edgeNative: GbdtModel | null;
-    confNative: GbdtModel | null;
+    edgeNative: PortableModel | null;
+    confNative: PortableModel | null;
     golden: GoldenReport;
     allowExpired: boolean;
     short: ShortSide | null;
@@ -395,12 +395,12 @@ export class LiveModel {
   }
 }
 
-function parseNative(bundle: FetchedBundle, file: string, names: readonly string[], at: string, details: Record<string, unknown>): GbdtModel | null {
+function parseNative(bundle: FetchedBundle, file: string, names: readonly string[], at: string, details: Record<string, unknown>): PortableModel | null {
   const bytes = bundle.files.get(file);
   if (!bytes) return null;
-  let model: GbdtModel;
+  let model: PortableModel;
   try {
-    model = GbdtModel.parse(Buffer.from(bytes).toString('utf8'));
+    model = parsePortableModel(Buffer.from(bytes).toString('utf8'));
   } catch (err) {
     throw new ManifestInvalidError(`${at}: ${file} is not a valid native model: ${(err as Error).message}`, { ...details, file }, err);
   }
@@ -481,8 +481,8 @@ async function checkGolden(
   edgeOnnx: OnnxPart,
   confOnnx: OnnxPart | null,
   rows: GoldenRow[],
-  edgeNative: GbdtModel | null,
-  confNative: GbdtModel | null,
+  edgeNative: PortableModel | null,
+  confNative: PortableModel | null,
   at: string,
   details: Record<string, unknown>,
   files: { golden: string; onnx: string; native: string; confidence: string },

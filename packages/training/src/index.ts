@@ -7,6 +7,8 @@ export * from './metrics/break-even';
 export { maxDrawdown, median } from './metrics/stats';
 export * from './metrics/normal';
 export * from './metrics/deflated-sharpe';
+export * from './metrics/compare-stats';
+export { averageUniqueness } from './walk-forward/uniqueness';
 export * from './metrics/multiple-testing';
 export * from './gates/gates';
 export * from './scenarios/scenarios';

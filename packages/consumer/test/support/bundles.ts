@@ -25,7 +25,7 @@ export interface TrainedFixture {
   reference: CandleSeries;
 }
 
-/** SHA-256 over the sources that decide what `trainSymbol` produces (shared, features, model, gbdt, training). */
+/** SHA-256 over the sources that decide what `trainSymbol` produces (shared, features, model, gbdt, ensemble, training). */
 function pipelineSourceHash(): string {
   const h = createHash('sha256');
   const walk = (dir: string): void => {
@@ -35,7 +35,7 @@ function pipelineSourceHash(): string {
       else if (name.endsWith('.ts')) h.update(p).update(readFileSync(p));
     }
   };
-  for (const pkg of ['shared', 'features', 'model', 'gbdt', 'training']) walk(path.resolve(__dirname, '..', '..', '..', pkg, 'src'));
+  for (const pkg of ['shared', 'features', 'model', 'gbdt', 'ensemble', 'training']) walk(path.resolve(__dirname, '..', '..', '..', pkg, 'src'));
   return h.digest('hex');
 }
 

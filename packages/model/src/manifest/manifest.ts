@@ -153,6 +153,49 @@ export const recordedModelParamsSchema = z
   .catchall(z.union([z.number(), z.string(), z.boolean()]))
   .meta({ id: 'gbdt_params' });
 
+const affineSchema = z.object({ scale: z.number(), offset: z.number() }).strict();
+
+/** An ensemble combiner as recorded: its weights, standardisation, heads and the out-of-fold evidence. */
+export const combinerRecordSchema = z
+  .object({
+    kind: z.enum(['equal', 'stacking']),
+    members: z.array(z.string()).min(1),
+    weights: z.array(z.number().min(0)),
+    means: z.array(z.number()),
+    sds: z.array(z.number().positive()),
+    /** Predicted net edge (bps) = offset + scale · combined score. */
+    edge: affineSchema,
+    /** Confidence = sigmoid(offset + scale · combined score) (Platt). */
+    confidence: affineSchema,
+    /** Out-of-fold rows it was fitted on. */
+    rows: z.number().int().min(0),
+    /** Pearson correlation of every pair of member out-of-fold scores (K × K). */
+    member_correlations: z.array(z.array(z.number())),
+    /** Mean over rows of the sd of the standardised member scores. */
+    disagreement: z.number().min(0),
+    /** Share of rows whose standardised member scores do not share a sign. */
+    sign_disagreement: z.number().min(0).max(1),
+    /** Correlation of each member's and of the combined out-of-fold score with the outcome. */
+    outcome_correlation: z.object({ members: z.array(z.number()), combined: z.number() }).strict(),
+  })
+  .strict();
+
+/** The manifest's `model_family` block. */
+export const modelFamilySchema = z
+  .object({
+    name: z.enum(['gbdt', 'rf', 'linear', 'ensemble']),
+    /** The ensemble's members (or the single model) and their settings. */
+    members: z.array(z.object({ name: z.string(), kind: z.enum(['gbdt', 'rf', 'ridge', 'logistic']), settings: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])) }).strict()),
+    /** Share of rows each random-forest tree drew (the labels' average uniqueness unless configured). */
+    rf_row_fraction: z.number().nullable(),
+    /** Ensembles: the final model's combiner (pooled out-of-fold scores) and each fold's (its calibration slice). */
+    combiner: combinerRecordSchema.nullable(),
+    fold_combiners: z.array(z.object({ fold: z.number().int().min(0), weights: z.array(z.number()), edge: affineSchema, confidence: affineSchema, rows: z.number().int().min(0) }).strict()),
+    /** How the confidence output is made. */
+    confidence: z.string(),
+  })
+  .strict();
+
 /** Files every bundle has (a refinement in TypeScript, `required` in the JSON Schema). */
 const REQUIRED_ARTIFACTS = ['model.onnx', 'model.json', 'golden.json'] as const;
 
@@ -286,7 +329,15 @@ export const manifestSchema = z
     feature_names: z.array(z.string()).min(1),
     /** Columns beyond the recipe (research / controls only; a consumer cannot compute them). */
     extra_features: z.array(z.string()),
-    hyperparameters: z.object({ model: recordedModelParamsSchema, confidence_model: recordedModelParamsSchema }).strict(),
+    /**
+     * The tree models' settings: the edge model's (the GBDT; the random forest for family
+     * `rf`; the ensemble's GBDT member) and the confidence model's; null where the family has
+     * no such tree model (linear; an ensemble's confidence is Platt's calibration).
+     * `model_family` says the rest.
+     */
+    hyperparameters: z.object({ model: recordedModelParamsSchema.nullable(), confidence_model: recordedModelParamsSchema.nullable() }).strict(),
+    /** Which model family made the model and how (issue 17). Absent on manifests written before families. */
+    model_family: modelFamilySchema.optional(),
     labelling: labelConfigSchema
       .extend({
         labelled_rows: int0,

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { GbdtModel } from '@engine/gbdt';
+import { type Combiner, SCORE_MODEL_FORMAT, SCORE_MODEL_VERSION } from '@engine/ensemble';
 import { MANIFEST_SCHEMA_VERSION, type ModelManifest, finiteOrNull, meanFeePerSideBps, recordProfitFactor } from '@engine/model';
 import type { GateOutcome } from '../gates/gates';
 import { trialLookback, type TrialDeflation } from '../gates/trial-deflation';
@@ -111,7 +113,8 @@ export function buildManifest(x: ManifestInput): ModelManifest {
     feature_count: x.names.length,
     feature_names: x.names,
     extra_features: [...x.extraNames],
-    hyperparameters: { model: oos.finalModel.params, confidence_model: oos.confidenceModel.params },
+    hyperparameters: recordHyperparameters(oos),
+    model_family: recordFamily(cfg, oos),
     labelling: {
       ...cfg.labels,
       labelled_rows: labels.labelled,
@@ -204,8 +207,62 @@ export function buildManifest(x: ManifestInput): ModelManifest {
     controls: { permute_target_seed: cfg.controls.permute_target_seed, extra_features: [...x.extraNames] },
     non_default_settings: nonDefaultSettings(cfg),
     feature_bins: { method: 'deciles of every 10th labelled row of the training window; shares of 10 bins (value in (edge k−1, edge k]) then missing', features: x.featureBins },
-    engine: { name: 'engine', version: ENGINE_VERSION, git_commit: x.gitCommit, model_format: 'engine-gbdt/1' },
+    engine: { name: 'engine', version: ENGINE_VERSION, git_commit: x.gitCommit, model_format: oos.finalModel instanceof GbdtModel ? 'engine-gbdt/1' : `${SCORE_MODEL_FORMAT}/${SCORE_MODEL_VERSION}` },
     artifacts: x.artifacts,
+  };
+}
+
+/** The tree models' settings (null where the family has none for that output). */
+function recordHyperparameters(oos: OutOfSample): ModelManifest['hyperparameters'] {
+  const treeOf = (name: string): GbdtModel | null => {
+    const m = oos.finalMembers.find((x) => x.name === name)?.model;
+    return m instanceof GbdtModel ? m : null;
+  };
+  const edge = oos.ensemble ? treeOf('gbdt') ?? treeOf('rf') : treeOf('edge');
+  const conf = oos.ensemble ? null : treeOf('confidence');
+  return { model: edge ? { ...edge.params } : null, confidence_model: conf ? { ...conf.params } : null };
+}
+
+const scalarSettings = (o: object): Record<string, number | string | boolean | null> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v === null || ['number', 'string', 'boolean'].includes(typeof v))) as Record<string, number | string | boolean | null>;
+
+/** The manifest's `model_family` block: members and their settings, and an ensemble's combiners. */
+function recordFamily(cfg: TrainConfig, oos: OutOfSample): NonNullable<ModelManifest['model_family']> {
+  const fam = cfg.family.name;
+  const members = oos.finalMembers.map(({ name, model }) => {
+    if (model instanceof GbdtModel) {
+      const kind = model.objective === 'logistic' ? ('gbdt' as const) : model.params.boosting === 'rf' ? ('rf' as const) : ('gbdt' as const);
+      return { name, kind, settings: scalarSettings(model.params) };
+    }
+    return { name, kind: model.kind, settings: { penalty: model.kind === 'ridge' ? 'alpha' : 'C', value: model.penalty, standardised_features: model.nFeatures } };
+  });
+  const e = oos.ensemble;
+  const rec = (c: Combiner) => ({
+    kind: c.kind,
+    members: c.members,
+    weights: c.weights,
+    means: c.means,
+    sds: c.sds,
+    edge: c.edge,
+    confidence: c.confidence,
+    rows: c.diagnostics.rows,
+    member_correlations: c.diagnostics.correlations,
+    disagreement: c.diagnostics.disagreement,
+    sign_disagreement: c.diagnostics.sign_disagreement,
+    outcome_correlation: c.diagnostics.outcome_correlation,
+  });
+  return {
+    name: fam,
+    members,
+    rf_row_fraction: oos.rfRowFraction,
+    combiner: e ? rec(e.final) : null,
+    fold_combiners: e ? [...e.folds].map(([fold, c]) => ({ fold, weights: c.weights, edge: c.edge, confidence: c.confidence, rows: c.diagnostics.rows })) : [],
+    confidence:
+      fam === 'ensemble'
+        ? "Platt's calibration of the combined score on the pooled out-of-fold outcomes (P(net edge > 0)), folded into the same graph"
+        : fam === 'linear'
+          ? 'L2 logistic regression of (net edge > 0) on the standardised features, C chosen on inner purged folds'
+          : 'logistic GBDT of (net edge > 0) on all rows (confidence_model)',
   };
 }
 

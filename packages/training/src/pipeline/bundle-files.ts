@@ -1,5 +1,5 @@
 import { formatUtcDay } from '@engine/shared';
-import { exportOnnx, type GbdtModel } from '@engine/gbdt';
+import { exportPortableOnnx, type PortableModel, portableImportance } from '@engine/ensemble';
 import {
   BUNDLE_FILES,
   type BundleFile,
@@ -92,7 +92,7 @@ function goldenRowIndices(n: number, count: number): number[] {
 }
 
 /** golden.json: inputs → expected outputs of the models, for every reader to check itself against. */
-function goldenVectors(names: string[], columns: Float64Array[], ts: Float64Array, count: number, edge: GbdtModel, confidence: GbdtModel, files = 'model.onnx (outputs predicted_edge_bps and confidence), model.json and confidence.json'): GoldenFile {
+function goldenVectors(names: string[], columns: Float64Array[], ts: Float64Array, count: number, edge: PortableModel, confidence: PortableModel, files = 'model.onnx (outputs predicted_edge_bps and confidence), model.json and confidence.json'): GoldenFile {
   const goldenIdx = goldenRowIndices(ts.length, count);
   const goldenInputs = goldenIdx.map((i) => columns.map((c) => c[i]!));
   goldenInputs.push(names.map(() => NaN));
@@ -129,9 +129,8 @@ function equityCurve(trades: readonly SimTrade[], evaluated: readonly Fold[], oo
 }
 
 /** importance.json: the final model's importance, ranked by gain. */
-function importance(names: string[], model: GbdtModel): ImportanceFile {
-  const gain = model.featureImportance('gain');
-  const split = model.featureImportance('split');
+function importance(names: string[], model: PortableModel): ImportanceFile {
+  const { gain, split } = portableImportance(model);
   return {
     model: BUNDLE_FILES.native,
     features: names.map((name, k) => ({ name, gain: gain[k]!, splits: split[k]! })).sort((a, b) => b.gain - a.gain || (a.name < b.name ? -1 : 1)),
@@ -165,7 +164,7 @@ export interface BundleFilesInput {
  */
 export function buildBundleFiles(b: BundleFilesInput): { files: BundleFile[]; artifacts: Record<string, string> } {
   const { finalModel, confidenceModel } = b.oos;
-  const onnx = exportOnnx({
+  const onnx = exportPortableOnnx({
     edge: finalModel,
     confidence: confidenceModel,
     producerVersion: ENGINE_VERSION,
@@ -182,7 +181,7 @@ export function buildBundleFiles(b: BundleFilesInput): { files: BundleFile[]; ar
   ];
   if (b.shortOos) {
     const s = b.shortOos;
-    const shortOnnx = exportOnnx({
+    const shortOnnx = exportPortableOnnx({
       edge: s.finalModel,
       confidence: s.confidenceModel,
       producerVersion: ENGINE_VERSION,

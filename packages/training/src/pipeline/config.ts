@@ -18,6 +18,7 @@ import {
 import { DEFAULT_GATES, type GateConfig } from '../gates/gates';
 import { costProfile, costProfiles } from '../costs/profiles';
 import { DEFAULT_GBDT_PARAMS, gbdtParamsSchema, type GbdtParams } from '@engine/gbdt';
+import type { CombinerKind } from '@engine/ensemble';
 import { DEFAULT_SCENARIOS, type ScenarioConfig } from '../scenarios/scenarios';
 import { DEFAULT_THRESHOLD, type ThresholdConfig } from '../threshold/select-threshold';
 import { DEFAULT_WALK_FORWARD, type WalkForwardConfig } from '../walk-forward/folds';
@@ -37,6 +38,8 @@ export interface TrainConfig {
   model: GbdtParams;
   /** The confidence model: P(net edge > 0), logistic GBDT. */
   confidence_model: GbdtParams;
+  /** Which model family trains the edge and confidence models, and the other families' settings. */
+  family: FamilyConfig;
   /** Rows in golden.json (plus one all-missing row). Default 48. */
   golden_rows: number;
   /**
@@ -46,6 +49,50 @@ export interface TrainConfig {
    */
   controls: { permute_target_seed: number | null };
 }
+
+/**
+ * The model families (issue 17): `gbdt` (the default: the edge GBDT + the logistic GBDT
+ * confidence), `rf` (a random forest from the same trainer + the logistic GBDT
+ * confidence), `linear` (ridge edge + L2-logistic confidence) and `ensemble` (members
+ * combined on nested purged out-of-fold predictions, Platt confidence, one folded model).
+ */
+export type ModelFamily = 'gbdt' | 'rf' | 'linear' | 'ensemble';
+/** What an ensemble can combine. */
+export type EnsembleMember = 'gbdt' | 'rf' | 'linear';
+export const MODEL_FAMILIES: readonly ModelFamily[] = ['gbdt', 'rf', 'linear', 'ensemble'];
+
+export interface FamilyConfig {
+  /** The family trained. Default `gbdt`. */
+  name: ModelFamily;
+  /**
+   * The random forest (also the ensemble's `rf` member): the GBDT trainer with
+   * `boosting: 'rf'` (T trees fitted to the same residuals and averaged), per-node feature
+   * sampling and row subsampling.
+   */
+  rf: GbdtParams;
+  /**
+   * Share of the training rows each forest tree draws. `null` (default): the labels' average
+   * uniqueness, the mean over rows of the average of 1/(label windows overlapping each
+   * minute of the row's own window) (López de Prado, AFML §4.4): with overlapping 60-minute
+   * labels a tree then sees about as many rows as there are independent outcomes.
+   */
+  rf_row_fraction: number | null;
+  /** Ridge (edge) and L2-logistic (confidence): penalties tried on `inner_folds` purged inner folds. */
+  linear: { ridge_alphas: number[]; logistic_cs: number[]; inner_folds: number };
+  /**
+   * The ensemble: its members and how their scores combine (`equal`: standardised scores,
+   * equal weights; `stacking`: non-negative weights summing to 1, fitted on out-of-fold scores).
+   */
+  ensemble: { members: EnsembleMember[]; combiner: CombinerKind };
+}
+
+export const DEFAULT_FAMILY: FamilyConfig = {
+  name: 'gbdt',
+  rf: { ...DEFAULT_GBDT_PARAMS, boosting: 'rf', nEstimators: 100, learningRate: 1, lambdaL2: 0, maxDepth: 6, numLeaves: 64, minDataInLeaf: 20, featureFraction: 1, featureFractionByNode: 0.33, baggingFraction: 0.5 },
+  rf_row_fraction: null,
+  linear: { ridge_alphas: [1, 10, 100, 1000, 10000], logistic_cs: [0.0001, 0.001, 0.01, 0.1, 1], inner_folds: 3 },
+  ensemble: { members: ['gbdt', 'rf', 'linear'], combiner: 'equal' },
+};
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   spikes: DEFAULT_SPIKE_RULE,
@@ -58,6 +105,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   scenarios: DEFAULT_SCENARIOS,
   model: { ...DEFAULT_GBDT_PARAMS, objective: 'squared_error', nEstimators: 300, learningRate: 0.05, maxDepth: 6 },
   confidence_model: { ...DEFAULT_GBDT_PARAMS, objective: 'logistic', nEstimators: 100, learningRate: 0.05, maxDepth: 4 },
+  family: DEFAULT_FAMILY,
   golden_rows: 48,
   controls: { permute_target_seed: null },
 };
@@ -112,6 +160,13 @@ export const trainConfigSchema = z.strictObject({
   scenarios: z.strictObject({ cost_multiplier: z.number().min(0), spread_multiplier: z.number().min(0), volatile_fraction: frac }),
   model: gbdtParamsSchema,
   confidence_model: gbdtParamsSchema,
+  family: z.strictObject({
+    name: z.enum(['gbdt', 'rf', 'linear', 'ensemble']),
+    rf: gbdtParamsSchema,
+    rf_row_fraction: z.number().gt(0).max(1).nullable(),
+    linear: z.strictObject({ ridge_alphas: z.array(z.number().positive()).min(1), logistic_cs: z.array(z.number().positive()).min(1), inner_folds: z.number().int().min(2).max(20) }),
+    ensemble: z.strictObject({ members: z.array(z.enum(['gbdt', 'rf', 'linear'])).min(1).max(8), combiner: z.enum(['equal', 'stacking']) }),
+  }),
   golden_rows: z.number().int().min(1),
   controls: z.strictObject({ permute_target_seed: z.number().int().min(0).max(0xffffffff).nullable() }),
 });
@@ -211,6 +266,8 @@ export function resolveTrainConfig(overrides: TrainConfigOverrides = {}): TrainC
   const problems = costModelProblems(cfg.costs);
   if (problems.length > 0) throw new ConfigError(`invalid cost model: ${problems.join('; ')}`);
   if (cfg.model.objective === 'logistic') throw new ConfigError('the edge model must be a regressor (squared_error or huber), got objective logistic');
+  if (cfg.family.rf.boosting !== 'rf') throw new ConfigError(`family.rf must be a random forest (boosting rf), got boosting ${cfg.family.rf.boosting}`);
+  if (new Set(cfg.family.ensemble.members).size !== cfg.family.ensemble.members.length) throw new ConfigError(`family.ensemble.members must not repeat a member: ${cfg.family.ensemble.members.join(', ')}`);
   if (cfg.confidence_model.objective !== 'logistic') throw new ConfigError(`the confidence model must use objective logistic, got ${cfg.confidence_model.objective}`);
   // Depends on the configuration alone: refused here, before candles or features are computed.
   checkLabelConfig(cfg.labels, cfg.costs, 'this configuration');

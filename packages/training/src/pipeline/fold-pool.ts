@@ -1,54 +1,56 @@
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { compiledSibling, PermanentError, TransientError } from '@engine/shared';
-import { columnMatrix, GbdtModel, type FeatureMatrix, type GbdtParams, type trainGbdt } from '@engine/gbdt';
+import { columnMatrix } from '@engine/gbdt';
+import { type FitData, type FitSpec, fitCost, fitMember, type MemberModel, parseMember, predictMember } from './members';
 
-/** What every fold worker shares: the feature columns and the target, in shared memory. */
+/** What every fold worker shares: the feature columns, the target and the rows' label timeline, in shared memory. */
 export interface FitInit {
   columns: Float64Array[];
   target: Float64Array;
   names: string[];
+  ts: Float64Array;
+  labelEnd: Float64Array;
 }
 
-/** One model to fit: train on `rows`, predict `predict` rows. */
+/** One fit: train `spec` on `rows`, predict `predict` rows. */
 export interface FitJob {
   id: number;
   rows: Int32Array;
-  params: GbdtParams;
+  spec: FitSpec;
   predict: Int32Array;
-  /** Send the model's native JSON back (final models); fold models only need predictions. */
+  /** Send the models' native JSON back (final models); fold models only need predictions. */
   wantModel: boolean;
 }
 
-export type FitReply = { id: number; predictions: Float64Array; model: string | null } | { id: number; error: string; code?: string };
+export type FitReply = { id: number; predictions: Float64Array[]; models: string[] | null } | { id: number; error: string; code?: string };
 
-/** The answer to a job: predictions for its `predict` rows, and the model when asked for. */
+/**
+ * The answer to a job: predictions for its `predict` rows per member (one member unless the
+ * spec is `members`), and the models when asked for.
+ */
 export interface FitResult {
+  /** The first member's predictions (the only member's, for a single-model spec). */
   predictions: Float64Array;
-  model: GbdtModel | null;
-}
-
-/** Rows of every column gathered into a new column matrix. */
-export function gatherRows(columns: readonly Float64Array[], rows: Int32Array): FeatureMatrix {
-  return columnMatrix(
-    columns.map((c) => {
-      const out = new Float64Array(rows.length);
-      for (let r = 0; r < rows.length; r++) out[r] = c[rows[r]!]!;
-      return out;
-    }),
-  );
+  /** Every member's predictions, in the spec's order. */
+  members: Float64Array[];
+  /** Every member's model (when asked for), in the spec's order. */
+  models: MemberModel[] | null;
 }
 
 /** Fit one job single-threaded and predict its rows (shared by the worker and the in-process path). */
-export async function fitAndPredict(
-  job: FitJob,
-  data: { x: FeatureMatrix; columns: readonly Float64Array[]; target: Float64Array; names: readonly string[] },
-  train: typeof trainGbdt,
-  signal?: AbortSignal,
-): Promise<{ id: number; predictions: Float64Array; model: string | null }> {
-  const model = await train({ x: data.x, y: data.target, rows: job.rows, featureNames: data.names }, job.params, { threads: 1, ...(signal ? { signal } : {}) });
-  const predictions = job.predict.length > 0 ? model.predict(gatherRows(data.columns, job.predict)) : new Float64Array(0);
-  return { id: job.id, predictions, model: job.wantModel ? model.serialize() : null };
+export async function fitAndPredict(job: FitJob, data: FitData, signal?: AbortSignal): Promise<{ id: number; predictions: Float64Array[]; models: string[] | null }> {
+  const specs = job.spec.kind === 'members' ? job.spec.members.map((m) => m.spec) : [job.spec];
+  const predictions: Float64Array[] = [];
+  const models: string[] = [];
+  for (const spec of specs) {
+    if (spec.kind === 'members') throw new PermanentError('FIT_SPEC_INVALID', 'ensemble members cannot nest');
+    signal?.throwIfAborted();
+    const model = await fitMember(spec, job.rows, data, signal);
+    predictions.push(predictMember(model, data, job.predict));
+    if (job.wantModel) models.push(model.serialize());
+  }
+  return { id: job.id, predictions, models: job.wantModel ? models : null };
 }
 
 function toShared(a: Float64Array): Float64Array {
@@ -66,25 +68,23 @@ function toShared(a: Float64Array): Float64Array {
  */
 export class FoldTrainerPool {
   private readonly workers: Worker[];
-  private readonly inProcess: { x: FeatureMatrix; columns: Float64Array[]; target: Float64Array; names: string[] } | null;
-  private readonly train: typeof trainGbdt;
+  private readonly inProcess: FitData | null;
 
-  private constructor(workers: Worker[], inProcess: FoldTrainerPool['inProcess'], train: typeof trainGbdt) {
+  private constructor(workers: Worker[], inProcess: FitData | null) {
     this.workers = workers;
     this.inProcess = inProcess;
-    this.train = train;
   }
 
   /** Start `workers` threads sharing `columns` and `target` (copied once into shared memory). */
-  static create(workers: number, init: FitInit, train: typeof trainGbdt): FoldTrainerPool {
-    if (workers <= 1) return new FoldTrainerPool([], { x: columnMatrix(init.columns), ...init }, train);
+  static create(workers: number, init: FitInit): FoldTrainerPool {
+    if (workers <= 1) return new FoldTrainerPool([], { x: columnMatrix(init.columns), ...init });
     const script = compiledSibling(__dirname, __filename, 'fold-worker');
     if (!existsSync(script)) {
       throw new PermanentError('TRAINING_WORKER_MISSING', `fold worker script not found at ${script}; build the training package first (npx tsc -b packages/training)`);
     }
-    const shared: FitInit = { columns: init.columns.map(toShared), target: toShared(init.target), names: init.names };
+    const shared: FitInit = { columns: init.columns.map(toShared), target: toShared(init.target), names: init.names, ts: toShared(init.ts), labelEnd: toShared(init.labelEnd) };
     const ws = Array.from({ length: workers }, () => new Worker(script, { workerData: shared }));
-    return new FoldTrainerPool(ws, null, train);
+    return new FoldTrainerPool(ws, null);
   }
 
   /**
@@ -93,17 +93,17 @@ export class FoldTrainerPool {
    */
   async run(jobs: readonly FitJob[], onDone: (job: FitJob, r: FitResult) => void, signal?: AbortSignal): Promise<Map<number, FitResult>> {
     const results = new Map<number, FitResult>();
-    const queue = [...jobs].sort((a, b) => b.rows.length * b.params.nEstimators - a.rows.length * a.params.nEstimators || a.id - b.id);
+    const queue = [...jobs].sort((a, b) => fitCost(b.spec, b.rows.length) - fitCost(a.spec, a.rows.length) || a.id - b.id);
     const accept = (job: FitJob, r: FitReply): void => {
       if ('error' in r) throw new TransientError(r.code ?? 'TRAINING_FAILED', `model fit ${job.id} failed: ${r.error}`);
-      const res: FitResult = { predictions: r.predictions, model: r.model === null ? null : GbdtModel.parse(r.model) };
+      const res: FitResult = { predictions: r.predictions[0]!, members: r.predictions, models: r.models === null ? null : r.models.map(parseMember) };
       results.set(job.id, res);
       onDone(job, res);
     };
     if (this.inProcess) {
       for (const job of queue) {
         signal?.throwIfAborted();
-        accept(job, await fitAndPredict(job, this.inProcess, this.train, signal));
+        accept(job, await fitAndPredict(job, this.inProcess, signal));
       }
       return results;
     }

@@ -17,7 +17,9 @@ import { resolveTrainConfig, type TrainConfig, type TrainConfigOverrides } from 
 import { type OutOfSample, outOfSample, planFits, runFits } from './fit-plan';
 import { checkCandles, describeMarket, labelRows, type LabelledRows, screenSpikes } from './prepare-data';
 import type { UnfilledSignal } from '../simulation/simulate';
-import { trialSummary, type TrialSummary } from './trial';
+import { trialSeed, trialSummary, type TrialSummary } from './trial';
+import { brierScore, calibrationSlope, dailyNetBps, spearman } from '../metrics/compare-stats';
+import type { SimTrade } from '../simulation/simulate';
 
 /** A model is fresh for two days by default: one missed daily run is survivable, two are not. */
 export const DEFAULT_MODEL_TTL_HOURS = 48;
@@ -79,6 +81,30 @@ export interface TrainSymbolOptions {
    * confidence) run in parallel, one single-threaded fit per thread. Never changes the result.
    */
   threads?: number;
+  /**
+   * Also measure the out-of-sample evaluation a family comparison needs
+   * ({@link TrainedModelBundle.evaluation}): each fold's confidence model is fitted too (an
+   * ensemble's comes from its fold combiners), so the confidence is judged out of sample.
+   * Costs extra fits; never changes the model, its metrics or its id.
+   */
+  evaluate?: boolean;
+}
+
+/** Out-of-sample evidence of one run for a pre-registered comparison (`engine compare`). */
+export interface OutOfSampleEvaluation {
+  family: string;
+  seed: number | null;
+  /** The out-of-sample days (UTC day starts, epoch ms) and the trades' net bps on each (signal day). */
+  days: number[];
+  daily_net_bps: number[];
+  /** Out-of-sample rows judged (every test-window row with a label). */
+  rows: number;
+  /** Spearman correlation of the predicted and the realised net edge over those rows. */
+  rank_ic: number;
+  /** Brier score and logistic calibration of the out-of-sample confidence against (net edge > 0); null when not measured. */
+  brier: number | null;
+  calibration_slope: number | null;
+  calibration_intercept: number | null;
 }
 
 /** The bundle plus the tables a caller prints and the trial the ledger records. `manifest.artifacts` hashes every file. */
@@ -87,6 +113,8 @@ export interface TrainedModelBundle extends ModelBundle {
   folds: FoldReport[];
   /** This evaluation as a trial (its configuration's hash, daily net P&L, moments). */
   trial: TrialSummary;
+  /** With `evaluate`: the out-of-sample evidence a family comparison reports. */
+  evaluation?: OutOfSampleEvaluation;
 }
 
 /**
@@ -155,15 +183,15 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   let done = 0;
   for (const f of folds) if (f.skipped) progress('fold', ++done, foldSteps, `fold ${f.index} skipped: ${f.skip_reason}`);
   const walkForward = async (side: LabelledRows, sideName: string): Promise<OutOfSample> => {
-    const plan = planFits(folds, side.rows, side.timeline, embargoMinutes, cfg);
+    const plan = planFits(folds, side.rows, side.timeline, embargoMinutes, cfg, { oosConfidence: opts.evaluate === true });
     const fits = await runFits(
       plan,
-      { columns, target: side.target, names },
+      { columns, target: side.target, names, ts: side.timeline.ts, labelEnd: side.timeline.label_end },
       opts.threads ?? resolveThreads(undefined),
       (fold, rows) => progress('fold', ++done, foldSteps, `fold ${fold}${both ? ` (${sideName})` : ''} fitted on ${rows} rows`),
       signal,
     );
-    return outOfSample(plan, fits, evaluated, side.labels, ts, cfg);
+    return outOfSample(plan, fits, evaluated, side.labels, ts, cfg, side.target);
   };
   const oos = await walkForward(labelled, firstSide);
   if (both) for (const f of folds) if (f.skipped) done++;
@@ -252,5 +280,39 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     artifacts,
   });
   progress('export', 1, 1, `bundle of ${files.length} files; gates ${gates.passed ? 'passed' : `failed: ${gates.failed.join(', ')}`}`);
-  return { manifest, files, folds: reports, trial };
+  const evaluation = opts.evaluate === true ? evaluate(oos, labels, trades, oosDays, cfg) : undefined;
+  return { manifest, files, folds: reports, trial, ...(evaluation ? { evaluation } : {}) };
+}
+
+/** The comparison's out-of-sample evidence: every test row's predicted vs realised net edge, and the confidence's. */
+function evaluate(oos: OutOfSample, labels: LabelledRows['labels'], trades: readonly SimTrade[], oosDays: number[], cfg: TrainConfig): OutOfSampleEvaluation {
+  const pred: number[] = [];
+  const real: number[] = [];
+  const conf: number[] = [];
+  const win: number[] = [];
+  for (const seg of oos.segments) {
+    for (const i of seg.rows) {
+      const y = labels.net_edge_bps[i]!;
+      if (!Number.isFinite(y) || !Number.isFinite(oos.predictions[i]!)) continue;
+      pred.push(oos.predictions[i]!);
+      real.push(y);
+      if (Number.isFinite(oos.confidence[i]!)) {
+        conf.push(oos.confidence[i]!);
+        win.push(y > 0 ? 1 : 0);
+      }
+    }
+  }
+  const haveConf = conf.length === pred.length && conf.length > 0;
+  const cal = haveConf ? calibrationSlope(conf, win) : null;
+  return {
+    family: cfg.family.name,
+    seed: trialSeed(cfg),
+    days: oosDays,
+    daily_net_bps: Array.from(dailyNetBps(trades, oosDays)),
+    rows: pred.length,
+    rank_ic: pred.length > 1 ? spearman(pred, real) : NaN,
+    brier: haveConf ? brierScore(conf, win) : null,
+    calibration_slope: cal && cal.converged ? cal.slope : null,
+    calibration_intercept: cal && cal.converged ? cal.intercept : null,
+  };
 }

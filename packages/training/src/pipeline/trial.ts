@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { formatUtcDay } from '@engine/shared';
 import { probabilisticSharpeRatio, sharpeMoments } from '../metrics/deflated-sharpe';
-import type { TrainConfig } from './config';
+import type { ModelFamily, TrainConfig } from './config';
 
-/** The model family a configuration trains (the GBDT today; random forests, linear models and ensembles later). */
-export type ModelFamily = 'gbdt';
+export type { ModelFamily } from './config';
 
 /**
  * What the trial ledger records of one evaluated configuration (registry TrialRecord's
@@ -53,9 +52,22 @@ export function trialConfigHash(cfg: TrainConfig, recipeHash: string, family: Mo
   return createHash('sha256').update(canonicalJson({ config: strategy, recipe_hash: recipeHash, cost_model_version: cfg.costs.version, model_family: family })).digest('hex');
 }
 
+/** The seed of a trial's random choices: the GBDT's (gbdt, ensemble), the forest's (rf); none for the linear family (deterministic). */
+export function trialSeed(cfg: TrainConfig): number | null {
+  switch (cfg.family.name) {
+    case 'gbdt':
+    case 'ensemble':
+      return cfg.model.seed;
+    case 'rf':
+      return cfg.family.rf.seed;
+    case 'linear':
+      return null;
+  }
+}
+
 /** The trial of a finished evaluation: the daily net P&L of its out-of-sample days and its moments. */
 export function trialSummary(a: { symbol: string; runDate: string; cfg: TrainConfig; recipeHash: string; extraFeatures: number; oosDays: readonly number[]; daily: ArrayLike<number> }): TrialSummary {
-  const family: ModelFamily = 'gbdt';
+  const family: ModelFamily = a.cfg.family.name;
   const m = sharpeMoments(a.daily);
   const sharpe = Number.isFinite(m.sharpe) ? m.sharpe : null;
   return {
@@ -63,7 +75,7 @@ export function trialSummary(a: { symbol: string; runDate: string; cfg: TrainCon
     runDate: a.runDate,
     configHash: trialConfigHash(a.cfg, a.recipeHash, family),
     modelFamily: family,
-    seed: a.cfg.model.seed,
+    seed: trialSeed(a.cfg),
     isControl: a.cfg.controls.permute_target_seed !== null || a.extraFeatures > 0,
     oosDays: a.oosDays.length,
     sharpe,
