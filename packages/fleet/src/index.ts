@@ -18,6 +18,7 @@ export * from './sync-worker';
 export * from './roles';
 export * from './single-machine';
 export * from './sweep';
+export * from './compare';
 export * from './false-discovery';
 export { candlesMarketOf, marketInputs, PERPETUAL_SOURCES } from './training-ports';
 export * from './metrics';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { JobsOptions } from 'bullmq';
 import { PermanentError, parsePair, pairSlug, parseUtcDay, type RetrySettings } from '@engine/shared';
-import { trainConfigOverridesSchema } from '@engine/training';
+import { trainConfigOverridesSchema, type OutOfSampleEvaluation } from '@engine/training';
 
 /**
  * The job catalog: every queue, its payload schema, its job options and its result type,
@@ -61,7 +61,8 @@ export const trainJobSchema = z.object({
    * A sweep's grid point (`engine sweep`): the job evaluates the configuration and records
    * the trial, and never records or publishes a model.
    */
-  sweep: z.object({ id: z.string().regex(/^[0-9a-f]{12}$/), point: z.number().int().min(0) }).strict().optional(),
+  /** `evaluate`: a comparison's point (`engine compare`): the job also measures the out-of-sample evaluation. */
+  sweep: z.object({ id: z.string().regex(/^[0-9a-f]{12}$/), point: z.number().int().min(0), evaluate: z.boolean().optional() }).strict().optional(),
 }).strict();
 export type TrainJob = z.infer<typeof trainJobSchema>;
 
@@ -110,6 +111,8 @@ export interface SweepPointResult {
   unfilled?: number;
   /** `side venue`: e.g. `short binance-usdm-taker@1`, or `long cost-v1`. */
   market?: string;
+  /** A comparison's point: out-of-sample daily net bps, rank IC and the confidence's Brier score and calibration. */
+  evaluation?: OutOfSampleEvaluation;
 }
 
 export const JOB_SCHEMAS = { [QUEUES.run]: runJobSchema, [QUEUES.train]: trainJobSchema, [QUEUES.sync]: syncJobSchema } as const;

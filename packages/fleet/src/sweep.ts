@@ -68,12 +68,14 @@ export interface SweepRequest {
   windowDays: number;
   source: string;
   points: TrainConfigOverrides[];
+  /** A comparison (`engine compare`): every point also measures its out-of-sample evaluation. */
+  evaluate?: boolean;
 }
 
 /** The sweep's id: the same symbols, window, source and points always give the same id (and the same job ids). */
 export function sweepId(req: SweepRequest): string {
   return createHash('sha256')
-    .update(canonicalJson({ symbols: [...req.symbols].sort(), runDate: req.runDate, windowDays: req.windowDays, source: req.source, points: req.points }))
+    .update(canonicalJson({ symbols: [...req.symbols].sort(), runDate: req.runDate, windowDays: req.windowDays, source: req.source, points: req.points, ...(req.evaluate === true ? { evaluate: true } : {}) }))
     .digest('hex')
     .slice(0, 12);
 }
@@ -144,7 +146,7 @@ export async function runSweepOnFleet(config: Config, req: SweepRequest, log: Lo
     const jobs: { name: string; data: TrainJob; opts: ReturnType<typeof JOB_OPTIONS.sweepPoint> }[] = [];
     for (const symbol of req.symbols) {
       req.points.forEach((training, point) => {
-        const data = parseJob(QUEUES.train, { runDate: req.runDate, symbol, windowDays: req.windowDays, source: req.source, training, sweep: { id, point } });
+        const data = parseJob(QUEUES.train, { runDate: req.runDate, symbol, windowDays: req.windowDays, source: req.source, training, sweep: { id, point, ...(req.evaluate === true ? { evaluate: true } : {}) } });
         jobs.push({ name: JOB_NAMES.sweepPoint, data, opts: JOB_OPTIONS.sweepPoint(id, symbol, point, config.retry.train) });
       });
     }
@@ -194,7 +196,7 @@ export async function runSweepHere(config: Config, req: SweepRequest, log: Logge
     let done = 0;
     for (const symbol of req.symbols.map((s) => parsePair(s).symbol)) {
       for (let point = 0; point < req.points.length; point++) {
-        const job = { runDate: req.runDate, symbol, windowDays: req.windowDays, source: req.source, training: req.points[point], sweep: { id, point } };
+        const job = { runDate: req.runDate, symbol, windowDays: req.windowDays, source: req.source, training: req.points[point], sweep: { id, point, ...(req.evaluate === true ? { evaluate: true } : {}) } };
         try {
           results.push(await evaluateSweepPoint(job, { ports, registry: reg.registry, trials: reg.trials }, { progress: () => undefined, log: log.child({ symbol, point }) }));
         } catch (err) {

@@ -30,7 +30,7 @@ export interface TrainingPorts {
       /** Where the candles came from and their window: a perpetual's funding rates are loaded from the same source when the cost model needs them. */
       market?: { source: string; range: { start: number; end: number } };
     },
-    hooks: { onProgress: (p: StageProgress) => void; signal?: AbortSignal },
+    hooks: { onProgress: (p: StageProgress) => void; signal?: AbortSignal; evaluate?: boolean },
     /** Overrides of the training defaults (the job's `training`); a bad one is a permanent ConfigError. */
     overrides?: TrainConfigOverrides,
   ): Promise<TrainedModelBundle>;
@@ -151,7 +151,7 @@ export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: Tr
  * the trial into the ledger — and nothing else: no model is recorded, staged or published.
  * Idempotent: the ledger keeps one trial per (symbol, run date, configuration).
  */
-export async function evaluateSweepPoint(job: TrainJob & { sweep: { id: string; point: number } }, ctx: Pick<TrainContext, 'ports' | 'registry' | 'trials'>, hooks: TrainHooks): Promise<SweepPointResult> {
+export async function evaluateSweepPoint(job: TrainJob & { sweep: { id: string; point: number; evaluate?: boolean } }, ctx: Pick<TrainContext, 'ports' | 'registry' | 'trials'>, hooks: TrainHooks): Promise<SweepPointResult> {
   const { symbol, runDate, windowDays, source } = job;
   const range = trainingWindow(runDate, windowDays);
   const report = (p: StageProgress) => hooks.progress(overallProgress(p));
@@ -161,9 +161,10 @@ export async function evaluateSweepPoint(job: TrainJob & { sweep: { id: string; 
   const reference = await ctx.ports.candles({ symbol: referenceSymbol, range, source, signal: hooks.signal });
   const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });
   const trials = await ledgerLookback(ctx.trials, symbol, runDate);
-  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history, trials, market: { source, range } }, { onProgress: report, signal: hooks.signal }, job.training);
+  const evaluate = job.sweep.evaluate === true;
+  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history, trials, market: { source, range } }, { onProgress: report, signal: hooks.signal, evaluate }, job.training);
   const m = bundle.manifest;
-  await ctx.trials.record({ ...bundle.trial, modelId: m.model_id, source: 'sweep', details: { sweep: job.sweep.id, point: job.sweep.point } });
+  await ctx.trials.record({ ...bundle.trial, modelId: m.model_id, source: evaluate ? 'compare' : 'sweep', details: { sweep: job.sweep.id, point: job.sweep.point } });
   report({ stage: 'done', message: 'trial recorded' });
   return {
     sweepId: job.sweep.id,
@@ -185,6 +186,7 @@ export async function evaluateSweepPoint(job: TrainJob & { sweep: { id: string; 
     breakEvenBps: m.break_even?.round_trip_bps ?? null,
     ...(m.metrics.unfilled_signals !== undefined ? { unfilled: m.metrics.unfilled_signals } : {}),
     market: `${m.trading_params.side} ${m.cost_model.version === 'cost-v2' ? (m.cost_model.profile ?? 'cost-v2') : 'cost-v1'}`,
+    ...(bundle.evaluation ? { evaluation: bundle.evaluation } : {}),
   };
 }
 

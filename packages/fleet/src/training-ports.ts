@@ -89,7 +89,7 @@ export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUr
       return trainSymbol(
         { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, history: toTrainingHistory(input.history), trials: input.trials, gitCommit: opts.gitCommit ?? null, ...(config.modelTtlHours !== undefined ? { ttlHours: config.modelTtlHours } : {}), ...market },
         overrides ?? {},
-        { onProgress: (p) => hooks.onProgress(toStageProgress(p)), signal: hooks.signal, threads },
+        { onProgress: (p) => hooks.onProgress(toStageProgress(p)), signal: hooks.signal, threads, ...(hooks.evaluate ? { evaluate: true } : {}) },
       );
     },
   };

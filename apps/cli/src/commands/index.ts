@@ -7,6 +7,7 @@ import { registerFleetCommands } from './fleet';
 import { registerBenchCommands } from './bench';
 import { registerTrainCommands } from './train';
 import { registerSweepCommands } from './sweep';
+import { registerCompareCommands } from './compare';
 
 /** Each command group registers itself here; one line per group. */
 export function registerCommands(program: Command): void {
@@ -18,5 +19,6 @@ export function registerCommands(program: Command): void {
   registerBenchCommands(program);
   registerTrainCommands(program);
   registerSweepCommands(program);
+  registerCompareCommands(program);
   void program;
 }

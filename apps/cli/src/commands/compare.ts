@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { ConfigError, createLogger, formatUtcDay, loadConfig, parsePair, parseUtcDay } from '@engine/shared';
+import { openSource, resolveWindow } from '@engine/candles';
+import { comparePoints, compareReport, formatCompareTable, runSweepHere, runSweepOnFleet, type SweepRequest } from '@engine/fleet';
+import type { ModelFamily } from '@engine/training';
+import { parseTrainingOption, positiveInt, TRAINING_OPTION_HELP } from './options';
+import { jsonLine } from './output';
+import { EXIT } from './exit-codes';
+
+interface CompareOptions {
+  symbols: string;
+  families: string;
+  seeds: number;
+  training?: string;
+  date?: string;
+  days?: number;
+  source?: string;
+  here?: boolean;
+  threads?: number;
+  cacheDir?: string;
+  json?: boolean;
+}
+
+/**
+ * `engine compare`: the pre-registered comparison of model families (issue 17). Every
+ * (family, seed) is a sweep point on identical windows, recorded as a trial in the ledger;
+ * the table gives per family the daily net P&L, the paired difference against the GBDT
+ * (Newey–West t, block-bootstrap 95% interval), rank IC, the confidence's Brier score and
+ * calibration slope and the seed-to-seed spread; the decision rule is printed with the
+ * verdicts. Never publishes.
+ */
+export function registerCompareCommands(program: Command): void {
+  program
+    .command('compare')
+    .description('pre-registered comparison of model families on identical walk-forward windows; every family and seed is a trial; never publishes')
+    .requiredOption('--symbols <list>', 'comma-separated pairs, e.g. BTC/USDT,ETH/USDT')
+    .option('--families <list>', 'families to compare (gbdt is the reference)', 'gbdt,rf,linear,ensemble')
+    .option('--seeds <n>', 'seeds per family (linear is deterministic and runs once)', positiveInt('--seeds', 100), 10)
+    .option('--training <json|@file>', `${TRAINING_OPTION_HELP}; the base every family starts from`)
+    .option('--date <YYYY-MM-DD>', "run date; the window is [date − days, date) (default: the fleet: today; --here: the source's last complete day + 1)")
+    .option('--days <n>', 'training window in days (default: ENGINE_WINDOW_DAYS)', positiveInt('--days'))
+    .option('--source <source>', 'candle source: binance (any ccxt id) or csv:DIR (default: ENGINE_CANDLE_SOURCE)')
+    .option('--here', 'evaluate in this process (the default without REDIS_URL) instead of on the fleet')
+    .option('--threads <n>', 'with --here: training threads (default ENGINE_TRAIN_THREADS or all cores)', positiveInt('--threads'))
+    .option('--cache-dir <dir>', 'with --here: candle cache folder')
+    .option('--json', 'print the rows and verdicts as JSON lines')
+    .action(async (opts: CompareOptions) => {
+      const config = loadConfig();
+      const symbols = opts.symbols.split(',').map((s) => s.trim()).filter(Boolean).map((s) => parsePair(s).symbol);
+      if (symbols.length === 0) throw new ConfigError('--symbols needs at least one pair');
+      const families = opts.families.split(',').map((s) => s.trim()).filter(Boolean) as ModelFamily[];
+      const points = comparePoints({ families, seeds: opts.seeds, base: parseTrainingOption(opts.training) });
+      const windowDays = opts.days ?? config.windowDays;
+      const source = opts.source ?? config.candleSource;
+      const here = opts.here === true || !config.redisUrl;
+      let runDate: string;
+      if (opts.date !== undefined) runDate = formatUtcDay(parseUtcDay(opts.date, '--date'));
+      else if (!here) runDate = formatUtcDay(Date.now());
+      else {
+        const src = openSource(source, { exchangeUrl: config.exchangeUrl });
+        try {
+          runDate = (await resolveWindow({ days: windowDays, source: src, symbol: symbols[0] })).runDate;
+        } finally {
+          await src.close?.();
+        }
+      }
+      const req: SweepRequest = { symbols, runDate, windowDays, source, points: points.map((p) => p.training), evaluate: true };
+      const log = createLogger({ level: opts.json ? 'warn' : config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'compare' });
+      const onProgress = opts.json ? undefined : (done: number, total: number) => process.stderr.write(`compare: ${done}/${total} point(s) done\n`);
+      const sweep = here
+        ? await runSweepHere(config, req, log, { threads: opts.threads, cacheDir: opts.cacheDir, onProgress })
+        : await runSweepOnFleet(config, req, log, { onProgress });
+      if (sweep.failed.length > 0) {
+        for (const f of sweep.failed) process.stderr.write(`FAILED ${f.symbol} point ${f.point} (${points[f.point]?.family} seed ${points[f.point]?.seed}): ${f.error}\n`);
+        process.stderr.write('compare: the registered comparison is incomplete; rerun the same command to resume\n');
+        process.exitCode = EXIT.transient;
+        return;
+      }
+      const report = compareReport(sweep.rows, points);
+      if (opts.json) {
+        for (const row of report.rows) process.stdout.write(jsonLine({ compare: sweep.sweepId, runDate, ...row }));
+        for (const v of report.verdicts) process.stdout.write(jsonLine({ compare: sweep.sweepId, verdict: v }));
+      } else process.stdout.write(formatCompareTable(report, { sweepId: sweep.sweepId, runDate, windowDays }));
+    });
+}
