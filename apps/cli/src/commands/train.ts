@@ -149,6 +149,24 @@ export function venueLine(m: ModelManifest): string {
   return `${side}, ${c.profile ?? 'cost-v2'} (${c.market}, ${c.entry} entry, fees ${fmt(c.fee_bps.maker)}/${fmt(c.fee_bps.taker)} bps maker/taker × ${fmt(c.fee_discount)}${funding})${mk}${funded}${unfilled}`;
 }
 
+/** What made the model: its family, members and (ensembles) the final combiner's weights and out-of-fold evidence. */
+export function familyLine(m: ModelManifest): string {
+  const f = m.model_family;
+  const trees = m.hyperparameters.model;
+  if (f === undefined || f.name === 'gbdt') return `gbdt${trees ? ` (${trees.nEstimators} trees, depth ${trees.maxDepth})` : ''}`;
+  const members = f.members
+    .map((x) => {
+      const label = x.name === x.kind ? x.name : `${x.name} ${x.kind}`;
+      return x.kind === 'ridge' || x.kind === 'logistic' ? `${label} ${x.settings.penalty}=${x.settings.value}` : `${label} ${x.settings.nEstimators} trees`;
+    })
+    .join(', ');
+  const rf = f.rf_row_fraction !== null ? `; forest rows per tree ${fmt(f.rf_row_fraction * 100, 1)}%` : '';
+  const c = f.combiner;
+  if (c === null) return `${f.name} (${members}${rf})`;
+  const corr = c.members.flatMap((a, i) => c.members.slice(i + 1).map((b, j) => `${a}–${b} ${fmt(c.member_correlations[i]![i + 1 + j]!)}`)).join(', ');
+  return `${f.name} (${members}${rf}); ${c.kind} weights ${c.weights.map((w) => fmt(w)).join('/')}, out-of-fold correlations ${corr}, disagreement ${fmt(c.disagreement)}, combined score vs outcome r = ${fmt(c.outcome_correlation.combined, 3)}`;
+}
+
 /** A one-paragraph summary of the out-of-sample record. */
 export function formatSummary(m: ModelManifest): string {
   const x = m.metrics;
@@ -157,6 +175,7 @@ export function formatSummary(m: ModelManifest): string {
     `  trades ${x.total_trades} (wins ${x.wins}, losses ${x.losses}, win rate ${fmt(x.win_rate * 100, 1)}%), net ${fmt(x.mean_net_bps)} bps/trade (gross ${fmt(x.mean_gross_bps)}, costs ${fmt(x.costs.mean_round_trip_bps)})`,
     `  profit £${fmt(x.total_profit_gbp)} (fees £${fmt(x.costs.fees_gbp)}, spread £${fmt(x.costs.spread_gbp)}, slippage £${fmt(x.costs.slippage_gbp)}), Sharpe ${fmt(x.sharpe_ratio)} (per trade ${fmt(x.sharpe_per_trade, 3)}, PSR ${fmt(x.probabilistic_sharpe, 3)}), PF ${fmt(x.profit_factor)}, max DD £${fmt(x.max_drawdown)}`,
     `  market: ${venueLine(m)}`,
+    `  model: ${familyLine(m)}`,
     `  scenarios: ${m.scenario_tests.map((s) => `${s.name} Sharpe ${fmt(s.sharpe_ratio)} £${fmt(s.total_profit_gbp)}`).join('; ')}`,
     `  recommended threshold ${fmt(m.trading_params.recommended_edge_threshold_bps)} bps${m.trading_params.short_edge_threshold_bps !== undefined ? ` (long), ${fmt(m.trading_params.short_edge_threshold_bps)} bps (short)` : ''}; labels: horizon ${m.labelling.horizon_minutes} min, mean net edge ${fmt(m.labelling.mean_net_edge_bps)} bps, ${fmt(m.labelling.positive_share * 100, 1)}% positive`,
     ...(m.thresholds.folds_not_traded > 0 ? [`  ${m.thresholds.folds_not_traded} of ${m.walk_forward.folds_evaluated} folds did not trade: no threshold made money on their calibration data`] : []),
