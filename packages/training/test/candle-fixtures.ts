@@ -1,4 +1,5 @@
-import { allocCandles, type CandleSeries } from '@engine/shared';
+import { allocCandles, type CandleSeries, Mulberry32 } from '@engine/shared';
+import type { RowTimeline } from '../src/walk-forward/folds';
 import { DEFAULT_COST_MODEL, type CostModel } from '@engine/model';
 
 /** 2026-01-05 00:00 UTC, a Monday. */
@@ -34,3 +35,18 @@ export const FLAT_23: CostModel = {
   notional_quote: 1_000,
   quote_to_gbp: 0.8,
 };
+
+/** Rows on a minute grid from T0; a share `missing` unusable; each usable row's label ends 1..horizon+1 minutes after it starts (seeded). */
+export function randomTimeline(n: number, horizon: number, missing: number, seed: number): RowTimeline {
+  const r = new Mulberry32(seed);
+  const ts = new Float64Array(n);
+  const le = new Float64Array(n).fill(NaN);
+  const usable = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    ts[i] = T0 + i * 60_000;
+    if (r.next() < missing) continue;
+    usable[i] = 1;
+    le[i] = ts[i]! + (1 + Math.floor(r.next() * (horizon + 1))) * 60_000;
+  }
+  return { ts, label_end: le, usable };
+}

@@ -1,27 +1,12 @@
 import fc from 'fast-check';
-import { Mulberry32 } from '@engine/shared';
-import { type RowTimeline, walkForwardFolds } from '../src/walk-forward/folds';
+import { walkForwardFolds } from '../src/walk-forward/folds';
 import { averageUniqueness } from '../src/walk-forward/uniqueness';
 import { planFits } from '../src/pipeline/fit-plan';
 import { innerFolds } from '../src/pipeline/members';
 import { resolveTrainConfig } from '../src/pipeline/config';
-import { T0 } from './candle-fixtures';
+import { T0, randomTimeline as timeline } from './candle-fixtures';
 
 const MIN = 60_000;
-
-function timeline(n: number, horizon: number, missing: number, seed: number): RowTimeline {
-  const r = new Mulberry32(seed);
-  const ts = new Float64Array(n);
-  const le = new Float64Array(n).fill(NaN);
-  const usable = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    ts[i] = T0 + i * MIN;
-    if (r.next() < missing) continue;
-    usable[i] = 1;
-    le[i] = ts[i]! + (1 + Math.floor(r.next() * (horizon + 1))) * MIN;
-  }
-  return { ts, label_end: le, usable };
-}
 
 const overlaps = (s1: number, e1: number, s2: number, e2: number): boolean => s1 < e2 && s2 < e1;
 

@@ -1,24 +1,8 @@
 import fc from 'fast-check';
-import { Mulberry32 } from '@engine/shared';
 import { lowerBound, type RowTimeline, walkForwardFolds, DEFAULT_WALK_FORWARD } from '../src/walk-forward/folds';
-import { T0 } from './candle-fixtures';
+import { T0, randomTimeline as timeline } from './candle-fixtures';
 
 const MIN = 60_000;
-
-/** Rows on a minute grid; each usable row's label ends 1..horizon+1 minutes after it starts. */
-function timeline(n: number, horizon: number, missing: number, seed: number): RowTimeline {
-  const r = new Mulberry32(seed);
-  const ts = new Float64Array(n);
-  const le = new Float64Array(n).fill(NaN);
-  const usable = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    ts[i] = T0 + i * MIN;
-    if (r.next() < missing) continue;
-    usable[i] = 1;
-    le[i] = ts[i]! + (1 + Math.floor(r.next() * (horizon + 1))) * MIN;
-  }
-  return { ts, label_end: le, usable };
-}
 
 /** Every broken walk-forward guarantee, as text (empty when all hold). Plain checks: this runs millions of times. */
 function foldViolations(tl: RowTimeline, folds: ReturnType<typeof walkForwardFolds>, horizon: number, extraEmbargo: number | null, n: number): string[] {

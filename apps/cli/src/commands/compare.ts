@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { ConfigError, createLogger, formatUtcDay, loadConfig, parsePair, parseUtcDay } from '@engine/shared';
-import { openSource, resolveWindow } from '@engine/candles';
+import { createLogger, loadConfig } from '@engine/shared';
 import { comparePoints, compareReport, formatCompareTable, runSweepHere, runSweepOnFleet, type SweepRequest } from '@engine/fleet';
 import type { ModelFamily } from '@engine/training';
 import { parseTrainingOption, positiveInt, TRAINING_OPTION_HELP } from './options';
 import { jsonLine } from './output';
 import { EXIT } from './exit-codes';
+import { sweepWindow } from './sweep';
 
 interface CompareOptions {
   symbols: string;
@@ -46,24 +46,9 @@ export function registerCompareCommands(program: Command): void {
     .option('--json', 'print the rows and verdicts as JSON lines')
     .action(async (opts: CompareOptions) => {
       const config = loadConfig();
-      const symbols = opts.symbols.split(',').map((s) => s.trim()).filter(Boolean).map((s) => parsePair(s).symbol);
-      if (symbols.length === 0) throw new ConfigError('--symbols needs at least one pair');
       const families = opts.families.split(',').map((s) => s.trim()).filter(Boolean) as ModelFamily[];
       const points = comparePoints({ families, seeds: opts.seeds, base: parseTrainingOption(opts.training) });
-      const windowDays = opts.days ?? config.windowDays;
-      const source = opts.source ?? config.candleSource;
-      const here = opts.here === true || !config.redisUrl;
-      let runDate: string;
-      if (opts.date !== undefined) runDate = formatUtcDay(parseUtcDay(opts.date, '--date'));
-      else if (!here) runDate = formatUtcDay(Date.now());
-      else {
-        const src = openSource(source, { exchangeUrl: config.exchangeUrl });
-        try {
-          runDate = (await resolveWindow({ days: windowDays, source: src, symbol: symbols[0] })).runDate;
-        } finally {
-          await src.close?.();
-        }
-      }
+      const { symbols, runDate, windowDays, source, here } = await sweepWindow(opts, config);
       const req: SweepRequest = { symbols, runDate, windowDays, source, points: points.map((p) => p.training), evaluate: true };
       const log = createLogger({ level: opts.json ? 'warn' : config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'compare' });
       const onProgress = opts.json ? undefined : (done: number, total: number) => process.stderr.write(`compare: ${done}/${total} point(s) done\n`);

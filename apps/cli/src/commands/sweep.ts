@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ConfigError, createLogger, formatUtcDay, loadConfig, parsePair, parseUtcDay } from '@engine/shared';
+import { type Config, ConfigError, createLogger, formatUtcDay, loadConfig, parsePair, parseUtcDay } from '@engine/shared';
 import { openSource, resolveWindow } from '@engine/candles';
 import { expandGrid, runSweepHere, runSweepOnFleet, type SweepGrid, type SweepReport, type SweepRequest } from '@engine/fleet';
 import { positiveInt } from './options';
@@ -39,6 +39,40 @@ function readGrid(v: string): SweepGrid {
   const unknown = Object.keys(parsed).filter((k) => !['base', 'axes', 'points'].includes(k));
   if (unknown.length > 0) throw new ConfigError(`--grid: unknown key(s) ${unknown.join(', ')}; expected base, axes, points`);
   return parsed as SweepGrid;
+}
+
+/** What a sweep or a comparison evaluates on: the symbols, the window and where it runs. */
+export interface SweepWindow {
+  symbols: string[];
+  runDate: string;
+  windowDays: number;
+  source: string;
+  /** In this process (--here, or no REDIS_URL) rather than on the fleet. */
+  here: boolean;
+}
+
+/**
+ * The symbols (checked pairs), the window and the run date of a sweep or a comparison: `--date`,
+ * else today on the fleet, else the source's last complete day + 1 in this process.
+ */
+export async function sweepWindow(opts: { symbols: string; date?: string; days?: number; source?: string; here?: boolean }, config: Config): Promise<SweepWindow> {
+  const symbols = opts.symbols.split(',').map((s) => s.trim()).filter(Boolean).map((s) => parsePair(s).symbol);
+  if (symbols.length === 0) throw new ConfigError('--symbols needs at least one pair');
+  const windowDays = opts.days ?? config.windowDays;
+  const source = opts.source ?? config.candleSource;
+  const here = opts.here === true || !config.redisUrl;
+  let runDate: string;
+  if (opts.date !== undefined) runDate = formatUtcDay(parseUtcDay(opts.date, '--date'));
+  else if (!here) runDate = formatUtcDay(Date.now());
+  else {
+    const src = openSource(source, { exchangeUrl: config.exchangeUrl });
+    try {
+      runDate = (await resolveWindow({ days: windowDays, source: src, symbol: symbols[0] })).runDate;
+    } finally {
+      await src.close?.();
+    }
+  }
+  return { symbols, runDate, windowDays, source, here };
 }
 
 function fmt(x: number | null, digits = 2): string {
@@ -94,23 +128,8 @@ export function registerSweepCommands(program: Command): void {
     .option('--json', 'print the ranked rows as JSON lines')
     .action(async (opts: SweepOptions) => {
       const config = loadConfig();
-      const symbols = opts.symbols.split(',').map((s) => s.trim()).filter(Boolean).map((s) => parsePair(s).symbol);
-      if (symbols.length === 0) throw new ConfigError('--symbols needs at least one pair');
       const points = expandGrid(readGrid(opts.grid));
-      const windowDays = opts.days ?? config.windowDays;
-      const source = opts.source ?? config.candleSource;
-      const here = opts.here === true || !config.redisUrl;
-      let runDate: string;
-      if (opts.date !== undefined) runDate = formatUtcDay(parseUtcDay(opts.date, '--date'));
-      else if (!here) runDate = formatUtcDay(Date.now());
-      else {
-        const src = openSource(source, { exchangeUrl: config.exchangeUrl });
-        try {
-          runDate = (await resolveWindow({ days: windowDays, source: src, symbol: symbols[0] })).runDate;
-        } finally {
-          await src.close?.();
-        }
-      }
+      const { symbols, runDate, windowDays, source, here } = await sweepWindow(opts, config);
       const req: SweepRequest = { symbols, runDate, windowDays, source, points };
       const log = createLogger({ level: opts.json ? 'warn' : config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'sweep' });
       const onProgress = opts.json ? undefined : (done: number, total: number) => process.stderr.write(`sweep: ${done}/${total} point(s) done\n`);
