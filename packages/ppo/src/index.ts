@@ -1,0 +1,13 @@
+export { Adam } from './adam';
+export type { AdamOptions } from './adam';
+export { Mlp } from './mlp';
+export { DEFAULT_PPO_PARAMS, ppoParamsSchema, resolvePpoParams } from './params';
+export type { PpoParams, PpoSchedule } from './params';
+export { PPO_POLICY_FORMAT, PPO_POLICY_VERSION, PpoPolicy } from './policy';
+export type { PpoPolicyJson, PpoPolicyLayer } from './policy';
+export { exportPolicyOnnx, POLICY_ONNX_INPUT, POLICY_ONNX_OPSET, POLICY_ONNX_OUTPUT_GREEDY, POLICY_ONNX_OUTPUT_PROBABILITIES } from './policy-onnx';
+export type { PolicyOnnxOptions } from './policy-onnx';
+export { trainPpo } from './ppo';
+export type { Env, EnvFactory, EnvStep, PpoCurve, PpoProgress, PpoResult, PpoTrainOptions } from './ppo';
+export { policyLoss, valueLoss } from './objective';
+export type { Minibatch, PolicyTerms } from './objective';
