@@ -15,13 +15,15 @@ const FLOORS: Record<string, number> = {
   '@engine/features': 1,
   '@engine/candles': 1,
   '@engine/publish': 2,
+  '@engine/ensemble': 2,
+  '@engine/ppo': 2,
   '@engine/registry': 3,
   '@engine/training': 3,
   '@engine/fleet': 4,
   '@engine/consumer': 4,
   '@engine/dashboard': 5,
 };
-const PURE = new Set(['@engine/shared', '@engine/model', '@engine/gbdt', '@engine/features', '@engine/training']);
+const PURE = new Set(['@engine/shared', '@engine/model', '@engine/gbdt', '@engine/ensemble', '@engine/ppo', '@engine/features', '@engine/training']);
 
 interface Workspace {
   dir: string;
