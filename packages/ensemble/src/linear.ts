@@ -12,6 +12,7 @@
  * StandardScaler, which would shrink the sd of a feature with NaNs.
  */
 import { ConfigError, DataError } from '@engine/shared';
+import { checkLabels, checkRows } from '@engine/gbdt';
 import { z } from 'zod';
 import { choleskyInPlace, choleskySolveInPlace } from './cholesky';
 
@@ -120,24 +121,6 @@ function columnLength(columns: readonly Float64Array[]): number {
     if (columns[f].length !== n) throw new DataError('MATRIX_SHAPE', `feature column ${f} has ${columns[f].length} rows; column 0 has ${n}`);
   }
   return n;
-}
-
-function checkRows(rows: Int32Array, nRows: number, what: string): void {
-  let prev = -1;
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    if (!(r > prev && r < nRows)) {
-      throw new DataError('ROWS_INVALID', `${what} row indices must be ascending and within [0, ${nRows}); index ${i} is ${r} after ${prev}`);
-    }
-    prev = r;
-  }
-}
-
-function checkTarget(y: ArrayLike<number>, rows: Int32Array, what: string): void {
-  for (let i = 0; i < rows.length; i++) {
-    const v = y[rows[i]];
-    if (!Number.isFinite(v)) throw new DataError('LABEL_INVALID', `${what} target of row ${rows[i]} is ${v}; targets must be finite`);
-  }
 }
 
 /** Validated columns, target and rows of a fit; returns the row count of the matrix. */
@@ -817,7 +800,7 @@ function prepareFit(data: LinearTrainingData): { rows: Int32Array; featureNames:
   const rows = data.rows ?? allRows(nRows);
   checkRows(rows, nRows, 'training');
   if (rows.length === 0) throw new DataError('TOO_FEW_ROWS', 'a linear model needs at least one training row; found none');
-  checkTarget(data.y, rows, 'training');
+  checkLabels(data.y, rows, 'training');
   const F = data.columns.length;
   const featureNames = data.featureNames ?? Array.from({ length: F }, (_, f) => `f${f}`);
   if (featureNames.length !== F) throw new DataError('MATRIX_SHAPE', `${featureNames.length} feature names for ${F} feature columns`);
@@ -926,8 +909,8 @@ function checkFolds(folds: readonly InnerFold[], nRows: number, y: ArrayLike<num
     if (fold.train.length === 0 || fold.test.length === 0) {
       throw new DataError('TOO_FEW_ROWS', `fold ${k} has ${fold.train.length} training and ${fold.test.length} test rows; both must be non-empty`);
     }
-    checkTarget(y, fold.train, `fold ${k} training`);
-    checkTarget(y, fold.test, `fold ${k} test`);
+    checkLabels(y, fold.train, `fold ${k} training`);
+    checkLabels(y, fold.test, `fold ${k} test`);
     // both ascending: one merge finds a row on both sides
     for (let i = 0, j = 0; i < fold.train.length && j < fold.test.length; ) {
       if (fold.train[i] === fold.test[j]) throw new DataError('FOLD_OVERLAP', `fold ${k}: row ${fold.test[j]} is both a training and a test row`);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DataError } from '@engine/shared';
-import { columnMatrix, GbdtModel, type FeatureMatrix } from '@engine/gbdt';
+import { GbdtModel, type FeatureMatrix } from '@engine/gbdt';
 import type { AffineHead } from './combine';
 
 /** Identifies the portable score model's native JSON. */
@@ -166,24 +166,14 @@ export class ScoreModel {
     return s;
   }
 
-  /** Outputs of the given rows of feature columns. */
-  predictColumns(columns: readonly Float64Array[], rows: Int32Array): Float64Array {
-    const cols = columns.map((c) => {
-      const o = new Float64Array(rows.length);
-      for (let r = 0; r < rows.length; r++) o[r] = c[rows[r]!]!;
-      return o;
-    });
-    return this.predict(columnMatrix(cols));
-  }
-
   /** The same score with another head (the edge and the confidence of one ensemble share everything else). */
   withHead(head: ScoreHead): ScoreModel {
     return new ScoreModel({ featureNames: this.featureNames, trees: this.trees, linear: this.linear, head, provenance: this.provenance });
   }
 
-  /** Whether two models compute the same score (then one ONNX subgraph serves both). */
+  /** Whether two models compute the same score (then one ONNX subgraph serves both): the same forest object ({@link withHead} shares it) and equal linear terms. */
   sameScore(other: ScoreModel): boolean {
-    return (this.trees === other.trees || (this.trees !== null && other.trees !== null && this.trees.serialize() === other.trees.serialize())) && JSON.stringify(this.linear) === JSON.stringify(other.linear);
+    return this.trees === other.trees && JSON.stringify(this.linear) === JSON.stringify(other.linear);
   }
 
   toJson(): ScoreModelJson {
@@ -218,9 +208,4 @@ export class ScoreModel {
     const j = r.data;
     return new ScoreModel({ featureNames: j.feature_names, trees: j.trees === null ? null : GbdtModel.parse(j.trees), linear: j.linear, head: j.head, provenance: j.provenance });
   }
-}
-
-/** True when a native model file's JSON is a score model (else it is a GBDT's). */
-export function isScoreModelJson(json: string): boolean {
-  return json.slice(0, 200).includes(`"format":"${SCORE_MODEL_FORMAT}"`);
 }

@@ -9,6 +9,6 @@ export type { GbdtModelJson, ImportanceKind } from './model';
 export type { GbdtTree, GbdtTreeJson } from './tree';
 export { sigmoid } from './objective';
 export { GbdtThreadPool } from './thread-pool';
-export { trainGbdt } from './train';
+export { checkLabels, checkRows, trainGbdt } from './train';
 export type { GbdtTrainingData, GbdtTrainOptions } from './train';
 export * from './onnx';

@@ -42,7 +42,8 @@ function allRows(n: number): Int32Array {
   return r;
 }
 
-function checkRows(rows: Int32Array, nRows: number, what: string): void {
+/** Row indices must be ascending and inside the matrix; a DataError names the first bad one. */
+export function checkRows(rows: Int32Array, nRows: number, what: string): void {
   let prev = -1;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
@@ -53,7 +54,8 @@ function checkRows(rows: Int32Array, nRows: number, what: string): void {
   }
 }
 
-function checkLabels(y: ArrayLike<number>, rows: Int32Array, what: string): void {
+/** Every used target must be finite; a DataError names the first bad row. */
+export function checkLabels(y: ArrayLike<number>, rows: Int32Array, what: string): void {
   for (let i = 0; i < rows.length; i++) {
     const v = y[rows[i]];
     if (!Number.isFinite(v)) throw new DataError('LABEL_INVALID', `${what} target of row ${rows[i]} is ${v}; targets must be finite`);

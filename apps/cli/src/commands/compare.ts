@@ -5,7 +5,7 @@ import type { ModelFamily } from '@engine/training';
 import { parseTrainingOption, positiveInt, TRAINING_OPTION_HELP } from './options';
 import { jsonLine } from './output';
 import { EXIT } from './exit-codes';
-import { sweepWindow } from './sweep';
+import { sweepWindow, withWindowOptions } from './sweep';
 
 interface CompareOptions {
   symbols: string;
@@ -30,19 +30,14 @@ interface CompareOptions {
  * verdicts. Never publishes.
  */
 export function registerCompareCommands(program: Command): void {
-  program
+  const compare = program
     .command('compare')
     .description('pre-registered comparison of model families on identical walk-forward windows; every family and seed is a trial; never publishes')
     .requiredOption('--symbols <list>', 'comma-separated pairs, e.g. BTC/USDT,ETH/USDT')
     .option('--families <list>', 'families to compare (gbdt is the reference)', 'gbdt,rf,linear,ensemble')
     .option('--seeds <n>', 'seeds per family (linear is deterministic and runs once)', positiveInt('--seeds', 100), 10)
-    .option('--training <json|@file>', `${TRAINING_OPTION_HELP}; the base every family starts from`)
-    .option('--date <YYYY-MM-DD>', "run date; the window is [date − days, date) (default: the fleet: today; --here: the source's last complete day + 1)")
-    .option('--days <n>', 'training window in days (default: ENGINE_WINDOW_DAYS)', positiveInt('--days'))
-    .option('--source <source>', 'candle source: binance (any ccxt id) or csv:DIR (default: ENGINE_CANDLE_SOURCE)')
-    .option('--here', 'evaluate in this process (the default without REDIS_URL) instead of on the fleet')
-    .option('--threads <n>', 'with --here: training threads (default ENGINE_TRAIN_THREADS or all cores)', positiveInt('--threads'))
-    .option('--cache-dir <dir>', 'with --here: candle cache folder')
+    .option('--training <json|@file>', `${TRAINING_OPTION_HELP}; the base every family starts from`);
+  withWindowOptions(compare)
     .option('--json', 'print the rows and verdicts as JSON lines')
     .action(async (opts: CompareOptions) => {
       const config = loadConfig();

@@ -41,6 +41,17 @@ function readGrid(v: string): SweepGrid {
   return parsed as SweepGrid;
 }
 
+/** The options `sweepWindow` reads (the window, the source, where it runs), shared by sweep and compare. */
+export function withWindowOptions(cmd: Command): Command {
+  return cmd
+    .option('--date <YYYY-MM-DD>', "run date; the window is [date − days, date) (default: the fleet: today; --here: the source's last complete day + 1)")
+    .option('--days <n>', 'training window in days (default: ENGINE_WINDOW_DAYS)', positiveInt('--days'))
+    .option('--source <source>', 'candle source: binance (any ccxt id) or csv:DIR (default: ENGINE_CANDLE_SOURCE)')
+    .option('--here', 'evaluate in this process (the default without REDIS_URL) instead of on the fleet')
+    .option('--threads <n>', 'with --here: training threads (default ENGINE_TRAIN_THREADS or all cores)', positiveInt('--threads'))
+    .option('--cache-dir <dir>', 'with --here: candle cache folder');
+}
+
 /** What a sweep or a comparison evaluates on: the symbols, the window and where it runs. */
 export interface SweepWindow {
   symbols: string[];
@@ -114,17 +125,12 @@ export function formatSweepTable(r: SweepReport): string {
  * resumes; with --here (or no REDIS_URL) in this process. A sweep never publishes.
  */
 export function registerSweepCommands(program: Command): void {
-  program
+  const sweep = program
     .command('sweep')
     .description('evaluate a grid of training configurations, record every point as a trial, rank by deflated Sharpe; never publishes')
     .requiredOption('--symbols <list>', 'comma-separated pairs, e.g. BTC/USDT,ETH/USDT')
-    .requiredOption('--grid <json|@file>', 'the grid: {"base": {...}, "axes": {"labels.horizon_minutes": [4, 60]}} or {"points": [{...}, ...]}, each point a --training override')
-    .option('--date <YYYY-MM-DD>', 'run date; the window is [date − days, date) (default: the fleet: today; --here: the source\'s last complete day + 1)')
-    .option('--days <n>', 'training window in days (default: ENGINE_WINDOW_DAYS)', positiveInt('--days'))
-    .option('--source <source>', 'candle source: binance (any ccxt id) or csv:DIR (default: ENGINE_CANDLE_SOURCE)')
-    .option('--here', 'evaluate in this process (the default without REDIS_URL) instead of on the fleet')
-    .option('--threads <n>', 'with --here: training threads (default ENGINE_TRAIN_THREADS or all cores)', positiveInt('--threads'))
-    .option('--cache-dir <dir>', 'with --here: candle cache folder')
+    .requiredOption('--grid <json|@file>', 'the grid: {"base": {...}, "axes": {"labels.horizon_minutes": [4, 60]}} or {"points": [{...}, ...]}, each point a --training override');
+  withWindowOptions(sweep)
     .option('--json', 'print the ranked rows as JSON lines')
     .action(async (opts: SweepOptions) => {
       const config = loadConfig();

@@ -1,6 +1,6 @@
 import { DataError } from '@engine/shared';
-import { columnMatrix, GbdtModel, trainGbdt, type FeatureMatrix, type GbdtParams } from '@engine/gbdt';
-import { chooseLogisticC, chooseRidgeAlpha, fitLogistic, fitRidge, LinearModel } from '@engine/ensemble';
+import { columnMatrix, GBDT_MODEL_FORMAT, GbdtModel, trainGbdt, type FeatureMatrix, type GbdtParams } from '@engine/gbdt';
+import { chooseLogisticC, chooseRidgeAlpha, fitLogistic, fitRidge, LinearModel, nativeFormat } from '@engine/ensemble';
 
 /**
  * What one fit trains: a tree model (the GBDT, or a random forest: the same trainer with
@@ -102,5 +102,5 @@ export function gatherRows(columns: readonly Float64Array[], rows: Int32Array): 
 
 /** Parses a member's native JSON (the pool ships models between threads as text). */
 export function parseMember(json: string): MemberModel {
-  return json.includes('"format":"engine-gbdt"') ? GbdtModel.parse(json) : LinearModel.parse(json);
+  return nativeFormat(json) === GBDT_MODEL_FORMAT ? GbdtModel.parse(json) : LinearModel.parse(json);
 }
