@@ -39,7 +39,7 @@ export interface ComparePoint {
 }
 
 /** Families whose training draws random numbers (a seed changes the model); linear does not. */
-const SEEDED: Record<ModelFamily, boolean> = { gbdt: true, rf: true, linear: false, ensemble: true };
+const SEEDED: Record<ModelFamily, boolean> = { gbdt: true, rf: true, linear: false, ensemble: true, ppo: true };
 
 /** The comparison's points, every one checked by the training schema before anything runs. */
 export function comparePoints(req: CompareRequest): ComparePoint[] {
@@ -55,7 +55,7 @@ export function comparePoints(req: CompareRequest): ComparePoint[] {
       const training: TrainConfigOverrides = {
         ...base,
         model: { ...(base.model ?? {}), seed },
-        family: { ...(base.family ?? {}), name: family, rf: { ...(base.family?.rf ?? {}), seed } },
+        family: { ...(base.family ?? {}), name: family, rf: { ...(base.family?.rf ?? {}), seed }, ppo: { ...(base.family?.ppo ?? {}), seed } },
       };
       resolveTrainConfig(training);
       points.push({ family, seed, training });

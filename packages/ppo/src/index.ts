@@ -11,3 +11,5 @@ export { trainPpo } from './ppo';
 export type { Env, EnvFactory, EnvStep, PpoCurve, PpoProgress, PpoResult, PpoTrainOptions } from './ppo';
 export { policyLoss, valueLoss } from './objective';
 export type { Minibatch, PolicyTerms } from './objective';
+export { ACTION_BUY, ACTION_HOLD, ACTION_NAMES, ACTION_SELL, FLAT, OBSERVATION_CLIP, ObservationBuilder, POSITION_INPUTS, PPO_AGENT_FORMAT, PPO_AGENT_VERSION, PpoAgent, featureStandardiser } from './agent';
+export type { ActionName, PositionState, PpoAgentJson } from './agent';

@@ -21,3 +21,5 @@ export * from './gates/trial-deflation';
 export * from './costs/profiles';
 export * from './monitoring/live-monitor';
 export * from './monitoring/feature-bins';
+export { checkAgentCosts, TradingEnv, TradingSim, tradePolicySegments } from './ppo/trading-env';
+export type { MarketTape, PolicySegment, TradingEnvWindow } from './ppo/trading-env';

@@ -22,7 +22,7 @@ export const equityFileSchema = z
           net_bps: z.number(),
           equity_gbp: z.number(),
           equity_bps: z.number(),
-          exit_reason: z.enum(['none', 'tp', 'sl', 'time']),
+          exit_reason: z.enum(['none', 'tp', 'sl', 'time', 'agent']),
         })
         .strict(),
     ),

@@ -77,3 +77,61 @@ export function validateGolden(value: unknown, limit = 20): GoldenCheck {
   const r = goldenFileSchema.safeParse(value);
   return r.success ? { ok: true, golden: r.data } : { ok: false, problems: schemaProblems(r.error, '(golden.json)', limit) };
 }
+
+/**
+ * `golden.json` of a trading agent (model family `ppo`): feature rows with a position
+ * state, the observation the agent builds from them, and what its policy computed —
+ * the action probabilities (hold, buy, sell) and the greedy action. Readers check both
+ * the native agent (`model.json`) and `model.onnx` (fed the observation) against it,
+ * with the same {@link GOLDEN_TOLERANCE} on the probabilities and exact greedy actions
+ * (rows whose top two probabilities are closer than the tolerance are not written).
+ */
+export const policyGoldenRowSchema = z
+  .object({
+    row: z.number().int().min(0).nullable(),
+    ts: z.iso.datetime().nullable(),
+    /** In `feature_names` order; null is a missing value (NaN). */
+    inputs: z.array(z.number().nullable()),
+    /** [long (0/1), bars held, unrealised bps]: the position state at the decision. */
+    position: z.tuple([z.union([z.literal(0), z.literal(1)]), z.number().int().min(0), z.number()]),
+    /** The agent's observation (model.onnx's input), features then position inputs. */
+    observation: z.array(z.number()),
+    action_probabilities: z.array(z.number().min(0).max(1)).min(2),
+    action: z.number().int().min(0),
+  })
+  .strict();
+export type PolicyGoldenRow = z.infer<typeof policyGoldenRowSchema>;
+
+export const policyGoldenFileSchema = z
+  .object({
+    kind: z.literal('policy'),
+    description: z.string(),
+    feature_names: z.array(z.string()).min(1),
+    position_inputs: z.array(z.string()).min(1),
+    actions: z.array(z.string()).min(2),
+    rows: z.array(policyGoldenRowSchema).min(1),
+    tolerance: z.object({ relative: z.number().min(0), absolute: z.number().min(0), note: z.string() }).strict(),
+  })
+  .strict()
+  .superRefine((g, ctx) => {
+    g.rows.forEach((r, k) => {
+      if (r.inputs.length !== g.feature_names.length) ctx.addIssue({ code: 'custom', path: ['rows', k, 'inputs'], message: `expected ${g.feature_names.length} inputs (one per feature_names entry), found ${r.inputs.length}` });
+      if (r.observation.length !== g.feature_names.length + g.position_inputs.length) {
+        ctx.addIssue({ code: 'custom', path: ['rows', k, 'observation'], message: `expected ${g.feature_names.length + g.position_inputs.length} values (features then position inputs), found ${r.observation.length}` });
+      }
+      if (r.action_probabilities.length !== g.actions.length) ctx.addIssue({ code: 'custom', path: ['rows', k, 'action_probabilities'], message: `expected ${g.actions.length} probabilities (one per action), found ${r.action_probabilities.length}` });
+      if (r.action >= g.actions.length) ctx.addIssue({ code: 'custom', path: ['rows', k, 'action'], message: `expected an action index below ${g.actions.length}, found ${r.action}` });
+    });
+  });
+export type PolicyGoldenFile = z.infer<typeof policyGoldenFileSchema>;
+
+export type PolicyGoldenCheck = { ok: true; golden: PolicyGoldenFile } | { ok: false; problems: string[] };
+
+/** Check a parsed policy `golden.json`; problems as `path: message`. */
+export function validatePolicyGolden(value: unknown, limit = 20): PolicyGoldenCheck {
+  const r = policyGoldenFileSchema.safeParse(value);
+  return r.success ? { ok: true, golden: r.data } : { ok: false, problems: schemaProblems(r.error, '(golden.json)', limit) };
+}
+
+/** The model format a trading agent's manifest records (`engine.model_format`). */
+export const PPO_AGENT_MODEL_FORMAT = 'engine-ppo-agent/1';

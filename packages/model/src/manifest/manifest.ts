@@ -40,8 +40,10 @@ export const gateResultSchema = z
   .meta({ id: 'gate' });
 export type GateResult = z.infer<typeof gateResultSchema>;
 
-const thresholdSource = z.enum(['previous_fold_oos', 'inner_model', 'pooled_oos']);
-const thresholdRule = z.enum(['best_total_net', 'no_profitable_candidate', 'no_candidate_with_min_trades']);
+// `policy`: a trading agent (family ppo) has no threshold; its record is the greedy policy's
+// own trades on the calibration slice (in-sample for the agent), judged by the same rule.
+const thresholdSource = z.enum(['previous_fold_oos', 'inner_model', 'pooled_oos', 'policy']);
+const thresholdRule = z.enum(['best_total_net', 'no_profitable_candidate', 'no_candidate_with_min_trades', 'policy_profitable', 'policy_unprofitable']);
 const thresholdFields = {
   threshold_bps: z.number(),
   source: thresholdSource,
@@ -109,7 +111,7 @@ export const manifestMetricsSchema = z
         mean_funding_bps: z.number().optional(),
       })
       .strict(),
-    exit_reasons: z.object({ tp: int0, sl: int0, time: int0 }).strict(),
+    exit_reasons: z.object({ tp: int0, sl: int0, time: int0, agent: int0.optional() }).strict(),
     /** Maker entries the rules took whose limit never filled (no trade, not in the trade counts); absent with taker entries. */
     unfilled_signals: int0.optional(),
   })
@@ -183,9 +185,9 @@ export const combinerRecordSchema = z
 /** The manifest's `model_family` block. */
 export const modelFamilySchema = z
   .object({
-    name: z.enum(['gbdt', 'rf', 'linear', 'ensemble']),
+    name: z.enum(['gbdt', 'rf', 'linear', 'ensemble', 'ppo']),
     /** The ensemble's members (or the single model) and their settings. */
-    members: z.array(z.object({ name: z.string(), kind: z.enum(['gbdt', 'rf', 'ridge', 'logistic']), settings: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])) }).strict()),
+    members: z.array(z.object({ name: z.string(), kind: z.enum(['gbdt', 'rf', 'ridge', 'logistic', 'ppo']), settings: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])) }).strict()),
     /** Share of rows each random-forest tree drew (the labels' average uniqueness unless configured). */
     rf_row_fraction: z.number().nullable(),
     /** Ensembles: the final model's combiner (pooled out-of-fold scores) and each fold's (its calibration slice). */
@@ -193,6 +195,22 @@ export const modelFamilySchema = z
     fold_combiners: z.array(z.object({ fold: z.number().int().min(0), weights: z.array(z.number()), edge: affineSchema, confidence: affineSchema, rows: z.number().int().min(0) }).strict()),
     /** How the confidence output is made. */
     confidence: z.string(),
+    /**
+     * Family `ppo`: the agents (one per evaluated fold, the final one on the whole window):
+     * their seeds, training budget, learning curve ends and calibration records. Absent otherwise.
+     */
+    agents: z
+      .object({
+        total_steps: z.number().int().min(1),
+        reward: z.string(),
+        reward_scale: z.number(),
+        observation: z.object({ features: z.number().int().min(1), position_inputs: z.array(z.string()), clip: z.number() }).strict(),
+        actions: z.array(z.string()),
+        final: z.object({ seed: z.number().int().min(0), episodes: z.number().int().min(0), final_mean_return: z.number().nullable(), seconds: z.number() }).strict(),
+        folds: z.array(z.object({ fold: z.number().int().min(0), seed: z.number().int().min(0), episodes: z.number().int().min(0), final_mean_return: z.number().nullable(), seconds: z.number() }).strict()),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -80,7 +80,9 @@ export const EXIT_SL = 2;
 export const EXIT_TIME = 3;
 /** A maker entry whose limit order was never traded through within its fill window: no trade, no cost, net 0. */
 export const EXIT_UNFILLED = 4;
-export const EXIT_REASON_NAMES = ['none', 'tp', 'sl', 'time', 'unfilled'] as const;
+/** A trading agent (the `ppo` family) closed the position itself: it sold at the next bar's open. Never a label's exit. */
+export const EXIT_AGENT = 5;
+export const EXIT_REASON_NAMES = ['none', 'tp', 'sl', 'time', 'unfilled', 'agent'] as const;
 
 /** A perpetual's funding rates: one per funding time, bps of notional (positive: longs pay shorts). */
 export interface FundingSeries {

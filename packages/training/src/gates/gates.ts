@@ -206,7 +206,9 @@ export function evaluateGates(
     bound: finalThreshold.min_calibration_net_bps,
     op: '>=',
     passed: finalThreshold.trade,
-    note: finalThreshold.trade
+    note: finalThreshold.rule.startsWith('policy')
+      ? `the agent's greedy policy made ${finalThreshold.total_net_bps.toFixed(1)} net bps in ${finalThreshold.trades} pooled out-of-sample trades${finalThreshold.min_calibration_net_bps === null ? ' (no profit required: min_calibration_net_bps is null)' : ` (must be above ${finalThreshold.min_calibration_net_bps})`}${finalThreshold.trade ? '' : ': do not trade'}`
+      : finalThreshold.trade
       ? `the recommended threshold made ${finalThreshold.total_net_bps.toFixed(1)} net bps in ${finalThreshold.trades} trades on the pooled out-of-sample predictions${finalThreshold.min_calibration_net_bps === null ? ' (no profit required: min_calibration_net_bps is null)' : ` (must be above ${finalThreshold.min_calibration_net_bps})`}`
       : finalThreshold.rule === 'no_profitable_candidate'
         ? `do not trade: no candidate threshold made money on the pooled out-of-sample predictions (best: ${finalThreshold.total_net_bps.toFixed(1)} net bps in ${finalThreshold.trades} trades)`

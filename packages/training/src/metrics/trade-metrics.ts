@@ -1,5 +1,5 @@
 import { DAY_MS } from '@engine/shared';
-import { type CostModel, EXIT_SL, EXIT_TIME, EXIT_TP } from '@engine/model';
+import { type CostModel, EXIT_AGENT, EXIT_SL, EXIT_TIME, EXIT_TP } from '@engine/model';
 import type { SimTrade } from '../simulation/simulate';
 import { maxDrawdown, mean, normalCdf, sampleStd, skewKurtosis } from './stats';
 
@@ -49,7 +49,8 @@ export interface TradeMetrics {
     funding_gbp?: number;
     mean_funding_bps?: number;
   };
-  exit_reasons: { tp: number; sl: number; time: number };
+  /** `agent`: positions a trading agent closed itself (the `ppo` family); absent when none did. */
+  exit_reasons: { tp: number; sl: number; time: number; agent?: number };
   /** Maker entries taken that never filled (set by the caller that simulated them). */
   unfilled_signals?: number;
 }
@@ -132,6 +133,7 @@ export function tradeMetrics(trades: readonly SimTrade[], days: readonly number[
   let tp = 0;
   let sl = 0;
   let time = 0;
+  let agent = 0;
   for (let i = 0; i < n; i++) {
     const t = trades[i]!;
     if (i > 0 && t.entry_ts < trades[i - 1]!.exit_ts) {
@@ -151,6 +153,7 @@ export function tradeMetrics(trades: readonly SimTrade[], days: readonly number[
     if (t.exit_reason === EXIT_TP) tp++;
     else if (t.exit_reason === EXIT_SL) sl++;
     else if (t.exit_reason === EXIT_TIME) time++;
+    else if (t.exit_reason === EXIT_AGENT) agent++;
   }
   const daily = dailyPnl(trades, days, costs);
   let totalNet = 0;
@@ -195,6 +198,6 @@ export function tradeMetrics(trades: readonly SimTrade[], days: readonly number[
       funding_gbp: bpsToGbp(funding, costs),
       mean_funding_bps: avg(funding),
     },
-    exit_reasons: { tp, sl, time },
+    exit_reasons: agent > 0 ? { tp, sl, time, agent } : { tp, sl, time },
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { GbdtModel } from '@engine/gbdt';
 import { type Combiner, SCORE_MODEL_FORMAT, SCORE_MODEL_VERSION } from '@engine/ensemble';
-import { MANIFEST_SCHEMA_VERSION, type ModelManifest, finiteOrNull, meanFeePerSideBps, recordProfitFactor } from '@engine/model';
+import { MANIFEST_SCHEMA_VERSION, type ModelManifest, finiteOrNull, meanFeePerSideBps, PPO_AGENT_MODEL_FORMAT, recordProfitFactor } from '@engine/model';
 import type { GateOutcome } from '../gates/gates';
 import { trialLookback, type TrialDeflation } from '../gates/trial-deflation';
 import type { TradeMetrics } from '../metrics/trade-metrics';
@@ -15,6 +15,7 @@ import type { OutOfSample } from './fit-plan';
 import { type CandleSummary, type LabelledRows, type MarketSummary, SPIKES_LISTED, type SpikeScreen } from './prepare-data';
 import type { TrialSummary } from './trial';
 import { ENGINE_VERSION } from './version';
+import { ACTION_NAMES, OBSERVATION_CLIP, POSITION_INPUTS } from '@engine/ppo';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -207,7 +208,7 @@ export function buildManifest(x: ManifestInput): ModelManifest {
     controls: { permute_target_seed: cfg.controls.permute_target_seed, extra_features: [...x.extraNames] },
     non_default_settings: nonDefaultSettings(cfg),
     feature_bins: { method: 'deciles of every 10th labelled row of the training window; shares of 10 bins (value in (edge k−1, edge k]) then missing', features: x.featureBins },
-    engine: { name: 'engine', version: ENGINE_VERSION, git_commit: x.gitCommit, model_format: oos.finalModel instanceof GbdtModel ? 'engine-gbdt/1' : `${SCORE_MODEL_FORMAT}/${SCORE_MODEL_VERSION}` },
+    engine: { name: 'engine', version: ENGINE_VERSION, git_commit: x.gitCommit, model_format: oos.agents ? PPO_AGENT_MODEL_FORMAT : oos.finalModel instanceof GbdtModel ? 'engine-gbdt/1' : `${SCORE_MODEL_FORMAT}/${SCORE_MODEL_VERSION}` },
     artifacts: x.artifacts,
   };
 }
@@ -229,6 +230,28 @@ const scalarSettings = (o: object): Record<string, number | string | boolean | n
 /** The manifest's `model_family` block: members and their settings, and an ensemble's combiners. */
 function recordFamily(cfg: TrainConfig, oos: OutOfSample): NonNullable<ModelManifest['model_family']> {
   const fam = cfg.family.name;
+  const a = oos.agents;
+  if (a) {
+    const p = cfg.family.ppo;
+    const ret = (v: number): number | null => (Number.isFinite(v) ? v : null);
+    return {
+      name: 'ppo',
+      members: [{ name: 'agent', kind: 'ppo', settings: { ...scalarSettings(p.params), policy_hidden_sizes: p.params.policyHiddenSizes.join('x'), value_hidden_sizes: p.params.valueHiddenSizes.join('x'), total_steps: p.total_steps, reward_scale: p.reward_scale, seed: p.seed } }],
+      rf_row_fraction: null,
+      combiner: null,
+      fold_combiners: [],
+      confidence: 'none: a trading agent acts (hold, buy, sell) and has no confidence output',
+      agents: {
+        total_steps: p.total_steps,
+        reward: 'realised net bps of the trades that close on a step (versioned cost model, Hamilton rules), times reward_scale; nothing for entering or waiting',
+        reward_scale: p.reward_scale,
+        observation: { features: a.finalAgent.nFeatures, position_inputs: [...POSITION_INPUTS], clip: OBSERVATION_CLIP },
+        actions: [...ACTION_NAMES],
+        final: { seed: a.seeds.get(-1)!, episodes: a.final.episodes, final_mean_return: ret(a.final.finalMeanReturn), seconds: a.final.seconds },
+        folds: [...a.folds.values()].map((f) => ({ fold: f.fold, seed: a.seeds.get(f.fold)!, episodes: f.result.episodes, final_mean_return: ret(f.result.finalMeanReturn), seconds: f.result.seconds })),
+      },
+    };
+  }
   const members = oos.finalMembers.map(({ name, model }) => {
     if (model instanceof GbdtModel) {
       const kind = model.objective === 'logistic' ? ('gbdt' as const) : model.params.boosting === 'rf' ? ('rf' as const) : ('gbdt' as const);

@@ -9,6 +9,7 @@ import {
   type GoldenFile,
   type ImportanceFile,
   type ManifestMetrics,
+  type PolicyGoldenFile,
   type RecordedThreshold,
   recordProfitFactor,
   sha256Hex,
@@ -21,6 +22,7 @@ import type { SimTrade } from '../simulation/simulate';
 import type { ThresholdChoice } from '../threshold/select-threshold';
 import type { Fold } from '../walk-forward/folds';
 import type { OutOfSample } from './fit-plan';
+import { ACTION_NAMES, exportPolicyOnnx, POSITION_INPUTS, type PositionState, type PpoAgent } from '@engine/ppo';
 import { ENGINE_VERSION } from './version';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -53,7 +55,7 @@ export function foldReports(folds: readonly Fold[], oos: OutOfSample, foldMetric
     let ic: number | null = null;
     let meanPred: number | null = null;
     let meanLabel: number | null = null;
-    if (!f.skipped && f.test_rows.length > 0) {
+    if (!f.skipped && f.test_rows.length > 0 && !oos.agents) {
       const p = Float64Array.from(f.test_rows, (i) => oos.predictions[i]!);
       const y = Float64Array.from(f.test_rows, (i) => labels.net_edge_bps[i]!);
       ic = rankIc(p, y);
@@ -110,6 +112,64 @@ function goldenVectors(names: string[], columns: Float64Array[], ts: Float64Arra
   };
 }
 
+/** The position states the agent's golden rows are checked in: flat, just entered, held a while in profit and at a loss. */
+const GOLDEN_POSITIONS: PositionState[] = [
+  { long: false, barsHeld: 0, unrealisedBps: 0 },
+  { long: true, barsHeld: 1, unrealisedBps: 3.5 },
+  { long: true, barsHeld: 3, unrealisedBps: 42.25 },
+  { long: true, barsHeld: 2, unrealisedBps: -27.75 },
+];
+
+/**
+ * golden.json of a trading agent: golden feature rows in several position states, with
+ * the observation, the policy's action probabilities and its greedy action. A row whose top
+ * two probabilities are within 1e-4 is left out (float32 rounding could flip its action).
+ */
+function policyGoldenVectors(names: string[], columns: Float64Array[], ts: Float64Array, count: number, agent: PpoAgent): PolicyGoldenFile {
+  const idx = goldenRowIndices(ts.length, count);
+  const rows: PolicyGoldenFile['rows'] = [];
+  const inputs: { row: number | null; x: number[] }[] = idx.map((i) => ({ row: i, x: columns.map((c) => c[i]!) }));
+  inputs.push({ row: null, x: names.map(() => NaN) });
+  inputs.forEach(({ row, x }, k) => {
+    const pos = GOLDEN_POSITIONS[k % GOLDEN_POSITIONS.length]!;
+    const observation = agent.observe(x, pos);
+    const probs = agent.policy.actionProbabilities(observation);
+    const sorted = Array.from(probs).sort((a, b) => b - a);
+    if (sorted[0]! - sorted[1]! < 1e-4) return;
+    rows.push({
+      row,
+      ts: row === null ? null : iso(ts[row]!),
+      inputs: x,
+      position: [pos.long ? 1 : 0, pos.barsHeld, pos.unrealisedBps],
+      observation: Array.from(observation),
+      action_probabilities: Array.from(probs),
+      action: agent.policy.greedyAction(observation),
+    });
+  });
+  return {
+    kind: 'policy',
+    description: 'feature rows (null = missing) in a position state → the agent\'s observation (model.onnx\'s input) → action probabilities and the greedy action, of model.json and model.onnx',
+    feature_names: names,
+    position_inputs: [...POSITION_INPUTS],
+    actions: [...ACTION_NAMES],
+    rows,
+    tolerance: { relative: 1e-5, absolute: 1e-5, note: 'ONNX evaluates in float32; greedy actions must match exactly' },
+  };
+}
+
+/** importance.json of an agent: per feature, the summed |weight| of its first policy layer (inputs are standardised). */
+function agentImportance(names: string[], agent: PpoAgent): ImportanceFile {
+  const w = agent.policy.layers[0]!.weights;
+  const O = agent.observationSize;
+  const H = w.length / O;
+  const gain = names.map((_, k) => {
+    let s = 0;
+    for (let j = 0; j < H; j++) s += Math.abs(w[j * O + k]!);
+    return s;
+  });
+  return { model: BUNDLE_FILES.native, features: names.map((name, k) => ({ name, gain: gain[k]!, splits: 0 })).sort((a, b) => b.gain - a.gain || (a.name < b.name ? -1 : 1)) };
+}
+
 /** equity.json: the out-of-sample equity curve, fold windows and daily P&L. */
 function equityCurve(trades: readonly SimTrade[], evaluated: readonly Fold[], oosDays: number[], costs: CostModel): EquityFile {
   const daily = dailyPnl(trades, oosDays, costs);
@@ -122,7 +182,7 @@ function equityCurve(trades: readonly SimTrade[], evaluated: readonly Fold[], oo
     points: trades.map((t) => {
       eqGbp += bpsToGbp(t.net_bps, costs);
       eqBps += t.net_bps;
-      return { exit: iso(t.exit_ts), fold: t.fold, net_bps: t.net_bps, equity_gbp: eqGbp, equity_bps: eqBps, exit_reason: (['none', 'tp', 'sl', 'time'] as const)[t.exit_reason]! };
+      return { exit: iso(t.exit_ts), fold: t.fold, net_bps: t.net_bps, equity_gbp: eqGbp, equity_bps: eqBps, exit_reason: (['none', 'tp', 'sl', 'time', 'none', 'agent'] as const)[t.exit_reason]! };
     }),
     daily: oosDays.map((d, k) => ({ day: formatUtcDay(d), pnl_gbp: daily[k]!, trades: trades.filter((t) => tradeDay(t) === d).length })),
   };
@@ -164,6 +224,22 @@ export interface BundleFilesInput {
  */
 export function buildBundleFiles(b: BundleFilesInput): { files: BundleFile[]; artifacts: Record<string, string> } {
   const { finalModel, confidenceModel } = b.oos;
+  if (b.oos.agents) {
+    // a trading agent: model.json is the agent (standardiser + policy), model.onnx its policy graph
+    const agent = b.oos.agents.finalAgent;
+    const files: BundleFile[] = [
+      { name: BUNDLE_FILES.onnx, bytes: exportPolicyOnnx(agent.policy, { producerVersion: ENGINE_VERSION, metadata: { model_id: b.modelId, symbol: b.symbol, run_date: b.runDate, recipe_version: b.recipe.version, recipe_hash: b.recipe.hash, input: 'the agent observation of model.json (standardised features, then position inputs)' } }) },
+      { name: BUNDLE_FILES.native, bytes: new TextEncoder().encode(agent.serialize()) },
+      { name: BUNDLE_FILES.golden, bytes: toJsonBytes(policyGoldenVectors(b.names, b.columns, b.ts, b.goldenRows, agent)) },
+      { name: BUNDLE_FILES.folds, bytes: toJsonBytes(b.folds) },
+      { name: BUNDLE_FILES.equity, bytes: toJsonBytes(equityCurve(b.trades, b.evaluated, b.oosDays, b.costs)) },
+      { name: BUNDLE_FILES.importance, bytes: toJsonBytes(agentImportance(b.names, agent)) },
+    ];
+    const artifacts: Record<string, string> = {};
+    for (const f of files) artifacts[f.name] = sha256Hex(f.bytes);
+    return { files, artifacts };
+  }
+  if (!finalModel || !confidenceModel) throw new Error('unreachable: a tree, linear or ensemble walk-forward without its final models');
   const onnx = exportPortableOnnx({
     edge: finalModel,
     confidence: confidenceModel,
@@ -180,7 +256,7 @@ export function buildBundleFiles(b: BundleFilesInput): { files: BundleFile[]; ar
     { name: BUNDLE_FILES.importance, bytes: toJsonBytes(importance(b.names, finalModel)) },
   ];
   if (b.shortOos) {
-    const s = b.shortOos;
+    const s = { finalModel: b.shortOos.finalModel!, confidenceModel: b.shortOos.confidenceModel! };
     const shortOnnx = exportPortableOnnx({
       edge: s.finalModel,
       confidence: s.confidenceModel,

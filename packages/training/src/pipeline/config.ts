@@ -19,6 +19,8 @@ import { DEFAULT_GATES, type GateConfig } from '../gates/gates';
 import { costProfile, costProfiles } from '../costs/profiles';
 import { DEFAULT_GBDT_PARAMS, gbdtParamsSchema, type GbdtParams } from '@engine/gbdt';
 import type { CombinerKind } from '@engine/ensemble';
+import { checkAgentCosts } from '../ppo/trading-env';
+import { DEFAULT_PPO_PARAMS, type PpoParams, ppoParamsSchema } from '@engine/ppo';
 import { DEFAULT_SCENARIOS, type ScenarioConfig } from '../scenarios/scenarios';
 import { DEFAULT_THRESHOLD, type ThresholdConfig } from '../threshold/select-threshold';
 import { DEFAULT_WALK_FORWARD, type WalkForwardConfig } from '../walk-forward/folds';
@@ -54,12 +56,13 @@ export interface TrainConfig {
  * The model families (issue 17): `gbdt` (the default: the edge GBDT + the logistic GBDT
  * confidence), `rf` (a random forest from the same trainer + the logistic GBDT
  * confidence), `linear` (ridge edge + L2-logistic confidence) and `ensemble` (members
- * combined on nested purged out-of-fold predictions, Platt confidence, one folded model).
+ * combined on nested purged out-of-fold predictions, Platt confidence, one folded model);
+ * and `ppo` (issue 20: a PPO trading agent that acts — buy, sell, hold — in the simulation itself).
  */
-export type ModelFamily = 'gbdt' | 'rf' | 'linear' | 'ensemble';
+export type ModelFamily = 'gbdt' | 'rf' | 'linear' | 'ensemble' | 'ppo';
 /** What an ensemble can combine. */
 export type EnsembleMember = 'gbdt' | 'rf' | 'linear';
-export const MODEL_FAMILIES: readonly ModelFamily[] = ['gbdt', 'rf', 'linear', 'ensemble'];
+export const MODEL_FAMILIES: readonly ModelFamily[] = ['gbdt', 'rf', 'linear', 'ensemble', 'ppo'];
 
 export interface FamilyConfig {
   /** The family trained. Default `gbdt`. */
@@ -84,6 +87,13 @@ export interface FamilyConfig {
    * equal weights; `stacking`: non-negative weights summing to 1, fitted on out-of-fold scores).
    */
   ensemble: { members: EnsembleMember[]; combiner: CombinerKind };
+  /**
+   * The PPO agent (family `ppo`): one per fold and a final one, each `total_steps`
+   * environment steps of the trading simulation; reward = realised net bps × `reward_scale`.
+   * `seed` seeds every agent (each fold's derived from it): one seed is one trial.
+   * `params`: the PPO hyperparameters (@engine/ppo's names).
+   */
+  ppo: { seed: number; total_steps: number; reward_scale: number; params: PpoParams };
 }
 
 export const DEFAULT_FAMILY: FamilyConfig = {
@@ -92,6 +102,10 @@ export const DEFAULT_FAMILY: FamilyConfig = {
   rf_row_fraction: null,
   linear: { ridge_alphas: [1, 10, 100, 1000, 10000], logistic_cs: [0.0001, 0.001, 0.01, 0.1, 1], inner_folds: 3 },
   ensemble: { members: ['gbdt', 'rf', 'linear'], combiner: 'equal' },
+  // 150,000 steps (about 5 passes over a 20-day window's bars) with γ 0.9 (a trade lasts a
+  // few bars), Adam 1e-3, 2 epochs per rollout of 8 × 256 steps: learns the planted edge
+  // within the budget (issue 20: ≤ 10× the GBDT pipeline's time).
+  ppo: { seed: 1, total_steps: 150_000, reward_scale: 0.01, params: { ...DEFAULT_PPO_PARAMS, nEnvs: 8, nSteps: 256, batchSize: 256, nEpochs: 2, learningRate: 1e-3, gamma: 0.9, entCoef: 0.01, policyHiddenSizes: [64, 64], valueHiddenSizes: [64, 64] } },
 };
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -161,11 +175,12 @@ export const trainConfigSchema = z.strictObject({
   model: gbdtParamsSchema,
   confidence_model: gbdtParamsSchema,
   family: z.strictObject({
-    name: z.enum(['gbdt', 'rf', 'linear', 'ensemble']),
+    name: z.enum(['gbdt', 'rf', 'linear', 'ensemble', 'ppo']),
     rf: gbdtParamsSchema,
     rf_row_fraction: z.number().gt(0).max(1).nullable(),
     linear: z.strictObject({ ridge_alphas: z.array(z.number().positive()).min(1), logistic_cs: z.array(z.number().positive()).min(1), inner_folds: z.number().int().min(2).max(20) }),
     ensemble: z.strictObject({ members: z.array(z.enum(['gbdt', 'rf', 'linear'])).min(1).max(8), combiner: z.enum(['equal', 'stacking']) }),
+    ppo: z.strictObject({ seed: z.number().int().min(0).max(0xffffffff), total_steps: z.number().int().min(1), reward_scale: z.number().gt(0), params: ppoParamsSchema }),
   }),
   golden_rows: z.number().int().min(1),
   controls: z.strictObject({ permute_target_seed: z.number().int().min(0).max(0xffffffff).nullable() }),
@@ -268,6 +283,11 @@ export function resolveTrainConfig(overrides: TrainConfigOverrides = {}): TrainC
   if (cfg.model.objective === 'logistic') throw new ConfigError('the edge model must be a regressor (squared_error or huber), got objective logistic');
   if (cfg.family.rf.boosting !== 'rf') throw new ConfigError(`family.rf must be a random forest (boosting rf), got boosting ${cfg.family.rf.boosting}`);
   if (new Set(cfg.family.ensemble.members).size !== cfg.family.ensemble.members.length) throw new ConfigError(`family.ensemble.members must not repeat a member: ${cfg.family.ensemble.members.join(', ')}`);
+  if (cfg.family.name === 'ppo') {
+    if (cfg.labels.side !== 'long') throw new ConfigError(`family ppo trades the long side only (buy, sell, hold); got labels.side ${cfg.labels.side}`);
+    if (cfg.controls.permute_target_seed !== null) throw new ConfigError('controls.permute_target_seed permutes a regression target, which family ppo does not have: its negative control is a market without the signal');
+    checkAgentCosts(cfg.costs);
+  }
   if (cfg.confidence_model.objective !== 'logistic') throw new ConfigError(`the confidence model must use objective logistic, got ${cfg.confidence_model.objective}`);
   // Depends on the configuration alone: refused here, before candles or features are computed.
   checkLabelConfig(cfg.labels, cfg.costs, 'this configuration');

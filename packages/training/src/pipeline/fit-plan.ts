@@ -9,6 +9,7 @@ import { averageUniqueness } from '../walk-forward/uniqueness';
 import type { TrainConfig } from './config';
 import { type FitJob, type FitResult, FoldTrainerPool } from './fold-pool';
 import type { FitSpec, MemberModel } from './members';
+import type { PpoWalkForward } from '../ppo/walk-forward-ppo';
 
 
 /** Where a fold's calibration predictions come from (rows at the end of its training window). */
@@ -54,6 +55,8 @@ function edgeSpec(cfg: TrainConfig, rfRowFraction: number): FitSpec {
       return rf;
     case 'linear':
       return ridge;
+    case 'ppo':
+      throw new Error('unreachable: the ppo family has no edge fit (walkForwardPpo trains agents)');
     case 'ensemble':
       return { kind: 'members', members: fam.ensemble.members.map((name) => ({ name, spec: name === 'gbdt' ? gbdt : name === 'rf' ? rf : ridge })) };
   }
@@ -162,8 +165,11 @@ export interface OutOfSample {
   segments: SimSegment[];
   /** The threshold Hamilton gets: the same rule on the pooled out-of-sample predictions. */
   finalChoice: ThresholdChoice;
-  finalModel: PortableModel;
-  confidenceModel: PortableModel;
+  /** The final edge and confidence models; null for a trading agent (`agents`). */
+  finalModel: PortableModel | null;
+  confidenceModel: PortableModel | null;
+  /** The `ppo` family's agents (null for every other family). */
+  agents: PpoWalkForward | null;
   /** The ensemble's combiners (null for single-model families). */
   ensemble: EnsembleFits | null;
   /** The random forest's row share, when a forest was fitted. */
@@ -281,5 +287,5 @@ export function outOfSample(plan: FitPlan, fits: Map<number, FitResult>, evaluat
     start: evaluated[0]!.test_start,
     end: evaluated[evaluated.length - 1]!.test_end,
   });
-  return { predictions, confidence, choices, segments, finalChoice, finalModel, confidenceModel, ensemble, rfRowFraction: plan.rfRowFraction, finalMembers };
+  return { predictions, confidence, choices, segments, finalChoice, finalModel, confidenceModel, agents: null, ensemble, rfRowFraction: plan.rfRowFraction, finalMembers };
 }

@@ -20,6 +20,7 @@ import type { UnfilledSignal } from '../simulation/simulate';
 import { trialSeed, trialSummary, type TrialSummary } from './trial';
 import { brierScore, calibrationSlope, dailyNetBps, spearman } from '../metrics/compare-stats';
 import type { SimTrade } from '../simulation/simulate';
+import { walkForwardPpo } from '../ppo/walk-forward-ppo';
 
 /** A model is fresh for two days by default: one missed daily run is survivable, two are not. */
 export const DEFAULT_MODEL_TTL_HOURS = 48;
@@ -193,15 +194,34 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
     );
     return outOfSample(plan, fits, evaluated, side.labels, ts, cfg, side.target);
   };
-  const oos = await walkForward(labelled, firstSide);
+  let oos: OutOfSample;
+  if (cfg.family.name === 'ppo') {
+    // the agent acts in the simulation itself: one agent per fold, trades instead of predictions
+    const agents = await walkForwardPpo({
+      candles,
+      labels,
+      allRows: labelled.rows,
+      evaluated,
+      columns,
+      names,
+      cfg,
+      threads: opts.threads ?? resolveThreads(undefined),
+      onAgent: (fold, r) => {
+        if (fold !== null) progress('fold', ++done, foldSteps, `fold ${fold} agent trained: ${r.steps} steps, ${r.episodes} episodes, last returns ${r.finalMeanReturn.toFixed(2)} (${r.seconds.toFixed(1)} s)`);
+      },
+      signal,
+    });
+    oos = { predictions: new Float64Array(ts.length).fill(NaN), confidence: new Float64Array(ts.length).fill(NaN), choices: agents.choices, segments: [], finalChoice: agents.finalChoice, finalModel: null, confidenceModel: null, agents, ensemble: null, rfRowFraction: null, finalMembers: [] };
+  } else oos = await walkForward(labelled, firstSide);
   if (both) for (const f of folds) if (f.skipped) done++;
   const shortOos = shortLabelled ? await walkForward(shortLabelled, 'short') : null;
-  progress('final', 1, 1, `final model on ${labelled.rows.length} rows and confidence model; final threshold ${oos.finalChoice.threshold_bps.toFixed(2)} bps${shortOos ? ` (short: ${shortOos.finalChoice.threshold_bps.toFixed(2)} bps)` : ''}`);
+  progress('final', 1, 1, oos.agents ? `final agent on ${labelled.rows.length} rows; pooled out-of-sample trades ${oos.finalChoice.trades}, ${oos.finalChoice.total_net_bps.toFixed(1)} net bps: ${oos.finalChoice.trade ? 'trades' : 'does not trade'}` : `final model on ${labelled.rows.length} rows and confidence model; final threshold ${oos.finalChoice.threshold_bps.toFixed(2)} bps${shortOos ? ` (short: ${shortOos.finalChoice.threshold_bps.toFixed(2)} bps)` : ''}`);
 
   // Simulation, metrics, gates, scenarios: the out-of-sample predictions traded by Hamilton's rules.
   const unfilled: UnfilledSignal[] = [];
-  const trades =
-    shortOos && shortLabelled
+  const trades = oos.agents
+    ? oos.agents.trades
+    : shortOos && shortLabelled
       ? simulateBothSides(oos.segments, shortOos.segments, labels, shortLabelled.labels, ts, cfg.trading, unfilled)
       : simulateSegments(oos.segments, labels, ts, cfg.trading, unfilled);
   const oosDays = [...new Set(evaluated.flatMap((f) => daysInSpan(f.test_start, f.test_end)))].sort((a, b) => a - b);

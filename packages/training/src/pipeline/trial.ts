@@ -52,7 +52,7 @@ export function trialConfigHash(cfg: TrainConfig, recipeHash: string, family: Mo
   return createHash('sha256').update(canonicalJson({ config: strategy, recipe_hash: recipeHash, cost_model_version: cfg.costs.version, model_family: family })).digest('hex');
 }
 
-/** The seed of a trial's random choices: the GBDT's (gbdt, ensemble), the forest's (rf); none for the linear family (deterministic). */
+/** The seed of a trial's random choices: the GBDT's (gbdt, ensemble), the forest's (rf), the agents' (ppo); none for the linear family (deterministic). */
 export function trialSeed(cfg: TrainConfig): number | null {
   switch (cfg.family.name) {
     case 'gbdt':
@@ -62,6 +62,8 @@ export function trialSeed(cfg: TrainConfig): number | null {
       return cfg.family.rf.seed;
     case 'linear':
       return null;
+    case 'ppo':
+      return cfg.family.ppo.seed;
   }
 }
 

@@ -45,8 +45,8 @@ export interface ThresholdCandidate {
 /** The chosen threshold and the evidence for it. */
 export interface ThresholdChoice {
   threshold_bps: number;
-  /** Where the calibration predictions came from. */
-  source: 'previous_fold_oos' | 'inner_model' | 'pooled_oos';
+  /** Where the calibration predictions came from; `policy`: a trading agent's own greedy trades (family ppo, no threshold). */
+  source: 'previous_fold_oos' | 'inner_model' | 'pooled_oos' | 'policy';
   calibration_start: number;
   calibration_end: number;
   calibration_rows: number;
@@ -60,7 +60,7 @@ export interface ThresholdChoice {
   trades: number;
   total_net_bps: number;
   /** Why this candidate (or no trading) was chosen. */
-  rule: 'best_total_net' | 'no_profitable_candidate' | 'no_candidate_with_min_trades';
+  rule: 'best_total_net' | 'no_profitable_candidate' | 'no_candidate_with_min_trades' | 'policy_profitable' | 'policy_unprofitable';
   candidates: ThresholdCandidate[];
 }
 

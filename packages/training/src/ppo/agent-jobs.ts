@@ -1,0 +1,165 @@
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { compiledSibling, PermanentError, TransientError } from '@engine/shared';
+import type { CostModel, TradingRules, TripleBarrierLabels } from '@engine/model';
+import { featureStandardiser, ObservationBuilder, type PpoParams, PpoAgent, trainPpo } from '@engine/ppo';
+import { type MarketTape, TradingEnv } from './trading-env';
+
+/** The label fields the trading environment reads. */
+export const TAPE_LABEL_FIELDS = ['net_edge_bps', 'gross_bps', 'exit_reason', 'exit_index', 'fee_bps', 'spread_bps', 'slippage_bps', 'funding_bps', 'entry_price'] as const;
+
+/** What every agent-training thread shares (arrays in shared memory). */
+export interface AgentInit {
+  ts: Float64Array;
+  open: Float64Array;
+  close: Float64Array;
+  labels: Pick<TripleBarrierLabels, (typeof TAPE_LABEL_FIELDS)[number]>;
+  columns: Float64Array[];
+  names: string[];
+  costs: CostModel;
+  rules: Omit<TradingRules, 'threshold_bps'>;
+  horizonMinutes: number;
+}
+
+/** One agent to train: on bars first…last, entering only at `allowed` rows, features standardised over `statsRows`. */
+export interface AgentJob {
+  id: number;
+  first: number;
+  last: number;
+  allowed: Int32Array;
+  statsRows: Int32Array;
+  seed: number;
+  totalSteps: number;
+  rewardScale: number;
+  params: PpoParams;
+}
+
+/** A trained agent and its learning curve (returns are in reward units: net bps × reward scale). */
+export interface AgentResult {
+  id: number;
+  agent: string;
+  episodes: number;
+  /** Mean undiscounted return of the last (up to) 20 finished episodes; NaN when none finished. */
+  finalMeanReturn: number;
+  steps: number;
+  seconds: number;
+}
+
+export type AgentReply = AgentResult | { id: number; error: string; code?: string };
+
+/** The tape of the shared arrays (the labels' other fields are not read). */
+export function tapeOf(init: AgentInit): MarketTape {
+  return { ts: init.ts, open: init.open, close: init.close, labels: init.labels as TripleBarrierLabels, columns: init.columns, costs: init.costs, rules: init.rules };
+}
+
+/** Train one job's agent single-threaded (the worker and the in-process path). */
+export async function trainAgentJob(job: AgentJob, init: AgentInit, signal?: AbortSignal): Promise<AgentResult> {
+  const started = performance.now();
+  const tape = tapeOf(init);
+  const { means, scales } = featureStandardiser(init.columns, job.statsRows);
+  const builder = new ObservationBuilder({ featureNames: init.names, means, scales, horizonMinutes: init.horizonMinutes });
+  const allowed = new Uint8Array(init.ts.length);
+  for (const r of job.allowed) allowed[r] = 1;
+  const r = await trainPpo(() => new TradingEnv(tape, builder, { first: job.first, last: job.last, allowed, rewardScale: job.rewardScale }), job.params, { seed: job.seed, totalSteps: job.totalSteps, ...(signal ? { signal } : {}) });
+  const agent = new PpoAgent({ featureNames: init.names, means, scales, horizonMinutes: init.horizonMinutes, policy: r.policy });
+  const ret = r.curve.episodeReturn;
+  const tail = ret.slice(-20);
+  return {
+    id: job.id,
+    agent: agent.serialize(),
+    episodes: ret.length,
+    finalMeanReturn: tail.length > 0 ? tail.reduce((a, b) => a + b, 0) / tail.length : Number.NaN,
+    steps: r.steps,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+function toShared<T extends Float64Array | Int32Array | Uint8Array>(a: T): T {
+  const C = a.constructor as { new (b: SharedArrayBuffer): T };
+  const s = new C(new SharedArrayBuffer(a.byteLength));
+  s.set(a as never);
+  return s;
+}
+
+/**
+ * Trains agents on worker threads, one single-threaded PPO run per thread at a time (the
+ * folds' agents are independent, so they scale with the threads); with one thread, in
+ * process. Each run is seeded and single-threaded, so an agent never depends on the
+ * number of threads or the order runs finish.
+ */
+export async function trainAgents(init: AgentInit, jobs: readonly AgentJob[], threads: number, onDone: (r: AgentResult) => void, signal?: AbortSignal): Promise<Map<number, AgentResult>> {
+  const results = new Map<number, AgentResult>();
+  const queue = [...jobs].sort((a, b) => b.totalSteps - a.totalSteps || a.id - b.id);
+  const n = Math.min(threads, queue.length);
+  if (n <= 1) {
+    for (const job of queue) {
+      signal?.throwIfAborted();
+      const r = await trainAgentJob(job, init, signal);
+      results.set(job.id, r);
+      onDone(r);
+    }
+    return results;
+  }
+  const script = compiledSibling(__dirname, __filename, 'agent-worker');
+  if (!existsSync(script)) throw new PermanentError('TRAINING_WORKER_MISSING', `agent worker script not found at ${script}; build the training package first (npx tsc -b packages/training)`);
+  const labels = Object.fromEntries(TAPE_LABEL_FIELDS.map((k) => [k, toShared(init.labels[k])])) as unknown as AgentInit['labels'];
+  const shared: AgentInit = { ...init, ts: toShared(init.ts), open: toShared(init.open), close: toShared(init.close), labels, columns: init.columns.map(toShared) };
+  const workers = Array.from({ length: n }, () => new Worker(script, { workerData: shared }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let running = 0;
+      let failed = false;
+      const fail = (e: unknown): void => {
+        if (failed) return;
+        failed = true;
+        reject(e);
+      };
+      const onAbort = (): void => fail(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const feed = (w: Worker): void => {
+        if (failed) return;
+        if (next >= queue.length) {
+          if (running === 0) {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          }
+          return;
+        }
+        const job = queue[next++]!;
+        running++;
+        const onMessage = (r: AgentReply): void => {
+          if (r.id !== job.id) return;
+          w.off('message', onMessage);
+          w.off('error', onError);
+          running--;
+          if ('error' in r) return fail(new TransientError(r.code ?? 'TRAINING_FAILED', `agent ${job.id} failed: ${r.error}`));
+          results.set(job.id, r);
+          try {
+            onDone(r);
+          } catch (e) {
+            return fail(e);
+          }
+          feed(w);
+        };
+        const onError = (e: Error): void => {
+          w.off('message', onMessage);
+          fail(new TransientError('TRAINING_WORKER_FAILED', `an agent training thread crashed: ${e.message}`, {}, e));
+        };
+        w.on('message', onMessage);
+        w.once('error', onError);
+        w.postMessage(job);
+      };
+      if (signal?.aborted) fail(signal.reason);
+      else for (const w of workers) feed(w);
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return results;
+}
+
+/** Parse a job's agent. */
+export function agentOf(r: AgentResult): PpoAgent {
+  return PpoAgent.parse(r.agent);
+}
