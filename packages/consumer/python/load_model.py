@@ -54,6 +54,20 @@ names); your feature code must implement the recipe whose hash is
 cannot check that for you. ``model.onnx`` has two outputs: ``predicted_edge_bps`` and
 ``confidence`` (P(net edge > 0)). Trade with ``manifest["trading_params"]`` and exit with the barriers of
 ``manifest["labelling"]`` (see the package README).
+
+A trading agent's bundle (model family ``ppo``: ``engine.model_format`` is
+``engine-ppo-agent/1``, model.json an ``engine-ppo-agent``) is checked the same way, and
+more: with the standard library alone, model.json must be an agent over the manifest's
+features that trades long with taker entries, and must rebuild every golden row's
+observation (``agent_observation``) and reproduce its action probabilities and action
+(``agent_logits``, evaluated in double precision); with ``onnx``, model.onnx must be the
+policy graph of that observation size; with ``onnxruntime``, it must reproduce the golden
+probabilities (fed the golden observations) and actions. Its model.onnx takes
+``agent_observation(...)`` rows (float32 [N, features + 3]) and gives
+``action_probabilities`` (hold, buy, sell) and ``greedy_action``. Trade the greedy action
+at each candle's close: flat, ``buy`` enters at the next open under the trading rules
+(cooldown, daily cap; a model whose ``thresholds.final.trade`` is false never enters);
+long, ``sell`` sells at the next open; a position not sold exits at the labeller's barriers.
 """
 
 import argparse
@@ -66,6 +80,7 @@ import math
 import os
 import re
 import stat
+import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -416,6 +431,202 @@ def check_onnx(bundle):
 # single-output confidence.onnx is the confidence).
 GOLDEN_FIELDS = ("predicted_edge_bps", "confidence")
 
+# A trading agent (model family ppo): engine.model_format, model.json's format, the
+# policy graph's outputs, the position inputs after the features and the actions, as
+# @engine/model (PPO_AGENT_MODEL_FORMAT) and @engine/ppo (agent.ts, policy-onnx.ts) define them.
+PPO_AGENT_MODEL_FORMAT = "engine-ppo-agent/1"
+PPO_AGENT_FORMAT = "engine-ppo-agent"
+POLICY_OUTPUT_PROBABILITIES = "action_probabilities"
+POLICY_OUTPUT_GREEDY = "greedy_action"
+POSITION_INPUTS = ("position_long", "bars_held_per_horizon", "unrealised_bps_per_100")
+ACTIONS = ("hold", "buy", "sell")
+OBSERVATION_CLIP = 5.0
+
+
+def is_agent_bundle(bundle):
+    """A trading agent's bundle: the manifest says so, or model.json is an agent."""
+    if (bundle.manifest.get("engine") or {}).get("model_format") == PPO_AGENT_MODEL_FORMAT:
+        return True
+    head = bundle.data.get("model.json", b"")[:256].decode("utf-8", "replace")
+    return re.match(r'^\s*\{\s*"format"\s*:\s*"%s"' % PPO_AGENT_FORMAT, head) is not None
+
+
+def _f32(x):
+    """x rounded to float32 (the policy's weights are float32 values; its input is rounded to float32)."""
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def _clip(x):
+    return OBSERVATION_CLIP if x > OBSERVATION_CLIP else -OBSERVATION_CLIP if x < -OBSERVATION_CLIP else x
+
+
+def agent_observation(agent, features, long, bars_held, unrealised_bps):
+    """The agent's observation (model.onnx's input row) for a feature row and a position.
+
+    ``agent`` is model.json parsed; ``features`` are in ``manifest["feature_names"]`` order
+    (None or NaN: missing). Each feature is standardised with the training statistics
+    (missing -> 0, a scale of 0 -> 0) and clipped to +-5; then 1.0 when long (else 0), bars
+    held since the signal candle / horizon_minutes (0 when flat), and the unrealised gross
+    bps at the candle's close / 100, clipped to +-5 (0 when flat or unknown). This is
+    @engine/ppo's ObservationBuilder.observe.
+    """
+    out = []
+    for x, m, s in zip(features, agent["feature_means"], agent["feature_scales"]):
+        inv = 1.0 / s if s > 0 else 0.0
+        z = 0.0 if x is None or math.isnan(x) else (x - m) * inv
+        out.append(_clip(z))
+    out.append(1.0 if long else 0.0)
+    out.append(bars_held / agent["horizon_minutes"] if long else 0.0)
+    u = unrealised_bps / 100.0 if long and math.isfinite(unrealised_bps) else 0.0
+    out.append(_clip(u))
+    return out
+
+
+def agent_logits(agent, observation):
+    """The policy's action logits for one observation (tanh hidden layers, linear output)."""
+    policy = agent["policy"]
+    sizes = [policy["observation_size"]] + list(policy["hidden_sizes"]) + [policy["action_count"]]
+    h = [_f32(v) for v in observation]
+    for l, layer in enumerate(policy["layers"]):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        w, b = layer["weights"], layer["bias"]
+        z = [b[o] + math.fsum(w[o * n_in + i] * h[i] for i in range(n_in)) for o in range(n_out)]
+        h = z if l == len(policy["layers"]) - 1 else [math.tanh(v) for v in z]
+    return h
+
+
+def _softmax(z):
+    top = max(z)
+    e = [math.exp(v - top) for v in z]
+    total = sum(e)
+    return [v / total for v in e]
+
+
+def _argmax(z):
+    best = 0
+    for k in range(1, len(z)):
+        if z[k] > z[best]:
+            best = k
+    return best
+
+
+def check_agent_bundle(bundle):
+    """A trading agent's model.json, manifest and golden.json, with the standard library only.
+
+    model.json must be an agent over the manifest's features with a policy of their number
+    plus the 3 position inputs; the manifest must trade long with taker entries (what the
+    agent was trained on); golden.json must be a policy golden file of those sizes, and the
+    agent must rebuild every row's observation from its inputs and position, and its policy
+    (evaluated here in double precision) reproduce the row's action probabilities under the
+    golden rule and choose its action.
+    """
+    m = bundle.manifest
+    if "model.json" not in bundle.files:
+        raise ModelRefused("a trading agent's bundle (%s) needs model.json, the agent itself" % PPO_AGENT_MODEL_FORMAT)
+    try:
+        agent = json.loads(bundle.data["model.json"].decode("utf-8"))
+    except ValueError as e:
+        raise ModelRefused("model.json is not a valid trading agent (%s): not JSON: %s" % (PPO_AGENT_MODEL_FORMAT, e))
+    names = list(m.get("feature_names") or [])
+    F = len(names)
+    if not isinstance(agent, dict) or agent.get("format") != PPO_AGENT_FORMAT or not isinstance(agent.get("policy"), dict):
+        raise ModelRefused("model.json is not a trading agent: expected format %r with a policy" % PPO_AGENT_FORMAT)
+    if agent.get("feature_names") != names:
+        raise ModelRefused("model.json's agent observes %d features that differ from the manifest's feature_names (%d)" % (len(agent.get("feature_names") or []), F))
+    if len(agent.get("feature_means") or []) != F or len(agent.get("feature_scales") or []) != F:
+        raise ModelRefused("model.json: expected one feature mean and one scale per feature (%d)" % F)
+    if tuple(agent.get("position_inputs") or ()) != POSITION_INPUTS or tuple(agent.get("actions") or ()) != ACTIONS:
+        raise ModelRefused("model.json: expected position_inputs %s and actions %s" % (list(POSITION_INPUTS), list(ACTIONS)))
+    policy = agent["policy"]
+    O = F + len(POSITION_INPUTS)
+    if policy.get("observation_size") != O or policy.get("action_count") != len(ACTIONS):
+        raise ModelRefused("model.json's policy has %s inputs and %s actions, expected %d (%d features and %d position inputs) and %d" % (policy.get("observation_size"), policy.get("action_count"), O, F, len(POSITION_INPUTS), len(ACTIONS)))
+    tp = m.get("trading_params") or {}
+    if tp.get("side") != "long":
+        raise ModelRefused("a trading agent trades long only; the manifest says side %s" % tp.get("side"))
+    if (m.get("cost_model") or {}).get("entry") == "maker":
+        raise ModelRefused("a trading agent enters as a taker only; the cost model prices maker entries")
+    if "golden.json" not in bundle.files:
+        raise ModelRefused("bundle has no golden.json")
+    golden = json.loads(bundle.data["golden.json"].decode("utf-8"))
+    if not isinstance(golden, dict) or golden.get("kind") != "policy":
+        raise ModelRefused("golden.json of a trading agent must be a policy golden file (kind \"policy\")")
+    if golden.get("feature_names") != names:
+        raise ModelRefused("golden.json's feature_names differ from the manifest's")
+    if tuple(golden.get("position_inputs") or ()) != POSITION_INPUTS or tuple(golden.get("actions") or ()) != ACTIONS:
+        raise ModelRefused("golden.json: expected position_inputs %s and actions %s" % (list(POSITION_INPUTS), list(ACTIONS)))
+    rows = golden.get("rows") or []
+    if not rows:
+        raise ModelRefused("golden.json has no rows")
+    worst = 0.0
+    for k, r in enumerate(rows):
+        obs = r.get("observation") or []
+        if len(r.get("inputs") or []) != F or len(obs) != O or len(r.get("action_probabilities") or []) != len(ACTIONS):
+            raise ModelRefused(
+                "golden vector %d: expected %d inputs, an observation of %d values and %d probabilities, found %d, %d and %d"
+                % (k, F, O, len(ACTIONS), len(r.get("inputs") or []), len(obs), len(r.get("action_probabilities") or []))
+            )
+        long, bars, unrealised = r["position"]
+        mine = agent_observation(agent, [math.nan if v is None else float(v) for v in r["inputs"]], long == 1, bars, unrealised)
+        for i, (got, exp) in enumerate(zip(mine, obs)):
+            err = golden_relative_error(got, float(exp))
+            if not err <= GOLDEN_TOLERANCE:
+                raise ModelRefused("golden vector %d, observation[%d]: model.json's agent gives %.9g, golden.json %.9g (relative error %.3g > %g)" % (k, i, got, exp, err, GOLDEN_TOLERANCE))
+            worst = max(worst, err)
+        z = agent_logits(agent, obs)
+        for a, (got, exp) in enumerate(zip(_softmax(z), r["action_probabilities"])):
+            err = golden_relative_error(got, float(exp))
+            if not err <= GOLDEN_TOLERANCE:
+                raise ModelRefused("golden vector %d, P(%s): model.json gives %.9g, golden.json %.9g (relative error %.3g > %g)" % (k, ACTIONS[a], got, exp, err, GOLDEN_TOLERANCE))
+            worst = max(worst, err)
+        if _argmax(z) != r["action"]:
+            raise ModelRefused("golden vector %d, greedy action: model.json chooses %s, golden.json expects %s" % (k, ACTIONS[_argmax(z)], ACTIONS[r["action"]] if 0 <= r["action"] < len(ACTIONS) else r["action"]))
+    return {"checked": True, "rows": len(rows), "observation_size": O, "max_rel_error": worst}
+
+
+def check_policy_graph(bundle, report):
+    """With onnx: model.onnx is the policy graph of the agent's observation size."""
+    info = report["models"].get("model.onnx")
+    if info is None:
+        raise ModelRefused("a trading agent's bundle needs model.onnx")
+    import onnx
+
+    model = onnx.load_model_from_string(bundle.data["model.onnx"])
+    O = len(bundle.manifest.get("feature_names") or []) + len(POSITION_INPUTS)
+    if len(model.graph.input) != 1 or any(o not in info["outputs"] for o in (POLICY_OUTPUT_PROBABILITIES, POLICY_OUTPUT_GREEDY)):
+        raise ModelRefused("a trading agent's model.onnx must have one input and the outputs %s and %s; has inputs %s, outputs %s" % (POLICY_OUTPUT_PROBABILITIES, POLICY_OUTPUT_GREEDY, info["inputs"], info["outputs"]))
+    t = model.graph.input[0].type.tensor_type
+    dims = [d.dim_value if d.HasField("dim_value") else d.dim_param for d in t.shape.dim]
+    if t.elem_type != onnx.TensorProto.FLOAT or not dims or dims[-1] != O:
+        raise ModelRefused("model.onnx input %r is %s%s, expected float32[N, %d] (the agent's features and %d position inputs)" % (model.graph.input[0].name, onnx.TensorProto.DataType.Name(t.elem_type).lower(), dims, O, len(POSITION_INPUTS)))
+    info["observation_size"] = O
+
+
+def run_policy_golden(bundle):
+    """golden.json's observations through onnxruntime: the probabilities under the golden rule, the greedy actions exactly."""
+    try:
+        import numpy as np
+        import onnxruntime as ort
+    except ImportError as e:
+        return {"ran": False, "reason": "python package %s not installed" % e.name, "kind": "policy"}
+    rows = json.loads(bundle.data["golden.json"].decode("utf-8"))["rows"]
+    x = np.asarray([r["observation"] for r in rows], dtype=np.float32)
+    sess = ort.InferenceSession(bundle.data["model.onnx"], providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    out = dict(zip(names, sess.run(None, {sess.get_inputs()[0].name: x})))
+    probs = np.asarray(out[POLICY_OUTPUT_PROBABILITIES], dtype=np.float64).reshape(len(rows), -1)
+    greedy = np.asarray(out[POLICY_OUTPUT_GREEDY]).reshape(-1)
+    worst = 0.0
+    for k, r in enumerate(rows):
+        for a, exp in enumerate(r["action_probabilities"]):
+            err = golden_relative_error(float(probs[k, a]), float(exp))
+            if not err <= GOLDEN_TOLERANCE:
+                raise ModelRefused("golden vector %d, P(%s): model.onnx gives %.9g, golden.json %.9g (relative error %.3g > %g)" % (k, ACTIONS[a], probs[k, a], exp, err, GOLDEN_TOLERANCE))
+            worst = max(worst, err)
+        if int(greedy[k]) != r["action"]:
+            raise ModelRefused("golden vector %d, greedy action: model.onnx chooses %s, golden.json expects %s" % (k, ACTIONS[int(greedy[k])], ACTIONS[r["action"]]))
+    return {"ran": True, "kind": "policy", "rows": len(rows), "outputs": {POLICY_OUTPUT_PROBABILITIES: "model.onnx", POLICY_OUTPUT_GREEDY: "model.onnx"}, "max_rel_error": worst}
+
 
 def run_golden(bundle):
     """Run the golden vectors' inputs through onnxruntime and compare with their expected outputs.
@@ -547,8 +758,15 @@ def main(argv=None):
         summary["recipe"] = {"version": recipe.get("version"), "hash": recipe.get("hash")}
         if args.recipe_hash and recipe.get("hash") != args.recipe_hash:
             raise ModelRefused("manifest feature_recipe.hash is %s, this trader computes %s" % (recipe.get("hash"), args.recipe_hash))
+        agent = is_agent_bundle(bundle)
+        summary["model_kind"] = "ppo-agent" if agent else "edge"
+        if agent:
+            # Standard library: the agent's files agree with each other and with golden.json.
+            summary["agent"] = check_agent_bundle(bundle)
         summary["onnx_checker"] = check_onnx(bundle)
-        summary["golden"] = run_golden(bundle)
+        if agent and summary["onnx_checker"]["checked"]:
+            check_policy_graph(bundle, summary["onnx_checker"])
+        summary["golden"] = run_policy_golden(bundle) if agent else run_golden(bundle)
         could_not_run = []
         if not summary["onnx_checker"]["checked"]:
             could_not_run.append(("onnx_checker", "onnx.checker", summary["onnx_checker"]["reason"]))

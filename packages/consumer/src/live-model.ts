@@ -1,7 +1,8 @@
 import { FEATURE_NAMES, RECIPE } from '@engine/features';
 import { parsePortableModel, type PortableModel } from '@engine/ensemble';
-import { BUNDLE_FILES, GOLDEN_TOLERANCE, goldenRelativeError, validateGolden } from '@engine/model';
-import type { CostModel, Demotion, GoldenRow, LabelConfig, LatestPointer, ModelManifest, TradingRules } from '@engine/model';
+import { BUNDLE_FILES, fundingOf, GOLDEN_TOLERANCE, goldenRelativeError, isMakerEntry, PPO_AGENT_MODEL_FORMAT, validateGolden, validatePolicyGolden } from '@engine/model';
+import type { CostModel, Demotion, GoldenRow, LabelConfig, LatestPointer, ModelManifest, PolicyGoldenRow, TradingRules } from '@engine/model';
+import { ACTION_NAMES, POLICY_ONNX_OUTPUT_GREEDY, POLICY_ONNX_OUTPUT_PROBABILITIES, POSITION_INPUTS, PpoAgent, type PositionState } from '@engine/ppo';
 import type * as OrtModule from 'onnxruntime-node';
 import type { FetchedBundle } from './bundle-fetch';
 import { GoldenVectorMismatchError, ManifestInvalidError, ModelDemotedError, ModelExpiredError, ModelRejectedError, OnnxLoadError, RecipeMismatchError } from './errors';
@@ -74,6 +75,14 @@ interface OnnxPart {
   confidence: string | null;
 }
 
+/** A trading agent's policy graph (family `ppo`): observation in, action probabilities and the greedy action out. */
+interface PolicyOnnxPart {
+  session: OrtModule.InferenceSession;
+  input: string;
+  /** Observation size: the agent's features then its position inputs. */
+  size: number;
+}
+
 /** Output names the training exporter uses (`manifest.action_space.outputs`). */
 const EDGE_OUTPUT = 'predicted_edge_bps';
 const CONFIDENCE_OUTPUT = 'confidence';
@@ -116,8 +125,21 @@ export class LiveModel {
   private readonly inputIndex: Int32Array;
   /** True when the inputs are the recipe row as is (no gather needed). */
   private readonly identity: boolean;
-  private readonly edgeOnnx: OnnxPart;
+  /** The edge model's ONNX part; null for a trading agent (its graph is `policyOnnx`). */
+  private readonly edgeOnnx: OnnxPart | null;
   private readonly confOnnx: OnnxPart | null;
+  /**
+   * A `ppo` bundle's trading agent (`model.json`): it acts on each candle (hold, buy, sell)
+   * instead of predicting an edge; null for the edge-model families. See `actNative`.
+   */
+  readonly agent: PpoAgent | null;
+  /**
+   * A trading agent's final threshold choice (`thresholds.final.trade`): false when the
+   * training record said not to trade it, and then it never enters. Always true otherwise.
+   */
+  readonly agentTrades: boolean;
+  private readonly policyOnnx: PolicyOnnxPart | null;
+  private readonly observation: Float64Array;
   private readonly edgeNative: PortableModel | null;
   private readonly confNative: PortableModel | null;
   private readonly short: ShortSide | null;
@@ -133,8 +155,9 @@ export class LiveModel {
     provider: ExecutionProvider;
     providerNote: string | undefined;
     inputIndex: Int32Array;
-    edgeOnnx: OnnxPart;
+    edgeOnnx: OnnxPart | null;
     confOnnx: OnnxPart | null;
+    agent?: { agent: PpoAgent; onnx: PolicyOnnxPart };
     edgeNative: PortableModel | null;
     confNative: PortableModel | null;
     golden: GoldenReport;
@@ -164,7 +187,8 @@ export class LiveModel {
       : null;
     this.short = init.short;
     this.tradingRules = {
-      threshold_bps: both ? 0 : m.trading_params.recommended_edge_threshold_bps,
+      // A trading agent's signal is its action (+1 buy, −1 otherwise) against a threshold of 0.
+      threshold_bps: both || init.agent ? 0 : m.trading_params.recommended_edge_threshold_bps,
       cooldown_seconds: m.trading_params.cooldown_seconds,
       max_trades_per_day: m.trading_params.max_trades_per_day,
     };
@@ -179,7 +203,11 @@ export class LiveModel {
     this.edgeNative = init.edgeNative;
     this.confNative = init.confNative;
     this.gathered = new Float64Array(init.inputIndex.length);
-    this.onnxInput = new OrtFloat32Array(init.inputIndex.length);
+    this.agent = init.agent?.agent ?? null;
+    this.policyOnnx = init.agent?.onnx ?? null;
+    this.agentTrades = this.agent === null || m.thresholds.final.trade;
+    this.observation = new Float64Array(this.agent?.observationSize ?? 0);
+    this.onnxInput = new OrtFloat32Array(this.agent?.observationSize ?? init.inputIndex.length);
   }
 
   /** Why live monitoring demoted this model while it was in use (null: it was not). */
@@ -194,7 +222,7 @@ export class LiveModel {
 
   /** Whether the in-process predictor is available (the bundle has `model.json`). */
   get hasNative(): boolean {
-    return this.edgeNative !== null;
+    return this.edgeNative !== null || this.agent !== null;
   }
 
   /** A one-line description for logs. */
@@ -207,6 +235,7 @@ export class LiveModel {
       provider: this.provider,
       ...(this.providerNote ? { providerNote: this.providerNote } : {}),
       threshold_bps: this.tradingRules.threshold_bps,
+      ...(this.agent ? { agent: { features: this.agent.nFeatures, hidden_sizes: this.agent.policy.hiddenSizes, trades: this.agentTrades } } : {}),
       golden: this.golden,
     };
   }
@@ -225,6 +254,7 @@ export class LiveModel {
    * in-process predictor. Synchronous.
    */
   predictNative(recipeRow: ArrayLike<number>): Prediction {
+    this.notAgent('predictNative', 'actNative');
     if (!this.edgeNative) throw new OnnxLoadError(`model ${this.modelId} has no model.json: use predictOnnx`, { modelId: this.modelId });
     const x = this.inputs(recipeRow);
     const p: Prediction = { edge_bps: this.edgeNative.predictRow(x), confidence: this.confNative ? this.confNative.predictRow(x) : Number.NaN };
@@ -244,6 +274,7 @@ export class LiveModel {
 
   /** Score one recipe row with onnxruntime (the verified reference). */
   async predictOnnx(recipeRow: ArrayLike<number>): Promise<Prediction> {
+    this.notAgent('predictOnnx', 'actOnnx');
     const x = this.inputs(recipeRow);
     const buf = this.onnxInput;
     for (let k = 0; k < buf.length; k++) buf[k] = x[k]!;
@@ -257,6 +288,57 @@ export class LiveModel {
       p.short_confidence = s.confidence ? s.confidence[0]! : Number.NaN;
     }
     return p;
+  }
+
+  /** Edge models only: a trading agent acts (`actNative` / `actOnnx`), it predicts no edge. */
+  private notAgent(called: string, instead: string): void {
+    if (this.agent) throw new OnnxLoadError(`model ${this.modelId} is a trading agent (family ppo): it has no edge to predict; use ${instead} instead of ${called}`, { modelId: this.modelId });
+  }
+
+  private needAgent(called: string): PpoAgent {
+    if (!this.agent) throw new OnnxLoadError(`model ${this.modelId} is not a trading agent: ${called} is for ppo bundles; use predictNative / predictOnnx`, { modelId: this.modelId });
+    return this.agent;
+  }
+
+  /**
+   * A trading agent's observation of a recipe row (its features standardised, then the
+   * position inputs); a view valid until the next call. Both predictors act on it.
+   */
+  observe(recipeRow: ArrayLike<number>, position: PositionState): Float64Array {
+    return this.needAgent('observe').observe(this.inputs(recipeRow), position, this.observation);
+  }
+
+  /**
+   * A trading agent's greedy action (ACTION_HOLD 0, ACTION_BUY 1, ACTION_SELL 2 of
+   * @engine/ppo) for one recipe row and the position held at the candle's close, by the
+   * in-process policy (`model.json`, the code training traded with). Synchronous.
+   */
+  actNative(recipeRow: ArrayLike<number>, position: PositionState): number {
+    const agent = this.needAgent('actNative');
+    return agent.act(this.inputs(recipeRow), position);
+  }
+
+  /** The agent's greedy action by onnxruntime on `model.onnx`, fed the same observation as `actNative`. */
+  async actOnnx(recipeRow: ArrayLike<number>, position: PositionState): Promise<number> {
+    this.needAgent('actOnnx');
+    const obs = this.observe(recipeRow, position);
+    const buf = this.onnxInput;
+    for (let k = 0; k < buf.length; k++) buf[k] = obs[k]!;
+    const out = await this.runPolicyOnnx(buf, 1);
+    return out.actions[0]!;
+  }
+
+  /** A trading agent's policy graph on `rows` row-major float32 observations: probabilities [rows, 3] and greedy actions. */
+  async runPolicyOnnx(data: Float32Array, rows: number): Promise<{ probabilities: Float32Array; actions: Int32Array }> {
+    if (!this.policyOnnx) this.needAgent('runPolicyOnnx');
+    if (this.closing) throw new OnnxLoadError(`model ${this.modelId} is closed`, { modelId: this.modelId });
+    this.inflight++;
+    try {
+      return await runPolicy(this.policyOnnx!, data, rows);
+    } finally {
+      this.inflight--;
+      if (this.inflight === 0 && this.releaseNow) this.releaseNow();
+    }
   }
 
   /** The short model of a `side: both` bundle on `rows` row-major float32 rows. */
@@ -273,10 +355,11 @@ export class LiveModel {
 
   /** Score `rows` row-major model-input rows (float32) with onnxruntime. */
   async runOnnx(data: Float32Array, rows: number): Promise<{ edge: Float32Array; confidence: Float32Array | null }> {
+    this.notAgent('runOnnx', 'runPolicyOnnx');
     if (this.closing) throw new OnnxLoadError(`model ${this.modelId} is closed`, { modelId: this.modelId });
     this.inflight++;
     try {
-      return await runOnnxParts(this.edgeOnnx, this.confOnnx, data, rows, this.inputIndex.length);
+      return await runOnnxParts(this.edgeOnnx!, this.confOnnx, data, rows, this.inputIndex.length);
     } finally {
       this.inflight--;
       if (this.inflight === 0 && this.releaseNow) this.releaseNow();
@@ -288,7 +371,8 @@ export class LiveModel {
     if (!this.closing) {
       this.closing = (async () => {
         if (this.inflight > 0) await new Promise<void>((resolve) => (this.releaseNow = resolve));
-        await this.edgeOnnx.session.release();
+        if (this.edgeOnnx) await this.edgeOnnx.session.release();
+        if (this.policyOnnx) await this.policyOnnx.session.release();
         if (this.confOnnx) await this.confOnnx.session.release();
         if (this.short) await this.short.onnx.session.release();
       })();
@@ -344,6 +428,12 @@ export class LiveModel {
     }
     const inputIndex = Int32Array.from(names, (n) => position.get(n)!);
 
+    // A trading agent (family ppo): its own native format, policy graph and golden vectors.
+    const nativeBytes = bundle.files.get(BUNDLE_FILES.native);
+    if (manifest.engine.model_format === PPO_AGENT_MODEL_FORMAT || (nativeBytes !== undefined && PpoAgent.isAgentJson(Buffer.from(nativeBytes.subarray(0, 256)).toString('utf8')))) {
+      return LiveModel.loadAgent(bundle, opts, inputIndex, at, details);
+    }
+
     // Native trees (optional: a bundle may ship ONNX only).
     const edgeNative = parseNative(bundle, 'model.json', names, at, details);
     const confNative = parseNative(bundle, 'confidence.json', names, at, details);
@@ -393,6 +483,195 @@ export class LiveModel {
       throw err;
     }
   }
+
+  /** `load` for a trading agent (family ppo): `model.json` is the agent, `model.onnx` its policy graph, `golden.json` policy rows. */
+  private static async loadAgent(bundle: FetchedBundle, opts: OnnxSessionOptions & ModelGuardOptions, inputIndex: Int32Array, at: string, details: Record<string, unknown>): Promise<LiveModel> {
+    const manifest = bundle.manifest;
+    const names = manifest.feature_names;
+    checkAgentManifest(manifest, at, details);
+    const agent = parseAgent(bundle, names, at, details);
+    const golden = parsePolicyGolden(bundle, names, at, details);
+    const bytes = bundle.files.get(BUNDLE_FILES.onnx);
+    if (!bytes) throw new ManifestInvalidError(`${at}: the bundle has no ${BUNDLE_FILES.onnx}`, { ...details, file: BUNDLE_FILES.onnx });
+    const s = await createOnnxSession(bytes, `${at}: ${BUNDLE_FILES.onnx}`, opts);
+    try {
+      const onnx = policyOnnxPart(s.session, agent.observationSize, at, details);
+      const report = await checkPolicyGolden(agent, onnx, golden, at, details);
+      return new LiveModel({
+        bundle,
+        manifest,
+        provider: s.provider,
+        providerNote: s.fallbackReason,
+        inputIndex,
+        edgeOnnx: null,
+        confOnnx: null,
+        agent: { agent, onnx },
+        edgeNative: null,
+        confNative: null,
+        golden: report,
+        allowExpired: opts.allowExpired === true,
+        short: null,
+      });
+    } catch (err) {
+      await s.session.release().catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+/** A `ppo` bundle's `model.json`: the agent, over the manifest's features in order. */
+function parseAgent(bundle: FetchedBundle, names: readonly string[], at: string, details: Record<string, unknown>): PpoAgent {
+  const file = BUNDLE_FILES.native;
+  const bytes = bundle.files.get(file);
+  if (!bytes) throw new ManifestInvalidError(`${at}: a trading agent's bundle (model_format ${PPO_AGENT_MODEL_FORMAT}) needs ${file}, the agent itself`, { ...details, file });
+  let agent: PpoAgent;
+  try {
+    agent = PpoAgent.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new ManifestInvalidError(`${at}: ${file} is not a valid trading agent (${PPO_AGENT_MODEL_FORMAT}): ${(err as Error).message}`, { ...details, file }, err);
+  }
+  const differ = agent.featureNames.findIndex((n, i) => n !== names[i]);
+  if (agent.nFeatures !== names.length || differ >= 0) {
+    const k = differ >= 0 ? differ : Math.min(agent.nFeatures, names.length);
+    throw new ManifestInvalidError(
+      `${at}: ${file}'s agent observes features that differ from the manifest's feature_names at input ${k}: ${JSON.stringify(agent.featureNames[k] ?? null)} vs ${JSON.stringify(names[k] ?? null)} (${agent.nFeatures} vs ${names.length} features)`,
+      { ...details, file, input: k },
+    );
+  }
+  return agent;
+}
+
+/** The agent's trading rules must be ones the live trader reproduces: long only, taker entries, funding (if any) at a constant rate. */
+function checkAgentManifest(manifest: ModelManifest, at: string, details: Record<string, unknown>): void {
+  const side = manifest.trading_params.side;
+  if (side !== 'long' || manifest.labelling.side !== 'long') {
+    throw new ManifestInvalidError(`${at}: a trading agent trades long only; the manifest says side ${side} (labelling side ${manifest.labelling.side})`, { ...details, side });
+  }
+  const costs = manifest.cost_model;
+  if (isMakerEntry(costs)) throw new ManifestInvalidError(`${at}: a trading agent enters as a taker only; the cost model prices maker entries`, details);
+  if (fundingOf(costs)?.mode === 'series') throw new ManifestInvalidError(`${at}: a trading agent prices funding at a constant rate only; the cost model reads a funding series`, details);
+}
+
+/** A `ppo` bundle's `golden.json`: policy rows, over the manifest's features, the agent's position inputs and actions. */
+function parsePolicyGolden(bundle: FetchedBundle, names: readonly string[], at: string, details: Record<string, unknown>): PolicyGoldenRow[] {
+  const file = BUNDLE_FILES.golden;
+  const bytes = bundle.files.get(file);
+  if (!bytes) throw new GoldenVectorMismatchError(`${at}: the bundle has no ${file}, so the agent cannot be checked`, { ...details, file });
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new GoldenVectorMismatchError(`${at}: ${file} is not JSON: ${(err as Error).message}`, { ...details, file });
+  }
+  const r = validatePolicyGolden(value);
+  if (!r.ok) throw new GoldenVectorMismatchError(`${at}: ${file} is not a valid policy golden file: ${r.problems.join('; ')}`, { ...details, file, problems: r.problems });
+  const g = r.golden;
+  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((n, i) => n === b[i]);
+  if (!same(g.feature_names, names)) {
+    throw new GoldenVectorMismatchError(`${at}: ${file}'s feature_names differ from the manifest's (${g.feature_names.length} vs ${names.length} inputs)`, { ...details, file });
+  }
+  if (!same(g.position_inputs, POSITION_INPUTS)) {
+    throw new GoldenVectorMismatchError(`${at}: ${file}'s position_inputs are [${g.position_inputs.join(', ')}], the agent's are [${POSITION_INPUTS.join(', ')}]`, { ...details, file });
+  }
+  if (!same(g.actions, ACTION_NAMES)) throw new GoldenVectorMismatchError(`${at}: ${file}'s actions are [${g.actions.join(', ')}], the agent's are [${ACTION_NAMES.join(', ')}]`, { ...details, file });
+  return g.rows;
+}
+
+function policyOnnxPart(session: OrtModule.InferenceSession, size: number, at: string, details: Record<string, unknown>): PolicyOnnxPart {
+  const file = BUNDLE_FILES.onnx;
+  const input = session.inputNames[0];
+  const outs = session.outputNames;
+  if (session.inputNames.length !== 1 || input === undefined || !outs.includes(POLICY_ONNX_OUTPUT_PROBABILITIES) || !outs.includes(POLICY_ONNX_OUTPUT_GREEDY)) {
+    throw new OnnxLoadError(
+      `${at}: a trading agent's ${file} must have one input and the outputs ${POLICY_ONNX_OUTPUT_PROBABILITIES} and ${POLICY_ONNX_OUTPUT_GREEDY}; has inputs [${session.inputNames.join(', ')}], outputs [${outs.join(', ')}]`,
+      { ...details, file },
+    );
+  }
+  const meta = session.inputMetadata[0];
+  if (meta && meta.isTensor) {
+    const last = meta.shape[meta.shape.length - 1];
+    if (meta.type !== 'float32' || last !== size) {
+      throw new OnnxLoadError(`${at}: ${file} input '${input}' is ${meta.type}[${meta.shape.join(', ')}], expected float32[N, ${size}] (the agent's ${size - POSITION_INPUTS.length} features and ${POSITION_INPUTS.length} position inputs)`, { ...details, file });
+    }
+  }
+  return { session, input, size };
+}
+
+/** The policy graph on `rows` row-major float32 observations. */
+async function runPolicy(part: PolicyOnnxPart, data: Float32Array, rows: number): Promise<{ probabilities: Float32Array; actions: Int32Array }> {
+  const tensor = new ort.Tensor('float32', data instanceof OrtFloat32Array ? data : OrtFloat32Array.from(data), [rows, part.size]);
+  const out = await part.session.run({ [part.input]: tensor });
+  const probabilities = out[POLICY_ONNX_OUTPUT_PROBABILITIES]!.data as Float32Array;
+  const greedy = out[POLICY_ONNX_OUTPUT_GREEDY]!.data as ArrayLike<bigint | number>;
+  return { probabilities, actions: Int32Array.from({ length: rows }, (_, k) => Number(greedy[k]!)) };
+}
+
+/**
+ * The policy golden vectors: the native agent must rebuild each row's observation from its
+ * inputs and position and reproduce the probabilities; onnxruntime, fed the golden
+ * observation, the probabilities; both must choose the row's action.
+ */
+async function checkPolicyGolden(agent: PpoAgent, onnx: PolicyOnnxPart, rows: PolicyGoldenRow[], at: string, details: Record<string, unknown>): Promise<GoldenReport> {
+  const file = BUNDLE_FILES.golden;
+  const O = agent.observationSize;
+  const A = ACTION_NAMES.length;
+  const fail = (k: number, output: string, predictor: string, got: number, expected: number): never => {
+    const e = goldenRelativeError(got, expected);
+    throw new GoldenVectorMismatchError(
+      `${at}: golden vector ${k}, ${output}: ${predictor} gives ${got}, ${file} expects ${expected} (relative error ${e.toExponential(3)} > ${GOLDEN_TOLERANCE})`,
+      { ...details, file, row: k, output, predictor, got, expected, relativeError: e },
+    );
+  };
+  rows.forEach((r, k) => {
+    if (r.observation.length !== O) {
+      throw new GoldenVectorMismatchError(`${at}: golden vector ${k} has an observation of ${r.observation.length} values, the agent observes ${O}`, { ...details, file, row: k });
+    }
+  });
+  const data = new OrtFloat32Array(rows.length * O);
+  rows.forEach((r, k) => data.set(r.observation, k * O));
+  const out = await runPolicy(onnx, data, rows.length);
+  let onnxMax = 0;
+  let nativeMax = 0;
+  const onnxName = `onnxruntime (${BUNDLE_FILES.onnx})`;
+  const nativeName = `native (${BUNDLE_FILES.native})`;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k]!;
+    const x = Float64Array.from(r.inputs, (v) => (v === null ? Number.NaN : v));
+    const position: PositionState = { long: r.position[0] === 1, barsHeld: r.position[1], unrealisedBps: r.position[2] };
+    const obs = agent.observe(x, position);
+    for (let i = 0; i < O; i++) {
+      const e = goldenRelativeError(obs[i]!, r.observation[i]!);
+      if (!(e <= GOLDEN_TOLERANCE)) fail(k, `observation[${i}]`, nativeName, obs[i]!, r.observation[i]!);
+      nativeMax = Math.max(nativeMax, e);
+    }
+    const p = agent.probabilities(x, position);
+    for (let a = 0; a < A; a++) {
+      const expected = r.action_probabilities[a]!;
+      const en = goldenRelativeError(p[a]!, expected);
+      if (!(en <= GOLDEN_TOLERANCE)) fail(k, `P(${ACTION_NAMES[a]})`, nativeName, p[a]!, expected);
+      nativeMax = Math.max(nativeMax, en);
+      const got = out.probabilities[k * A + a]!;
+      const eo = goldenRelativeError(got, expected);
+      if (!(eo <= GOLDEN_TOLERANCE)) fail(k, `P(${ACTION_NAMES[a]})`, onnxName, got, expected);
+      onnxMax = Math.max(onnxMax, eo);
+    }
+    const action = (predictor: string, got: number) => {
+      if (got !== r.action) {
+        throw new GoldenVectorMismatchError(`${at}: golden vector ${k}, greedy action: ${predictor} chooses ${ACTION_NAMES[got] ?? got}, ${file} expects ${ACTION_NAMES[r.action] ?? r.action}`, {
+          ...details,
+          file,
+          row: k,
+          output: 'action',
+          predictor,
+          got,
+          expected: r.action,
+        });
+      }
+    };
+    action(nativeName, agent.act(x, position));
+    action(onnxName, out.actions[k]!);
+  }
+  return { rows: rows.length, onnx_max_rel_error: onnxMax, native_max_rel_error: nativeMax, tolerance: GOLDEN_TOLERANCE };
 }
 
 function parseNative(bundle: FetchedBundle, file: string, names: readonly string[], at: string, details: Record<string, unknown>): PortableModel | null {

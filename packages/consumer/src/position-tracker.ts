@@ -1,5 +1,5 @@
 import { allocCandles, MINUTE_MS } from '@engine/shared';
-import { EXIT_REASON_NAMES, isMakerEntry, labelSpan, tripleBarrierLabels, type CostModel, type LabelConfig } from '@engine/model';
+import { EXIT_REASON_NAMES, fundingCostBps, fundingOf, isMakerEntry, labelSpan, tripleBarrierLabels, type CostModel, type LabelConfig } from '@engine/model';
 import type { CandleInput } from '@engine/features';
 
 /** A position the trader holds: entered at the open of the bar after its signal bar. */
@@ -34,10 +34,16 @@ export interface OpenPosition {
 
 /** A position the tracker saw close. */
 export interface ClosedPosition extends OpenPosition {
-  /** Close of the exit bar (epoch ms); an unfilled maker entry: when its order was cancelled. */
+  /**
+   * Close of the exit bar (epoch ms); an unfilled maker entry: when its order was cancelled;
+   * an `agent` exit: the open it sold at (the close of the candle that decided it).
+   */
   exit_ts: number;
-  /** `unfilled`: a maker entry never traded through; nothing was bought, the bps are 0. */
-  exit_reason: 'tp' | 'sl' | 'time' | 'unfilled';
+  /**
+   * `unfilled`: a maker entry never traded through; nothing was bought, the bps are 0.
+   * `agent`: a trading agent (family ppo) sold the position at the next candle's open ({@link PositionTracker.requestExit}).
+   */
+  exit_reason: 'tp' | 'sl' | 'time' | 'unfilled' | 'agent';
   gross_bps: number;
   net_bps: number;
   fee_bps: number;
@@ -84,6 +90,10 @@ export class PositionTracker {
   private positionSide: 'long' | 'short' = 'long';
   /** `count` at the signal candle (1-based: the signal candle was the count-th pushed). */
   private signalCount = 0;
+  /** The open position's round-trip cost (fee, spread, slippage) at its signal's σ, from its label at entry; NaN when unlabelled. */
+  private entryCosts = { fee: NaN, spread: NaN, slippage: NaN };
+  /** The open position is to be sold at the next candle's open (a trading agent's sell). */
+  private exitRequested = false;
   private readonly symbol: string;
 
   constructor(symbol: string, labels: LabelConfig, costs: CostModel) {
@@ -162,7 +172,7 @@ export class PositionTracker {
     this.held = Math.min(this.held + 1, this.cap);
     this.cleanRun = g ? 0 : this.cleanRun + 1;
     if (this.position === null) return null;
-    const closed = this.evaluate();
+    const closed = this.exitRequested ? this.agentExit() : this.evaluate();
     if (closed !== null && this.pending !== null) this.apply(this.pending.labels, this.pending.costs);
     return closed;
   }
@@ -190,6 +200,8 @@ export class PositionTracker {
     this.positionSide = side ?? (configured as 'long' | 'short');
     const lab = this.label(this.count, this.count);
     const b = lab === null ? null : { tp_bps: lab.tp, sl_bps: lab.sl };
+    this.entryCosts = lab === null ? { fee: NaN, spread: NaN, slippage: NaN } : { fee: lab.fee, spread: lab.spread, slippage: lab.slippage };
+    this.exitRequested = false;
     const k = (this.count - 1) % this.cap;
     const signalTs = this.ts[k]!;
     this.signalCount = this.count;
@@ -217,6 +229,57 @@ export class PositionTracker {
   /** Forget the open position (e.g. Hamilton closed it by hand). */
   clear(): void {
     this.position = null;
+    this.exitRequested = false;
+  }
+
+  /** Candles pushed since the open position's signal candle (0 on the signal candle itself); NaN when flat. */
+  barsSinceSignal(): number {
+    return this.position === null ? Number.NaN : this.count - this.signalCount;
+  }
+
+  /** Whether the open position is to be sold at the next candle's open ({@link requestExit}). */
+  get exitPending(): boolean {
+    return this.exitRequested;
+  }
+
+  /**
+   * Sell the open position at the next candle's open (a trading agent's sell, decided at
+   * this candle's close): the next `push` closes it with exit reason `agent`, exit time that
+   * candle's open, gross bps from the entry price to that open and net bps after the round
+   * trip the labeller charged the entry (fee, spread, slippage at the signal's σ) and the
+   * funding of a constant-rate cost model over the hold. That candle's barriers are not
+   * checked: the position was gone at its open. Only a filled entry can be sold.
+   */
+  requestExit(): void {
+    const p = this.position;
+    if (p === null) throw new Error(`${this.symbol}: requestExit with no open position`);
+    if (!p.filled || Number.isNaN(p.entry_price)) throw new Error(`${this.symbol}: requestExit before the entry has filled (signal ${new Date(p.signal_ts).toISOString()})`);
+    this.exitRequested = true;
+  }
+
+  /** Close the open position at the latest candle's open (see {@link requestExit}). */
+  private agentExit(): ClosedPosition {
+    const p = this.position!;
+    const k = (this.count - 1) % this.cap;
+    const exitTs = this.ts[k]!;
+    const exitPrice = this.open[k]!;
+    const gross = p.side === 'long' ? (exitPrice / p.entry_price - 1) * 1e4 : (1 - exitPrice / p.entry_price) * 1e4;
+    const c = this.entryCosts;
+    const funding = fundingOf(this.costs) !== null ? fundingCostBps(this.costs, p.side, p.entry_ts, exitTs) : 0;
+    const closed: ClosedPosition = {
+      ...p,
+      exit_ts: exitTs,
+      exit_reason: 'agent',
+      gross_bps: gross,
+      net_bps: gross - (c.fee + c.spread + c.slippage) - funding,
+      fee_bps: c.fee,
+      spread_bps: c.spread,
+      slippage_bps: c.slippage,
+      funding_bps: funding,
+    };
+    this.position = null;
+    this.exitRequested = false;
+    return closed;
   }
 
   private evaluate(): ClosedPosition | null {

@@ -1,6 +1,7 @@
 import { FeatureState, referenceSymbolFor, type CandleInput } from '@engine/features';
 import { MINUTE_MS, parsePair } from '@engine/shared';
 import { TradeDecider, type DeciderState, type DecisionReason, type LiveRecord } from '@engine/model';
+import { ACTION_BUY, ACTION_NAMES, ACTION_SELL, FLAT, type ActionName, type PositionState } from '@engine/ppo';
 import { LiveFeedError } from './errors';
 import { decisionRecord, tradeRecord, type FeedbackSink } from './feedback';
 import type { LiveModel, Prediction, PredictorKind } from './live-model';
@@ -24,8 +25,17 @@ export interface CandleDecision {
   confidence: number;
   /** True: enter now (at the next open) with `position`'s barriers. */
   enter: boolean;
-  /** Why (not): the training simulation's decision reasons. */
-  reason: DecisionReason;
+  /**
+   * Why (not): the training simulation's decision reasons. A trading agent's model adds
+   * `agent_exit`: it sold the open position, which closes at the next candle's open.
+   */
+  reason: DecisionReason | 'agent_exit';
+  /**
+   * A trading agent (family ppo): its action at this candle (`buy` enters when the rules
+   * allow, `sell` sells an open position at the next open, anything else does nothing).
+   * Absent for edge models. An agent's `edge_bps` and `confidence` are NaN.
+   */
+  action?: ActionName;
   /** The position held after this candle (the new one when `enter`). */
   position: OpenPosition | null;
   /** A position that closed on this candle (its exit is this candle's close). */
@@ -69,6 +79,10 @@ export interface TraderOptions {
  * Model swaps happen between candles: the model is taken once when a candle arrives and
  * used for that whole candle; a new threshold/cooldown/cap applies from the next decision,
  * while an open position keeps the barriers it was entered with.
+ *
+ * A trading agent's model (family ppo, `LiveModel.agent`) acts instead of predicting: its
+ * greedy action on the features and the position decides entries (through the same
+ * decider) and sells at the next open, as training's `TradingSim` trades it (see `finishAgent`).
  */
 export class Trader {
   readonly symbol: string;
@@ -149,6 +163,7 @@ export class Trader {
       const row = this.features.update(candle, reference);
       const exit = this.tracker!.push(candle);
       this.lastTs = candle.ts;
+      if (m.agent) return this.finishAgent(m, candle, await m.actOnnx(row, this.agentPosition(candle)), exit, row);
       const pred = await m.predictOnnx(row);
       return this.finish(m, candle, pred, exit, row);
     } finally {
@@ -167,6 +182,7 @@ export class Trader {
     const row = this.features.update(candle, reference);
     const exit = this.tracker!.push(candle);
     this.lastTs = candle.ts;
+    if (m.agent) return this.finishAgent(m, candle, m.actNative(row, this.agentPosition(candle)), exit, row);
     return this.finish(m, candle, m.predictNative(row), exit, row);
   }
 
@@ -226,19 +242,7 @@ export class Trader {
         ? { enter: false, reason: 'model_expired' as const }
         : decider.decide(decisionTs, tracker.tradable() ? signal : Number.NaN);
     const position = d.enter ? tracker.enter(side === 'short' ? pred.short_edge_bps! : pred.edge_bps, m.modelId, side) : tracker.current();
-    if (this.feedback) {
-      const report = (r: LiveRecord | null) => {
-        if (r === null) return;
-        try {
-          const p = this.feedback!.record(r);
-          if (p) p.catch(this.onFeedbackError);
-        } catch (err) {
-          this.onFeedbackError(err);
-        }
-      };
-      if (exit) report(tradeRecord(this.symbol, exit));
-      report({ ...decisionRecord({ symbol: this.symbol, model_id: m.modelId, decision_ts: decisionTs, edge_bps: pred.edge_bps, confidence: pred.confidence, enter: d.enter, reason: d.reason }), features: m.inputRow(row) });
-    }
+    this.report(m, decisionTs, pred, d, exit, row);
     return {
       symbol: this.symbol,
       ts: candle.ts,
@@ -249,6 +253,85 @@ export class Trader {
       confidence: pred.confidence,
       enter: d.enter,
       reason: d.reason,
+      position,
+      exit,
+    };
+  }
+
+  /** Report the candle's closed trade and decision to the feedback sink, if any (a failing sink never stops trading). */
+  private report(m: LiveModel, decisionTs: number, pred: Prediction, d: { enter: boolean; reason: string }, exit: ClosedPosition | null, row: ArrayLike<number>): void {
+    if (!this.feedback) return;
+    const report = (r: LiveRecord | null) => {
+      if (r === null) return;
+      try {
+        const p = this.feedback!.record(r);
+        if (p) p.catch(this.onFeedbackError);
+      } catch (err) {
+        this.onFeedbackError(err);
+      }
+    };
+    if (exit) report(tradeRecord(this.symbol, exit));
+    report({ ...decisionRecord({ symbol: this.symbol, model_id: m.modelId, decision_ts: decisionTs, edge_bps: pred.edge_bps, confidence: pred.confidence, enter: d.enter, reason: d.reason }), features: m.inputRow(row) });
+  }
+
+  /**
+   * What a trading agent knows of its position at this candle's close (after the tracker
+   * has seen the candle): flat, or long since the signal candle with the unrealised gross
+   * bps from the entry price to this close. A position the agent cannot manage (a short or
+   * a maker order of a previous model, an entry not yet filled) is shown as flat: the agent
+   * cannot sell it, and a buy meets the decider's `in_position`.
+   */
+  private agentPosition(candle: CandleInput): PositionState {
+    const p = this.tracker!.current();
+    if (p === null || !this.agentCanSell(p)) return FLAT;
+    const close = candle.gap === true || candle.gap === 1 ? Number.NaN : candle.close;
+    return { long: true, barsHeld: this.tracker!.barsSinceSignal(), unrealisedBps: (close / p.entry_price - 1) * 1e4 };
+  }
+
+  private agentCanSell(p: OpenPosition): boolean {
+    return p.side === 'long' && p.filled && !Number.isNaN(p.entry_price) && !this.tracker!.exitPending;
+  }
+
+  /**
+   * A trading agent's candle, exactly as training's `TradingSim` steps it: flat, a buy is a
+   * signal of +1 (anything else −1) for the decider at a threshold of 0, so the rules
+   * (cooldown, daily cap, σ window) decide whether it enters; long, a sell sells the position
+   * at the next candle's open (the tracker closes it there, exit reason `agent`), and any
+   * other action holds. A model whose training record said not to trade it never enters.
+   */
+  private finishAgent(m: LiveModel, candle: CandleInput, action: number, exit: ClosedPosition | null, row: ArrayLike<number>): CandleDecision {
+    this.decided = true;
+    const decisionTs = candle.ts + MINUTE_MS;
+    const tracker = this.tracker!;
+    const decider = this.decider!;
+    if (exit) decider.closePosition(exit.exit_ts);
+    const expired = m.expiresAt !== null && decisionTs > m.expiresAt && !m.allowExpired;
+    const demoted = m.demoted !== null;
+    const held = tracker.current();
+    let d: { enter: boolean; reason: DecisionReason | 'agent_exit' };
+    if (held !== null && this.agentCanSell(held)) {
+      if (action === ACTION_SELL) {
+        tracker.requestExit();
+        d = { enter: false, reason: 'agent_exit' };
+      } else d = { enter: false, reason: 'in_position' };
+    } else if (demoted) d = { enter: false, reason: 'model_demoted' };
+    else if (expired) d = { enter: false, reason: 'model_expired' };
+    else d = decider.decide(decisionTs, tracker.tradable() ? (action === ACTION_BUY && m.agentTrades ? 1 : -1) : Number.NaN);
+    // The agent predicts no edge: its positions record a predicted edge of 0 (its threshold),
+    // a number, as the feedback's trade records need.
+    const position = d.enter ? tracker.enter(0, m.modelId) : tracker.current();
+    const pred: Prediction = { edge_bps: Number.NaN, confidence: Number.NaN };
+    this.report(m, decisionTs, pred, d, exit, row);
+    return {
+      symbol: this.symbol,
+      ts: candle.ts,
+      decision_ts: decisionTs,
+      model_id: m.modelId,
+      edge_bps: Number.NaN,
+      confidence: Number.NaN,
+      enter: d.enter,
+      reason: d.reason,
+      action: ACTION_NAMES[action] ?? 'hold',
       position,
       exit,
     };
