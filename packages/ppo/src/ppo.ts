@@ -78,6 +78,12 @@ export interface PpoTrainOptions {
   onProgress?: (p: PpoProgress) => void;
   /** Checked after each update; an aborted run rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Start from these networks' parameters (a warm start: e.g. an agent trained on earlier
+   * data, fine-tuned here) instead of the seeded orthogonal initialisation; the layouts must
+   * match the parameters' hidden sizes.
+   */
+  init?: { policy: ArrayLike<number>; value: ArrayLike<number> };
 }
 
 /** Every finished episode, in the order they ended (columns). */
@@ -93,6 +99,8 @@ export interface PpoCurve {
 /** What training gives back. */
 export interface PpoResult {
   policy: PpoPolicy;
+  /** The policy network as trained (float64; `policy` holds its float32 rounding): a warm start's input. */
+  policyNetwork: Mlp;
   /** The value network (observation → one value), float64. */
   valueNetwork: Mlp;
   curve: PpoCurve;
@@ -167,6 +175,13 @@ export async function trainPpo(envFactory: EnvFactory, params: Partial<PpoParams
   const A = slots.envs[0].actionCount;
   const policy = Mlp.orthogonal([O, ...p.policyHiddenSizes, A], new Mulberry32(deriveSeed(seed, STREAM.policyInit)), Math.SQRT2, 0.01);
   const value = Mlp.orthogonal([O, ...p.valueHiddenSizes, 1], new Mulberry32(deriveSeed(seed, STREAM.valueInit)), Math.SQRT2, 1);
+  if (opts.init) {
+    if (opts.init.policy.length !== policy.params.length || opts.init.value.length !== value.params.length) {
+      throw new ConfigError(`PPO warm start: the networks have ${policy.params.length} policy and ${value.params.length} value parameters; got ${opts.init.policy.length} and ${opts.init.value.length}`);
+    }
+    policy.params.set(opts.init.policy);
+    value.params.set(opts.init.value);
+  }
   const adam = new Adam([policy.params, value.params], { epsilon: p.adamEpsilon, maxGradNorm: p.maxGradNorm });
   const minibatchRng = new Mulberry32(deriveSeed(seed, STREAM.minibatch));
 
@@ -204,7 +219,7 @@ export async function trainPpo(envFactory: EnvFactory, params: Partial<PpoParams
     await yieldToEventLoop();
     opts.signal?.throwIfAborted();
   }
-  return { policy: PpoPolicy.fromNetwork(policy), valueNetwork: value, curve, params: p, steps, updates: nUpdates };
+  return { policy: PpoPolicy.fromNetwork(policy), policyNetwork: policy, valueNetwork: value, curve, params: p, steps, updates: nUpdates };
 }
 
 function makeSlots(envFactory: EnvFactory, E: number, seed: number): EnvSlots {

@@ -27,7 +27,7 @@ export function bundleProblems(b: Pick<TrainedModelBundle, 'manifest' | 'files' 
   for (const k of ['total_profit_gbp', 'total_net_bps'] as const) if (Math.abs(sum(k) - mt[k]) > 1e-6 * Math.max(1, Math.abs(mt[k]))) bad.push(`fold sum of ${k} ${sum(k)} ≠ total ${mt[k]}`);
   if (m.walk_forward.folds_evaluated !== folds.length) bad.push(`folds_evaluated ${m.walk_forward.folds_evaluated} ≠ ${folds.length} evaluated folds in folds.json`);
   const er = mt.exit_reasons;
-  if (er.tp + er.sl + er.time !== mt.total_trades) bad.push('exit reasons do not add up to the trades');
+  if (er.tp + er.sl + er.time + (er.agent ?? 0) !== mt.total_trades) bad.push('exit reasons do not add up to the trades');
   const names = b.files.map((f) => f.name).sort();
   if (JSON.stringify(Object.keys(m.artifacts).sort()) !== JSON.stringify(names)) bad.push(`artifacts ${Object.keys(m.artifacts)} ≠ files ${names}`);
   for (const f of b.files) {

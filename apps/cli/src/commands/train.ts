@@ -154,6 +154,11 @@ export function familyLine(m: ModelManifest): string {
   const f = m.model_family;
   const trees = m.hyperparameters.model;
   if (f === undefined || f.name === 'gbdt') return `gbdt${trees ? ` (${trees.nEstimators} trees, depth ${trees.maxDepth})` : ''}`;
+  if (f.agents) {
+    const a = f.agents;
+    const s = f.members[0]?.settings ?? {};
+    return `ppo agent (policy ${s.policy_hidden_sizes} tanh, ${a.total_steps} steps for the first agent, ${a.fine_tune_steps} to fine-tune each later one, γ ${s.gamma}, λ ${s.gaeLambda}); ${a.folds.length} fold agents + final (seed ${a.final.seed}, ${a.final.episodes} episodes); actions ${a.actions.join('/')}, reward = realised net bps`;
+  }
   const members = f.members
     .map((x) => {
       const label = x.name === x.kind ? x.name : `${x.name} ${x.kind}`;
@@ -177,8 +182,10 @@ export function formatSummary(m: ModelManifest): string {
     `  market: ${venueLine(m)}`,
     `  model: ${familyLine(m)}`,
     `  scenarios: ${m.scenario_tests.map((s) => `${s.name} Sharpe ${fmt(s.sharpe_ratio)} £${fmt(s.total_profit_gbp)}`).join('; ')}`,
-    `  recommended threshold ${fmt(m.trading_params.recommended_edge_threshold_bps)} bps${m.trading_params.short_edge_threshold_bps !== undefined ? ` (long), ${fmt(m.trading_params.short_edge_threshold_bps)} bps (short)` : ''}; labels: horizon ${m.labelling.horizon_minutes} min, mean net edge ${fmt(m.labelling.mean_net_edge_bps)} bps, ${fmt(m.labelling.positive_share * 100, 1)}% positive`,
-    ...(m.thresholds.folds_not_traded > 0 ? [`  ${m.thresholds.folds_not_traded} of ${m.walk_forward.folds_evaluated} folds did not trade: no threshold made money on their calibration data`] : []),
+    m.model_family?.agents
+      ? `  no threshold: the agent decides (final: ${m.thresholds.final.trade ? 'trades' : 'does not trade'}, its pooled out-of-sample trades made ${fmt(m.thresholds.final.calibration_net_bps)} net bps in ${m.thresholds.final.calibration_trades}); labels: horizon ${m.labelling.horizon_minutes} min, mean net edge ${fmt(m.labelling.mean_net_edge_bps)} bps`
+      : `  recommended threshold ${fmt(m.trading_params.recommended_edge_threshold_bps)} bps${m.trading_params.short_edge_threshold_bps !== undefined ? ` (long), ${fmt(m.trading_params.short_edge_threshold_bps)} bps (short)` : ''}; labels: horizon ${m.labelling.horizon_minutes} min, mean net edge ${fmt(m.labelling.mean_net_edge_bps)} bps, ${fmt(m.labelling.positive_share * 100, 1)}% positive`,
+    ...(m.thresholds.folds_not_traded > 0 ? [`  ${m.thresholds.folds_not_traded} of ${m.walk_forward.folds_evaluated} folds did not trade: ${m.model_family?.agents ? "the agent's greedy policy did not make money on its calibration slice" : 'no threshold made money on their calibration data'}`] : []),
     ...(m.non_default_settings && m.non_default_settings.length > 0 ? [`  WARNING: trained with non-default settings: ${m.non_default_settings.join('; ')}`] : []),
     ...[...m.data.warnings, ...m.labelling.warnings].map((w) => `  WARNING: ${w}`),
   ].join('\n');

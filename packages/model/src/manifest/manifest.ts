@@ -43,7 +43,7 @@ export type GateResult = z.infer<typeof gateResultSchema>;
 // `policy`: a trading agent (family ppo) has no threshold; its record is the greedy policy's
 // own trades on the calibration slice (in-sample for the agent), judged by the same rule.
 const thresholdSource = z.enum(['previous_fold_oos', 'inner_model', 'pooled_oos', 'policy']);
-const thresholdRule = z.enum(['best_total_net', 'no_profitable_candidate', 'no_candidate_with_min_trades', 'policy_profitable', 'policy_unprofitable']);
+const thresholdRule = z.enum(['best_total_net', 'no_profitable_candidate', 'no_candidate_with_min_trades', 'policy_profitable', 'policy_unprofitable', 'policy_too_few_trades']);
 const thresholdFields = {
   threshold_bps: z.number(),
   source: thresholdSource,
@@ -202,6 +202,9 @@ export const modelFamilySchema = z
     agents: z
       .object({
         total_steps: z.number().int().min(1),
+        fine_tune_steps: z.number().int().min(1),
+        /** How later agents start: from the first fold's agent, whose window precedes every test window. */
+        warm_start: z.string(),
         reward: z.string(),
         reward_scale: z.number(),
         observation: z.object({ features: z.number().int().min(1), position_inputs: z.array(z.string()), clip: z.number() }).strict(),

@@ -202,7 +202,7 @@ export function evaluateGates(
   results.push({
     name: 'final_threshold',
     // Without a candidate of enough trades there is no total to show (and no evidence to trade on).
-    value: finalThreshold.rule === 'no_candidate_with_min_trades' ? null : finalThreshold.total_net_bps,
+    value: finalThreshold.rule === 'no_candidate_with_min_trades' || finalThreshold.rule === 'policy_too_few_trades' ? null : finalThreshold.total_net_bps,
     bound: finalThreshold.min_calibration_net_bps,
     op: '>=',
     passed: finalThreshold.trade,

@@ -189,7 +189,18 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       quote_to_gbp: cfg.costs.quote_to_gbp,
     },
     scenario_tests: x.scenarios.map((s) => ({ ...s, ...recordProfitFactor(s.profit_factor) })),
-    action_space: {
+    action_space: x.oos.agents
+      ? {
+          type: 'discrete',
+          actions: ['hold', 'buy', 'sell'],
+          entry: 'at a candle close, while flat: buy (enter long at the next open) when the agent\'s greedy action is buy, the cooldown since the last exit has passed and fewer than max_trades_per_day entries were made this UTC day; never when thresholds.final.trade is false',
+          exit: 'while long: sell at the next open when the greedy action is sell (the round trip priced as at entry); otherwise the first of take-profit, stop-loss or the close of the horizon_minutes-th bar, with barriers as in labelling',
+          outputs: [
+            { name: 'action_probabilities', file: 'model.onnx', description: "P(hold), P(buy), P(sell); input 'observation' float32 [N, feature_count + 3]: model.json's standardised features (missing → 0, clipped to ±5) then position_long, bars_held / horizon_minutes, unrealised bps / 100 (clipped to ±5); native: model.json" },
+            { name: 'greedy_action', file: 'model.onnx', description: 'int64 index of the most probable action (0 hold, 1 buy, 2 sell): the action traded' },
+          ],
+        }
+      : {
       type: 'discrete',
       actions: cfg.labels.side === 'both' ? ['hold', 'enter_long', 'enter_short'] : ['hold', cfg.labels.side === 'long' ? 'enter_long' : 'enter_short'],
       entry: 'at a candle close, enter at the next open when predicted_edge_bps > recommended_edge_threshold_bps, no position is open, the cooldown since the last exit has passed and fewer than max_trades_per_day entries were made this UTC day',
@@ -236,13 +247,15 @@ function recordFamily(cfg: TrainConfig, oos: OutOfSample): NonNullable<ModelMani
     const ret = (v: number): number | null => (Number.isFinite(v) ? v : null);
     return {
       name: 'ppo',
-      members: [{ name: 'agent', kind: 'ppo', settings: { ...scalarSettings(p.params), policy_hidden_sizes: p.params.policyHiddenSizes.join('x'), value_hidden_sizes: p.params.valueHiddenSizes.join('x'), total_steps: p.total_steps, reward_scale: p.reward_scale, seed: p.seed } }],
+      members: [{ name: 'agent', kind: 'ppo', settings: { ...scalarSettings(p.params), policy_hidden_sizes: p.params.policyHiddenSizes.join('x'), value_hidden_sizes: p.params.valueHiddenSizes.join('x'), total_steps: p.total_steps, fine_tune_steps: p.fine_tune_steps, reward_scale: p.reward_scale, seed: p.seed } }],
       rf_row_fraction: null,
       combiner: null,
       fold_combiners: [],
       confidence: 'none: a trading agent acts (hold, buy, sell) and has no confidence output',
       agents: {
         total_steps: p.total_steps,
+        fine_tune_steps: p.fine_tune_steps,
+        warm_start: `fold ${a.folds.keys().next().value}'s agent (trained from scratch on the earliest window, which ends before every test window) starts every later fold's agent and the final one`,
         reward: 'realised net bps of the trades that close on a step (versioned cost model, Hamilton rules), times reward_scale; nothing for entering or waiting',
         reward_scale: p.reward_scale,
         observation: { features: a.finalAgent.nFeatures, position_inputs: [...POSITION_INPUTS], clip: OBSERVATION_CLIP },

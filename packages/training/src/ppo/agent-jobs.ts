@@ -32,6 +32,8 @@ export interface AgentJob {
   totalSteps: number;
   rewardScale: number;
   params: PpoParams;
+  /** Warm start: the networks of an agent trained on earlier data (null: from the seeded initialisation). */
+  init: { policy: Float64Array; value: Float64Array } | null;
 }
 
 /** A trained agent and its learning curve (returns are in reward units: net bps × reward scale). */
@@ -43,6 +45,8 @@ export interface AgentResult {
   finalMeanReturn: number;
   steps: number;
   seconds: number;
+  /** The trained networks (float64), for a warm start. */
+  networks: { policy: Float64Array; value: Float64Array };
 }
 
 export type AgentReply = AgentResult | { id: number; error: string; code?: string };
@@ -60,7 +64,7 @@ export async function trainAgentJob(job: AgentJob, init: AgentInit, signal?: Abo
   const builder = new ObservationBuilder({ featureNames: init.names, means, scales, horizonMinutes: init.horizonMinutes });
   const allowed = new Uint8Array(init.ts.length);
   for (const r of job.allowed) allowed[r] = 1;
-  const r = await trainPpo(() => new TradingEnv(tape, builder, { first: job.first, last: job.last, allowed, rewardScale: job.rewardScale }), job.params, { seed: job.seed, totalSteps: job.totalSteps, ...(signal ? { signal } : {}) });
+  const r = await trainPpo(() => new TradingEnv(tape, builder, { first: job.first, last: job.last, allowed, rewardScale: job.rewardScale }), job.params, { seed: job.seed, totalSteps: job.totalSteps, ...(job.init ? { init: job.init } : {}), ...(signal ? { signal } : {}) });
   const agent = new PpoAgent({ featureNames: init.names, means, scales, horizonMinutes: init.horizonMinutes, policy: r.policy });
   const ret = r.curve.episodeReturn;
   const tail = ret.slice(-20);
@@ -71,6 +75,7 @@ export async function trainAgentJob(job: AgentJob, init: AgentInit, signal?: Abo
     finalMeanReturn: tail.length > 0 ? tail.reduce((a, b) => a + b, 0) / tail.length : Number.NaN,
     steps: r.steps,
     seconds: (performance.now() - started) / 1000,
+    networks: { policy: Float64Array.from(r.policyNetwork.params), value: Float64Array.from(r.valueNetwork.params) },
   };
 }
 

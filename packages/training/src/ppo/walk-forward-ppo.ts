@@ -40,8 +40,10 @@ function policyChoice(trades: readonly SimTrade[], cfg: ThresholdConfig, start: 
   let total = 0;
   for (const t of trades) total += t.net_bps;
   const floor = cfg.min_calibration_net_bps;
-  const trade = floor === null || (trades.length >= cfg.min_trades && total > floor);
-  return { threshold_bps: 0, source: 'policy', calibration_start: start, calibration_end: end, calibration_rows: rows, trade, trades: trades.length, total_net_bps: total, rule: trade ? 'policy_profitable' : 'policy_unprofitable', candidates: [] };
+  const enough = trades.length >= cfg.min_trades;
+  const trade = floor === null || (enough && total > floor);
+  const rule = trade ? 'policy_profitable' : enough ? 'policy_unprofitable' : 'policy_too_few_trades';
+  return { threshold_bps: 0, source: 'policy', calibration_start: start, calibration_end: end, calibration_rows: rows, trade, trades: trades.length, total_net_bps: total, rule, candidates: [] };
 }
 
 /**
@@ -52,7 +54,9 @@ function policyChoice(trades: readonly SimTrade[], cfg: ThresholdConfig, start: 
  * training window: in-sample for the agent, the same floor and minimum trades as a
  * threshold); the greedy policies trade the test windows with one decider; the final agent
  * is trained on the whole window, and trades only when the pooled out-of-sample trades
- * made money. Each agent's seed derives from `family.ppo.seed` and its fold.
+ * made money. Each agent's seed derives from `family.ppo.seed` and its fold. The first
+ * fold's agent trains from scratch (`total_steps`); the others and the final agent start from
+ * it (its window precedes every test window) and train `fine_tune_steps` more.
  */
 export async function walkForwardPpo(a: {
   candles: CandleSeries;
@@ -83,16 +87,25 @@ export async function walkForwardPpo(a: {
   const jobs: AgentJob[] = [];
   const foldOfJob = new Map<number, number | null>();
   const seeds = new Map<number, number>();
-  const job = (fold: number | null, rows: Int32Array): void => {
+  const job = (fold: number | null, rows: Int32Array, steps: number): AgentJob => {
     const last = rows[rows.length - 1]!;
     const seed = deriveSeed(ppo.seed, fold === null ? 0 : fold + 1);
     seeds.set(fold ?? -1, seed);
     foldOfJob.set(jobs.length, fold);
-    jobs.push({ id: jobs.length, first: rows[0]!, last, allowed: enterable(rows, labels, last), statsRows: rows, seed, totalSteps: ppo.total_steps, rewardScale: ppo.reward_scale, params: ppo.params });
+    const j: AgentJob = { id: jobs.length, first: rows[0]!, last, allowed: enterable(rows, labels, last), statsRows: rows, seed, totalSteps: steps, rewardScale: ppo.reward_scale, params: ppo.params, init: null };
+    jobs.push(j);
+    return j;
   };
-  for (const f of a.evaluated) job(f.index, f.train_rows);
-  job(null, a.allRows);
-  const results = await trainAgents(init, jobs, a.threads, (r) => a.onAgent(foldOfJob.get(r.id)!, r), a.signal);
+  // The first fold's agent learns from scratch on the earliest window, which ends before
+  // every test window; every later fold's agent and the final one start from it and are
+  // fine-tuned on their own window (in parallel), so none sees a bar of its test window.
+  const firstJob = job(a.evaluated[0]!.index, a.evaluated[0]!.train_rows, ppo.total_steps);
+  for (const f of a.evaluated.slice(1)) job(f.index, f.train_rows, ppo.fine_tune_steps);
+  job(null, a.allRows, ppo.fine_tune_steps);
+  const results = await trainAgents(init, [firstJob], a.threads, (r) => a.onAgent(foldOfJob.get(r.id)!, r), a.signal);
+  const base = results.get(firstJob.id)!.networks;
+  const rest = jobs.slice(1).map((j) => ({ ...j, init: base }));
+  for (const [id, r] of await trainAgents(init, rest, a.threads, (r) => a.onAgent(foldOfJob.get(r.id)!, r), a.signal)) results.set(id, r);
 
   const tape = tapeOf(init);
   const ts = candles.ts;

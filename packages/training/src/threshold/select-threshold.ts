@@ -60,7 +60,7 @@ export interface ThresholdChoice {
   trades: number;
   total_net_bps: number;
   /** Why this candidate (or no trading) was chosen. */
-  rule: 'best_total_net' | 'no_profitable_candidate' | 'no_candidate_with_min_trades' | 'policy_profitable' | 'policy_unprofitable';
+  rule: 'best_total_net' | 'no_profitable_candidate' | 'no_candidate_with_min_trades' | 'policy_profitable' | 'policy_unprofitable' | 'policy_too_few_trades';
   candidates: ThresholdCandidate[];
 }
 
