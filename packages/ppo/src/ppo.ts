@@ -4,6 +4,7 @@ import { Mlp } from './mlp';
 import { policyLoss, valueLoss, type Minibatch } from './objective';
 import { resolvePpoParams, type PpoParams } from './params';
 import { PpoPolicy } from './policy';
+import { RolloutPool } from './rollout-pool';
 
 // Math's functions in module constants: under a vm context (jest) every global lookup in a
 // hot loop goes through the context's interceptor (4× slower forward passes); elsewhere free.
@@ -84,6 +85,16 @@ export interface PpoTrainOptions {
    * match the parameters' hidden sizes.
    */
   init?: { policy: ArrayLike<number>; value: ArrayLike<number> };
+  /**
+   * Step the environment copies on worker threads: `threads` workers, each holding a
+   * contiguous slice of the copies, built in the worker by `require(module)[exportName](args)`
+   * (an {@link EnvFactory}; functions cannot cross threads, so the factory is named by module,
+   * and `args` must be structured-cloneable: shared arrays stay shared). It must build the same
+   * environments as `envFactory` (which still gives the sizes). Each copy keeps its own random
+   * streams and every row's network output is independent of its batch, so the weights are the
+   * same bit for bit as in-process. `threads` ≤ 1: in-process.
+   */
+  rollout?: { threads: number; module: string; exportName: string; args?: unknown };
 }
 
 /** Every finished episode, in the order they ended (columns). */
@@ -117,7 +128,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 /**
  * The rollout buffer, time-major: sample k = t · nEnvs + e. Preallocated once.
  */
-interface Rollout {
+export interface Rollout {
   obs: Float64Array;
   actions: Int32Array;
   rewards: Float64Array;
@@ -135,8 +146,10 @@ interface Rollout {
  * never on which copies are stepped beside it. That is what lets a later version step
  * slices of the copies in worker threads and still give the same weights bit for bit.
  */
-interface EnvSlots {
+export interface EnvSlots {
   envs: Env[];
+  /** Each slot's global copy number. */
+  index: number[];
   resetRng: Mulberry32[];
   actionRng: Mulberry32[];
   /** Current observations [nEnvs, O]. */
@@ -170,9 +183,11 @@ export async function trainPpo(envFactory: EnvFactory, params: Partial<PpoParams
   const nUpdates = Math.floor(opts.totalSteps / N);
   const totalSteps = nUpdates * N;
 
-  const slots = makeSlots(envFactory, E, seed);
-  const O = slots.envs[0].observationSize;
-  const A = slots.envs[0].actionCount;
+  const threads = Math.min(opts.rollout?.threads ?? 1, E);
+  const slots = threads > 1 ? null : makeSlots(envFactory, range(0, E), seed);
+  const probe = slots ? slots.envs[0] : envFactory(0);
+  const O = probe.observationSize;
+  const A = probe.actionCount;
   const policy = Mlp.orthogonal([O, ...p.policyHiddenSizes, A], new Mulberry32(deriveSeed(seed, STREAM.policyInit)), Math.SQRT2, 0.01);
   const value = Mlp.orthogonal([O, ...p.valueHiddenSizes, 1], new Mulberry32(deriveSeed(seed, STREAM.valueInit)), Math.SQRT2, 1);
   if (opts.init) {
@@ -198,32 +213,41 @@ export async function trainPpo(envFactory: EnvFactory, params: Partial<PpoParams
   const curve: PpoCurve = { endStep: [], episodeReturn: [], episodeLength: [] };
   const learner = new Learner(policy, value, adam, p, roll, O, A);
   let steps = 0;
-  for (let u = 0; u < nUpdates; u++) {
-    // the share of training still to come when this update's rollout starts (Stable-Baselines3
-    // takes it after the rollout, so its last update has a rate of 0)
-    const remaining = 1 - steps / totalSteps;
-    const lr = p.learningRateSchedule === 'linear' ? p.learningRate * remaining : p.learningRate;
-    const clip = p.clipRangeSchedule === 'linear' ? p.clipRange * remaining : p.clipRange;
-    const lastValues = collectRollout(slots, policy, value, roll, p, steps, curve);
-    steps += N;
-    computeAdvantages(roll, lastValues, slots.episodeStart, p, E);
-    const stats = learner.update(lr, clip, minibatchRng);
-    const n = curve.episodeReturn.length;
-    let mean = NaN;
-    if (n > 0) {
-      mean = 0;
-      for (let k = Math.max(0, n - 100); k < n; k++) mean += curve.episodeReturn[k];
-      mean /= Math.min(100, n);
+  const pool = threads > 1 ? RolloutPool.start(opts.rollout!, threads, { seed, nEnvs: E, nSteps: T, gamma: p.gamma, policySizes: [O, ...p.policyHiddenSizes, A], valueSizes: [O, ...p.valueHiddenSizes, 1] }) : null;
+  try {
+    for (let u = 0; u < nUpdates; u++) {
+      // the share of training still to come when this update's rollout starts (Stable-Baselines3
+      // takes it after the rollout, so its last update has a rate of 0)
+      const remaining = 1 - steps / totalSteps;
+      const lr = p.learningRateSchedule === 'linear' ? p.learningRate * remaining : p.learningRate;
+      const clip = p.clipRangeSchedule === 'linear' ? p.clipRange * remaining : p.clipRange;
+      const { lastValues, lastEpisodeStart } = pool ? await pool.collect(policy, value, roll, steps, curve) : collectRollout(slots!, policy, value, roll, p, steps, curve, E);
+      steps += N;
+      computeAdvantages(roll, lastValues, lastEpisodeStart, p, E);
+      const stats = learner.update(lr, clip, minibatchRng);
+      const n = curve.episodeReturn.length;
+      let mean = NaN;
+      if (n > 0) {
+        mean = 0;
+        for (let k = Math.max(0, n - 100); k < n; k++) mean += curve.episodeReturn[k];
+        mean /= Math.min(100, n);
+      }
+      opts.onProgress?.({ steps, totalSteps, updates: u + 1, episodes: n, meanReturn100: mean, learningRate: lr, clipRange: clip, ...stats, policy: () => PpoPolicy.fromNetwork(policy) });
+      await yieldToEventLoop();
+      opts.signal?.throwIfAborted();
     }
-    opts.onProgress?.({ steps, totalSteps, updates: u + 1, episodes: n, meanReturn100: mean, learningRate: lr, clipRange: clip, ...stats, policy: () => PpoPolicy.fromNetwork(policy) });
-    await yieldToEventLoop();
-    opts.signal?.throwIfAborted();
+  } finally {
+    await pool?.close();
   }
   return { policy: PpoPolicy.fromNetwork(policy), policyNetwork: policy, valueNetwork: value, curve, params: p, steps, updates: nUpdates };
 }
 
-function makeSlots(envFactory: EnvFactory, E: number, seed: number): EnvSlots {
-  const envs = Array.from({ length: E }, (_, e) => envFactory(e));
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, k) => from + k);
+
+/** The copies `indices` (global copy numbers: each copy's random streams derive from its own). */
+export function makeSlots(envFactory: EnvFactory, indices: readonly number[], seed: number): EnvSlots {
+  const E = indices.length;
+  const envs = indices.map((e) => envFactory(e));
   const O = envs[0].observationSize;
   const A = envs[0].actionCount;
   if (!(Number.isInteger(O) && O >= 1)) throw new DataError('ENV_INVALID', `an environment's observationSize must be a positive integer; got ${O}`);
@@ -235,8 +259,9 @@ function makeSlots(envFactory: EnvFactory, E: number, seed: number): EnvSlots {
   });
   const slots: EnvSlots = {
     envs,
-    resetRng: envs.map((_, e) => new Mulberry32(deriveSeed(seed, STREAM.env + 2 * e))),
-    actionRng: envs.map((_, e) => new Mulberry32(deriveSeed(seed, STREAM.env + 2 * e + 1))),
+    index: [...indices],
+    resetRng: indices.map((e) => new Mulberry32(deriveSeed(seed, STREAM.env + 2 * e))),
+    actionRng: indices.map((e) => new Mulberry32(deriveSeed(seed, STREAM.env + 2 * e + 1))),
     obs: new Float64Array(E * O),
     episodeStart: new Uint8Array(E).fill(1),
     episodeReturn: new Float64Array(E),
@@ -258,8 +283,18 @@ function checkObservation(obs: Float64Array, O: number, e: number, where: string
  * Steps every copy nSteps times with actions sampled from the policy, filling the rollout;
  * returns the values of the observations after the last step (for GAE's bootstrap).
  */
-function collectRollout(slots: EnvSlots, policy: Mlp, value: Mlp, roll: Rollout, p: PpoParams, stepsBefore: number, curve: PpoCurve): Float64Array {
-  const E = p.nEnvs;
+export function collectRollout(
+  slots: EnvSlots,
+  policy: Mlp,
+  value: Mlp,
+  roll: Rollout,
+  p: Pick<PpoParams, 'nSteps' | 'gamma'>,
+  stepsBefore: number,
+  curve: PpoCurve,
+  /** Copies in the whole run (the rollout's step numbers count them all). */
+  totalEnvs: number,
+): { lastValues: Float64Array; lastEpisodeStart: Uint8Array } {
+  const E = slots.envs.length;
   const O = policy.inputSize;
   const A = policy.outputSize;
   const probs = new Float64Array(A);
@@ -308,7 +343,7 @@ function collectRollout(slots: EnvSlots, policy: Mlp, value: Mlp, roll: Rollout,
           one.set(next);
           reward += p.gamma * value.forward(one, 1)[0];
         }
-        curve.endStep.push(stepsBefore + t * E + e + 1);
+        curve.endStep.push(stepsBefore + t * totalEnvs + slots.index[e] + 1);
         curve.episodeReturn.push(slots.episodeReturn[e]);
         curve.episodeLength.push(slots.episodeLength[e]);
         slots.episodeReturn[e] = 0;
@@ -322,7 +357,7 @@ function collectRollout(slots: EnvSlots, policy: Mlp, value: Mlp, roll: Rollout,
       roll.rewards[k] = reward;
     }
   }
-  return Float64Array.from(value.forward(slots.obs, E));
+  return { lastValues: Float64Array.from(value.forward(slots.obs, E)), lastEpisodeStart: Uint8Array.from(slots.episodeStart) };
 }
 
 /**

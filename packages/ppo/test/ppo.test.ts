@@ -130,6 +130,35 @@ describe('trainPpo', () => {
     expect(c.policy.serialize()).not.toBe(a.policy.serialize());
   });
 
+  it('steps the copies on worker threads with the same weights, value network and curve bit for bit', async () => {
+    const params = { ...FAST, nEpochs: 2 };
+    // the threads build their cart-poles from the compiled module (dist/), as a trading run does
+    const rollout = { module: require.resolve('@engine/ppo/dist/envs/cartpole'), exportName: 'cartPoleFactory' };
+    const inProcess = await trainPpo(() => new CartPole(), params, { seed: 7, totalSteps: 6144 });
+    for (const threads of [2, 3]) {
+      const r = await trainPpo(() => new CartPole(), params, { seed: 7, totalSteps: 6144, rollout: { ...rollout, threads } });
+      expect(r.policy.serialize()).toBe(inProcess.policy.serialize());
+      expect(Buffer.from(r.valueNetwork.params.buffer).equals(Buffer.from(inProcess.valueNetwork.params.buffer))).toBe(true);
+      expect(r.curve).toEqual(inProcess.curve);
+    }
+    expect(inProcess.curve.endStep.length).toBeGreaterThan(20);
+    await expect(trainPpo(() => new CartPole(), params, { seed: 7, totalSteps: 6144, rollout: { ...rollout, exportName: 'nothing', threads: 2 } })).rejects.toThrow(/rollout thread crashed: .*has no function nothing/);
+  });
+
+  it('warm-starts from given networks: continuing a run learns on from where it stopped', async () => {
+    const params = { ...FAST, nEpochs: 2 };
+    const a = await trainPpo(() => new CartPole(), params, { seed: 3, totalSteps: 12_000 });
+    const init = { policy: a.policyNetwork.params, value: a.valueNetwork.params };
+    const before = Float64Array.from(init.policy);
+    const warm = await trainPpo(() => new CartPole(), params, { seed: 5, totalSteps: 2048, init });
+    const cold = await trainPpo(() => new CartPole(), params, { seed: 5, totalSteps: 2048 });
+    const mean = (r: typeof a) => r.curve.episodeReturn.slice(0, 10).reduce((s, v) => s + v, 0) / 10;
+    // the warm run's first episodes are the trained policy's, far longer than a fresh one's
+    expect(mean(warm)).toBeGreaterThan(2 * mean(cold));
+    expect(init.policy).toEqual(before); // the warm start copies, never trains the caller's arrays
+    await expect(trainPpo(() => new CartPole(), params, { seed: 5, totalSteps: 2048, init: { policy: [1, 2], value: init.value } })).rejects.toThrow(/warm start: the networks have \d+ policy and \d+ value parameters; got 2/);
+  });
+
   it('rejects bad params, a bad budget and a broken environment, naming what is wrong', async () => {
     expect(() => resolvePpoParams({ clipRange: 0 })).toThrow(/clipRange/);
     expect(() => resolvePpoParams({ batchSize: 1000, nSteps: 32, nEnvs: 8 })).toThrow(/batchSize/);

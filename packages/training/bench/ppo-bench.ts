@@ -6,6 +6,8 @@
  *    simulation alone: observation, decider, fills, costs);
  * 2. `ppo_train`: PPO training steps per second on one thread (rollouts + updates) on the
  *    first 20-day window, STEPS steps (default 30,000);
+ *    `ppo_train_rollout_threads`: the same training in process and with its environment copies
+ *    on 2 rollout threads (the same agent bit for bit), and their time ratio;
  * 3. `pipeline` × 2: the whole per-symbol pipeline with the default GBDT, then with the
  *    `ppo` family (every fold's agent + the final agent), on THREADS threads (default 2),
  *    and `ppo_vs_gbdt`: their ratio in the same run. Target: ≤ 10×.
@@ -18,8 +20,9 @@ import { buildFeatures } from '@engine/features';
 import { tripleBarrierLabels } from '@engine/model';
 import { featureStandardiser, ObservationBuilder, resolvePpoParams, trainPpo } from '@engine/ppo';
 import { type CandleSeries, DAY_MS, formatUtcDay, loadConfig, MINUTE_MS, Mulberry32, parsePair } from '@engine/shared';
-import { resolveTrainConfig, TradingEnv, trainSymbol, type TrainConfigOverrides } from '@engine/training';
+import { resolveTrainConfig, shareInit, TradingEnv, trainAgentJob, trainSymbol, type TrainConfigOverrides } from '@engine/training';
 import { lastWholeDays } from './real-window';
+
 
 const line = (o: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
@@ -65,6 +68,17 @@ async function main(): Promise<void> {
   const r = await trainPpo(() => new TradingEnv(tape, builder, { first, last, allowed }), params, { seed: 1, totalSteps: steps });
   const trainS = (performance.now() - t0) / 1000;
   line({ bench: 'ppo_train', symbol: pair.symbol, steps: r.steps, seconds: r3(trainS), train_steps_per_s_per_thread: Math.round(r.steps / trainS), n_envs: params.nEnvs, n_steps: params.nSteps, n_epochs: params.nEpochs, batch_size: params.batchSize, cpu });
+
+  // the same training with the environment copies stepped on 2 rollout threads (same agent bit for bit)
+  const init = { ts: candles.ts, open: candles.open, close: candles.close, labels, columns: frame.columns, names: [...frame.names], costs: cfg.costs, rules: cfg.trading, horizonMinutes: cfg.labels.horizon_minutes };
+  const job = { id: 0, first, last, allowed: rows, statsRows: rows, seed: 1, totalSteps: steps, rewardScale: cfg.family.ppo.reward_scale, params, init: null };
+  t0 = performance.now();
+  const one = await trainAgentJob(job, init);
+  const oneS = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  const two = await trainAgentJob(job, shareInit(init), undefined, 2);
+  const twoS = (performance.now() - t0) / 1000;
+  line({ bench: 'ppo_train_rollout_threads', symbol: pair.symbol, steps: one.steps, in_process_s: r3(oneS), rollout_threads_2_s: r3(twoS), ratio: r3(twoS / oneS), same_agent: one.agent === two.agent, cpu });
 
   const gbdtS = await pipeline(pair.symbol, candles, reference, {}, 'gbdt', threads, days);
   const ppoS = await pipeline(pair.symbol, candles, reference, { family: { name: 'ppo' } }, 'ppo', threads, days);

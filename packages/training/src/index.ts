@@ -23,3 +23,5 @@ export * from './monitoring/live-monitor';
 export * from './monitoring/feature-bins';
 export { checkAgentCosts, TradingEnv, TradingSim, tradePolicySegments } from './ppo/trading-env';
 export type { MarketTape, PolicySegment, TradingEnvWindow } from './ppo/trading-env';
+export { shareInit, trainAgentJob } from './ppo/agent-jobs';
+export type { AgentInit, AgentJob, AgentResult } from './ppo/agent-jobs';

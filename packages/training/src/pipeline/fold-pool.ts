@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { compiledSibling, PermanentError, TransientError } from '@engine/shared';
 import { columnMatrix } from '@engine/gbdt';
+import { runOnWorkers } from './worker-queue';
 import { type FitData, type FitSpec, fitCost, fitMember, type MemberModel, parseMember, predictMember } from './members';
 
 /** What every fold worker shares: the feature columns, the target and the rows' label timeline, in shared memory. */
@@ -107,52 +108,7 @@ export class FoldTrainerPool {
       }
       return results;
     }
-    await new Promise<void>((resolve, reject) => {
-      let next = 0;
-      let running = 0;
-      let failed = false;
-      const fail = (e: unknown): void => {
-        if (failed) return;
-        failed = true;
-        reject(e);
-      };
-      const onAbort = (): void => fail(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const feed = (w: Worker): void => {
-        if (failed) return;
-        if (next >= queue.length) {
-          if (running === 0) {
-            signal?.removeEventListener('abort', onAbort);
-            resolve();
-          }
-          return;
-        }
-        const job = queue[next++]!;
-        running++;
-        const onMessage = (r: FitReply): void => {
-          if (r.id !== job.id) return;
-          w.off('message', onMessage);
-          w.off('error', onError);
-          running--;
-          try {
-            accept(job, r);
-          } catch (e) {
-            fail(e);
-            return;
-          }
-          feed(w);
-        };
-        const onError = (e: Error): void => {
-          w.off('message', onMessage);
-          fail(new TransientError('TRAINING_WORKER_FAILED', `a fold training thread crashed: ${e.message}`, {}, e));
-        };
-        w.on('message', onMessage);
-        w.once('error', onError);
-        w.postMessage(job);
-      };
-      if (signal?.aborted) fail(signal.reason);
-      else for (const w of this.workers) feed(w);
-    });
+    await runOnWorkers<FitJob, FitReply>(this.workers, queue, accept, 'a fold training thread', signal);
     return results;
   }
 

@@ -4,6 +4,8 @@ import { compiledSibling, PermanentError, TransientError } from '@engine/shared'
 import type { CostModel, TradingRules, TripleBarrierLabels } from '@engine/model';
 import { featureStandardiser, ObservationBuilder, type PpoParams, PpoAgent, trainPpo } from '@engine/ppo';
 import { type MarketTape, TradingEnv } from './trading-env';
+import type { TradingEnvArgs } from './env-factory';
+import { runOnWorkers } from '../pipeline/worker-queue';
 
 /** The label fields the trading environment reads. */
 export const TAPE_LABEL_FIELDS = ['net_edge_bps', 'gross_bps', 'exit_reason', 'exit_index', 'fee_bps', 'spread_bps', 'slippage_bps', 'funding_bps', 'entry_price'] as const;
@@ -56,15 +58,29 @@ export function tapeOf(init: AgentInit): MarketTape {
   return { ts: init.ts, open: init.open, close: init.close, labels: init.labels as TripleBarrierLabels, columns: init.columns, costs: init.costs, rules: init.rules };
 }
 
-/** Train one job's agent single-threaded (the worker and the in-process path). */
-export async function trainAgentJob(job: AgentJob, init: AgentInit, signal?: AbortSignal): Promise<AgentResult> {
+/**
+ * Train one job's agent (the worker and the in-process path): single-threaded, or with its
+ * environment copies stepped on `rolloutThreads` threads (the same agent bit for bit; `init`
+ * must then hold shared arrays, see {@link shareInit}).
+ */
+export async function trainAgentJob(job: AgentJob, init: AgentInit, signal?: AbortSignal, rolloutThreads = 1): Promise<AgentResult> {
   const started = performance.now();
   const tape = tapeOf(init);
   const { means, scales } = featureStandardiser(init.columns, job.statsRows);
   const builder = new ObservationBuilder({ featureNames: init.names, means, scales, horizonMinutes: init.horizonMinutes });
-  const allowed = new Uint8Array(init.ts.length);
+  const allowed = rolloutThreads > 1 ? toShared(new Uint8Array(init.ts.length)) : new Uint8Array(init.ts.length);
   for (const r of job.allowed) allowed[r] = 1;
-  const r = await trainPpo(() => new TradingEnv(tape, builder, { first: job.first, last: job.last, allowed, rewardScale: job.rewardScale }), job.params, { seed: job.seed, totalSteps: job.totalSteps, ...(job.init ? { init: job.init } : {}), ...(signal ? { signal } : {}) });
+  const rollout =
+    rolloutThreads > 1
+      ? { threads: rolloutThreads, module: compiledSibling(__dirname, __filename, 'env-factory'), exportName: 'tradingEnvFactory', args: { init, first: job.first, last: job.last, allowed, means, scales, rewardScale: job.rewardScale } satisfies TradingEnvArgs }
+      : undefined;
+  const r = await trainPpo(() => new TradingEnv(tape, builder, { first: job.first, last: job.last, allowed, rewardScale: job.rewardScale }), job.params, {
+    seed: job.seed,
+    totalSteps: job.totalSteps,
+    ...(job.init ? { init: job.init } : {}),
+    ...(signal ? { signal } : {}),
+    ...(rollout ? { rollout } : {}),
+  });
   const agent = new PpoAgent({ featureNames: init.names, means, scales, horizonMinutes: init.horizonMinutes, policy: r.policy });
   const ret = r.curve.episodeReturn;
   const tail = ret.slice(-20);
@@ -86,6 +102,12 @@ function toShared<T extends Float64Array | Int32Array | Uint8Array>(a: T): T {
   return s;
 }
 
+/** The init's arrays copied once into shared memory (what worker threads are given). */
+export function shareInit(init: AgentInit): AgentInit {
+  const labels = Object.fromEntries(TAPE_LABEL_FIELDS.map((k) => [k, toShared(init.labels[k])])) as unknown as AgentInit['labels'];
+  return { ...init, ts: toShared(init.ts), open: toShared(init.open), close: toShared(init.close), labels, columns: init.columns.map(toShared) };
+}
+
 /**
  * Trains agents on worker threads, one single-threaded PPO run per thread at a time (the
  * folds' agents are independent, so they scale with the threads); with one thread, in
@@ -97,6 +119,8 @@ export async function trainAgents(init: AgentInit, jobs: readonly AgentJob[], th
   const queue = [...jobs].sort((a, b) => b.totalSteps - a.totalSteps || a.id - b.id);
   const n = Math.min(threads, queue.length);
   if (n <= 1) {
+    // (rollout threads for a lone agent are not used: on 2 vCPUs they measured no faster,
+    // see bench:ppo's ppo_train_rollout_threads; the agent would be the same bit for bit)
     for (const job of queue) {
       signal?.throwIfAborted();
       const r = await trainAgentJob(job, init, signal);
@@ -107,57 +131,20 @@ export async function trainAgents(init: AgentInit, jobs: readonly AgentJob[], th
   }
   const script = compiledSibling(__dirname, __filename, 'agent-worker');
   if (!existsSync(script)) throw new PermanentError('TRAINING_WORKER_MISSING', `agent worker script not found at ${script}; build the training package first (npx tsc -b packages/training)`);
-  const labels = Object.fromEntries(TAPE_LABEL_FIELDS.map((k) => [k, toShared(init.labels[k])])) as unknown as AgentInit['labels'];
-  const shared: AgentInit = { ...init, ts: toShared(init.ts), open: toShared(init.open), close: toShared(init.close), labels, columns: init.columns.map(toShared) };
+  const shared = shareInit(init);
   const workers = Array.from({ length: n }, () => new Worker(script, { workerData: shared }));
   try {
-    await new Promise<void>((resolve, reject) => {
-      let next = 0;
-      let running = 0;
-      let failed = false;
-      const fail = (e: unknown): void => {
-        if (failed) return;
-        failed = true;
-        reject(e);
-      };
-      const onAbort = (): void => fail(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const feed = (w: Worker): void => {
-        if (failed) return;
-        if (next >= queue.length) {
-          if (running === 0) {
-            signal?.removeEventListener('abort', onAbort);
-            resolve();
-          }
-          return;
-        }
-        const job = queue[next++]!;
-        running++;
-        const onMessage = (r: AgentReply): void => {
-          if (r.id !== job.id) return;
-          w.off('message', onMessage);
-          w.off('error', onError);
-          running--;
-          if ('error' in r) return fail(new TransientError(r.code ?? 'TRAINING_FAILED', `agent ${job.id} failed: ${r.error}`));
-          results.set(job.id, r);
-          try {
-            onDone(r);
-          } catch (e) {
-            return fail(e);
-          }
-          feed(w);
-        };
-        const onError = (e: Error): void => {
-          w.off('message', onMessage);
-          fail(new TransientError('TRAINING_WORKER_FAILED', `an agent training thread crashed: ${e.message}`, {}, e));
-        };
-        w.on('message', onMessage);
-        w.once('error', onError);
-        w.postMessage(job);
-      };
-      if (signal?.aborted) fail(signal.reason);
-      else for (const w of workers) feed(w);
-    });
+    await runOnWorkers<AgentJob, AgentReply>(
+      workers,
+      queue,
+      (job, r) => {
+        if ('error' in r) throw new TransientError(r.code ?? 'TRAINING_FAILED', `agent ${job.id} failed: ${r.error}`);
+        results.set(job.id, r);
+        onDone(r);
+      },
+      'an agent training thread',
+      signal,
+    );
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
