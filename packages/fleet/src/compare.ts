@@ -170,11 +170,12 @@ export function compareReport(rows: readonly SweepRow[], points: readonly Compar
         runs: cell.rows.length,
         gatesPassed: cell.rows.filter((r) => r.passed).length,
         vsGbdt: family === 'gbdt' || !gAvg ? null : pairStats(avg, gAvg, seed),
-        rankIc: mean(cell.evals.map((e) => e.rank_ic)),
+        // a trading agent (ppo) predicts no edge: no rank IC (NaN), shown as —
+        rankIc: meanFinite(cell.evals.map((e) => e.rank_ic)),
         brier: meanOrNull(cell.evals.map((e) => e.brier)),
         calibrationSlope: meanOrNull(cell.evals.map((e) => e.calibration_slope)),
         seedSdTotalNetBps: seedSd(totals),
-        seedSdRankIc: seedSd(cell.evals.map((e) => e.rank_ic)),
+        seedSdRankIc: seedSd(cell.evals.map((e) => e.rank_ic).filter(Number.isFinite)),
       });
     }
   }
@@ -196,7 +197,7 @@ export function compareReport(rows: readonly SweepRow[], points: readonly Compar
         runs: symRows.reduce((s, r) => s + r.runs, 0),
         gatesPassed: symRows.reduce((s, r) => s + r.gatesPassed, 0),
         vsGbdt: vs,
-        rankIc: mean(symRows.map((r) => r.rankIc)),
+        rankIc: meanFinite(symRows.map((r) => r.rankIc)),
         brier: meanOrNull(symRows.map((r) => r.brier)),
         calibrationSlope: meanOrNull(symRows.map((r) => r.calibrationSlope)),
         seedSdTotalNetBps: NaN,
@@ -215,6 +216,12 @@ export function compareReport(rows: readonly SweepRow[], points: readonly Compar
     }
   }
   return { rows: out, verdicts };
+}
+
+/** The mean of the finite values; NaN when there is none. */
+function meanFinite(values: number[]): number {
+  const f = values.filter(Number.isFinite);
+  return f.length > 0 ? mean(f) : Number.NaN;
 }
 
 const fmt = (x: number | null, d = 2): string => (x === null || !Number.isFinite(x) ? '—' : x.toFixed(d));

@@ -52,6 +52,25 @@ describe('engine compare: points and the pre-registered decision rule', () => {
     expect(() => compareReport([row('A/USDT', 0, ones), row('B/USDT', 0, ones), row('A/USDT', 1, ones), shifted], pts)).toThrow(/out-of-sample days (differ|were)|different out-of-sample days/);
   });
 
+  it('reports a trading agent (ppo, seeded, no edge prediction) without a rank IC, Brier or calibration', () => {
+    const pts = comparePoints({ families: ['gbdt', 'ppo'], seeds: 2 });
+    expect(pts.map((p) => `${p.family}:${p.seed}`)).toEqual(['gbdt:0', 'gbdt:1', 'ppo:0', 'ppo:1']);
+    expect(pts[3]!.training.family?.ppo?.seed).toBe(1);
+    const ones = days.map(() => 1);
+    const agent = (point: number) => {
+      const r = row('A/USDT', point, ones);
+      r.evaluation = { ...r.evaluation!, rank_ic: Number.NaN, brier: null, calibration_slope: null, calibration_intercept: null };
+      return r;
+    };
+    const rep = compareReport([row('A/USDT', 0, ones), row('A/USDT', 1, ones), agent(2), agent(3)], pts);
+    for (const x of rep.rows.filter((x) => x.family === 'ppo')) {
+      expect(x.rankIc).toBeNaN();
+      expect(x.brier).toBeNull();
+      expect(x.seeds).toBe(2);
+    }
+    expect(rep.rows.find((x) => x.symbol === 'A/USDT' && x.family === 'ppo')!.seedSdRankIc).toBeNaN();
+  });
+
   it('refuses a point without its evaluation (an incomplete comparison is not the registered one)', () => {
     const pts = comparePoints({ families: ['gbdt'], seeds: 1 });
     const r0 = row('A/USDT', 0, days.map(() => 0));
