@@ -1,8 +1,8 @@
 import { buildFeatures } from '@engine/features';
 import { DEFAULT_COST_MODEL, DEFAULT_LABEL_CONFIG, EXIT_AGENT, roundTripCost, tripleBarrierLabels } from '@engine/model';
-import { ACTION_BUY, ACTION_HOLD, ACTION_SELL, featureStandardiser, Mlp, ObservationBuilder, PpoAgent, PpoPolicy } from '@engine/ppo';
+import { ACTION_BUY, ACTION_HOLD, ACTION_SELL, featureStandardiser, Mlp, ObservationBuilder, PpoAgent, PpoPolicy, resolvePpoParams } from '@engine/ppo';
 import { Mulberry32, sliceCandles, type CandleSeries } from '@engine/shared';
-import { plantedMarket, type MarketTape, TradingEnv, TradingSim, tradePolicySegments } from '../src';
+import { type AgentInit, type AgentJob, plantedMarket, type MarketTape, shareInit, TradingEnv, TradingSim, trainAgentJob, tradePolicySegments } from '../src';
 
 const START = Date.UTC(2026, 0, 1);
 const RULES = { cooldown_seconds: 900, max_trades_per_day: 40 };
@@ -161,6 +161,17 @@ describe('the trading environment (family ppo)', () => {
       { fold: 0, first: mid, last, agent: a },
     ]);
     expect(two).toEqual(one);
+  });
+
+  it('trains the same agent bit for bit with its environment copies on rollout threads', async () => {
+    const rows = Int32Array.from({ length: 4 * 1440 }, (_, k) => first + k).filter((i) => !Number.isNaN(tape.labels.net_edge_bps[i]!) && tape.labels.exit_index[i]! <= first + 4 * 1440);
+    const init: AgentInit = { ts: tape.ts, open: tape.open, close: tape.close, labels: tape.labels, columns: [...tape.columns], names: [...names], costs: DEFAULT_COST_MODEL, rules: RULES, horizonMinutes: 4 };
+    const params = resolvePpoParams({ nEnvs: 4, nSteps: 64, batchSize: 128, nEpochs: 2, policyHiddenSizes: [16], valueHiddenSizes: [16] });
+    const job: AgentJob = { id: 0, first, last: first + 4 * 1440, allowed: rows, statsRows: rows, seed: 9, totalSteps: 2048, rewardScale: 0.01, params, init: null };
+    const one = await trainAgentJob(job, init);
+    const two = await trainAgentJob(job, shareInit(init), undefined, 2);
+    expect(two.agent).toBe(one.agent);
+    expect(Buffer.from(two.networks.value.buffer).equals(Buffer.from(one.networks.value.buffer))).toBe(true);
   });
 
   it('refuses cost models the agent cannot trade', () => {
