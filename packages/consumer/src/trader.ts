@@ -214,15 +214,21 @@ export class Trader {
     return m;
   }
 
-  private finish(m: LiveModel, candle: CandleInput, pred: Prediction, exit: ClosedPosition | null, row: ArrayLike<number>): CandleDecision {
+  /**
+   * The start of every candle's decision: the decision time, a closed position reported to
+   * the decider, and whether the model may still enter (a stale model never opens a
+   * position: past its expiry the trader only follows exits; nor does a demoted one).
+   */
+  private decisionStart(m: LiveModel, candle: CandleInput, exit: ClosedPosition | null): { decisionTs: number; tracker: PositionTracker; decider: TradeDecider; expired: boolean; demoted: boolean } {
     this.decided = true;
     const decisionTs = candle.ts + MINUTE_MS;
-    const tracker = this.tracker!;
     const decider = this.decider!;
     if (exit) decider.closePosition(exit.exit_ts);
-    // A stale model never opens a position: past its expiry the trader only follows exits.
-    const expired = m.expiresAt !== null && decisionTs > m.expiresAt && !m.allowExpired;
-    const demoted = m.demoted !== null;
+    return { decisionTs, tracker: this.tracker!, decider, expired: m.expiresAt !== null && decisionTs > m.expiresAt && !m.allowExpired, demoted: m.demoted !== null };
+  }
+
+  private finish(m: LiveModel, candle: CandleInput, pred: Prediction, exit: ClosedPosition | null, row: ArrayLike<number>): CandleDecision {
+    const { decisionTs, tracker, decider, expired, demoted } = this.decisionStart(m, candle, exit);
     // The simulation trades only rows the labeller can label; live, that means the σ
     // window is complete: otherwise the model's edge is not tradable (no barriers).
     // A `both` model: the side whose edge clears its own threshold by more (long on a tie),
@@ -300,13 +306,7 @@ export class Trader {
    * other action holds. A model whose training record said not to trade it never enters.
    */
   private finishAgent(m: LiveModel, candle: CandleInput, action: number, exit: ClosedPosition | null, row: ArrayLike<number>): CandleDecision {
-    this.decided = true;
-    const decisionTs = candle.ts + MINUTE_MS;
-    const tracker = this.tracker!;
-    const decider = this.decider!;
-    if (exit) decider.closePosition(exit.exit_ts);
-    const expired = m.expiresAt !== null && decisionTs > m.expiresAt && !m.allowExpired;
-    const demoted = m.demoted !== null;
+    const { decisionTs, tracker, decider, expired, demoted } = this.decisionStart(m, candle, exit);
     const held = tracker.current();
     let d: { enter: boolean; reason: DecisionReason | 'agent_exit' };
     if (held !== null && this.agentCanSell(held)) {

@@ -200,16 +200,7 @@ export async function trainPpo(envFactory: EnvFactory, params: Partial<PpoParams
   const adam = new Adam([policy.params, value.params], { epsilon: p.adamEpsilon, maxGradNorm: p.maxGradNorm });
   const minibatchRng = new Mulberry32(deriveSeed(seed, STREAM.minibatch));
 
-  const roll: Rollout = {
-    obs: new Float64Array(N * O),
-    actions: new Int32Array(N),
-    rewards: new Float64Array(N),
-    episodeStarts: new Uint8Array(N),
-    values: new Float64Array(N),
-    logProbs: new Float64Array(N),
-    advantages: new Float64Array(N),
-    returns: new Float64Array(N),
-  };
+  const roll = allocRollout(N, O, true);
   const curve: PpoCurve = { endStep: [], episodeReturn: [], episodeLength: [] };
   const learner = new Learner(policy, value, adam, p, roll, O, A);
   let steps = 0;
@@ -240,6 +231,21 @@ export async function trainPpo(envFactory: EnvFactory, params: Partial<PpoParams
     await pool?.close();
   }
   return { policy: PpoPolicy.fromNetwork(policy), policyNetwork: policy, valueNetwork: value, curve, params: p, steps, updates: nUpdates };
+}
+
+/** A rollout buffer of N samples of O observations (`withTargets`: also the advantages and returns the update needs). */
+export function allocRollout(N: number, O: number, withTargets: boolean): Rollout {
+  const M = withTargets ? N : 0;
+  return {
+    obs: new Float64Array(N * O),
+    actions: new Int32Array(N),
+    rewards: new Float64Array(N),
+    episodeStarts: new Uint8Array(N),
+    values: new Float64Array(N),
+    logProbs: new Float64Array(N),
+    advantages: new Float64Array(M),
+    returns: new Float64Array(M),
+  };
 }
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, k) => from + k);

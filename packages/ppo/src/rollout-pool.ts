@@ -29,18 +29,7 @@ export interface RolloutRequest {
 
 /** A thread's rollout of its copies (time-major over its copies) and the episodes that ended. */
 export type RolloutReply =
-  | {
-      id: number;
-      obs: Float64Array;
-      actions: Int32Array;
-      rewards: Float64Array;
-      episodeStarts: Uint8Array;
-      values: Float64Array;
-      logProbs: Float64Array;
-      lastValues: Float64Array;
-      lastEpisodeStart: Uint8Array;
-      curve: PpoCurve;
-    }
+  | (Omit<Rollout, 'advantages' | 'returns'> & { id: number; lastValues: Float64Array; lastEpisodeStart: Uint8Array; curve: PpoCurve })
   | { id: number; error: string };
 
 /**

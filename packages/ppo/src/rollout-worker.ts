@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Mlp } from './mlp';
-import { collectRollout, type EnvFactory, makeSlots, type PpoCurve, type Rollout } from './ppo';
+import { allocRollout, collectRollout, type EnvFactory, makeSlots, type PpoCurve } from './ppo';
 import type { RolloutReply, RolloutRequest, RolloutWorkerInit } from './rollout-pool';
 
 const port = parentPort;
@@ -19,16 +19,7 @@ const value = new Mlp(init.valueSizes);
 const L = init.indices.length;
 const O = init.policySizes[0]!;
 const N = init.nSteps * L;
-const roll: Rollout = {
-  obs: new Float64Array(N * O),
-  actions: new Int32Array(N),
-  rewards: new Float64Array(N),
-  episodeStarts: new Uint8Array(N),
-  values: new Float64Array(N),
-  logProbs: new Float64Array(N),
-  advantages: new Float64Array(0),
-  returns: new Float64Array(0),
-};
+const roll = allocRollout(N, O, false);
 
 port.on('message', (req: RolloutRequest) => {
   try {
