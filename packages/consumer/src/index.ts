@@ -24,4 +24,4 @@ export type { ClosedPosition, OpenPosition } from './position-tracker';
 export { Trader } from './trader';
 export { JsonlFeedbackSink, decisionRecord, tradeRecord } from './feedback';
 export type { FeedbackSink } from './feedback';
-export type { CandleDecision, TraderOptions, TraderSnapshot } from './trader';
+export type { CandleDecision, ModelProvider, TraderOptions, TraderSnapshot } from './trader';

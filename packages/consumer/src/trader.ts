@@ -15,7 +15,7 @@ export interface CandleDecision {
   ts: number;
   /** Decision time: the candle's close (epoch ms). An entry fills at the next candle's open. */
   decision_ts: number;
-  /** Model that scored this candle. */
+  /** Model that scored this candle; '' when none was live (reason `no_model`). */
   model_id: string;
   /** Predicted net edge, bps (NaN when the model could not score, e.g. no σ yet); a `both` model: the long side's. */
   edge_bps: number;
@@ -29,7 +29,7 @@ export interface CandleDecision {
    * Why (not): the training simulation's decision reasons. A trading agent's model adds
    * `agent_exit`: it sold the open position, which closes at the next candle's open.
    */
-  reason: DecisionReason | 'agent_exit';
+  reason: DecisionReason | 'agent_exit' | 'no_model';
   /**
    * A trading agent (family ppo): its action at this candle (`buy` enters when the rules
    * allow, `sell` sells an open position at the next open, anything else does nothing).
@@ -48,10 +48,25 @@ export interface TraderSnapshot {
   position: OpenPosition | null;
 }
 
+/**
+ * Where a trader takes its model at the start of every candle: a `ModelWatcher`, or any
+ * object with the same `current()` (a replay's timeline of live models).
+ */
+export interface ModelProvider {
+  current(): LiveModel | null;
+}
+
 export interface TraderOptions {
   symbol: string;
-  /** A fixed model, or a watcher whose current model is taken at the start of every candle. */
-  model: LiveModel | ModelWatcher;
+  /** A fixed model, or a watcher (any `ModelProvider`) whose current model is taken at the start of every candle. */
+  model: LiveModel | ModelWatcher | ModelProvider;
+  /**
+   * What a candle with no current model does. `throw` (default): a `LiveFeedError` (start
+   * the watcher first). `stand_aside`: the features and an open position's exit still
+   * follow the candle, nothing is entered (reason `no_model`) — a symbol with no live model
+   * does not trade (the factory replay, a pointer that names no model).
+   */
+  noModel?: 'throw' | 'stand_aside';
   /** Reference asset for cross-asset features: BTC/USDT, or ETH/USDT for BTC (the default). */
   referenceSymbol?: string;
   /**
@@ -87,10 +102,13 @@ export interface TraderOptions {
 export class Trader {
   readonly symbol: string;
   readonly referenceSymbol: string;
-  private readonly source: LiveModel | ModelWatcher;
+  private readonly source: LiveModel | ModelProvider;
+  private readonly noModel: 'throw' | 'stand_aside';
   private readonly predictorKind: PredictorKind;
   private readonly features: FeatureState;
   private tracker: PositionTracker | null = null;
+  /** Candles seen before the first model (stand-aside), for the tracker it will make; the last {@link EARLY_CANDLES}. */
+  private early: CandleInput[] = [];
   private decider: TradeDecider | null = null;
   private model: LiveModel | null = null;
   private lastTs = Number.NaN;
@@ -104,6 +122,7 @@ export class Trader {
     this.symbol = parsePair(opts.symbol).symbol;
     this.referenceSymbol = opts.referenceSymbol ?? referenceSymbolFor(this.symbol);
     this.source = opts.model;
+    this.noModel = opts.noModel ?? 'throw';
     this.predictorKind = opts.predictor ?? 'native';
     this.features = new FeatureState(this.symbol, this.referenceSymbol);
     if (opts.decider?.open) {
@@ -129,8 +148,9 @@ export class Trader {
     return { decider: this.decider?.snapshot() ?? this.restoreDecider ?? emptyDecider(), position: this.position() };
   }
 
-  private takeModel(): LiveModel {
+  private takeModel(): LiveModel | null {
     const m = 'current' in this.source ? this.source.current() : this.source;
+    if (!m && this.noModel === 'stand_aside') return null;
     if (!m) throw new LiveFeedError(`${this.symbol}: no model loaded yet (start the ModelWatcher first)`, { symbol: this.symbol });
     if (m.symbol !== this.symbol) {
       throw new LiveFeedError(`${this.symbol}: model ${m.modelId} is for ${m.symbol}`, { symbol: this.symbol, modelSymbol: m.symbol });
@@ -144,8 +164,12 @@ export class Trader {
     const prev = this.decider?.snapshot() ?? this.restoreDecider;
     this.restoreDecider = undefined;
     this.decider = new TradeDecider(m.tradingRules, prev);
-    if (this.tracker === null) this.tracker = new PositionTracker(this.symbol, m.labelConfig, m.costModel);
-    else this.tracker.setConfig(m.labelConfig, m.costModel);
+    if (this.tracker === null) {
+      this.tracker = new PositionTracker(this.symbol, m.labelConfig, m.costModel);
+      // the candles seen before any model: the exit tracker's σ window needs them too
+      for (const c of this.early) this.tracker.push(c);
+      this.early = [];
+    } else this.tracker.setConfig(m.labelConfig, m.costModel);
     this.model = m;
   }
 
@@ -160,6 +184,7 @@ export class Trader {
     this.busy = true;
     try {
       const m = this.begin(candle);
+      if (m === null) return this.standAside(candle, reference);
       const row = this.features.update(candle, reference);
       const exit = this.tracker!.push(candle);
       this.lastTs = candle.ts;
@@ -179,6 +204,7 @@ export class Trader {
     if (this.predictorKind !== 'native') throw new LiveFeedError(`${this.symbol}: onCandleSync needs predictor 'native'`, { symbol: this.symbol });
     if (this.busy) throw new LiveFeedError(`${this.symbol}: onCandleSync called while an asynchronous candle is in progress`, { symbol: this.symbol, ts: candle.ts });
     const m = this.begin(candle);
+    if (m === null) return this.standAside(candle, reference);
     const row = this.features.update(candle, reference);
     const exit = this.tracker!.push(candle);
     this.lastTs = candle.ts;
@@ -196,11 +222,33 @@ export class Trader {
     if (this.decided) throw new LiveFeedError(`${this.symbol}: warmUp after live decisions started would skip decisions the simulation makes`, { symbol: this.symbol, ts: candle.ts });
     this.begin(candle);
     this.features.update(candle, reference);
-    this.tracker!.push(candle);
+    this.track(candle);
     this.lastTs = candle.ts;
   }
 
-  private begin(candle: CandleInput): LiveModel {
+  /** The exit tracker sees every candle; before the first model there is none yet, and the candle is kept for it. */
+  private track(candle: CandleInput): ClosedPosition | null {
+    if (this.tracker !== null) return this.tracker.push(candle);
+    this.early.push(candle);
+    if (this.early.length > 2 * EARLY_CANDLES) this.early = this.early.slice(-EARLY_CANDLES);
+    return null;
+  }
+
+  /**
+   * A candle with no current model (`noModel: 'stand_aside'`): the features and an open
+   * position's exit follow it (the position keeps the barriers it was entered with), and
+   * nothing is entered.
+   */
+  private standAside(candle: CandleInput, reference: CandleInput | null): CandleDecision {
+    this.features.update(candle, reference);
+    const exit = this.track(candle);
+    this.lastTs = candle.ts;
+    this.decided = true;
+    if (exit) this.decider?.closePosition(exit.exit_ts);
+    return { symbol: this.symbol, ts: candle.ts, decision_ts: candle.ts + MINUTE_MS, model_id: '', edge_bps: Number.NaN, confidence: Number.NaN, enter: false, reason: 'no_model', position: this.tracker?.current() ?? null, exit };
+  }
+
+  private begin(candle: CandleInput): LiveModel | null {
     if (!Number.isNaN(this.lastTs) && candle.ts !== this.lastTs + MINUTE_MS) {
       // FeatureState checks this too, but before any state is touched here.
       throw new LiveFeedError(`${this.symbol}: candle ${new Date(candle.ts).toISOString()} does not follow ${new Date(this.lastTs).toISOString()} (feed missing minutes as gap candles)`, {
@@ -210,7 +258,7 @@ export class Trader {
       });
     }
     const m = this.takeModel();
-    this.adopt(m);
+    if (m !== null) this.adopt(m);
     return m;
   }
 
@@ -337,6 +385,9 @@ export class Trader {
     };
   }
 }
+
+/** Candles kept for the exit tracker while no model has come (a week: far more than any σ window and horizon need). */
+const EARLY_CANDLES = 10_080;
 
 function emptyDecider(): DeciderState {
   return { open: false, last_exit_ts: Number.NEGATIVE_INFINITY, day_start: Number.NaN, trades_today: 0, last_decision_ts: Number.NEGATIVE_INFINITY };

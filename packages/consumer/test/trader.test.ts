@@ -97,3 +97,45 @@ test('a restored decider keeps the cooldown and the daily count across a restart
   expect(fresh.onCandleSync(at(candles, i), at(reference, i)).reason).not.toBe('cooldown');
   expect(b.snapshot().decider.trades_today).toBe(saved.decider.trades_today);
 });
+
+test('no model (stand_aside): the features stay warm, nothing is entered, an open position still exits', () => {
+  let current: LiveModel | null = null;
+  const a = new Trader({ symbol: SYN, model: { current: () => current }, noModel: 'stand_aside' });
+  // The default refuses a candle without a model, as before.
+  expect(() => new Trader({ symbol: SYN, model: { current: () => null } }).onCandleSync(at(candles, 0), at(reference, 0))).toThrow(/no model loaded yet/);
+  const from = 8 * 1440;
+  for (let i = 0; i < from; i++) {
+    const d = a.onCandleSync(at(candles, i), at(reference, i));
+    expect(d.reason).toBe('no_model');
+    expect(d.enter).toBe(false);
+    expect(d.model_id).toBe('');
+  }
+  // From `from` on it trades exactly as a trader whose features were warmed on the same history.
+  current = model;
+  const b = new Trader({ symbol: SYN, model });
+  for (let i = 0; i < from; i++) b.warmUp(at(candles, i), at(reference, i));
+  let entries = 0;
+  let k = from;
+  for (; k < from + 3000; k++) {
+    const da = a.onCandleSync(at(candles, k), at(reference, k));
+    const db = b.onCandleSync(at(candles, k), at(reference, k));
+    expect(da).toEqual(db);
+    if (da.enter) entries++;
+    if (da.enter && entries >= 3) break;
+  }
+  expect(entries).toBe(3);
+  // The model goes away with a position open: no entry, but the position's exit is followed.
+  current = null;
+  let exited = false;
+  for (let i = k + 1; i < k + 2000 && !exited; i++) {
+    const d = a.onCandleSync(at(candles, i), at(reference, i));
+    expect(d.enter).toBe(false);
+    expect(d.reason).toBe('no_model');
+    if (d.exit) {
+      exited = true;
+      expect(d.exit.model_id).toBe(model.modelId);
+      expect(d.position).toBeNull();
+    }
+  }
+  expect(exited).toBe(true);
+});
