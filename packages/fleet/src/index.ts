@@ -23,3 +23,8 @@ export * from './false-discovery';
 export { candlesMarketOf, marketInputs, PERPETUAL_SOURCES } from './training-ports';
 export * from './metrics';
 export * from './live-monitor';
+export * from './replay/plan';
+export * from './replay/context';
+export * from './replay/simulate';
+export * from './replay/report';
+export * from './replay/run-replay';

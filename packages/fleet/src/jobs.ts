@@ -63,7 +63,12 @@ export const trainJobSchema = z.object({
    */
   /** `evaluate`: a comparison's point (`engine compare`): the job also measures the out-of-sample evaluation. */
   sweep: z.object({ id: z.string().regex(/^[0-9a-f]{12}$/), point: z.number().int().min(0), evaluate: z.boolean().optional() }).strict().optional(),
-}).strict();
+  /**
+   * A replay's (symbol, retrain date) (`engine replay`): the daily job, recorded in the
+   * replay's registry namespace on the replay's clock; never in production's tables.
+   */
+  replay: z.object({ id: z.string().regex(/^[0-9a-f]{12}$/), liveDelayMinutes: z.number().int().min(0).max(1439), ttlHours: z.number().positive() }).strict().optional(),
+}).strict().refine((j) => j.sweep === undefined || j.replay === undefined, 'a job is a sweep point or a replay day, not both');
 export type TrainJob = z.infer<typeof trainJobSchema>;
 
 export const syncJobSchema = z.union([
@@ -134,6 +139,7 @@ export const jobIds = {
   train: (day: string, sym: string) => `train-${day}-${pairSlug(parsePair(sym))}`,
   sync: (modelId: string) => `sync-${modelId}`,
   sweepPoint: (sweepId: string, sym: string, point: number) => `sweep-${sweepId}-${pairSlug(parsePair(sym))}-${point}`,
+  replayDay: (replayId: string, day: string, sym: string) => `replay-${replayId}-${day}-${pairSlug(parsePair(sym))}`,
 };
 
 /** Job names inside the queues (BullMQ routes by queue; the name says which kind of job). */
@@ -145,6 +151,8 @@ export const JOB_NAMES = {
   train: 'train',
   /** A sweep's grid point on the train queue (`engine sweep`). */
   sweepPoint: 'sweep-point',
+  /** A replay's (symbol, retrain date) on the train queue (`engine replay`). */
+  replayDay: 'replay-day',
   syncModel: 'sync-model',
   /** The sync worker's periodic Job Scheduler tick: re-sync whatever is pending. */
   sweep: 'sweep',
@@ -180,6 +188,14 @@ export const JOB_OPTIONS = {
   /** One grid point of a sweep: retried like training, kept a fortnight so a rerun of the sweep finds it. */
   sweepPoint: (sweepId: string, symbol: string, point: number, retry: RetrySettings): JobsOptions => ({
     jobId: jobIds.sweepPoint(sweepId, symbol, point),
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.backoffMs },
+    removeOnComplete: { age: KEEP_FINISHED_JOBS_S },
+    removeOnFail: { age: KEEP_FINISHED_JOBS_S },
+  }),
+  /** One (symbol, retrain date) of a replay: retried like training, kept a fortnight so a resumed replay finds it. */
+  replayDay: (replayId: string, day: string, symbol: string, retry: RetrySettings): JobsOptions => ({
+    jobId: jobIds.replayDay(replayId, day, symbol),
     attempts: retry.attempts,
     backoff: { type: 'exponential', delay: retry.backoffMs },
     removeOnComplete: { age: KEEP_FINISHED_JOBS_S },

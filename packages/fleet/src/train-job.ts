@@ -29,6 +29,10 @@ export interface TrainingPorts {
       trials?: TrialHistoryEntry[];
       /** Where the candles came from and their window: a perpetual's funding rates are loaded from the same source when the cost model needs them. */
       market?: { source: string; range: { start: number; end: number } };
+      /** The training's clock (`created_at`, and `expires_at` from it): a replay pins it to its schedule. Default: now. */
+      now?: Date;
+      /** Hours the model stays fresh; default the configuration's ENGINE_MODEL_TTL_HOURS. */
+      ttlHours?: number;
     },
     hooks: { onProgress: (p: StageProgress) => void; signal?: AbortSignal; evaluate?: boolean },
     /** Overrides of the training defaults (the job's `training`); a bad one is a permanent ConfigError. */
@@ -43,8 +47,13 @@ export interface TrainContext {
   store: ArtifactStore;
   /** The trial ledger: every evaluation is recorded there, rejected and published alike. */
   trials: TrialLedger;
-  /** `fleet` (a training job) or `train` (engine train on one machine): who evaluated it, in the ledger. */
-  source: 'fleet' | 'train';
+  /** `fleet` (a training job), `train` (engine train on one machine) or `replay` (engine replay): who evaluated it, in the ledger. */
+  source: 'fleet' | 'train' | 'replay';
+  /**
+   * A replay's schedule (engine replay): the day's job trains at `clock(runDate)` (its
+   * `created_at`) and its model stays fresh `ttlHours`. Absent: now, and the configuration's TTL.
+   */
+  schedule?: { clock: (runDate: string) => Date; ttlHours: number };
   /** Recorded in the publish log as the model's author, e.g. `worker:<pod id>`. */
   actor: string;
 }
@@ -121,7 +130,8 @@ export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: Tr
 
   const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });
   const trials = await ledgerLookback(ctx.trials, symbol, runDate);
-  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history, trials, market: { source, range } }, { onProgress: report, signal: hooks.signal }, job.training);
+  const schedule = ctx.schedule ? { now: ctx.schedule.clock(runDate), ttlHours: ctx.schedule.ttlHours } : {};
+  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history, trials, market: { source, range }, ...schedule }, { onProgress: report, signal: hooks.signal }, job.training);
   const m = bundle.manifest;
   if (m.symbol !== symbol || m.run_date !== runDate) {
     throw new PermanentError('BUNDLE_MISMATCH', `training returned a bundle for ${m.symbol} ${m.run_date}, expected ${symbol} ${runDate}`, { symbol, runDate });

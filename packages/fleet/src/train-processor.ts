@@ -11,12 +11,16 @@ import { createLogger, loadConfig, resolveGitCommit, type Logger } from '@engine
 import { openRegistryContext } from '@engine/registry';
 import { toJobError } from './job-errors';
 import { workerIdentity } from './identity';
-import { evaluateSweepPoint, runTrainJob, type TrainContext } from './train-job';
+import { evaluateSweepPoint, runTrainJob, trainAndRecord, type TrainContext } from './train-job';
+import { openReplayNamespace, type ReplayNamespace } from './replay/context';
+import { replayTrainContext } from './replay/run-replay';
 import { createTrainingPorts } from './training-ports';
 
 interface ThreadContext {
   train: TrainContext;
   log: Logger;
+  /** A replay's namespace on the thread's database handle, opened once per replay. */
+  replay(id: string): Promise<ReplayNamespace>;
 }
 
 let context: Promise<ThreadContext> | undefined;
@@ -27,8 +31,18 @@ async function openContext(): Promise<ThreadContext> {
   const log = createLogger({ level: config.logLevel, name: 'train' }).child({ worker: identity.id });
   const actor = `train@${identity.id}`;
   const reg = await openRegistryContext(config, { actor, logger: log, poolSize: 2 });
+  const replays = new Map<string, Promise<ReplayNamespace>>();
   return {
     log,
+    replay(id) {
+      let ns = replays.get(id);
+      if (ns === undefined) {
+        ns = openReplayNamespace(reg.db, config, id);
+        replays.set(id, ns);
+        ns.catch(() => replays.delete(id));
+      }
+      return ns;
+    },
     train: {
       ports: createTrainingPorts(config, { gitCommit: resolveGitCommit(config) }),
       registry: reg.registry,
@@ -86,6 +100,10 @@ export default async function processTrainJob(job: SandboxedJob, _token?: string
     const data = parseJob(QUEUES.train, job.data);
     const hooks = { progress: throttledProgress(job), signal, log };
     if (data.sweep !== undefined) return await evaluateSweepPoint({ ...data, sweep: data.sweep }, ctx.train, hooks);
+    if (data.replay !== undefined) {
+      const ns = await ctx.replay(data.replay.id);
+      return (await trainAndRecord(data, replayTrainContext(ns, data.replay, ctx.train.ports, ctx.train.actor), hooks)).result;
+    }
     return await runTrainJob(data, ctx.train, hooks);
   } catch (err) {
     const e = toJobError(err, `training ${where}`);

@@ -8,6 +8,7 @@ import { registerBenchCommands } from './bench';
 import { registerTrainCommands } from './train';
 import { registerSweepCommands } from './sweep';
 import { registerCompareCommands } from './compare';
+import { registerReplayCommands } from './replay';
 
 /** Each command group registers itself here; one line per group. */
 export function registerCommands(program: Command): void {
@@ -20,5 +21,6 @@ export function registerCommands(program: Command): void {
   registerTrainCommands(program);
   registerSweepCommands(program);
   registerCompareCommands(program);
+  registerReplayCommands(program);
   void program;
 }
