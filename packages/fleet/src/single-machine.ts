@@ -109,7 +109,7 @@ export async function runSingleMachine(opts: SingleMachineOptions, log: Logger, 
         runDate = window.runDate;
         const outcome = await trainAndRecord(
           { runDate, symbol, windowDays: days, source, ...(opts.training ? { training: opts.training } : {}) },
-          { ports, registry: reg.registry, store: reg.store, trials: reg.trials, source: 'train', actor },
+          { ports, registry: reg.registry, store: reg.store, trials: reg.trials, fitCache: reg.fitCache, source: 'train', actor },
           { progress: (p) => opts.onProgress?.(symbol, p), signal: opts.signal, log: slog },
         );
         results.push({

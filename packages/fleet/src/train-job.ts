@@ -1,14 +1,85 @@
 import { BUNDLE_FILES } from '@engine/model';
-import { DAY_MS, PermanentError, formatUtcDay, parseUtcDay, type CandleSeries, type Logger } from '@engine/shared';
+import { DAY_MS, EngineError, MINUTE_MS, PermanentError, formatUtcDay, parseUtcDay, type CandleSeries, type Logger } from '@engine/shared';
 import { type SweepPointResult, type TrainJob, type TrainProgress, type TrainResult } from './jobs';
-import { referenceSymbolFor } from '@engine/features';
-import { trialLookback, type TrainConfigOverrides, type TrainedModelBundle, type TrialHistoryEntry } from '@engine/training';
+import { RECIPE_WARMUP, referenceSymbolFor } from '@engine/features';
+import { trialLookback, type FitCache, type TrainConfigOverrides, type TrainedModelBundle, type TrialHistoryEntry } from '@engine/training';
 import { stagingKey, type ArtifactStore, type MetricsHistoryEntry, type Registry, type TrialLedger } from '@engine/registry';
 
 /** `[runDate − windowDays, runDate)` in epoch ms: the run day itself is never in the window. */
 export function trainingWindow(runDate: string, windowDays: number): { start: number; end: number } {
   const end = parseUtcDay(runDate, 'runDate');
   return { start: end - windowDays * DAY_MS, end };
+}
+
+/** Days of candles loaded before a training window so its features are warm from its first minute (the recipe's longest window, rounded up). */
+export const WARMUP_HISTORY_DAYS = Math.ceil(RECIPE_WARMUP / 1440);
+
+/**
+ * The history starts on a fixed calendar grid of this many days (from the epoch), at or
+ * before `WARMUP_HISTORY_DAYS` before the window: consecutive runs then compute their
+ * features and labels from the same first candle, so the rows they share are equal to the
+ * last bit (rolling statistics and EWMs carry rounding from where they started), and
+ * their shared folds are fit-cache hits. Once every 28 days the anchor moves and the run
+ * fits every fold again.
+ */
+export const HISTORY_ANCHOR_DAYS = 28;
+
+/** Where a window's warm-up history begins: the last anchor at or before `WARMUP_HISTORY_DAYS` before it. */
+export function historyStart(windowStart: number): number {
+  const anchor = HISTORY_ANCHOR_DAYS * DAY_MS;
+  return Math.floor((windowStart - WARMUP_HISTORY_DAYS * DAY_MS) / anchor) * anchor;
+}
+
+/** Two adjacent series on one minute grid as one (history, then window). */
+function joinCandles(a: CandleSeries, b: CandleSeries): CandleSeries {
+  const cat = <T extends Float64Array | Uint8Array>(x: T, y: T): T => {
+    const out = new (x.constructor as new (n: number) => T)(x.length + y.length);
+    out.set(x);
+    out.set(y, x.length);
+    return out;
+  };
+  return { ...b, ts: cat(a.ts, b.ts), open: cat(a.open, b.open), high: cat(a.high, b.high), low: cat(a.low, b.low), close: cat(a.close, b.close), volume: cat(a.volume, b.volume), gap: cat(a.gap, b.gap) };
+}
+
+/**
+ * A training job's candles: the window [start, end), and before it, when the source has
+ * them, at least {@link WARMUP_HISTORY_DAYS} days of history from the calendar anchor
+ * ({@link historyStart}) for the features' warm-up (the same
+ * features the replay and Hamilton's warmed-up trader compute). A source without that
+ * history (a listing younger than the window, a CSV file starting at the window) trains
+ * cold, as before; a transient failure fails the job instead of silently training cold.
+ */
+export async function loadTrainingCandles(
+  ports: Pick<TrainingPorts, 'candles'>,
+  req: { symbol: string; range: { start: number; end: number }; source: string; signal?: AbortSignal; onProgress?: (fraction: number) => void; onLoaded?: (s: { requests: number }) => void },
+): Promise<{ candles: CandleSeries; windowStart: number }> {
+  const window = await ports.candles(req);
+  const historyRange = { start: historyStart(req.range.start), end: req.range.start };
+  try {
+    const history = await ports.candles({ symbol: req.symbol, range: historyRange, source: req.source, signal: req.signal, onLoaded: req.onLoaded });
+    if (history.ts.length === 0 || history.ts[history.ts.length - 1]! + MINUTE_MS !== req.range.start || history.ts[0] !== historyRange.start) return { candles: window, windowStart: req.range.start };
+    return { candles: joinCandles(history, window), windowStart: req.range.start };
+  } catch (err) {
+    if (err instanceof EngineError && err.permanent) return { candles: window, windowStart: req.range.start };
+    throw err;
+  }
+}
+
+/** The symbol's and the reference's candles with the same history (both warm, or both cold). */
+export async function loadTrainingPair(
+  ports: Pick<TrainingPorts, 'candles'>,
+  req: { symbol: string; reference: string; range: { start: number; end: number }; source: string; signal?: AbortSignal; onProgress?: (fraction: number) => void; onLoaded?: (s: { requests: number }) => void },
+): Promise<{ candles: CandleSeries; reference: CandleSeries; windowStart: number }> {
+  const a = await loadTrainingCandles(ports, { ...req, onProgress: req.onProgress && ((f) => req.onProgress!(f * 0.5)) });
+  const b = await loadTrainingCandles(ports, { ...req, symbol: req.reference, onProgress: req.onProgress && ((f) => req.onProgress!(0.5 + f * 0.5)) });
+  // one side without history: both train from the window (the grids must match)
+  const trim = (c: CandleSeries): CandleSeries => {
+    const k = (req.range.start - c.ts[0]!) / MINUTE_MS;
+    if (k <= 0) return c;
+    return { ...c, ts: c.ts.slice(k), open: c.open.slice(k), high: c.high.slice(k), low: c.low.slice(k), close: c.close.slice(k), volume: c.volume.slice(k), gap: c.gap.slice(k) };
+  };
+  if (a.candles.ts.length !== b.candles.ts.length) return { candles: trim(a.candles), reference: trim(b.candles), windowStart: req.range.start };
+  return { candles: a.candles, reference: b.candles, windowStart: req.range.start };
 }
 
 /** What the pipeline needs to know about training progress, as fractions of each stage. */
@@ -25,6 +96,8 @@ export interface TrainingPorts {
       runDate: string;
       candles: CandleSeries;
       reference: CandleSeries;
+      /** The window's first minute when the candles begin earlier (warm-up history; see `loadTrainingCandles`). */
+      windowStart?: number;
       history: MetricsHistoryEntry[];
       trials?: TrialHistoryEntry[];
       /** Where the candles came from and their window: a perpetual's funding rates are loaded from the same source when the cost model needs them. */
@@ -33,6 +106,8 @@ export interface TrainingPorts {
       now?: Date;
       /** Hours the model stays fresh; default the configuration's ENGINE_MODEL_TTL_HOURS. */
       ttlHours?: number;
+      /** The fold fits' cache (the registry's): folds already fitted on the same inputs are not fitted again. */
+      fitCache?: FitCache;
     },
     hooks: { onProgress: (p: StageProgress) => void; signal?: AbortSignal; evaluate?: boolean },
     /** Overrides of the training defaults (the job's `training`); a bad one is a permanent ConfigError. */
@@ -56,6 +131,8 @@ export interface TrainContext {
   schedule?: { clock: (runDate: string) => Date; ttlHours: number };
   /** Recorded in the publish log as the model's author, e.g. `worker:<pod id>`. */
   actor: string;
+  /** The fold fits' content-addressed cache; absent: every fold is fitted. */
+  fitCache?: FitCache;
 }
 
 export interface TrainHooks {
@@ -123,15 +200,14 @@ export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: Tr
   report({ stage: 'candles', fraction: 0, message: `${symbol} and ${referenceSymbol}, ${formatUtcDay(range.start)} → ${runDate} from ${source}` });
   let requests = 0;
   const onLoaded = (s: { requests: number }) => (requests += s.requests);
-  const candles = await ctx.ports.candles({ symbol, range, source, signal: hooks.signal, onProgress: (f) => report({ stage: 'candles', fraction: f * 0.5 }), onLoaded });
-  const reference = await ctx.ports.candles({ symbol: referenceSymbol, range, source, signal: hooks.signal, onProgress: (f) => report({ stage: 'candles', fraction: 0.5 + f * 0.5 }), onLoaded });
-  report({ stage: 'candles', fraction: 1, message: `candles loaded with ${requests} request(s) to ${source}`, candle_requests: requests });
+  const { candles, reference, windowStart } = await loadTrainingPair(ctx.ports, { symbol, reference: referenceSymbol, range, source, signal: hooks.signal, onProgress: (f) => report({ stage: 'candles', fraction: f }), onLoaded });
+  report({ stage: 'candles', fraction: 1, message: `candles loaded with ${requests} request(s) to ${source}${candles.ts[0]! < windowStart ? `, with ${((windowStart - candles.ts[0]!) / DAY_MS).toFixed(0)} days of warm-up history` : ''}`, candle_requests: requests });
   hooks.log.info({ rows: candles.ts.length, ms: Date.now() - t0 }, 'candles loaded');
 
   const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });
   const trials = await ledgerLookback(ctx.trials, symbol, runDate);
   const schedule = ctx.schedule ? { now: ctx.schedule.clock(runDate), ttlHours: ctx.schedule.ttlHours } : {};
-  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history, trials, market: { source, range }, ...schedule }, { onProgress: report, signal: hooks.signal }, job.training);
+  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, windowStart, history, trials, market: { source, range }, ...schedule, ...(ctx.fitCache ? { fitCache: ctx.fitCache } : {}) }, { onProgress: report, signal: hooks.signal }, job.training);
   const m = bundle.manifest;
   if (m.symbol !== symbol || m.run_date !== runDate) {
     throw new PermanentError('BUNDLE_MISMATCH', `training returned a bundle for ${m.symbol} ${m.run_date}, expected ${symbol} ${runDate}`, { symbol, runDate });
@@ -152,7 +228,7 @@ export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: Tr
     hooks.log.warn({ kept: model.id, discarded: m.model_id }, 'model already recorded for this symbol and day; kept the first, discarded this retry’s bundle');
   }
   report({ stage: 'done', message: `${model.verdict === 'published' ? 'passed its gates' : 'rejected'}; held for the run's decision` });
-  hooks.log.info({ modelId: model.id, verdict: model.verdict, reasons: model.reasons, created, ms: Date.now() - t0 }, 'model recorded');
+  hooks.log.info({ modelId: model.id, verdict: model.verdict, reasons: model.reasons, created, ms: Date.now() - t0, ...(bundle.fitCache ? { fitCache: bundle.fitCache } : {}) }, 'model recorded');
   return { result: { modelId: model.id, symbol, runDate, verdict: model.verdict, reasons: model.reasons, bundleRef: model.location }, bundle, created };
 }
 
@@ -167,12 +243,11 @@ export async function evaluateSweepPoint(job: TrainJob & { sweep: { id: string; 
   const report = (p: StageProgress) => hooks.progress(overallProgress(p));
   const referenceSymbol = referenceSymbolFor(symbol);
   report({ stage: 'candles', fraction: 0, message: `${symbol} and ${referenceSymbol}, sweep ${job.sweep.id} point ${job.sweep.point}` });
-  const candles = await ctx.ports.candles({ symbol, range, source, signal: hooks.signal });
-  const reference = await ctx.ports.candles({ symbol: referenceSymbol, range, source, signal: hooks.signal });
+  const { candles, reference, windowStart } = await loadTrainingPair(ctx.ports, { symbol, reference: referenceSymbol, range, source, signal: hooks.signal });
   const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });
   const trials = await ledgerLookback(ctx.trials, symbol, runDate);
   const evaluate = job.sweep.evaluate === true;
-  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, history, trials, market: { source, range } }, { onProgress: report, signal: hooks.signal, evaluate }, job.training);
+  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, windowStart, history, trials, market: { source, range } }, { onProgress: report, signal: hooks.signal, evaluate }, job.training);
   const m = bundle.manifest;
   await ctx.trials.record({ ...bundle.trial, modelId: m.model_id, source: evaluate ? 'compare' : 'sweep', details: { sweep: job.sweep.id, point: job.sweep.point } });
   report({ stage: 'done', message: 'trial recorded' });

@@ -48,6 +48,7 @@ async function openContext(): Promise<ThreadContext> {
       registry: reg.registry,
       store: reg.store,
       trials: reg.trials,
+      fitCache: reg.fitCache,
       source: 'fleet',
       actor,
     },

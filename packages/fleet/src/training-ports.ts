@@ -87,9 +87,9 @@ export function createTrainingPorts(config: Pick<Config, 'dataDir' | 'exchangeUr
         ? await marketInputs({ symbol: input.symbol, source: input.market.source, range: input.market.range, overrides: overrides ?? {}, cacheDir, exchangeUrl: config.exchangeUrl, signal: hooks.signal })
         : {};
       return trainSymbol(
-        { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, history: toTrainingHistory(input.history), trials: input.trials, gitCommit: opts.gitCommit ?? null, ...(config.modelTtlHours !== undefined ? { ttlHours: config.modelTtlHours } : {}), ...(input.ttlHours !== undefined ? { ttlHours: input.ttlHours } : {}), ...(input.now !== undefined ? { now: input.now } : {}), ...market },
+        { symbol: input.symbol, runDate: input.runDate, candles: input.candles, reference: input.reference, ...(input.windowStart !== undefined ? { windowStart: input.windowStart } : {}), history: toTrainingHistory(input.history), trials: input.trials, gitCommit: opts.gitCommit ?? null, ...(config.modelTtlHours !== undefined ? { ttlHours: config.modelTtlHours } : {}), ...(input.ttlHours !== undefined ? { ttlHours: input.ttlHours } : {}), ...(input.now !== undefined ? { now: input.now } : {}), ...market },
         overrides ?? {},
-        { onProgress: (p) => hooks.onProgress(toStageProgress(p)), signal: hooks.signal, threads, ...(hooks.evaluate ? { evaluate: true } : {}) },
+        { onProgress: (p) => hooks.onProgress(toStageProgress(p)), signal: hooks.signal, threads, ...(hooks.evaluate ? { evaluate: true } : {}), ...(input.fitCache ? { fitCache: input.fitCache } : {}) },
       );
     },
   };

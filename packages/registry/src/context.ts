@@ -6,6 +6,7 @@ import { FolderFiles, Publisher, dropboxFromConfig, type DropboxFilesOptions } f
 import { ModelSync, type TargetPolicy } from './model-sync';
 import { Registry } from './registry';
 import { TrialLedger } from './trial-ledger';
+import { FitCacheStore } from './fit-cache-store';
 import type { ArtifactStore, Db } from './types';
 
 /** Everything a process needs to record, stage and publish models. */
@@ -19,6 +20,8 @@ export interface RegistryContext {
   sync: ModelSync;
   /** The trial ledger (migration 3): every evaluated configuration. */
   trials: TrialLedger;
+  /** The fold fits' content-addressed cache (migration 6). */
+  fitCache: FitCacheStore;
   /** Where the registry lives, credentials removed (for logs). */
   where: string;
   close(): Promise<void>;
@@ -68,7 +71,7 @@ export async function openRegistryContext(config: Config, opts: RegistryContextO
     const files = dropboxFromConfig(config, { ...opts.dropbox, logger: opts.logger }) ?? new FolderFiles(path.join(config.dataDir, 'publish'));
     const publisher = new Publisher(files, { root: config.dropbox.root, logger: opts.logger });
     const sync = new ModelSync({ registry, store, publisher, actor: opts.actor, logger: opts.logger, pruneStaged: !(opts.keepStaged ?? false), targetPolicy: opts.targetPolicy ?? defaultTargetPolicy(config) });
-    return { db, registry, store, publisher, sync, trials: new TrialLedger(db, { schema: opts.schema }), where: describeRegistryDb(config), close: () => db.close() };
+    return { db, registry, store, publisher, sync, trials: new TrialLedger(db, { schema: opts.schema }), fitCache: new FitCacheStore(db, { schema: opts.schema }), where: describeRegistryDb(config), close: () => db.close() };
   } catch (err) {
     await db.close().catch(() => undefined);
     throw err;

@@ -13,3 +13,4 @@ export * from './artifact-store';
 export * from './model-sync';
 export * from './context';
 export * from './trial-ledger';
+export * from './fit-cache-store';

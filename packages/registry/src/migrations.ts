@@ -244,6 +244,21 @@ ALTER TABLE ${s}.publish_log ADD CONSTRAINT publish_log_event_check
   CHECK (event IN ('held', 'published', 'rejected', 'rolled_back', 'synced', 'sync_failed', 'duplicate_ignored', 'pointer_updated', 'demoted'));
 `,
   },
+  {
+    version: 6,
+    name: 'fit cache: walk-forward fold fits by content address (issue 18)',
+    sql: (s) => `
+-- Out-of-sample predictions of fold fits under the SHA-256 of everything the fit read.
+-- Write-once: an entry is never updated (the same key is the same fit).
+CREATE TABLE ${s}.fit_cache (
+  key        text PRIMARY KEY CHECK (key ~ '^[0-9a-f]{64}$'),
+  payload    bytea NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  used_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX fit_cache_used_idx ON ${s}.fit_cache (used_at);
+`,
+  },
 ];
 
 /**

@@ -15,6 +15,7 @@ export * from './scenarios/scenarios';
 export * from './pipeline/config';
 export * from './pipeline/train-symbol';
 export * from './pipeline/trial';
+export * from './pipeline/fit-cache';
 export { ENGINE_VERSION } from './pipeline/version';
 export * from './synthetic/planted-market';
 export * from './gates/trial-deflation';

@@ -88,7 +88,8 @@ describe('purged walk-forward', () => {
     const tl = timeline(n, 4, 0, 1);
     // Every label runs to the vertical barrier: the close of bar t+4 = ts + 5 minutes.
     for (let i = 0; i < n; i++) tl.label_end[i] = tl.ts[i]! + 5 * MIN;
-    const folds = walkForwardFolds(tl, DEFAULT_WALK_FORWARD, { start: T0, end: T0 + n * MIN, horizon_minutes: 4 });
+    // anchored at the window (the calendar grid is tested beside the fit cache)
+    const folds = walkForwardFolds(tl, { ...DEFAULT_WALK_FORWARD, anchor: 'window' }, { start: T0, end: T0 + n * MIN, horizon_minutes: 4 });
     expect(folds).toHaveLength(26);
     expect(folds[0]!.test_start - folds[0]!.train_start).toBe(20 * 86_400_000);
     expect(folds[25]!.test_end).toBe(T0 + n * MIN);
@@ -107,7 +108,7 @@ describe('purged walk-forward', () => {
     const tl = timeline(n, 4, 0, 2);
     // Knock out most of days 21..24 (the second fold's test window is days 25..30; the first's 20..25).
     for (let i = 21 * 1440; i < 24 * 1440; i++) tl.usable[i] = 0;
-    const folds = walkForwardFolds(tl, DEFAULT_WALK_FORWARD, { start: T0, end: T0 + n * MIN, horizon_minutes: 4 });
+    const folds = walkForwardFolds(tl, { ...DEFAULT_WALK_FORWARD, anchor: 'window' }, { start: T0, end: T0 + n * MIN, horizon_minutes: 4 });
     expect(folds).toHaveLength(2);
     expect(folds[0]!.skipped).toBe(true);
     expect(folds[0]!.skip_reason).toMatch(/test window has usable rows for 40\.0% of its minutes \(< 60%\)/);

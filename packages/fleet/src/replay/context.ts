@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { ConfigError, type Config, type Logger } from '@engine/shared';
-import { FolderArtifactStore, PgArtifactStore, Registry, TrialLedger, describeRegistryDb, openRegistryDb, type ArtifactStore, type Db } from '@engine/registry';
+import { FitCacheStore, FolderArtifactStore, PgArtifactStore, Registry, TrialLedger, describeRegistryDb, openRegistryDb, type ArtifactStore, type Db } from '@engine/registry';
 import { replayId, replaySchema, type ReplayRequest } from './plan';
 
 /** One (symbol, retrain date) of a replay, once its run has decided. */
@@ -29,6 +29,8 @@ export interface ReplayContext {
   db: Db;
   registry: Registry;
   trials: TrialLedger;
+  /** The replay's fold-fit cache (its schema's `fit_cache`): consecutive retrain dates share most folds. */
+  fitCache: FitCacheStore;
   /** The replay's staged bundles: PostgreSQL bytes in its schema (fleet), `<data dir>/replays/<id>/staging` (PGlite). */
   store: ArtifactStore;
   where: string;
@@ -63,6 +65,7 @@ export async function openReplayNamespace(db: Db, config: Pick<Config, 'database
     db,
     registry,
     trials: new TrialLedger(db, { schema }),
+    fitCache: new FitCacheStore(db, { schema }),
     store,
     async steps() {
       const rows = await db.query<{ symbol: string; run_date: string; model_id: string | null; verdict: string | null; live_model_id: string | null; error: string | null }>(
@@ -124,4 +127,25 @@ export async function listReplays(db: Db): Promise<{ id: string; request: Replay
     }
   }
   return out;
+}
+
+/** One replay read without writing anything (the dashboard): its request, decided steps and report; null when there is no such replay. */
+export async function readReplay(db: Db, id: string): Promise<{ id: string; request: ReplayRequest; steps: ReplayStep[]; report: unknown } | null> {
+  if (!/^[0-9a-f]{12}$/.test(id)) return null;
+  const schema = replaySchema(id);
+  const exists = await db.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'replay_steps'`, [schema]);
+  if (exists.length === 0) return null;
+  const s = `"${schema}"`;
+  const meta = await db.query<{ key: string; value: unknown }>(`SELECT key, value FROM ${s}.replay_meta`);
+  const request = meta.find((m) => m.key === 'request')?.value as ReplayRequest | undefined;
+  if (request === undefined) return null;
+  const rows = await db.query<{ symbol: string; run_date: string; model_id: string | null; verdict: string | null; live_model_id: string | null; error: string | null }>(
+    `SELECT symbol, run_date::text AS run_date, model_id::text AS model_id, verdict, live_model_id::text AS live_model_id, error FROM ${s}.replay_steps ORDER BY run_date, symbol`,
+  );
+  return {
+    id,
+    request,
+    steps: rows.map((r) => ({ symbol: r.symbol, runDate: r.run_date, modelId: r.model_id, verdict: r.verdict as ReplayStep['verdict'], liveModelId: r.live_model_id, error: r.error })),
+    report: meta.find((m) => m.key === 'report')?.value ?? null,
+  };
 }

@@ -24,8 +24,8 @@ export interface ReplayProgress {
 }
 
 /** A replay's training context: the production job's context on the replay's namespace, clock and freshness. */
-export function replayTrainContext(ns: Pick<ReplayNamespace, 'registry' | 'store' | 'trials'>, req: Pick<ReplayRequest, 'liveDelayMinutes' | 'ttlHours'>, ports: TrainingPorts, actor: string): TrainContext {
-  return { ports, registry: ns.registry, store: ns.store, trials: ns.trials, source: 'replay', actor, schedule: { clock: (d) => new Date(liveFrom(req, d)), ttlHours: req.ttlHours } };
+export function replayTrainContext(ns: Pick<ReplayNamespace, 'registry' | 'store' | 'trials' | 'fitCache'>, req: Pick<ReplayRequest, 'liveDelayMinutes' | 'ttlHours'>, ports: TrainingPorts, actor: string): TrainContext {
+  return { ports, registry: ns.registry, store: ns.store, trials: ns.trials, fitCache: ns.fitCache, source: 'replay', actor, schedule: { clock: (d) => new Date(liveFrom(req, d)), ttlHours: req.ttlHours } };
 }
 
 /** The training job of (symbol, retrain date) in a replay: the daily job's payload, tagged with the replay. */

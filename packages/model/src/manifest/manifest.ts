@@ -304,6 +304,12 @@ export const manifestSchema = z
         candle_hash: sha256Schema,
         candle_hash_method: z.string(),
         reference: z.object({ symbol: z.string(), candle_hash: sha256Schema }).strict().nullable(),
+        /**
+         * Candles before the window read only to warm the features up (issue 18): no row of
+         * them is labelled for training, tested or fitted. The candle hashes cover them too.
+         * Absent: the window started cold (its first week of features incomplete).
+         */
+        warmup_history: z.object({ start: iso, rows: int0 }).strict().optional(),
         /** The spike rule the candles were screened with (training configuration `spikes`). */
         spike_rule: spikeRuleSchema,
         /** What it found: counts per series, whether they were masked (as gap rows), and the first of them. */
@@ -382,6 +388,8 @@ export const manifestSchema = z
             embargo_minutes: z.number(),
             min_train_coverage: frac,
             min_test_coverage: frac,
+            /** Where the fold grid starts (issue 18): `calendar` (the UTC grid of step_days) or `window` (its first minute). Absent: `window`. */
+            anchor: z.enum(['calendar', 'window']).optional(),
           })
           .strict(),
         folds_total: int0,

@@ -94,6 +94,7 @@ export function buildManifest(x: ManifestInput): ModelManifest {
       candle_hash: x.data.hash,
       candle_hash_method: 'sha256 over the columns ts, open, high, low, close, volume (float64 little-endian) then gap (uint8), in that order',
       reference: x.reference && x.data.referenceHash ? { symbol: x.reference.symbol, candle_hash: x.data.referenceHash } : null,
+      ...(x.data.history !== undefined && x.data.history.rows > 0 ? { warmup_history: { start: iso(x.data.history.start), rows: x.data.history.rows } } : {}),
       spike_rule: cfg.spikes,
       spikes: {
         masked: x.spikes.masked,

@@ -160,6 +160,7 @@ export const trainConfigSchema = z.strictObject({
     embargo_minutes: count.nullable(),
     min_train_coverage: frac,
     min_test_coverage: frac,
+    anchor: z.enum(['calendar', 'window']).optional(),
   }),
   threshold: z.strictObject({ quantiles: z.array(frac).min(1), min_threshold_bps: z.number(), min_trades: count, calibration_days: positive, min_calibration_net_bps: z.number().nullable() }),
   trading: z.strictObject({ cooldown_seconds: z.number().min(0), max_trades_per_day: count }),

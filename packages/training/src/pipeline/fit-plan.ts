@@ -8,6 +8,7 @@ import { type Fold, purgeRows, type RowTimeline } from '../walk-forward/folds';
 import { averageUniqueness } from '../walk-forward/uniqueness';
 import type { TrainConfig } from './config';
 import { type FitJob, type FitResult, FoldTrainerPool } from './fold-pool';
+import { decodeFit, encodeFit, fitKey, type FitCache, type FitCacheStats } from './fit-cache';
 import type { FitSpec, MemberModel } from './members';
 import type { PpoWalkForward } from '../ppo/walk-forward-ppo';
 
@@ -127,20 +128,53 @@ export async function runFits(
   plan: FitPlan,
   data: { columns: Float64Array[]; target: Float64Array; names: string[]; ts: Float64Array; labelEnd: Float64Array },
   threads: number,
-  onFoldFitted: (fold: number, rows: number) => void,
+  onFoldFitted: (fold: number, rows: number, cached: boolean) => void,
   signal?: AbortSignal,
+  cache?: { store: FitCache; trainer: string; stats: FitCacheStats },
 ): Promise<Map<number, FitResult>> {
   const foldOfJob = new Map([...plan.foldJob].map(([fold, job]) => [job, fold]));
-  const pool = FoldTrainerPool.create(Math.min(threads, plan.jobs.length), data);
+  const results = new Map<number, FitResult>();
+  // Fold and calibration fits are looked up by content address; final models always fit.
+  const keys = new Map<number, string>();
+  if (cache) {
+    for (const job of plan.jobs) if (!job.wantModel) keys.set(job.id, fitKey(job, data, cache.trainer));
+    const found = await cache.store.get([...keys.values()]);
+    for (const job of plan.jobs) {
+      const bytes = keys.has(job.id) ? found.get(keys.get(job.id)!) : undefined;
+      if (bytes === undefined) continue;
+      try {
+        const r = decodeFit(bytes, job.predict.length);
+        if (job.spec.kind === 'members' && r.members.length !== job.spec.members.length) continue;
+        results.set(job.id, r);
+      } catch {
+        continue; // a corrupt entry: refit (and the put below keeps the first entry; the fit is used from memory)
+      }
+    }
+    cache.stats.hits += results.size;
+    for (const id of results.keys()) {
+      const fold = foldOfJob.get(id);
+      if (fold !== undefined) onFoldFitted(fold, plan.jobs[id]!.rows.length, true);
+    }
+  }
+  const todo = plan.jobs.filter((j) => !results.has(j.id));
+  if (cache) cache.stats.misses += todo.filter((j) => keys.has(j.id)).length;
+  const pool = FoldTrainerPool.create(Math.min(threads, todo.length), data);
   try {
-    return await pool.run(
-      plan.jobs,
+    const fitted = await pool.run(
+      todo,
       (job) => {
         const fold = foldOfJob.get(job.id);
-        if (fold !== undefined) onFoldFitted(fold, job.rows.length);
+        if (fold !== undefined) onFoldFitted(fold, job.rows.length, false);
       },
       signal,
     );
+    for (const [id, r] of fitted) results.set(id, r);
+    if (cache) {
+      const entries = new Map<string, Uint8Array>();
+      for (const [id, r] of fitted) if (keys.has(id)) entries.set(keys.get(id)!, encodeFit(r));
+      if (entries.size > 0) await cache.store.put(entries);
+    }
+    return results;
   } finally {
     await pool.close();
   }

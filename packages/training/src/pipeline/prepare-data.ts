@@ -20,8 +20,12 @@ export function candleHash(c: CandleSeries): string {
 
 /** What the manifest records of the candles a model was trained on. */
 export interface CandleSummary {
+  /** The window's candles (the history before it not counted). */
   rows: number;
+  /** The window's first minute. */
   start: number;
+  /** Candles before the window that only warm the features up (none: absent). */
+  history?: { start: number; rows: number };
   /** Exclusive: the open time after the last candle. */
   end: number;
   gapRows: number;
@@ -33,7 +37,7 @@ export interface CandleSummary {
  * Check the candles of `symbol` for the run (a complete minute grid, equal columns, enough
  * history for one fold, nothing at or after the run date) and summarise them.
  */
-export function checkCandles(symbol: string, runDate: string, candles: CandleSeries, reference: CandleSeries | undefined, cfg: TrainConfig): CandleSummary {
+export function checkCandles(symbol: string, runDate: string, candles: CandleSeries, reference: CandleSeries | undefined, cfg: TrainConfig, windowStart?: number): CandleSummary {
   const c = candles;
   const want = parsePair(symbol).symbol;
   if (parsePair(c.symbol).symbol !== want) {
@@ -63,9 +67,27 @@ export function checkCandles(symbol: string, runDate: string, candles: CandleSer
       throw new DataError('CANDLES_INVALID', `${want}: candle ${i} has ts ${iso(c.ts[i]!)}, expected ${iso(t0 + i * MINUTE_MS)} (a complete minute grid)`, { symbol: want, row: i });
     }
   }
+  let from = 0;
+  if (windowStart !== undefined && windowStart !== t0) {
+    from = (windowStart - t0) / MINUTE_MS;
+    if (!Number.isInteger(from) || from < 0 || from >= n) {
+      throw new DataError('WINDOW_START_INVALID', `${want}: the window start ${iso(windowStart)} is not a minute of the candles [${iso(t0)}, ${iso(c.ts[n - 1]! + MINUTE_MS)})`, { symbol: want });
+    }
+    if (n - from < needDays * 1440) {
+      throw new DataError('HISTORY_TOO_SHORT', `${want}: the window from ${iso(windowStart)} holds ${((n - from) / 1440).toFixed(2)} days, which cannot hold one walk-forward fold of ${cfg.walk_forward.train_days} + ${cfg.walk_forward.test_days} days`, { symbol: want, rows: n - from });
+    }
+  }
   let gapRows = 0;
-  for (let i = 0; i < n; i++) gapRows += c.gap[i]!;
-  return { rows: n, start: t0, end: c.ts[n - 1]! + MINUTE_MS, gapRows, hash: candleHash(c), referenceHash: reference ? candleHash(reference) : null };
+  for (let i = from; i < n; i++) gapRows += c.gap[i]!;
+  return {
+    rows: n - from,
+    start: t0 + from * MINUTE_MS,
+    ...(from > 0 ? { history: { start: t0, rows: from } } : {}),
+    end: c.ts[n - 1]! + MINUTE_MS,
+    gapRows,
+    hash: candleHash(c),
+    referenceHash: reference ? candleHash(reference) : null,
+  };
 }
 
 /** The candles after the spike rule, and what it found. */
@@ -146,7 +168,7 @@ function permuteAt(values: Float64Array, rows: Int32Array, seed: number): void {
 }
 
 /** Triple-barrier labels net of costs (SPEC §1.3) and the rows and target the models train on. */
-export function labelRows(candles: CandleSeries, cfg: TrainConfig, funding?: FundingSeries): LabelledRows {
+export function labelRows(candles: CandleSeries, cfg: TrainConfig, funding?: FundingSeries, fromRow = 0): LabelledRows {
   const ts = candles.ts;
   const n = ts.length;
   const labels = tripleBarrierLabels(candles, cfg.labels, cfg.costs, funding);
@@ -157,7 +179,8 @@ export function labelRows(candles: CandleSeries, cfg: TrainConfig, funding?: Fun
   let positive = 0;
   let sumCost = 0;
   let traded = 0;
-  for (let i = 0; i < n; i++) {
+  // rows before `fromRow` are warm-up history: never trained on, tested or counted
+  for (let i = fromRow; i < n; i++) {
     if (labels.exit_reason[i] === EXIT_NONE) continue;
     usable[i] = 1;
     labelEnd[i] = ts[labels.exit_index[i]!]! + MINUTE_MS;

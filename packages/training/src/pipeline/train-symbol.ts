@@ -15,6 +15,7 @@ import { buildBundleFiles, foldReports } from './bundle-files';
 import { buildManifest, deterministicModelId } from './build-manifest';
 import { resolveTrainConfig, type TrainConfig, type TrainConfigOverrides } from './config';
 import { type OutOfSample, outOfSample, planFits, runFits } from './fit-plan';
+import { trainerFingerprint, type FitCache, type FitCacheStats } from './fit-cache';
 import { checkCandles, describeMarket, labelRows, type LabelledRows, screenSpikes } from './prepare-data';
 import type { UnfilledSignal } from '../simulation/simulate';
 import { trialSeed, trialSummary, type TrialSummary } from './trial';
@@ -60,6 +61,13 @@ export interface TrainSymbolInput {
   ttlHours?: number;
   /** Model id; default a deterministic UUID from the symbol, run date, data hash and config. */
   modelId?: string;
+  /**
+   * The training window's first minute (epoch ms) when the candles (and the reference) begin
+   * earlier: the candles before it are the features' warm-up history only — no row of it is
+   * labelled for training, tested or fitted — so the window's first week has complete
+   * features, as Hamilton's warmed-up trader has (issue 18). Default: the first candle.
+   */
+  windowStart?: number;
 }
 
 /** Stages of the pipeline, in order (the fleet maps them onto a job's progress). */
@@ -89,6 +97,12 @@ export interface TrainSymbolOptions {
    * Costs extra fits; never changes the model, its metrics or its id.
    */
   evaluate?: boolean;
+  /**
+   * The fold fits' content-addressed cache (issue 18): a fold whose inputs are those of a
+   * fit already stored is not fitted again; what is fitted is stored. Never changes the
+   * result (a hit is the refit's predictions bit for bit). Absent: every fit runs.
+   */
+  fitCache?: FitCache;
 }
 
 /** Out-of-sample evidence of one run for a pre-registered comparison (`engine compare`). */
@@ -116,6 +130,8 @@ export interface TrainedModelBundle extends ModelBundle {
   trial: TrialSummary;
   /** With `evaluate`: the out-of-sample evidence a family comparison reports. */
   evaluation?: OutOfSampleEvaluation;
+  /** With a fit cache: fold fits served from it and fitted (and stored). */
+  fitCache?: FitCacheStats;
 }
 
 /**
@@ -144,18 +160,19 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   const ts = input.candles.ts;
 
   progress('candles', 0, 1, `checking ${ts.length} candles`);
-  const data = checkCandles(symbol, input.runDate, input.candles, input.reference, cfg);
+  const data = checkCandles(symbol, input.runDate, input.candles, input.reference, cfg, input.windowStart);
+  const fromRow = data.history?.rows ?? 0;
   const market = describeMarket(symbol, cfg, input.candlesMarket ?? 'spot', input.funding);
   // From here on, features and labels see the candles after the spike rule (masked minutes are gaps).
   const spikes = screenSpikes(input.candles, input.reference, cfg.spikes);
   const { candles, reference } = spikes;
-  progress('candles', 1, 1, `${data.rows} candles, ${data.gapRows} gap rows, ${spikes.spikes.length} spike minutes${spikes.masked && spikes.spikes.length > 0 ? ' masked' : ''}, sha256 ${data.hash.slice(0, 12)}…`);
+  progress('candles', 1, 1, `${data.rows} candles${fromRow > 0 ? ` (+ ${fromRow} of warm-up history)` : ''}, ${data.gapRows} gap rows, ${spikes.spikes.length} spike minutes${spikes.masked && spikes.spikes.length > 0 ? ' masked' : ''}, sha256 ${data.hash.slice(0, 12)}…`);
 
   progress('features', 0, 1, 'computing the feature recipe');
   const frame = buildFeatures(candles, reference ? { reference } : {}, { signal });
   const extra = input.extraFeatures ?? { names: [], columns: [] };
-  if (extra.names.length !== extra.columns.length || extra.columns.some((c) => c.length !== data.rows)) {
-    throw new DataError('EXTRA_FEATURES_INVALID', `${symbol}: extra features need one column of ${data.rows} rows per name; got ${extra.names.length} names and columns of ${extra.columns.map((c) => c.length).join(', ')}`);
+  if (extra.names.length !== extra.columns.length || extra.columns.some((c) => c.length !== ts.length)) {
+    throw new DataError('EXTRA_FEATURES_INVALID', `${symbol}: extra features need one column of ${ts.length} rows per name; got ${extra.names.length} names and columns of ${extra.columns.map((c) => c.length).join(', ')}`);
   }
   const names = [...frame.names, ...extra.names];
   const columns = [...frame.columns, ...extra.columns];
@@ -167,8 +184,8 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   const both = cfg.labels.side === 'both';
   const sideCfg = (side: 'long' | 'short'): TrainConfig => ({ ...cfg, labels: { ...cfg.labels, side } });
   const firstSide = cfg.labels.side === 'short' ? 'short' : 'long';
-  const labelled = labelRows(candles, sideCfg(firstSide), input.funding);
-  const shortLabelled = both ? labelRows(candles, sideCfg('short'), input.funding) : null;
+  const labelled = labelRows(candles, sideCfg(firstSide), input.funding, fromRow);
+  const shortLabelled = both ? labelRows(candles, sideCfg('short'), input.funding, fromRow) : null;
   const { labels } = labelled;
   progress('labels', 1, 1, `${labelled.rows.length} labelled rows, mean net edge ${labelled.meanNetEdgeBps.toFixed(2)} bps${shortLabelled ? ` (short side: ${shortLabelled.meanNetEdgeBps.toFixed(2)} bps)` : ''}`);
 
@@ -183,14 +200,16 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   const foldSteps = folds.length * (both ? 2 : 1);
   let done = 0;
   for (const f of folds) if (f.skipped) progress('fold', ++done, foldSteps, `fold ${f.index} skipped: ${f.skip_reason}`);
+  const cache = opts.fitCache ? { store: opts.fitCache, trainer: trainerFingerprint(input.gitCommit), stats: { hits: 0, misses: 0 } } : undefined;
   const walkForward = async (side: LabelledRows, sideName: string): Promise<OutOfSample> => {
     const plan = planFits(folds, side.rows, side.timeline, embargoMinutes, cfg, { oosConfidence: opts.evaluate === true });
     const fits = await runFits(
       plan,
       { columns, target: side.target, names, ts: side.timeline.ts, labelEnd: side.timeline.label_end },
       opts.threads ?? resolveThreads(undefined),
-      (fold, rows) => progress('fold', ++done, foldSteps, `fold ${fold}${both ? ` (${sideName})` : ''} fitted on ${rows} rows`),
+      (fold, rows, cached) => progress('fold', ++done, foldSteps, `fold ${fold}${both ? ` (${sideName})` : ''} ${cached ? 'from the fit cache' : 'fitted'} on ${rows} rows`),
       signal,
+      cache,
     );
     return outOfSample(plan, fits, evaluated, side.labels, ts, cfg, side.target);
   };
@@ -301,7 +320,7 @@ export async function trainSymbol(input: TrainSymbolInput, overrides: TrainConfi
   });
   progress('export', 1, 1, `bundle of ${files.length} files; gates ${gates.passed ? 'passed' : `failed: ${gates.failed.join(', ')}`}`);
   const evaluation = opts.evaluate === true ? evaluate(oos, labels, trades, oosDays, cfg) : undefined;
-  return { manifest, files, folds: reports, trial, ...(evaluation ? { evaluation } : {}) };
+  return { manifest, files, folds: reports, trial, ...(evaluation ? { evaluation } : {}), ...(cache ? { fitCache: cache.stats } : {}) };
 }
 
 /** The comparison's out-of-sample evidence: every test row's predicted vs realised net edge, and the confidence's. */

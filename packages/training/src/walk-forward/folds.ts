@@ -17,6 +17,15 @@ export interface WalkForwardConfig {
   min_train_coverage: number;
   /** Likewise for the test window. Default 0.6. */
   min_test_coverage: number;
+  /**
+   * Where the fold grid lies. `calendar` (default): test windows start on the UTC grid of
+   * `step_days` from the Unix epoch, so the next day's window has the same folds but at its
+   * edges and a fold's fit can be reused (the fit cache); the first fold's training window
+   * is clipped at the window's start when the window does not start on the grid. `window`:
+   * folds start at the window's first minute, as before issue 18. Absent (an older
+   * configuration): `window`.
+   */
+  anchor?: 'calendar' | 'window';
 }
 
 export const DEFAULT_WALK_FORWARD: WalkForwardConfig = {
@@ -26,7 +35,19 @@ export const DEFAULT_WALK_FORWARD: WalkForwardConfig = {
   embargo_minutes: null,
   min_train_coverage: 0.6,
   min_test_coverage: 0.6,
+  anchor: 'calendar',
 };
+
+/**
+ * The first fold's test start. `window`: the window's start + the training length.
+ * `calendar`: the first point of the UTC grid of `step` (from the epoch) after
+ * start + train − step — the training length when the window starts on the grid, otherwise
+ * up to a step earlier, its training window then clipped at the window's start.
+ */
+export function firstTestStart(start: number, trainMs: number, stepMs: number, anchor: WalkForwardConfig['anchor']): number {
+  if (anchor !== 'calendar') return start + trainMs;
+  return Math.floor((start + trainMs - stepMs) / stepMs) * stepMs + stepMs;
+}
 
 /** One fold: half-open time windows [start, end) in epoch ms, and the rows they use. */
 export interface Fold {
@@ -126,9 +147,11 @@ export function usableRowsIn(tl: RowTimeline, from: number, to: number): Int32Ar
 }
 
 /**
- * Sliding walk-forward folds over [start, end): fold k trains on
- * [start + k·step, start + k·step + train) and tests on the following `test` span, in time
- * order, never shuffled. Training rows are purged when their label interval overlaps the
+ * Sliding walk-forward folds over [start, end): fold k tests on [t + k·step, t + k·step +
+ * test) and trains on the `train` span before it, in time order, never shuffled; t is
+ * start + train, or with `anchor: calendar` a point of the UTC grid of `step` (see
+ * {@link firstTestStart}; the first fold's training window is then clipped at the window's
+ * start, by less than a step). Training rows are purged when their label interval overlaps the
  * test window or any test row's label interval, and embargoed when they start within
  * `embargo` after the test window. Folds whose windows have too few usable rows are
  * returned with `skipped: true` and the reason.
@@ -154,10 +177,12 @@ export function walkForwardFolds(
   }
   const embargo = embargoMinutes * MINUTE_MS;
   const folds: Fold[] = [];
+  const test0 = firstTestStart(span.start, train, step, cfg.anchor);
   for (let k = 0; ; k++) {
-    const trainStart = span.start + k * step;
-    const trainEnd = trainStart + train;
-    const testStart = trainEnd;
+    const testStart = test0 + k * step;
+    const trainEnd = testStart;
+    // on the calendar grid the first fold's training window may start before the window: clipped
+    const trainStart = Math.max(span.start, testStart - train);
     const testEnd = testStart + test;
     if (testEnd > span.end) break;
     const testRows = usableRowsIn(tl, testStart, testEnd);
@@ -169,7 +194,8 @@ export function walkForwardFolds(
     }
     const rawTrain = usableRowsIn(tl, trainStart, trainEnd);
     const { kept, purged, embargoed } = purgeRows(rawTrain, tl, testStart, blockEnd, testEnd, testEnd + embargo);
-    const coverage = { train: rawTrain.length / (train / MINUTE_MS), test: testRows.length / (test / MINUTE_MS) };
+    // a clipped first fold (calendar grid) is judged on the span it has: clipping is not missing data
+    const coverage = { train: rawTrain.length / ((trainEnd - trainStart) / MINUTE_MS), test: testRows.length / (test / MINUTE_MS) };
     let reason: string | null = null;
     if (coverage.train < cfg.min_train_coverage) {
       reason = `training window has usable rows for ${(coverage.train * 100).toFixed(1)}% of its minutes (< ${(cfg.min_train_coverage * 100).toFixed(0)}%)`;
