@@ -10,6 +10,8 @@ import { parseTrialsQuery } from '../trials-query';
 import { trialsReport } from '../trials-report';
 import { formatUtcDay } from '@engine/shared';
 import type { RouteContext } from './route-context';
+import { listReplays, readReplay, retrainDates, type ReplayReport } from '@engine/fleet';
+import { replayPage, replaysPage } from '../views/replays';
 
 /** The read-only pages: the fleet, one symbol's history, its trials, one model. */
 export function pageRoutes(rc: RouteContext): Router {
@@ -41,6 +43,16 @@ export function pageRoutes(rc: RouteContext): Router {
     const out = await trialsReport({ registry, trials: rc.trials, universe: rc.config.universe }, symbol, query.value, formatUtcDay(rc.now()));
     if (!out.ok) return out.status === 404 ? rc.notFound(res, out.reason) : rc.badRequest(res, `Trials of ${symbol}: ${out.reason}.`);
     rc.page(res, 200, trialsPage(rc.ctxOf(res), out.report));
+  });
+
+  router.get('/replays', async (_req, res) => {
+    rc.page(res, 200, replaysPage(rc.ctxOf(res), await listReplays(registry.db)));
+  });
+
+  router.get('/replays/:id', async (req, res) => {
+    const r = await readReplay(registry.db, String(req.params.id));
+    if (r === null) return rc.notFound(res, `no replay '${req.params.id}' in this registry (ids are 12 hex digits; see /replays)`);
+    rc.page(res, 200, replayPage(rc.ctxOf(res), { ...r, report: r.report as ReplayReport | null, dates: retrainDates(r.request) }));
   });
 
   router.get('/models/:id', async (req, res) => {

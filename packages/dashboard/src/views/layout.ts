@@ -100,10 +100,11 @@ tr.candidate td { background:#fef2f2; }
 `;
 
 /** The frame of every page: header with navigation, user and logout; a notice; the body. */
-export function layout(title: string, ctx: PageContext, body: SafeHtml, opts: { notice?: { text: string; error?: boolean }; active?: 'fleet' | 'queues' } = {}): string {
+export function layout(title: string, ctx: PageContext, body: SafeHtml, opts: { notice?: { text: string; error?: boolean }; active?: 'fleet' | 'queues' | 'replays' } = {}): string {
   const nav = ctx.user === null
     ? html``
     : html`<a href="/" class="${opts.active === 'fleet' ? 'active' : ''}">Fleet</a>
+      <a href="/replays" class="${opts.active === 'replays' ? 'active' : ''}">Replays</a>
       ${ctx.queues ? html`<a href="/queues" class="${opts.active === 'queues' ? 'active' : ''}">Queues (Bull Board)</a>` : html``}
       <span class="spacer"></span>
       ${ctx.readOnly ? html`<span class="badge pending">read-only</span>` : html``}
