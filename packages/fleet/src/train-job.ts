@@ -45,24 +45,29 @@ function joinCandles(a: CandleSeries, b: CandleSeries): CandleSeries {
  * A training job's candles: the window [start, end), and before it, when the source has
  * them, at least {@link WARMUP_HISTORY_DAYS} days of history from the calendar anchor
  * ({@link historyStart}) for the features' warm-up (the same
- * features the replay and Hamilton's warmed-up trader compute). A source without that
- * history (a listing younger than the window, a CSV file starting at the window) trains
- * cold, as before; a transient failure fails the job instead of silently training cold.
+ * features the replay and Hamilton's warmed-up trader compute); when the source does not
+ * reach back to the anchor, the minimal {@link WARMUP_HISTORY_DAYS} days; when it has not
+ * even those (a listing younger than the window, a CSV file starting at the window) the
+ * run trains cold, as before. A transient failure fails the job instead of silently
+ * training cold.
  */
 export async function loadTrainingCandles(
   ports: Pick<TrainingPorts, 'candles'>,
   req: { symbol: string; range: { start: number; end: number }; source: string; signal?: AbortSignal; onProgress?: (fraction: number) => void; onLoaded?: (s: { requests: number }) => void },
 ): Promise<{ candles: CandleSeries; windowStart: number }> {
   const window = await ports.candles(req);
-  const historyRange = { start: historyStart(req.range.start), end: req.range.start };
-  try {
-    const history = await ports.candles({ symbol: req.symbol, range: historyRange, source: req.source, signal: req.signal, onLoaded: req.onLoaded });
-    if (history.ts.length === 0 || history.ts[history.ts.length - 1]! + MINUTE_MS !== req.range.start || history.ts[0] !== historyRange.start) return { candles: window, windowStart: req.range.start };
-    return { candles: joinCandles(history, window), windowStart: req.range.start };
-  } catch (err) {
-    if (err instanceof EngineError && err.permanent) return { candles: window, windowStart: req.range.start };
-    throw err;
+  // From the anchor when the source reaches back that far, else the minimal warm-up (warm
+  // features, but not computed from the anchor: no fits shared with other days), else none.
+  for (const start of [historyStart(req.range.start), req.range.start - WARMUP_HISTORY_DAYS * DAY_MS]) {
+    const range = { start, end: req.range.start };
+    try {
+      const history = await ports.candles({ symbol: req.symbol, range, source: req.source, signal: req.signal, onLoaded: req.onLoaded });
+      if (history.ts.length > 0 && history.ts[0] === start && history.ts[history.ts.length - 1]! + MINUTE_MS === req.range.start) return { candles: joinCandles(history, window), windowStart: req.range.start };
+    } catch (err) {
+      if (!(err instanceof EngineError && err.permanent)) throw err;
+    }
   }
+  return { candles: window, windowStart: req.range.start };
 }
 
 /** The symbol's and the reference's candles with the same history (both warm, or both cold). */

@@ -14,7 +14,6 @@
  * process scaling; 0 lets every worker use every core). `--training` overrides the training
  * defaults (a quick check); the reported figure uses the defaults.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -26,8 +25,8 @@ import { QUEUES, jobIds } from '../jobs';
 import { createPgDb } from '@engine/registry';
 import { closeRunProducer, openRunProducer } from '../scheduler';
 import { startRun } from '../run';
+import { spawnWorker, stop } from './bench-support';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
 interface Args {
   symbols: string[];
@@ -68,35 +67,6 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown option ${k}`);
   }
   return a;
-}
-
-/** A training worker process; resolves `ready` on its ready log line. */
-function spawnWorker(env: Record<string, string>, name: string): { child: ChildProcess; ready: Promise<void>; output: () => string } {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'apps/worker/dist/main.js')], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env, RUNPOD_POD_ID: name },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    const on = (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('training worker ready')) resolve();
-    };
-    child.stdout!.on('data', on);
-    child.stderr!.on('data', on);
-    child.on('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready:\n${out.slice(-2000)}`)));
-  });
-  return { child, ready, output: () => out };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.on('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(t);
 }
 
 async function measure(a: Args, workers: number, dataDir: string): Promise<Record<string, unknown>> {
