@@ -7,7 +7,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, offlinePage } from './support/browser';
 import { FAILURE_REASON, PASSWORD, startDashboardFixture, USER, type DashboardFixture } from '../packages/dashboard/test/support/dashboard-fixture';
 import { REPO_ROOT } from './support/paths';
 
@@ -16,7 +17,6 @@ const SHOTS = path.join(REPO_ROOT, 'test-results', 'dashboard');
 describe('dashboard in a browser', () => {
   let fx: DashboardFixture;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   /** Requests the pages tried to send anywhere but the dashboard (the offline check). */
   const external: string[] = [];
@@ -25,21 +25,10 @@ describe('dashboard in a browser', () => {
     mkdirSync(SHOTS, { recursive: true });
     [fx, browser] = await Promise.all([
       startDashboardFixture(),
-      chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      }),
+      launchChromium(),
     ]);
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     // Offline, as on an air-gapped ops box: anything not served by the dashboard is refused.
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(fx.url)) return route.continue();
-      external.push(url);
-      return route.abort();
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
+    ({ page } = await offlinePage(browser, fx.url, external));
   });
 
   afterAll(async () => {

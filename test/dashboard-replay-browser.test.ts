@@ -10,7 +10,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, offlinePage } from './support/browser';
 import { createLogger, loadConfig, type CandleSeries } from '@engine/shared';
 import { createPgDb, dropSchema } from '@engine/registry';
 import { replayId, replaySchema, resolveReplayRequest, runReplayHere, type ReplayRequest } from '@engine/fleet';
@@ -54,17 +55,9 @@ describe('the replay pages in a browser', () => {
     await runReplayHere(loadConfig({ DATABASE_URL: TEST_DATABASE_URL, ENGINE_DATA_DIR: path.join(dir, 'data') }), req, createLogger({ level: 'silent' }), { threads: 2 });
     [fx, browser] = await Promise.all([
       startDashboardFixture({ failedJob: false }),
-      chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] }),
+      launchChromium(),
     ]);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(fx.url)) return route.continue();
-      external.push(url);
-      return route.abort();
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
+    ({ page } = await offlinePage(browser, fx.url, external));
   });
 
   afterAll(async () => {

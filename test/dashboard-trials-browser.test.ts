@@ -7,7 +7,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, offlinePage } from './support/browser';
 import { PASSWORD, startDashboardFixture, USER, type DashboardFixture } from '../packages/dashboard/test/support/dashboard-fixture';
 import { HASHES, seedTrials, TRIALS_NOW } from '../packages/dashboard/test/support/seed-trials';
 import { REPO_ROOT } from './support/paths';
@@ -25,21 +26,10 @@ describe('the trials page in a browser', () => {
     mkdirSync(SHOTS, { recursive: true });
     [fx, browser] = await Promise.all([
       startDashboardFixture({ failedJob: false, now: () => TRIALS_NOW }),
-      chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      }),
+      launchChromium(),
     ]);
     await seedTrials(fx.trials, fx.models);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(fx.url)) return route.continue();
-      external.push(url);
-      return route.abort();
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
+    ({ page } = await offlinePage(browser, fx.url, external));
   });
 
   afterAll(async () => {

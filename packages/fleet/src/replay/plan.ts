@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, DAY_MS, MINUTE_MS, formatUtcDay, parsePair, parseUtcDay } from '@engine/shared';
-import { canonicalJson, resolveTrainConfig, type TrainConfigOverrides } from '@engine/training';
+import { canonicalJson, ENGINE_VERSION, resolveTrainConfig, type TrainConfigOverrides } from '@engine/training';
 
 /**
  * A replay of the factory through history (issue 18): for every retrain date d in
@@ -66,9 +66,14 @@ export function resolveReplayRequest(r: Omit<ReplayRequest, 'liveDelayMinutes' |
   return { symbols, from: formatUtcDay(from), to: formatUtcDay(to), retrainEveryDays: r.retrainEveryDays, windowDays: r.windowDays, source: r.source, training, liveDelayMinutes, ttlHours };
 }
 
-/** The replay's id: 12 hex of the request's canonical hash (same request, same replay). */
+/**
+ * The replay's id: 12 hex of the canonical hash of the request and of the training
+ * configuration it resolves to (the defaults included, and the engine version), so the
+ * same request is the same replay — and a resumed replay never mixes models trained under
+ * other defaults.
+ */
 export function replayId(req: ReplayRequest): string {
-  return createHash('sha256').update(canonicalJson(req)).digest('hex').slice(0, 12);
+  return createHash('sha256').update(canonicalJson({ req, resolved: resolveTrainConfig(req.training), engine: ENGINE_VERSION })).digest('hex').slice(0, 12);
 }
 
 /** The registry schema holding the replay's namespace (models, publish log, live pointers, trials). */
