@@ -40,8 +40,11 @@ test('binanceusdm candles + the funding series: the manifest says how it was pri
   if (!r.ok) throw new Error(`ETH/USDT failed: ${r.error.message}`);
   const m = r.bundle.manifest;
   expect(m.cost_model.version === 'cost-v2' && m.cost_model.profile).toBe('binance-usdm-taker@1');
-  expect(m.data.market).toMatchObject({ candles: 'usdm-perp', priced_as: 'usdm-perp', funding: 'series', funding_rates: 25 * 3 });
-  expect(m.data.market!.note).toMatch(/perpetual costs on perpetual candles with the venue's funding series \(75 funding rates\)/);
+  // the funding series covers every candle the labels read: the window and its warm-up history
+  const days = 25 + (m.data.warmup_history?.rows ?? 0) / 1440;
+  expect(m.data.warmup_history).toBeDefined();
+  expect(m.data.market).toMatchObject({ candles: 'usdm-perp', priced_as: 'usdm-perp', funding: 'series', funding_rates: days * 3 });
+  expect(m.data.market!.note).toMatch(new RegExp(`perpetual costs on perpetual candles with the venue's funding series \\(${days * 3} funding rates\\)`));
   expect(fake.fundingRequests().length).toBeGreaterThanOrEqual(1);
 
   // The labels of that run, recomputed: rows whose trade spans a funding time pay its rate (long).

@@ -212,7 +212,7 @@ export async function trainAndRecord(job: TrainJob, ctx: TrainContext, hooks: Tr
   const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });
   const trials = await ledgerLookback(ctx.trials, symbol, runDate);
   const schedule = ctx.schedule ? { now: ctx.schedule.clock(runDate), ttlHours: ctx.schedule.ttlHours } : {};
-  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, windowStart, history, trials, market: { source, range }, ...schedule, ...(ctx.fitCache ? { fitCache: ctx.fitCache } : {}) }, { onProgress: report, signal: hooks.signal }, job.training);
+  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, windowStart, history, trials, market: { source, range: { start: candles.ts[0] ?? range.start, end: range.end } }, ...schedule, ...(ctx.fitCache ? { fitCache: ctx.fitCache } : {}) }, { onProgress: report, signal: hooks.signal }, job.training);
   const m = bundle.manifest;
   if (m.symbol !== symbol || m.run_date !== runDate) {
     throw new PermanentError('BUNDLE_MISMATCH', `training returned a bundle for ${m.symbol} ${m.run_date}, expected ${symbol} ${runDate}`, { symbol, runDate });
@@ -252,7 +252,7 @@ export async function evaluateSweepPoint(job: TrainJob & { sweep: { id: string; 
   const history = await ctx.registry.gateHistory(symbol, 10, { before: runDate });
   const trials = await ledgerLookback(ctx.trials, symbol, runDate);
   const evaluate = job.sweep.evaluate === true;
-  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, windowStart, history, trials, market: { source, range } }, { onProgress: report, signal: hooks.signal, evaluate }, job.training);
+  const bundle = await ctx.ports.train({ symbol, runDate, candles, reference, windowStart, history, trials, market: { source, range: { start: candles.ts[0] ?? range.start, end: range.end } } }, { onProgress: report, signal: hooks.signal, evaluate }, job.training);
   const m = bundle.manifest;
   await ctx.trials.record({ ...bundle.trial, modelId: m.model_id, source: evaluate ? 'compare' : 'sweep', details: { sweep: job.sweep.id, point: job.sweep.point } });
   report({ stage: 'done', message: 'trial recorded' });
