@@ -47,7 +47,7 @@ describe('the replay pages in a browser', () => {
       from: '2026-01-24',
       to: '2026-01-29',
       retrainEveryDays: 2,
-      windowDays: 20,
+      windowDays: 22,
       source: `csv:${dir}`,
       training: { walk_forward: { train_days: 10, test_days: 5, step_days: 5 }, model: { nEstimators: 30, maxDepth: 4 }, confidence_model: { nEstimators: 10 } },
     });

@@ -36,8 +36,8 @@ const START = Date.UTC(2026, 0, 1);
 const DAYS = 30;
 /** Few, shallow trees on 10-day training windows: the planted edge does not need more (as the pipeline's own positive control). */
 const FAST: TrainConfigOverrides = { walk_forward: { train_days: 10, test_days: 5, step_days: 5 }, model: { nEstimators: 30, maxDepth: 4 }, confidence_model: { nEstimators: 10 } };
-/** Three retrain dates two days apart, 20-day windows, trading to day 29. */
-const PLAN = { symbols: ['SYN/USDT'], from: '2026-01-24', to: '2026-01-29', retrainEveryDays: 2, windowDays: 20 };
+/** Three retrain dates two days apart, 22-day windows (two 5-day folds each on the calendar grid), trading to day 29. */
+const PLAN = { symbols: ['SYN/USDT'], from: '2026-01-24', to: '2026-01-29', retrainEveryDays: 2, windowDays: 22 };
 const POISON_FROM = Date.UTC(2026, 0, 28);
 
 function csv(c: CandleSeries): Buffer {

@@ -40,14 +40,20 @@ export const DEFAULT_WALK_FORWARD: WalkForwardConfig = {
 
 /**
  * The first fold's test start. `window`: the window's start + the training length.
- * `calendar`: the first point of the UTC grid of `step` (from the epoch) after
- * start + train − step — the training length when the window starts on the grid, otherwise
- * up to a step earlier, its training window then clipped at the window's start.
+ * `calendar`: the first point of the UTC grid of `step` (from the epoch) at or after
+ * start + 80% of the training length: the training length when the window starts on the
+ * grid; otherwise a little earlier (its training window clipped at the window's start, to no
+ * less than 80% of its length) or later (the window's first days then train no fold).
  */
 export function firstTestStart(start: number, trainMs: number, stepMs: number, anchor: WalkForwardConfig['anchor']): number {
   if (anchor !== 'calendar') return start + trainMs;
-  return Math.floor((start + trainMs - stepMs) / stepMs) * stepMs + stepMs;
+  // the first grid point that leaves the first fold at least MIN_FIRST_TRAIN of its training length
+  const earliest = start + Math.ceil((trainMs * MIN_FIRST_TRAIN) / MINUTE_MS) * MINUTE_MS;
+  return Math.ceil(earliest / stepMs) * stepMs;
 }
+
+/** On the calendar grid the first fold's training window keeps at least this share of its length (else the fold starts a step later). */
+export const MIN_FIRST_TRAIN = 0.8;
 
 /** One fold: half-open time windows [start, end) in epoch ms, and the rows they use. */
 export interface Fold {
