@@ -20,7 +20,8 @@ const FLOORS: Record<string, number> = {
   '@engine/registry': 3,
   '@engine/training': 3,
   '@engine/fleet': 4,
-  '@engine/consumer': 4,
+  // Hamilton's library: below the fleet, whose factory replay trades with its Trader
+  '@engine/consumer': 3,
   '@engine/dashboard': 5,
 };
 const PURE = new Set(['@engine/shared', '@engine/model', '@engine/gbdt', '@engine/ensemble', '@engine/ppo', '@engine/features', '@engine/training']);
