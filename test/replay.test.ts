@@ -107,6 +107,8 @@ describe('engine replay', () => {
     // the stated interval: realised vs predicted net bps per trade, |z| < 2.58 on both standard errors
     expect(here.edgeCheck.consistent).toBe(true);
     expect(here.edgeCheck.liveMeanBps!).toBeGreaterThan(5);
+    expect(here.shrinkage.ratio!).toBeGreaterThan(0.5);
+    expect(here.shrinkage.ratio!).toBeLessThan(1.5);
     expect(here.publications.published).toBeGreaterThan(here.publications.upper95ByChance);
     const ctx = await openReplayContext(config, req, { actor: 'test', logger: log });
     try {

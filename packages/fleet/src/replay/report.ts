@@ -55,7 +55,7 @@ export interface ReplayReport {
   /** The symbols' books summed day by day. */
   fleet: Record<BookName, BookSummary>;
   /** Published models' gate-time mean net bps per trade vs realised while live: OLS slope through the models with live trades. */
-  shrinkage: { models: number; slope: number | null; intercept: number | null; meanGateBps: number | null; meanLiveBps: number | null; sharpeSlope: number | null };
+  shrinkage: { models: number; slope: number | null; intercept: number | null; meanGateBps: number | null; meanLiveBps: number | null; ratio: number | null; sharpeSlope: number | null };
   /** Shadow P&L of published vs rejected models over their own retrain intervals. */
   gatePrecision: {
     published: { models: number; trades: number; totalNetBps: number; meanNetBps: number | null; profitableModels: number };
@@ -221,7 +221,16 @@ export function fleetStatistics(symbols: readonly SymbolReport[], shadowTrades: 
   const liveSe = liveSd !== null ? liveSd / Math.sqrt(liveNets.length) : null;
   const z = gateMean !== null && liveMean !== null && liveSe !== null && gateSe !== null && liveSe + gateSe > 0 ? (liveMean - gateMean) / Math.sqrt(liveSe ** 2 + gateSe ** 2) : null;
   return {
-    shrinkage: { models: withLive.length, slope: fit?.slope ?? null, intercept: fit?.intercept ?? null, meanGateBps: mean(withLive.map((m) => m.gate.meanNetBps)), meanLiveBps: mean(withLive.map((m) => m.live.meanNetBps!)), sharpeSlope: sharpeFit?.slope ?? null },
+    shrinkage: {
+      models: withLive.length,
+      slope: fit?.slope ?? null,
+      intercept: fit?.intercept ?? null,
+      meanGateBps: mean(withLive.map((m) => m.gate.meanNetBps)),
+      meanLiveBps: mean(withLive.map((m) => m.live.meanNetBps!)),
+      // live bps/trade over gate-time bps/trade, both trade-weighted: the shrinkage without a spread of models to fit a slope on
+      ratio: gateMean !== null && gateMean !== 0 && liveMean !== null ? liveMean / gateMean : null,
+      sharpeSlope: sharpeFit?.slope ?? null,
+    },
     gatePrecision: { published: side(published), rejected: side(models.filter((m) => m.verdict === 'rejected')) },
     calibration,
     publications: { evaluated: models.length, published: published.length, alpha, expectedByChance: alpha * models.length, upper95ByChance: binomialUpper95(models.length, alpha) },
@@ -277,7 +286,7 @@ export function formatReplayReport(r: ReplayReport): string {
   const g = r.gatePrecision;
   lines.push(`gate precision (shadow P&L over each model's own interval): published ${g.published.models} models, ${g.published.trades} trades, ${f(g.published.totalNetBps, 0)} bps (${f(g.published.meanNetBps)}/trade, ${g.published.profitableModels} profitable) · rejected ${g.rejected.models} models, ${g.rejected.trades} trades, ${f(g.rejected.totalNetBps, 0)} bps (${f(g.rejected.meanNetBps)}/trade, ${g.rejected.profitableModels} profitable)`);
   const s = r.shrinkage;
-  lines.push(`shrinkage: ${s.models} published model(s) traded live; gate-time ${f(s.meanGateBps)} bps/trade → live ${f(s.meanLiveBps)}; slope ${f(s.slope, 2)}`);
+  lines.push(`shrinkage: ${s.models} published model(s) traded live; gate-time ${f(s.meanGateBps)} bps/trade → live ${f(s.meanLiveBps)} (model means); trade-weighted live/gate ${f(s.ratio, 2)}; slope over models ${f(s.slope, 2)}`);
   const e = r.edgeCheck;
   lines.push(`edge check: gate-time ${f(e.gateMeanBps)} ± ${f(e.gateSe)} bps/trade vs live ${f(e.liveMeanBps)} ± ${f(e.liveSe)} over ${e.liveTrades} trades: z ${f(e.z, 2)} (${e.consistent === null ? 'no live trades' : e.consistent ? 'consistent, |z| < 2.58' : 'NOT consistent'})`);
   if (r.calibration.length > 0) lines.push(`calibration (shadow trades by predicted edge): ${r.calibration.map((c) => `${f(c.meanPredictedBps)}→${f(c.meanRealisedBps)} (${c.trades})`).join(' · ')}`);
