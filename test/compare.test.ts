@@ -9,29 +9,23 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
-import { createLogger, formatUtcDay, loadConfig, type CandleSeries } from '@engine/shared';
+import { createLogger, formatUtcDay, loadConfig } from '@engine/shared';
 import { openRegistryContext } from '@engine/registry';
 import { plantedMarket } from '@engine/training';
 import { REPO_ROOT } from './support/paths';
+import { candleCsvGz } from './support/candle-csv';
 
 jest.setTimeout(600_000);
 const START = Date.UTC(2026, 0, 1);
 const DAYS = 40;
 const RUN_DATE = formatUtcDay(START + DAYS * 86_400_000);
 
-function csv(c: CandleSeries): Buffer {
-  const lines = ['ts,open,high,low,close,volume'];
-  for (let i = 0; i < c.ts.length; i++) lines.push(`${c.ts[i]},${c.open[i]},${c.high[i]},${c.low[i]},${c.close[i]},${c.volume[i]}`);
-  return gzipSync(`${lines.join('\n')}\n`);
-}
-
 test('engine compare --here: each family and seed is a trial; the table carries the paired test and the confidence checks', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'engine-compare-'));
   try {
     const m = plantedMarket({ days: DAYS, seed: 3, start: START, symbol: 'SYN/USDT' });
-    await writeFile(path.join(dir, 'SYNUSDT-1m.csv.gz'), csv(m.candles));
-    await writeFile(path.join(dir, 'BTCUSDT-1m.csv.gz'), csv(m.reference));
+    await writeFile(path.join(dir, 'SYNUSDT-1m.csv.gz'), candleCsvGz(m.candles));
+    await writeFile(path.join(dir, 'BTCUSDT-1m.csv.gz'), candleCsvGz(m.reference));
     const training = { walk_forward: { train_days: 10, test_days: 5, step_days: 5 }, model: { nEstimators: 30, maxDepth: 4 }, confidence_model: { nEstimators: 10 }, family: { rf: { nEstimators: 20 } } };
     const env = { ...process.env, ENGINE_DATA_DIR: path.join(dir, 'data'), REDIS_URL: '', DATABASE_URL: '', LOG_LEVEL: 'warn' };
     const args = [path.join(REPO_ROOT, 'engine'), 'compare', '--symbols', 'SYN/USDT', '--families', 'gbdt,linear,ensemble', '--seeds', '2', '--days', String(DAYS), '--date', RUN_DATE, '--source', `csv:${dir}`, '--here', '--threads', '2', '--training', JSON.stringify(training), '--json'];

@@ -9,24 +9,18 @@ import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, offlinePage } from './support/browser';
-import { createLogger, loadConfig, type CandleSeries } from '@engine/shared';
+import { createLogger, loadConfig } from '@engine/shared';
 import { createPgDb, dropSchema } from '@engine/registry';
 import { replayId, replaySchema, resolveReplayRequest, runReplayHere, type ReplayRequest } from '@engine/fleet';
 import { plantedMarket } from '@engine/training';
 import { PASSWORD, startDashboardFixture, TEST_DATABASE_URL, USER, type DashboardFixture } from '../packages/dashboard/test/support/dashboard-fixture';
 import { REPO_ROOT } from './support/paths';
+import { candleCsvGz } from './support/candle-csv';
 
 jest.setTimeout(300_000);
 const SHOTS = path.join(REPO_ROOT, 'test-results', 'dashboard');
-
-function csv(c: CandleSeries): Buffer {
-  const lines = ['ts,open,high,low,close,volume'];
-  for (let i = 0; i < c.ts.length; i++) lines.push(`${c.ts[i]},${c.open[i]},${c.high[i]},${c.low[i]},${c.close[i]},${c.volume[i]}`);
-  return gzipSync(`${lines.join('\n')}\n`);
-}
 
 describe('the replay pages in a browser', () => {
   let fx: DashboardFixture;
@@ -40,8 +34,8 @@ describe('the replay pages in a browser', () => {
     mkdirSync(SHOTS, { recursive: true });
     dir = await mkdtemp(path.join(tmpdir(), 'engine-replay-ui-'));
     const m = plantedMarket({ days: 30, seed: 3, start: Date.UTC(2026, 0, 1), symbol: 'SYN/USDT' });
-    await writeFile(path.join(dir, 'SYNUSDT-1m.csv.gz'), csv(m.candles));
-    await writeFile(path.join(dir, 'BTCUSDT-1m.csv.gz'), csv(m.reference));
+    await writeFile(path.join(dir, 'SYNUSDT-1m.csv.gz'), candleCsvGz(m.candles));
+    await writeFile(path.join(dir, 'BTCUSDT-1m.csv.gz'), candleCsvGz(m.reference));
     req = resolveReplayRequest({
       symbols: ['SYN/USDT'],
       from: '2026-01-24',

@@ -18,7 +18,6 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createLogger, loadConfig, type CandleSeries } from '@engine/shared';
@@ -27,6 +26,7 @@ import { QUEUES, openReplayContext, replayId, resolveReplayRequest, runReplayHer
 import { openRegistryContext } from '@engine/registry';
 import { plantedMarket, type TrainConfigOverrides } from '@engine/training';
 import { REPO_ROOT } from './support/paths';
+import { candleCsvGz } from './support/candle-csv';
 import { REDIS_URL, cleanUp, dropRedisPrefix, freshDatabase } from './support/fleet-harness';
 
 jest.setTimeout(600_000);
@@ -39,12 +39,6 @@ const FAST: TrainConfigOverrides = { walk_forward: { train_days: 10, test_days: 
 /** Three retrain dates two days apart, 22-day windows (two 5-day folds each on the calendar grid), trading to day 29. */
 const PLAN = { symbols: ['SYN/USDT'], from: '2026-01-24', to: '2026-01-29', retrainEveryDays: 2, windowDays: 22 };
 const POISON_FROM = Date.UTC(2026, 0, 28);
-
-function csv(c: CandleSeries): Buffer {
-  const lines = ['ts,open,high,low,close,volume'];
-  for (let i = 0; i < c.ts.length; i++) lines.push(`${c.ts[i]},${c.open[i]},${c.high[i]},${c.low[i]},${c.close[i]},${c.volume[i]}`);
-  return gzipSync(`${lines.join('\n')}\n`);
-}
 
 /** The candles with every bar from `from` on replaced by another walk (still valid candles). */
 function poisoned(c: CandleSeries, from: number): CandleSeries {
@@ -77,8 +71,8 @@ describe('engine replay', () => {
       ['poisoned', poisoned(m.candles, POISON_FROM), poisoned(m.reference, POISON_FROM)],
     ] as const) {
       await mkdir(path.join(dir, sub), { recursive: true });
-      await writeFile(path.join(dir, sub, 'SYNUSDT-1m.csv.gz'), csv(c));
-      await writeFile(path.join(dir, sub, 'BTCUSDT-1m.csv.gz'), csv(r));
+      await writeFile(path.join(dir, sub, 'SYNUSDT-1m.csv.gz'), candleCsvGz(c));
+      await writeFile(path.join(dir, sub, 'BTCUSDT-1m.csv.gz'), candleCsvGz(r));
     }
     source = `csv:${path.join(dir, 'planted')}`;
     poisonedSource = `csv:${path.join(dir, 'poisoned')}`;

@@ -15,14 +15,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createLogger, formatUtcDay, loadConfig, type CandleSeries } from '@engine/shared';
+import { createLogger, formatUtcDay, loadConfig } from '@engine/shared';
 import { QUEUES, expandGrid, runSweepHere, runSweepOnFleet, startTrainWorker, sweepId, type SweepRequest, type TrainWorker } from '@engine/fleet';
 import { openRegistryContext } from '@engine/registry';
 import { plantedMarket, type TrainConfigOverrides } from '@engine/training';
 import { REPO_ROOT } from './support/paths';
+import { candleCsvGz } from './support/candle-csv';
 import { REDIS_URL, cleanUp, dropRedisPrefix, freshDatabase } from './support/fleet-harness';
 
 jest.setTimeout(600_000);
@@ -38,20 +38,14 @@ const GRID = {
   axes: { 'model.maxDepth': [3, 4], 'controls.permute_target_seed': [null, 12345] },
 };
 
-function csv(c: CandleSeries): Buffer {
-  const lines = ['ts,open,high,low,close,volume'];
-  for (let i = 0; i < c.ts.length; i++) lines.push(`${c.ts[i]},${c.open[i]},${c.high[i]},${c.low[i]},${c.close[i]},${c.volume[i]}`);
-  return gzipSync(`${lines.join('\n')}\n`);
-}
-
 describe('engine sweep', () => {
   let dir: string;
   let source: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'engine-sweep-'));
     const m = plantedMarket({ days: DAYS, seed: 1, start: START, symbol: 'SYN/USDT' });
-    await writeFile(path.join(dir, 'SYNUSDT-1m.csv.gz'), csv(m.candles));
-    await writeFile(path.join(dir, 'BTCUSDT-1m.csv.gz'), csv(m.reference));
+    await writeFile(path.join(dir, 'SYNUSDT-1m.csv.gz'), candleCsvGz(m.candles));
+    await writeFile(path.join(dir, 'BTCUSDT-1m.csv.gz'), candleCsvGz(m.reference));
     source = `csv:${dir}`;
   });
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { BUNDLE_FILES } from '@engine/model';
-import { DAY_MS, EngineError, MINUTE_MS, PermanentError, formatUtcDay, parseUtcDay, type CandleSeries, type Logger } from '@engine/shared';
+import { DAY_MS, EngineError, MINUTE_MS, PermanentError, formatUtcDay, parseUtcDay, sliceCandles, type CandleSeries, type Logger } from '@engine/shared';
 import { type SweepPointResult, type TrainJob, type TrainProgress, type TrainResult } from './jobs';
 import { RECIPE_WARMUP, referenceSymbolFor } from '@engine/features';
 import { trialLookback, type FitCache, type TrainConfigOverrides, type TrainedModelBundle, type TrialHistoryEntry } from '@engine/training';
@@ -78,11 +78,7 @@ export async function loadTrainingPair(
   const a = await loadTrainingCandles(ports, { ...req, onProgress: req.onProgress && ((f) => req.onProgress!(f * 0.5)) });
   const b = await loadTrainingCandles(ports, { ...req, symbol: req.reference, onProgress: req.onProgress && ((f) => req.onProgress!(0.5 + f * 0.5)) });
   // one side without history: both train from the window (the grids must match)
-  const trim = (c: CandleSeries): CandleSeries => {
-    const k = (req.range.start - c.ts[0]!) / MINUTE_MS;
-    if (k <= 0) return c;
-    return { ...c, ts: c.ts.slice(k), open: c.open.slice(k), high: c.high.slice(k), low: c.low.slice(k), close: c.close.slice(k), volume: c.volume.slice(k), gap: c.gap.slice(k) };
-  };
+  const trim = (c: CandleSeries): CandleSeries => sliceCandles(c, Math.max(0, (req.range.start - c.ts[0]!) / MINUTE_MS), c.ts.length);
   if (a.candles.ts.length !== b.candles.ts.length) return { candles: trim(a.candles), reference: trim(b.candles), windowStart: req.range.start };
   return { candles: a.candles, reference: b.candles, windowStart: req.range.start };
 }

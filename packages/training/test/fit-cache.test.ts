@@ -1,4 +1,4 @@
-import { DAY_MS, formatUtcDay, type CandleSeries } from '@engine/shared';
+import { DAY_MS, formatUtcDay, sliceCandles, type CandleSeries } from '@engine/shared';
 import { buildFeatures } from '@engine/features';
 import { decodeFit, encodeFit, firstTestStart, MemoryFitCache, plantedMarket, trainSymbol, walkForwardFolds, type TrainConfigOverrides, type TrainedModelBundle } from '../src';
 
@@ -16,11 +16,7 @@ beforeAll(() => {
 });
 
 /** Candles of [day a, day b) of the market. */
-function slice(c: CandleSeries, a: number, b: number): CandleSeries {
-  const i = a * 1440;
-  const j = b * 1440;
-  return { ...c, ts: c.ts.slice(i, j), open: c.open.slice(i, j), high: c.high.slice(i, j), low: c.low.slice(i, j), close: c.close.slice(i, j), volume: c.volume.slice(i, j), gap: c.gap.slice(i, j) };
-}
+const slice = (c: CandleSeries, a: number, b: number): CandleSeries => sliceCandles(c, a * 1440, b * 1440);
 
 async function train(endDay: number, cache?: MemoryFitCache): Promise<TrainedModelBundle> {
   const runDate = formatUtcDay(START + endDay * DAY_MS);

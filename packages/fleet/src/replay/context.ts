@@ -43,6 +43,14 @@ export interface ReplayContext {
   close(): Promise<void>;
 }
 
+/** The decided steps of the replay in the (quoted) schema `s`, by date then symbol. */
+async function readSteps(db: Db, s: string): Promise<ReplayStep[]> {
+  const rows = await db.query<{ symbol: string; run_date: string; model_id: string | null; verdict: string | null; live_model_id: string | null; error: string | null }>(
+    `SELECT symbol, run_date::text AS run_date, model_id::text AS model_id, verdict, live_model_id::text AS live_model_id, error FROM ${s}.replay_steps ORDER BY run_date, symbol`,
+  );
+  return rows.map((r) => ({ symbol: r.symbol, runDate: r.run_date, modelId: r.model_id, verdict: r.verdict as ReplayStep['verdict'], liveModelId: r.live_model_id, error: r.error }));
+}
+
 /** A replay's namespace on an open database handle (the fleet's workers share one handle per thread). */
 export type ReplayNamespace = Omit<ReplayContext, 'close' | 'where'> & { setRequest(r: ReplayRequest): Promise<void> };
 
@@ -67,12 +75,7 @@ export async function openReplayNamespace(db: Db, config: Pick<Config, 'database
     trials: new TrialLedger(db, { schema }),
     fitCache: new FitCacheStore(db, { schema }),
     store,
-    async steps() {
-      const rows = await db.query<{ symbol: string; run_date: string; model_id: string | null; verdict: string | null; live_model_id: string | null; error: string | null }>(
-        `SELECT symbol, run_date::text AS run_date, model_id::text AS model_id, verdict, live_model_id::text AS live_model_id, error FROM ${s}.replay_steps ORDER BY run_date, symbol`,
-      );
-      return rows.map((r) => ({ symbol: r.symbol, runDate: r.run_date, modelId: r.model_id, verdict: r.verdict as ReplayStep['verdict'], liveModelId: r.live_model_id, error: r.error }));
-    },
+    steps: () => readSteps(db, s),
     async recordStep(st) {
       // First decision wins: a resumed replay never rewrites a decided day.
       await db.query(`INSERT INTO ${s}.replay_steps (symbol, run_date, model_id, verdict, live_model_id, error) VALUES ($1, $2::date, $3, $4, $5, $6) ON CONFLICT (symbol, run_date) DO NOTHING`, [
@@ -139,13 +142,5 @@ export async function readReplay(db: Db, id: string): Promise<{ id: string; requ
   const meta = await db.query<{ key: string; value: unknown }>(`SELECT key, value FROM ${s}.replay_meta`);
   const request = meta.find((m) => m.key === 'request')?.value as ReplayRequest | undefined;
   if (request === undefined) return null;
-  const rows = await db.query<{ symbol: string; run_date: string; model_id: string | null; verdict: string | null; live_model_id: string | null; error: string | null }>(
-    `SELECT symbol, run_date::text AS run_date, model_id::text AS model_id, verdict, live_model_id::text AS live_model_id, error FROM ${s}.replay_steps ORDER BY run_date, symbol`,
-  );
-  return {
-    id,
-    request,
-    steps: rows.map((r) => ({ symbol: r.symbol, runDate: r.run_date, modelId: r.model_id, verdict: r.verdict as ReplayStep['verdict'], liveModelId: r.live_model_id, error: r.error })),
-    report: meta.find((m) => m.key === 'report')?.value ?? null,
-  };
+  return { id, request, steps: await readSteps(db, s), report: meta.find((m) => m.key === 'report')?.value ?? null };
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
-import { ConfigError, DAY_MS, EngineError, parseUtcDay, wrapError, type Config, type Logger } from '@engine/shared';
+import { ConfigError, DAY_MS, EngineError, MINUTE_MS, parseUtcDay, wrapError, type Config, type Logger } from '@engine/shared';
 import { referenceSymbolFor } from '@engine/features';
 import type { ModelDetail } from '@engine/registry';
 import { decideRun } from '../false-discovery';
@@ -112,11 +112,13 @@ export async function replayReport(ctx: ReplayContext, req: ReplayRequest, ports
     allShadow.push(...shadow.trades);
     allFactory.push(...factory.trades);
     // buy and hold from the first trading minute's open
-    const i0 = candles.ts.indexOf(start);
-    const entry = i0 >= 0 ? candles.open[i0]! : Number.NaN;
+    // the candles are a complete minute grid: the row of minute t is (t − first) / 1 min
+    const rowOf = (t: number): number => (t - candles.ts[0]!) / MINUTE_MS;
+    const i0 = rowOf(start);
+    const entry = i0 >= 0 && i0 < candles.ts.length ? candles.open[i0]! : Number.NaN;
     const closes = days.map((d) => {
-      const i = candles.ts.indexOf(parseUtcDay(d) + DAY_MS - 60_000);
-      return i >= 0 && !candles.gap[i] ? candles.close[i]! : Number.NaN;
+      const i = rowOf(parseUtcDay(d) + DAY_MS - MINUTE_MS);
+      return i >= 0 && i < candles.ts.length && !candles.gap[i] ? candles.close[i]! : Number.NaN;
     });
     const details = new Map<string, ModelDetail>();
     for (const s of own) if (s.modelId !== null) details.set(s.modelId, (await ctx.registry.getModel(s.modelId))!);
@@ -205,6 +207,7 @@ export async function runReplayOnFleet(config: Config, req: ReplayRequest, log: 
   const queue = new Queue(QUEUES.train, { connection, prefix: config.queuePrefix });
   try {
     await ensureRedis(connection, config.redisUrl);
+    const dates = retrainDates(req);
     const t0 = Date.now();
     await drive(
       ctx,
@@ -223,7 +226,7 @@ export async function runReplayOnFleet(config: Config, req: ReplayRequest, log: 
             if (state === 'failed' || state === 'missing') failures.set(j.data.symbol, job?.failedReason ?? 'the job was removed');
             else if (state !== 'completed') pending++;
           }
-          opts.onProgress?.({ phase: 'train', datesDone: retrainDates(req).indexOf(runDate), dates: retrainDates(req).length, jobsDone: jobs.length - pending, jobs: jobs.length, message: `${runDate}: ${jobs.length - pending}/${jobs.length} jobs finished` });
+          opts.onProgress?.({ phase: 'train', datesDone: dates.indexOf(runDate), dates: dates.length, jobsDone: jobs.length - pending, jobs: jobs.length, message: `${runDate}: ${jobs.length - pending}/${jobs.length} jobs finished` });
           if (pending === 0) return failures;
           await new Promise((r) => setTimeout(r, opts.pollMs ?? 1_000));
         }

@@ -1,14 +1,10 @@
 import { openBundle, Trader, type LiveModel } from '@engine/consumer';
-import { RECIPE_WARMUP } from '@engine/features';
 import { DAY_MS, MINUTE_MS, parseUtcDay, type CandleSeries } from '@engine/shared';
 import type { ArtifactStore, Registry } from '@engine/registry';
 import { liveFrom, retrainDates, type ReplayRequest } from './plan';
 import type { ReplayStep } from './context';
+import { WARMUP_HISTORY_DAYS } from '../train-job';
 
-/** Days of candles fed before the first trading minute so the trader's features are warm (the recipe's longest window, rounded up). */
-export function warmupDays(): number {
-  return Math.ceil((RECIPE_WARMUP + 1) / (24 * 60)) + 1;
-}
 
 /** One closed trade of a replay book. */
 export interface ReplayTrade {
@@ -125,7 +121,7 @@ export async function modelOpener(registry: Registry, store: ArtifactStore, req:
   }
 }
 
-/** The span of candles a symbol's books need: warm-up days before `from`, to `to`. */
+/** The span of candles a symbol's books need: the features' warm-up days (as a training job loads) before `from`, to `to`. */
 export function candleSpan(req: Pick<ReplayRequest, 'from' | 'to'>): { start: number; end: number } {
-  return { start: parseUtcDay(req.from) - warmupDays() * DAY_MS, end: parseUtcDay(req.to) };
+  return { start: parseUtcDay(req.from) - WARMUP_HISTORY_DAYS * DAY_MS, end: parseUtcDay(req.to) };
 }
